@@ -1,0 +1,64 @@
+#pragma once
+// A blocking client of a claud cluster, for the CLI and for programs that drive claud. It owns a
+// small CAF actor system and talks to the `api` actor of a master (see protocol.hpp for the
+// messages, which actor scripts can also send directly to `api_handle()`).
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cluster.pb.h"
+#include "wire.pb.h"
+
+namespace claud {
+
+/// One line a user can act on; `unreachable()` tells a cluster that could not be reached at all
+/// from a request the cluster refused.
+class client_error : public std::runtime_error {
+public:
+  client_error(std::string message, bool unreachable = false)
+    : std::runtime_error(std::move(message)), unreachable_(unreachable) {
+  }
+  bool unreachable() const {
+    return unreachable_;
+  }
+
+private:
+  bool unreachable_;
+};
+
+struct client_options {
+  std::vector<std::string> addresses; // HOST:PORT of masters, tried in order
+  std::chrono::milliseconds connect_timeout{3000};
+  std::chrono::milliseconds request_timeout{10000};
+};
+
+class client {
+public:
+  /// Connects to the first master that answers; throws client_error naming every address tried.
+  explicit client(client_options options);
+  ~client();
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  /// The address this client is connected to.
+  const std::string& address() const;
+
+  pb::Job submit(const pb::JobSpec& spec);
+  pb::Job status(const std::string& job_id);
+  /// Blocks until the job has ended and returns its final record.
+  pb::Job wait(const std::string& job_id);
+  std::vector<pb::Job> jobs();
+  std::vector<pb::Node> nodes();
+  pb::Job kill(const std::string& job_id);
+  pb::LogChunk logs(const pb::LogRequest& request);
+  pb::LeaderInfo leader();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace claud

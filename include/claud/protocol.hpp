@@ -1,0 +1,110 @@
+#pragma once
+// The messages claud processes exchange through CAF, for claud's own actors and for users' actor
+// scripts. Payloads are the protobuf types of src/proto: each travels as one registered CAF type
+// whose bytes are the protobuf encoding, so the wire format evolves by protobuf's rules rather than
+// by CAF's exact-match typed interfaces (a mismatch there fails a whole `remote_actor` call).
+//
+// The cluster's door is the `api` actor every master publishes on its --listen port. It answers:
+//   (submit_atom, pb::JobSpec)           -> pb::Job   after the submission is committed and durable
+//   (status_atom, std::string job_id)    -> pb::Job
+//   (wait_atom, std::string job_id)      -> pb::Job   when the job has ended, or after wait_poll_ms
+//                                                     with its current state (ask again)
+//   (jobs_atom)                          -> pb::JobList
+//   (nodes_atom)                         -> pb::NodeList
+//   (kill_atom, std::string job_id)      -> pb::Job   after the kill request is committed
+//   (logs_atom, pb::LogRequest)          -> pb::LogChunk  read from the slave that ran the job
+//   (leader_atom)                        -> pb::LeaderInfo
+// and, from slaves:
+//   (register_atom, pb::SlaveReport, caf::actor supervisor) -> caf::unit_t once committed
+//   (report_atom, std::string node_id, pb::JobReport)       -> caf::unit_t once committed
+// Errors come back as caf::error in the `claud` category (see `errc`), whose context is one line.
+
+#include <string>
+#include <type_traits>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/sec.hpp>
+#include <google/protobuf/message_lite.h>
+
+#include "cluster.pb.h"
+#include "log.pb.h"
+#include "wire.pb.h"
+
+namespace caf {
+class actor_system_config;
+}
+
+namespace claud {
+
+using submit_atom = caf::atom_constant<caf::atom("submit")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using wait_atom = caf::atom_constant<caf::atom("wait")>;
+using jobs_atom = caf::atom_constant<caf::atom("jobs")>;
+using nodes_atom = caf::atom_constant<caf::atom("nodes")>;
+using kill_atom = caf::atom_constant<caf::atom("kill")>;
+using logs_atom = caf::atom_constant<caf::atom("logs")>;
+using leader_atom = caf::atom_constant<caf::atom("leader")>;
+using register_atom = caf::atom_constant<caf::atom("register")>;
+using report_atom = caf::atom_constant<caf::atom("report")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
+
+/// Error codes of the `claud` error category; the context carries one line for the user.
+enum class errc : uint8_t {
+  invalid_request = 1, // the request itself is wrong (empty command, bad size): fix and retry
+  not_found,           // no such job or node
+  conflict,            // the request contradicts the state (kill a finished job)
+  unavailable,         // the cluster cannot serve it now (no leader, node down): retry later
+  storage_failure,     // the master could not make the write durable
+  overloaded,          // a bound was reached (too many waiters): retry later
+};
+
+const char* to_string(errc code);
+
+caf::error make_error(errc code, std::string message);
+
+/// Whether `error` is a claud error with this code.
+bool has_code(const caf::error& error, errc code);
+
+/// The one-line message of a claud error, or CAF's rendering of any other error.
+std::string error_message(const caf::error& error);
+
+/// Registers every message type above; call on every actor_system_config that talks to claud.
+void register_protocol(caf::actor_system_config& cfg);
+
+/// The application identifier checked by CAF's middleman on every connection, so a claud process
+/// refuses peers of another program or an incompatible protocol version.
+constexpr const char* application_id = "claud-1";
+
+} // namespace claud
+
+namespace claud::pb {
+
+/// CAF serialization for every protobuf message: its protobuf bytes as one string.
+template <class Inspector, class Message>
+std::enable_if_t<std::is_base_of<google::protobuf::MessageLite, Message>::value
+                   && Inspector::reads_state,
+                 typename Inspector::result_type>
+inspect(Inspector& f, Message& x) {
+  std::string bytes = x.SerializeAsString();
+  return f(caf::meta::type_name(Message::descriptor()->full_name().c_str()), bytes);
+}
+
+template <class Inspector, class Message>
+std::enable_if_t<std::is_base_of<google::protobuf::MessageLite, Message>::value
+                   && Inspector::writes_state,
+                 typename Inspector::result_type>
+inspect(Inspector& f, Message& x) {
+  std::string bytes;
+  auto parse = caf::meta::load_callback([&]() -> caf::error {
+    if (!x.ParseFromString(bytes))
+      return caf::sec::invalid_argument;
+    return caf::none;
+  });
+  return f(caf::meta::type_name(Message::descriptor()->full_name().c_str()), bytes, parse);
+}
+
+} // namespace claud::pb

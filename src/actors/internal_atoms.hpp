@@ -1,0 +1,23 @@
+#pragma once
+// Atoms of messages between the actors inside one claud process (the public ones are in
+// include/claud/protocol.hpp). Atoms are at most 10 characters.
+
+#include <caf/atom.hpp>
+
+namespace claud {
+
+using propose_atom = caf::atom_constant<caf::atom("propose")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using view_atom = caf::atom_constant<caf::atom("view")>;
+using job_update_atom = caf::atom_constant<caf::atom("jobupdate")>;
+using node_update_atom = caf::atom_constant<caf::atom("nodeupdate")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using schedule_atom = caf::atom_constant<caf::atom("schedule")>;
+using exited_atom = caf::atom_constant<caf::atom("exited")>;
+using grace_atom = caf::atom_constant<caf::atom("grace")>;
+using escalate_atom = caf::atom_constant<caf::atom("escalate")>;
+using link_to_atom = caf::atom_constant<caf::atom("linkto")>;
+using resend_atom = caf::atom_constant<caf::atom("resend")>;
+
+} // namespace claud

@@ -1,0 +1,233 @@
+#include "actors/job_supervisor.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <map>
+#include <memory>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include "actors/internal_atoms.hpp"
+#include "claud/protocol.hpp"
+#include "log/log.hpp"
+#include "proc/reaper.hpp"
+#include "proc/spawn.hpp"
+
+namespace claud {
+
+namespace {
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+struct attempt_record {
+  pb::JobReport report;
+  pid_t pid = 0;
+  bool acknowledged = false;
+};
+
+struct job_supervisor_state {
+  job_supervisor_config config;
+  caf::actor link;
+  std::map<std::string, attempt_record> jobs; // by job id: the latest attempt only
+  std::map<pid_t, std::string> job_by_pid;
+  std::unique_ptr<proc::reaper> reaper;
+  static inline const char* name = "job_supervisor";
+};
+
+using self_pointer = caf::stateful_actor<job_supervisor_state>*;
+
+std::string attempt_dir(const job_supervisor_config& config, const std::string& job_id,
+                        uint32_t attempt) {
+  return fmt::format("{}/{}/{}", config.jobs_dir, job_id, attempt);
+}
+
+/// mkdir -p for DATA/jobs/<job>/<attempt>; job ids are decimal, so no path tricks get through.
+void make_dirs(const std::string& path) {
+  for (size_t slash = path.find('/', 1); ; slash = path.find('/', slash + 1)) {
+    auto prefix = path.substr(0, slash);
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
+      throw proc::spawn_error(
+        fmt::format("cannot create job directory {} ({})", prefix, std::strerror(errno)));
+    if (slash == std::string::npos)
+      return;
+  }
+}
+
+void send_report(self_pointer self, const std::string& job_id) {
+  auto& st = self->state;
+  if (!st.link)
+    return;
+  auto report = st.jobs.at(job_id).report;
+  self->request(st.link, st.config.report_timeout, report_atom::value, report)
+    .then(
+      [=]() {
+        auto i = self->state.jobs.find(report.job_id());
+        // Only the report that was sent is acknowledged; a newer one is still to be sent.
+        if (i != self->state.jobs.end() && i->second.report.attempt() == report.attempt()
+            && i->second.report.running() == report.running())
+          i->second.acknowledged = true;
+      },
+      [=](caf::error& err) {
+        log::debug("supervisor", "report not acknowledged yet",
+                   {{"job", report.job_id()}, {"error", error_message(err)}});
+      });
+}
+
+void start_job(self_pointer self, const pb::Job& job) {
+  auto& st = self->state;
+  if (auto known = st.jobs.find(job.id());
+      known != st.jobs.end() && known->second.report.attempt() >= job.attempts())
+    return; // a repeated start (after a leader's reconciliation) changes nothing
+  attempt_record record;
+  record.report.set_job_id(job.id());
+  record.report.set_attempt(job.attempts());
+  auto dir = attempt_dir(st.config, job.id(), job.attempts());
+  try {
+    make_dirs(dir);
+    proc::spawn_request request;
+    request.argv.assign(job.spec().argv().begin(), job.spec().argv().end());
+    request.stdout_path = dir + "/stdout";
+    request.stderr_path = dir + "/stderr";
+    record.pid = proc::spawn_process(request);
+    record.report.set_running(true);
+    record.report.set_started_at_ms(now_ms());
+    st.job_by_pid[record.pid] = job.id();
+    st.reaper->watch(record.pid);
+    log::info("supervisor", "job started",
+              {{"job", job.id()}, {"attempt", std::to_string(job.attempts())},
+               {"pid", std::to_string(record.pid)}});
+  } catch (const proc::spawn_error& e) {
+    record.report.set_running(false);
+    record.report.set_reason(e.what());
+    record.report.set_finished_at_ms(now_ms());
+    log::info("supervisor", "job failed to start", {{"job", job.id()}, {"error", e.what()}});
+  }
+  st.jobs[job.id()] = std::move(record);
+  send_report(self, job.id());
+}
+
+void on_exit(self_pointer self, pid_t pid, bool exited, int code, int signal) {
+  auto& st = self->state;
+  auto i = st.job_by_pid.find(pid);
+  if (i == st.job_by_pid.end())
+    return;
+  auto job_id = i->second;
+  st.job_by_pid.erase(i);
+  auto& record = st.jobs.at(job_id);
+  record.pid = 0;
+  record.acknowledged = false;
+  auto& report = record.report;
+  report.set_running(false);
+  report.set_has_exit_code(exited);
+  report.set_exit_code(exited ? code : 0);
+  report.set_term_signal(exited ? 0 : signal);
+  report.set_finished_at_ms(now_ms());
+  log::info("supervisor", "job exited",
+            {{"job", job_id}, {"code", std::to_string(code)}, {"signal", std::to_string(signal)}});
+  send_report(self, job_id);
+}
+
+void kill_job(self_pointer self, const std::string& job_id, uint32_t attempt) {
+  auto& st = self->state;
+  auto i = st.jobs.find(job_id);
+  if (i == st.jobs.end() || i->second.report.attempt() != attempt || i->second.pid == 0)
+    return;
+  proc::signal_process_group(i->second.pid, SIGTERM);
+  self->delayed_send(self, st.config.kill_grace, escalate_atom::value, job_id, attempt);
+}
+
+void escalate(self_pointer self, const std::string& job_id, uint32_t attempt) {
+  auto& st = self->state;
+  auto i = st.jobs.find(job_id);
+  if (i != st.jobs.end() && i->second.report.attempt() == attempt && i->second.pid != 0)
+    proc::signal_process_group(i->second.pid, SIGKILL);
+}
+
+caf::result<pb::LogChunk> read_log(self_pointer self, const pb::LogRequest& request) {
+  auto& st = self->state;
+  if (request.job_id().find_first_not_of("0123456789") != std::string::npos
+      || request.job_id().empty())
+    return make_error(errc::invalid_request, "job ids are numbers");
+  auto path = fmt::format("{}/{}", attempt_dir(st.config, request.job_id(), request.attempt()),
+                          request.stderr() ? "stderr" : "stdout");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return make_error(errc::not_found, fmt::format("no output of job {} attempt {} on node {} ({})",
+                                                   request.job_id(), request.attempt(),
+                                                   st.config.node_id, std::strerror(errno)));
+  auto want = std::min<uint32_t>(request.max_bytes() == 0 ? st.config.max_log_chunk_bytes
+                                                          : request.max_bytes(),
+                                 st.config.max_log_chunk_bytes);
+  std::string data(want, '\0');
+  auto got = ::pread(fd, data.data(), want, static_cast<off_t>(request.offset()));
+  int saved_errno = errno;
+  ::close(fd);
+  if (got < 0)
+    return make_error(errc::unavailable,
+                      fmt::format("cannot read {} ({})", path, std::strerror(saved_errno)));
+  data.resize(static_cast<size_t>(got));
+  pb::LogChunk chunk;
+  chunk.set_next_offset(request.offset() + static_cast<uint64_t>(got));
+  auto known = st.jobs.find(request.job_id());
+  bool running = known != st.jobs.end() && known->second.report.attempt() == request.attempt()
+                 && known->second.pid != 0;
+  chunk.set_finished(!running && static_cast<uint32_t>(got) < want);
+  chunk.set_data(std::move(data));
+  return chunk;
+}
+
+pb::SlaveReport full_report(self_pointer self) {
+  pb::SlaveReport report;
+  for (const auto& [id, record] : self->state.jobs)
+    if (record.report.running() || !record.acknowledged)
+      *report.add_jobs() = record.report;
+  return report;
+}
+
+caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
+  self->state.config = std::move(config);
+  // The reaper's thread must not keep the actor alive: it holds a weak address.
+  caf::actor_addr weak_self = self->address();
+  self->state.reaper = std::make_unique<proc::reaper>([weak_self](pid_t pid, proc::exit_status s) {
+    if (auto strong = caf::actor_cast<caf::actor>(weak_self))
+      caf::anon_send(strong, exited_atom::value, pid, s.exited, s.code, s.signal);
+  });
+  self->attach_functor([self] {
+    // A stopping slave takes its jobs with it; the leader reschedules or reports them.
+    for (const auto& [pid, job] : self->state.job_by_pid)
+      proc::signal_process_group(pid, SIGKILL);
+  });
+  return {
+    [=](link_to_atom, caf::actor& link) { self->state.link = std::move(link); },
+    [=](start_atom, const pb::StartJob& start) { start_job(self, start.job()); },
+    [=](kill_atom, const std::string& job_id, uint32_t attempt) { kill_job(self, job_id, attempt); },
+    [=](escalate_atom, const std::string& job_id, uint32_t attempt) {
+      escalate(self, job_id, attempt);
+    },
+    [=](exited_atom, pid_t pid, bool exited, int code, int signal) {
+      on_exit(self, pid, exited, code, signal);
+    },
+    [=](logs_atom, const pb::LogRequest& request) { return read_log(self, request); },
+    [=](report_atom) { return full_report(self); },
+    [=](resend_atom) {
+      for (const auto& [id, record] : self->state.jobs)
+        if (!record.acknowledged)
+          send_report(self, id);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_job_supervisor(caf::actor_system& system, job_supervisor_config config) {
+  return system.spawn(job_supervisor, std::move(config));
+}
+
+} // namespace claud

@@ -1,0 +1,37 @@
+#pragma once
+// job_supervisor (slave side): starts, watches and stops the job processes of this slave. Each job
+// attempt is a child process in its own process group with stdout and stderr in
+// DATA/jobs/<job>/<attempt>/. Exits are noticed by a proc::reaper thread, never by blocking a CAF
+// worker, and come back to the actor as messages. Every change is reported through the
+// slave_link; a report stays unacknowledged (and is sent again after the next registration) until
+// the leader has committed it.
+//
+// Interface:
+//   (start_atom, pb::StartJob)                -> void; idempotent per (job, attempt)
+//   (kill_atom, std::string job, uint32_t attempt) -> void; SIGTERM to the group, SIGKILL after
+//                                               kill_grace if it is still running
+//   (logs_atom, pb::LogRequest)               -> pb::LogChunk
+//   (report_atom)                             -> pb::SlaveReport listing every attempt it knows
+//   (resend_atom)                             -> void; sends every unacknowledged report again
+//   (link_to_atom, caf::actor link)           -> void; the slave_link that carries reports
+
+#include <chrono>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+namespace claud {
+
+struct job_supervisor_config {
+  std::string node_id;
+  std::string jobs_dir; // DATA/jobs
+  std::chrono::milliseconds kill_grace{3000};
+  std::chrono::milliseconds report_timeout{5000};
+  uint32_t max_log_chunk_bytes = 1024 * 1024;
+};
+
+/// Spawns the supervisor; it reports once given its link. Stopping the
+/// supervisor kills every process group it still runs.
+caf::actor spawn_job_supervisor(caf::actor_system& system, job_supervisor_config config);
+
+} // namespace claud

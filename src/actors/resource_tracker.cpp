@@ -1,0 +1,247 @@
+#include "actors/resource_tracker.hpp"
+
+#include <map>
+#include <set>
+
+#include <caf/all.hpp>
+#include <fmt/format.h>
+
+#include "actors/internal_atoms.hpp"
+#include "claud/protocol.hpp"
+#include "log/log.hpp"
+#include "state/job_states.hpp"
+
+namespace claud {
+
+namespace {
+
+struct resource_tracker_state {
+  resource_tracker_config config;
+  std::map<std::string, caf::actor> slaves; // node id -> its job supervisor
+  bool grace_over = false;
+  static inline const char* name = "resource_tracker";
+};
+
+using self_pointer = caf::stateful_actor<resource_tracker_state>*;
+
+pb::LogEntry entry_from_report(const std::string& node_id, const pb::JobReport& report) {
+  pb::LogEntry entry;
+  if (report.running()) {
+    auto* op = entry.mutable_job_started();
+    op->set_job_id(report.job_id());
+    op->set_node_id(node_id);
+    op->set_attempt(report.attempt());
+  } else {
+    auto* op = entry.mutable_job_finished();
+    op->set_job_id(report.job_id());
+    op->set_node_id(node_id);
+    op->set_attempt(report.attempt());
+    op->set_has_exit_code(report.has_exit_code());
+    op->set_exit_code(report.exit_code());
+    op->set_term_signal(report.term_signal());
+    op->set_reason(report.reason());
+  }
+  return entry;
+}
+
+/// Proposes `entry`; a no-op result (the state moved on) is fine and only logged.
+void propose(self_pointer self, pb::LogEntry entry) {
+  const auto& config = self->state.config;
+  self->request(config.leader_election, config.internal_timeout, propose_atom::value,
+                std::move(entry))
+    .then([](const std::string&) {},
+          [](caf::error& err) {
+            log::debug("tracker", "proposal not applied", {{"error", error_message(err)}});
+          });
+}
+
+void send_start(self_pointer self, const pb::Job& job) {
+  auto i = self->state.slaves.find(job.node_id());
+  if (i == self->state.slaves.end())
+    return; // it is told when it registers again
+  pb::StartJob start;
+  *start.mutable_job() = job;
+  self->send(i->second, start_atom::value, std::move(start));
+}
+
+void send_kill(self_pointer self, const std::string& node_id, const std::string& job_id,
+               uint32_t attempt) {
+  auto i = self->state.slaves.find(node_id);
+  if (i != self->state.slaves.end())
+    self->send(i->second, kill_atom::value, job_id, attempt);
+}
+
+/// Brings the committed state and what a (re)registered slave really runs into agreement.
+void reconcile(self_pointer self, const std::string& node_id, const pb::SlaveReport& report,
+               const pb::JobList& jobs) {
+  std::map<std::string, const pb::Job*> assigned; // jobs the state has on this node
+  for (const auto& job : jobs.jobs())
+    if (state::holds_resources(job.state()) && job.node_id() == node_id)
+      assigned[job.id()] = &job;
+  std::set<std::string> reported;
+  for (const auto& r : report.jobs()) {
+    auto i = assigned.find(r.job_id());
+    bool current = i != assigned.end() && i->second->attempts() == r.attempt();
+    if (current) {
+      reported.insert(r.job_id());
+      if (r.running() && i->second->state() == pb::JOB_PLACED)
+        propose(self, entry_from_report(node_id, r));
+    } else if (r.running()) {
+      log::warn("tracker", "stopping a process no committed decision explains",
+                {{"node", node_id}, {"job", r.job_id()}, {"attempt", std::to_string(r.attempt())}});
+      send_kill(self, node_id, r.job_id(), r.attempt());
+    }
+  }
+  for (const auto& [id, job] : assigned) {
+    if (reported.count(id))
+      continue;
+    if (job->state() == pb::JOB_PLACED) {
+      send_start(self, *job);
+    } else {
+      pb::LogEntry entry;
+      entry.mutable_job_lost()->set_job_id(id);
+      entry.mutable_job_lost()->set_reason(
+        fmt::format("slave {} no longer runs it (it restarted)", node_id));
+      propose(self, std::move(entry));
+    }
+  }
+}
+
+caf::result<caf::unit_t> register_slave(self_pointer self, pb::SlaveReport& report,
+                                        caf::actor& supervisor) {
+  auto node_id = report.node().id();
+  if (node_id.empty() || !supervisor)
+    return make_error(errc::invalid_request, "a registration needs a node id and a supervisor");
+  auto& slaves = self->state.slaves;
+  if (auto old = slaves.find(node_id); old != slaves.end() && old->second != supervisor)
+    self->demonitor(old->second);
+  slaves[node_id] = supervisor;
+  self->monitor(supervisor);
+  log::info("tracker", "slave registered",
+            {{"node", node_id}, {"address", report.node().address()}});
+  pb::LogEntry entry;
+  *entry.mutable_node_registered()->mutable_node() = report.node();
+  auto promise = self->make_response_promise();
+  const auto& config = self->state.config;
+  self->request(config.leader_election, config.internal_timeout, propose_atom::value, entry)
+    .then(
+      [=](const std::string&) mutable {
+        promise.deliver(caf::unit);
+        const auto& config = self->state.config;
+        self->request(config.leader_election, config.internal_timeout, jobs_atom::value)
+          .then([=](const pb::JobList& jobs) { reconcile(self, node_id, report, jobs); },
+                [=](caf::error& err) {
+                  log::warn("tracker", "cannot reconcile",
+                            {{"node", node_id}, {"error", error_message(err)}});
+                });
+      },
+      [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+  return promise;
+}
+
+caf::result<caf::unit_t> job_report(self_pointer self, const std::string& node_id,
+                                    const pb::JobReport& report) {
+  auto promise = self->make_response_promise();
+  const auto& config = self->state.config;
+  self->request(config.leader_election, config.internal_timeout, propose_atom::value,
+                entry_from_report(node_id, report))
+    .then([=](const std::string&) mutable { promise.deliver(caf::unit); },
+          [=](caf::error& err) mutable {
+            // A conflict means the state has moved past this report: it is acknowledged.
+            if (has_code(err, errc::conflict))
+              promise.deliver(caf::unit);
+            else
+              promise.deliver(std::move(err));
+          });
+  return promise;
+}
+
+void on_job_update(self_pointer self, const pb::Job& job) {
+  if (!state::holds_resources(job.state()))
+    return;
+  if (job.kill_requested())
+    send_kill(self, job.node_id(), job.id(), job.attempts());
+  else if (job.state() == pb::JOB_PLACED)
+    send_start(self, job);
+}
+
+void on_slave_down(self_pointer self, const caf::down_msg& down) {
+  auto& slaves = self->state.slaves;
+  for (auto i = slaves.begin(); i != slaves.end(); ++i) {
+    if (i->second.address() != down.source)
+      continue;
+    auto node_id = i->first;
+    slaves.erase(i);
+    log::warn("tracker", "slave connection lost", {{"node", node_id}});
+    pb::LogEntry entry;
+    entry.mutable_node_lost()->set_node_id(node_id);
+    entry.mutable_node_lost()->set_reason("its connection to the leader closed");
+    propose(self, std::move(entry));
+    return;
+  }
+}
+
+/// After the grace period, alive nodes that never registered with this master are lost.
+void end_grace(self_pointer self) {
+  const auto& config = self->state.config;
+  self->request(config.leader_election, config.internal_timeout, nodes_atom::value)
+    .then(
+      [=](const pb::NodeList& nodes) {
+        for (const auto& node : nodes.nodes()) {
+          if (node.state() != pb::NODE_ALIVE || !state::runs_jobs(node.role())
+              || self->state.slaves.count(node.id()))
+            continue;
+          pb::LogEntry entry;
+          entry.mutable_node_lost()->set_node_id(node.id());
+          entry.mutable_node_lost()->set_reason(
+            fmt::format("it did not register within {} ms of the master starting",
+                        self->state.config.registration_grace.count()));
+          propose(self, std::move(entry));
+        }
+      },
+      [](caf::error& err) {
+        log::warn("tracker", "cannot check registrations", {{"error", error_message(err)}});
+      });
+}
+
+caf::behavior resource_tracker(self_pointer self, resource_tracker_config config) {
+  self->state.config = std::move(config);
+  self->send(self->state.config.leader_election, subscribe_atom::value,
+             caf::actor_cast<caf::actor>(self));
+  self->delayed_send(self, self->state.config.registration_grace, grace_atom::value);
+  self->set_down_handler([=](caf::down_msg& down) { on_slave_down(self, down); });
+  return {
+    [=](register_atom, pb::SlaveReport& report, caf::actor& supervisor) {
+      return register_slave(self, report, supervisor);
+    },
+    [=](report_atom, const std::string& node_id, const pb::JobReport& report) {
+      return job_report(self, node_id, report);
+    },
+    [=](logs_atom, const pb::LogRequest& request, const std::string& node_id)
+      -> caf::result<pb::LogChunk> {
+      auto i = self->state.slaves.find(node_id);
+      if (i == self->state.slaves.end())
+        return make_error(errc::unavailable,
+                          fmt::format("node {} that ran job {} is not connected; its output stays "
+                                      "in that node's data dir under jobs/{}/{}",
+                                      node_id, request.job_id(), request.job_id(),
+                                      request.attempt()));
+      auto promise = self->make_response_promise();
+      self->request(i->second, self->state.config.internal_timeout, logs_atom::value, request)
+        .then([=](pb::LogChunk& chunk) mutable { promise.deliver(std::move(chunk)); },
+              [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+      return promise;
+    },
+    [=](grace_atom) { end_grace(self); },
+    [=](job_update_atom, const pb::Job& job) { on_job_update(self, job); },
+    [=](node_update_atom, const pb::Node&) {},
+  };
+}
+
+} // namespace
+
+caf::actor spawn_resource_tracker(caf::actor_system& system, resource_tracker_config config) {
+  return system.spawn(resource_tracker, std::move(config));
+}
+
+} // namespace claud

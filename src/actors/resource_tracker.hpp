@@ -1,0 +1,33 @@
+#pragma once
+// resource_tracker: which slaves are connected, and the leader's link to each. It registers a
+// slave (a committed NodeRegistered), reconciles what the slave reports against the committed
+// state, turns job reports into committed transitions, tells slaves to start jobs once their
+// placement is committed and to stop jobs a user killed, and turns a slave's death (CAF monitor)
+// into a committed NodeLost.
+//
+// Interface:
+//   (register_atom, pb::SlaveReport, caf::actor supervisor) -> caf::unit_t once registered
+//   (report_atom, std::string node_id, pb::JobReport)       -> caf::unit_t once committed (a
+//                                                               stale report is acknowledged too)
+//   (logs_atom, pb::LogRequest, std::string node_id)        -> pb::LogChunk from that slave
+// and, as a subscriber of leader_election, job and node updates.
+//
+// Nodes the state holds as alive that do not register within `registration_grace` after this
+// master starts (it restarted, and they died meanwhile) are committed as lost.
+
+#include <chrono>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace claud {
+
+struct resource_tracker_config {
+  caf::actor leader_election;
+  std::chrono::milliseconds registration_grace{5000};
+  std::chrono::milliseconds internal_timeout{5000};
+};
+
+caf::actor spawn_resource_tracker(caf::actor_system& system, resource_tracker_config config);
+
+} // namespace claud

@@ -1,0 +1,137 @@
+#include "actors/scheduler.hpp"
+
+#include <algorithm>
+
+#include <caf/all.hpp>
+
+#include "actors/internal_atoms.hpp"
+#include "claud/protocol.hpp"
+#include "log/log.hpp"
+#include "sched/placement.hpp"
+#include "state/job_states.hpp"
+
+namespace claud {
+
+namespace {
+
+struct scheduler_state {
+  scheduler_config config;
+  bool passing = false;
+  bool dirty = false;
+  size_t proposals_in_flight = 0;
+  static inline const char* name = "scheduler";
+};
+
+using self_pointer = caf::stateful_actor<scheduler_state>*;
+
+void request_pass(self_pointer self) {
+  auto& st = self->state;
+  if (st.passing || st.dirty) {
+    st.dirty = true;
+    return;
+  }
+  st.dirty = true;
+  self->send(self, schedule_atom::value);
+}
+
+void finish_pass(self_pointer self) {
+  auto& st = self->state;
+  st.passing = false;
+  if (st.dirty) {
+    st.dirty = false;
+    request_pass(self);
+  }
+}
+
+void propose(self_pointer self, pb::LogEntry entry) {
+  auto& st = self->state;
+  ++st.proposals_in_flight;
+  auto done = [self] {
+    if (--self->state.proposals_in_flight == 0)
+      finish_pass(self);
+  };
+  self->request(st.config.leader_election, st.config.internal_timeout, propose_atom::value,
+                std::move(entry))
+    .then([done](const std::string&) { done(); },
+          [done](caf::error& err) {
+            // A placement that no longer fits is refused by apply; the next pass retries it.
+            log::debug("scheduler", "proposal not applied", {{"error", error_message(err)}});
+            done();
+          });
+}
+
+/// Job ids are decimal counters: order by length, then text, to place the oldest first.
+bool older(const pb::Job* a, const pb::Job* b) {
+  if (a->id().size() != b->id().size())
+    return a->id().size() < b->id().size();
+  return a->id() < b->id();
+}
+
+void place_pending(self_pointer self, const pb::ClusterState& view) {
+  std::vector<pb::Node> nodes;
+  nodes.reserve(view.nodes_size());
+  for (const auto& [id, node] : view.nodes())
+    nodes.push_back(node);
+  std::vector<const pb::Job*> pending;
+  for (const auto& [id, job] : view.jobs())
+    pending.push_back(&job);
+  std::sort(pending.begin(), pending.end(), older);
+  if (pending.size() > self->state.config.max_placements_per_pass) {
+    pending.resize(self->state.config.max_placements_per_pass);
+    self->state.dirty = true; // the rest in the next pass
+  }
+  for (const pb::Job* job : pending) {
+    auto where = sched::place(nodes, job->spec());
+    pb::LogEntry entry;
+    if (!where.node_id.empty()) {
+      auto node = std::find_if(nodes.begin(), nodes.end(),
+                               [&](const pb::Node& n) { return n.id() == where.node_id; });
+      sched::reserve(*node, job->spec());
+      entry.mutable_job_placed()->set_job_id(job->id());
+      entry.mutable_job_placed()->set_node_id(where.node_id);
+    } else if (where.reason != job->reason()) {
+      entry.mutable_job_unplaceable()->set_job_id(job->id());
+      entry.mutable_job_unplaceable()->set_reason(where.reason);
+    } else {
+      continue;
+    }
+    propose(self, std::move(entry));
+  }
+  if (self->state.proposals_in_flight == 0)
+    finish_pass(self);
+}
+
+void pass(self_pointer self) {
+  auto& st = self->state;
+  st.dirty = false;
+  st.passing = true;
+  self->request(st.config.leader_election, st.config.internal_timeout, view_atom::value)
+    .then([=](const pb::ClusterState& view) { place_pending(self, view); },
+          [=](caf::error& err) {
+            log::warn("scheduler", "cannot read the cluster state", {{"error", error_message(err)}});
+            finish_pass(self);
+          });
+}
+
+caf::behavior scheduler(self_pointer self, scheduler_config config) {
+  self->state.config = std::move(config);
+  self->send(self->state.config.leader_election, subscribe_atom::value,
+             caf::actor_cast<caf::actor>(self));
+  request_pass(self); // jobs recovered from the log may be pending
+  return {
+    [=](schedule_atom) { pass(self); },
+    [=](job_update_atom, const pb::Job& job) {
+      if (job.state() == pb::JOB_PENDING || state::is_terminal(job.state()))
+        request_pass(self);
+    },
+    [=](node_update_atom, const pb::Node&) { request_pass(self); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_scheduler(caf::actor_system& system, scheduler_config config) {
+  return system.spawn(scheduler, std::move(config));
+}
+
+} // namespace claud

@@ -1,0 +1,26 @@
+#pragma once
+// scheduler: turns pending jobs into committed placements. On every change that could let a
+// pending job run (a submission, a job ending, a node joining or leaving), it takes a view of the
+// nodes and pending jobs, places them oldest first with the pure `sched::place`, and proposes one
+// JobPlaced per placement; a job that fits nowhere gets a JobUnplaceable with the reason whenever
+// that reason changes. The slave hears of a placement only after it commits (resource_tracker).
+//
+// States: idle -> passing (a view requested, proposals in flight) -> idle; changes that arrive
+// while passing mark it dirty, and one more pass follows.
+
+#include <chrono>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace claud {
+
+struct scheduler_config {
+  caf::actor leader_election;
+  size_t max_placements_per_pass = 1024;
+  std::chrono::milliseconds internal_timeout{5000};
+};
+
+caf::actor spawn_scheduler(caf::actor_system& system, scheduler_config config);
+
+} // namespace claud

@@ -1,0 +1,157 @@
+#include "cli/commands.hpp"
+
+#include <cstdlib>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "claud/client.hpp"
+#include "cli/units.hpp"
+#include "cli/views.hpp"
+#include "state/job_states.hpp"
+
+namespace claud::cli {
+
+namespace {
+
+client_options connection(const common_options& common) {
+  std::string addresses = common.cluster;
+  if (addresses.empty())
+    if (const char* env = std::getenv("CLAUD_ADDR"); env != nullptr && *env != '\0')
+      addresses = env;
+  if (addresses.empty())
+    addresses = default_cluster_address;
+  client_options options;
+  size_t start = 0;
+  for (;;) {
+    auto comma = addresses.find(',', start);
+    options.addresses.push_back(addresses.substr(start, comma - start));
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return options;
+}
+
+/// The exit status of `submit --wait`: the job's exit code, 128 + the signal that ended it, or 125
+/// when it never ran to an exit (lost, failed to start, cancelled).
+int wait_exit_status(const pb::Job& job) {
+  if (job.has_exit_code())
+    return job.exit_code();
+  if (job.term_signal() != 0)
+    return 128 + job.term_signal();
+  return 125;
+}
+
+void print_job(const common_options& common, const pb::Job& job) {
+  if (common.json)
+    std::cout << to_json(to_view(job)) << "\n";
+  else
+    print_job_details(std::cout, job);
+}
+
+} // namespace
+
+int submit_command(const common_options& common, const submit_options& options) {
+  pb::JobSpec spec;
+  spec.set_name(options.name);
+  for (const auto& arg : options.command)
+    spec.add_argv(arg);
+  spec.set_cpu_millis(parse_cpu_millis(options.cpus, "--cpus"));
+  spec.set_memory_bytes(parse_memory_bytes(options.memory, "--memory"));
+  client cluster{connection(common)};
+  auto job = cluster.submit(spec);
+  if (!options.wait) {
+    if (common.json)
+      std::cout << to_json(to_view(job)) << "\n";
+    else
+      std::cout << job.id() << "\n";
+    return 0;
+  }
+  if (!common.json)
+    std::cout << job.id() << std::endl;
+  job = cluster.wait(job.id());
+  if (common.json)
+    std::cout << to_json(to_view(job)) << "\n";
+  else if (job.state() != pb::JOB_SUCCEEDED)
+    std::cerr << fmt::format("job {} {}{}\n", job.id(), state::job_state_name(job.state()),
+                             job.reason().empty() ? "" : ": " + job.reason());
+  return wait_exit_status(job);
+}
+
+int status_command(const common_options& common, const std::string& job_id) {
+  client cluster{connection(common)};
+  print_job(common, cluster.status(job_id));
+  return 0;
+}
+
+int jobs_command(const common_options& common) {
+  client cluster{connection(common)};
+  auto jobs = cluster.jobs();
+  if (!common.json) {
+    print_job_table(std::cout, jobs);
+    return 0;
+  }
+  std::vector<pb::view::Job> views;
+  views.reserve(jobs.size());
+  for (const auto& job : jobs)
+    views.push_back(to_view(job));
+  std::vector<const google::protobuf::Message*> messages;
+  for (const auto& v : views)
+    messages.push_back(&v);
+  std::cout << to_json_array(messages) << "\n";
+  return 0;
+}
+
+int nodes_command(const common_options& common) {
+  client cluster{connection(common)};
+  auto nodes = cluster.nodes();
+  if (!common.json) {
+    print_node_table(std::cout, nodes);
+    return 0;
+  }
+  std::vector<pb::view::Node> views;
+  views.reserve(nodes.size());
+  for (const auto& node : nodes)
+    views.push_back(to_view(node));
+  std::vector<const google::protobuf::Message*> messages;
+  for (const auto& v : views)
+    messages.push_back(&v);
+  std::cout << to_json_array(messages) << "\n";
+  return 0;
+}
+
+int logs_command(const common_options& common, const logs_options& options) {
+  client cluster{connection(common)};
+  pb::LogRequest request;
+  request.set_job_id(options.job_id);
+  request.set_stderr(options.stderr_stream);
+  // Chunk by chunk until the end of what the file holds now.
+  for (;;) {
+    auto chunk = cluster.logs(request);
+    std::cout.write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
+    if (chunk.data().empty())
+      break;
+    request.set_offset(chunk.next_offset());
+  }
+  std::cout.flush();
+  return 0;
+}
+
+int kill_command(const common_options& common, const std::string& job_id) {
+  client cluster{connection(common)};
+  print_job(common, cluster.kill(job_id));
+  return 0;
+}
+
+int leader_command(const common_options& common) {
+  client cluster{connection(common)};
+  auto info = cluster.leader();
+  if (common.json)
+    std::cout << to_json(to_view(info)) << "\n";
+  else
+    print_leader(std::cout, info);
+  return 0;
+}
+
+} // namespace claud::cli

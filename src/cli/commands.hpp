@@ -1,0 +1,39 @@
+#pragma once
+// The client commands of the `claud` binary. Each connects to the cluster through the client
+// library, prints a table (or with --json one stable JSON document) and returns the exit code.
+
+#include <string>
+#include <vector>
+
+namespace claud::cli {
+
+struct common_options {
+  std::string cluster; // HOST:PORT[,...]; empty = $CLAUD_ADDR, else the dev address
+  bool json = false;
+};
+
+struct submit_options {
+  std::string name;
+  std::string cpus = "0.1";
+  std::string memory = "64M";
+  bool wait = false;
+  std::vector<std::string> command;
+};
+
+struct logs_options {
+  std::string job_id;
+  bool stderr_stream = false;
+};
+
+int submit_command(const common_options& common, const submit_options& options);
+int status_command(const common_options& common, const std::string& job_id);
+int jobs_command(const common_options& common);
+int nodes_command(const common_options& common);
+int logs_command(const common_options& common, const logs_options& options);
+int kill_command(const common_options& common, const std::string& job_id);
+int leader_command(const common_options& common);
+
+/// The address a client uses when none is given and $CLAUD_ADDR is unset: the dev node's.
+constexpr const char* default_cluster_address = "127.0.0.1:7400";
+
+} // namespace claud::cli

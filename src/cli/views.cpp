@@ -1,0 +1,184 @@
+#include "cli/views.hpp"
+
+#include <ctime>
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "cli/units.hpp"
+#include "state/job_states.hpp"
+
+namespace claud::cli {
+
+namespace {
+
+using google::protobuf::Value;
+
+Value null_value() {
+  Value v;
+  v.set_null_value(google::protobuf::NULL_VALUE);
+  return v;
+}
+
+Value number_or_null(bool present, double number) {
+  if (!present)
+    return null_value();
+  Value v;
+  v.set_number_value(number);
+  return v;
+}
+
+Value string_or_null(const std::string& text) {
+  if (text.empty())
+    return null_value();
+  Value v;
+  v.set_string_value(text);
+  return v;
+}
+
+Value time_or_null(int64_t ms) {
+  return string_or_null(ms == 0 ? std::string{} : format_time_ms(ms));
+}
+
+std::string exit_text(const pb::Job& job) {
+  if (job.has_exit_code())
+    return std::to_string(job.exit_code());
+  if (job.term_signal() != 0)
+    return fmt::format("sig{}", job.term_signal());
+  return "-";
+}
+
+std::string or_dash(const std::string& text) {
+  return text.empty() ? "-" : text;
+}
+
+} // namespace
+
+std::string format_time_ms(int64_t ms) {
+  std::time_t seconds = static_cast<std::time_t>(ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
+  return fmt::format("{}.{:03}Z", buf, ms % 1000);
+}
+
+pb::view::Job to_view(const pb::Job& job) {
+  pb::view::Job v;
+  v.set_id(job.id());
+  v.set_name(job.spec().name());
+  v.set_state(state::job_state_name(job.state()));
+  *v.mutable_exit_code() = number_or_null(job.has_exit_code(), job.exit_code());
+  *v.mutable_signal() = number_or_null(job.term_signal() != 0, job.term_signal());
+  *v.mutable_node() = string_or_null(job.node_id());
+  v.set_attempts(job.attempts());
+  *v.mutable_submitted_at() = time_or_null(job.submitted_at_ms());
+  *v.mutable_started_at() = time_or_null(job.started_at_ms());
+  *v.mutable_finished_at() = time_or_null(job.finished_at_ms());
+  *v.mutable_reason() = string_or_null(job.reason());
+  for (const auto& arg : job.spec().argv())
+    v.add_command(arg);
+  v.set_cpus(static_cast<double>(job.spec().cpu_millis()) / 1000.0);
+  v.set_memory_bytes(static_cast<double>(job.spec().memory_bytes()));
+  return v;
+}
+
+pb::view::Node to_view(const pb::Node& node) {
+  pb::view::Node v;
+  v.set_id(node.id());
+  v.set_role(state::node_role_name(node.role()));
+  v.set_address(node.address());
+  v.set_state(state::node_state_name(node.state()));
+  v.set_cpus_total(static_cast<double>(node.cpu_millis_total()) / 1000.0);
+  v.set_cpus_free(static_cast<double>(node.cpu_millis_total() - node.cpu_millis_used()) / 1000.0);
+  v.set_memory_total_bytes(static_cast<double>(node.memory_bytes_total()));
+  v.set_memory_free_bytes(static_cast<double>(node.memory_bytes_total() - node.memory_bytes_used()));
+  return v;
+}
+
+pb::view::Leader to_view(const pb::LeaderInfo& info) {
+  pb::view::Leader v;
+  v.set_term(static_cast<double>(info.term()));
+  v.mutable_leader()->set_id(info.leader().id());
+  v.mutable_leader()->set_address(info.leader().address());
+  for (const auto& m : info.masters()) {
+    auto* out = v.add_masters();
+    out->set_id(m.id());
+    out->set_address(m.address());
+    out->set_role(m.role());
+    out->set_match_index(static_cast<double>(m.match_index()));
+  }
+  return v;
+}
+
+std::string to_json(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::string out;
+  auto status = google::protobuf::util::MessageToJsonString(message, &out, options);
+  if (!status.ok())
+    throw std::logic_error("cannot print JSON: " + status.ToString());
+  return out;
+}
+
+std::string to_json_array(const std::vector<const google::protobuf::Message*>& messages) {
+  std::string out = "[";
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (i > 0)
+      out += ",";
+    out += to_json(*messages[i]);
+  }
+  return out + "]";
+}
+
+void print_job_table(std::ostream& out, const std::vector<pb::Job>& jobs) {
+  out << fmt::format("{:<8} {:<16} {:<10} {:<6} {:<16} {:>8} {}\n", "ID", "NAME", "STATE", "EXIT",
+                     "NODE", "ATTEMPTS", "REASON");
+  for (const auto& job : jobs)
+    out << fmt::format("{:<8} {:<16} {:<10} {:<6} {:<16} {:>8} {}\n", job.id(),
+                       job.spec().name().substr(0, 16), state::job_state_name(job.state()),
+                       exit_text(job), or_dash(job.node_id()), job.attempts(), job.reason());
+}
+
+void print_job_details(std::ostream& out, const pb::Job& job) {
+  out << fmt::format("id:          {}\n", job.id());
+  out << fmt::format("name:        {}\n", job.spec().name());
+  out << fmt::format("command:     {}\n", fmt::join(job.spec().argv(), " "));
+  out << fmt::format("state:       {}\n", state::job_state_name(job.state()));
+  out << fmt::format("exit:        {}\n", exit_text(job));
+  out << fmt::format("node:        {}\n", or_dash(job.node_id()));
+  out << fmt::format("attempts:    {}\n", job.attempts());
+  out << fmt::format("resources:   {} CPUs, {} memory\n", format_cpus(job.spec().cpu_millis()),
+                     format_bytes(job.spec().memory_bytes()));
+  auto time = [](int64_t ms) { return ms == 0 ? std::string{"-"} : format_time_ms(ms); };
+  out << fmt::format("submitted:   {}\n", time(job.submitted_at_ms()));
+  out << fmt::format("started:     {}\n", time(job.started_at_ms()));
+  out << fmt::format("finished:    {}\n", time(job.finished_at_ms()));
+  if (!job.reason().empty())
+    out << fmt::format("reason:      {}\n", job.reason());
+}
+
+void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {
+  out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16}\n", "ID", "ROLE", "ADDRESS", "STATE",
+                     "CPUS FREE", "MEMORY FREE");
+  for (const auto& node : nodes)
+    out << fmt::format(
+      "{:<16} {:<6} {:<22} {:<6} {:>12} {:>16}\n", node.id(), state::node_role_name(node.role()),
+      node.address(), state::node_state_name(node.state()),
+      format_cpus(node.cpu_millis_total() - node.cpu_millis_used()) + "/"
+        + format_cpus(node.cpu_millis_total()),
+      format_bytes(node.memory_bytes_total() - node.memory_bytes_used()) + "/"
+        + format_bytes(node.memory_bytes_total()));
+}
+
+void print_leader(std::ostream& out, const pb::LeaderInfo& info) {
+  out << fmt::format("term {}, leader {} at {}\n", info.term(), info.leader().id(),
+                     info.leader().address());
+  out << fmt::format("{:<16} {:<22} {:<10} {:>12}\n", "MASTER", "ADDRESS", "ROLE", "MATCH INDEX");
+  for (const auto& m : info.masters())
+    out << fmt::format("{:<16} {:<22} {:<10} {:>12}\n", m.id(), m.address(), m.role(),
+                       m.match_index());
+}
+
+} // namespace claud::cli

@@ -1,0 +1,78 @@
+#include "claud/protocol.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/all.hpp>
+
+namespace claud {
+
+const char* to_string(errc code) {
+  switch (code) {
+    case errc::invalid_request:
+      return "invalid request";
+    case errc::not_found:
+      return "not found";
+    case errc::conflict:
+      return "conflict";
+    case errc::unavailable:
+      return "unavailable";
+    case errc::storage_failure:
+      return "storage failure";
+    case errc::overloaded:
+      return "overloaded";
+  }
+  return "unknown error";
+}
+
+caf::error make_error(errc code, std::string message) {
+  return caf::error(static_cast<uint8_t>(code), caf::atom("claud"),
+                    caf::make_message(std::move(message)));
+}
+
+bool has_code(const caf::error& error, errc code) {
+  return error.category() == caf::atom("claud") && error.code() == static_cast<uint8_t>(code);
+}
+
+std::string error_message(const caf::error& error) {
+  const auto& context = error.context();
+  if (error.category() == caf::atom("claud") && context.match_elements<std::string>())
+    return context.get_as<std::string>(0);
+  if (error.category() == caf::atom("system")) {
+    switch (static_cast<caf::sec>(error.code())) {
+      case caf::sec::request_timeout:
+        return "the cluster did not answer in time";
+      case caf::sec::request_receiver_down:
+        return "the master went away while answering";
+      case caf::sec::cannot_connect_to_node:
+        return "nothing answers there";
+      case caf::sec::unexpected_response:
+        return "the peer answered with an unexpected message (a different claud version?)";
+      default:
+        break;
+    }
+  }
+  return caf::to_string(error);
+}
+
+void register_protocol(caf::actor_system_config& cfg) {
+  cfg.add_message_type<pb::JobSpec>("claud.pb.JobSpec");
+  cfg.add_message_type<pb::Job>("claud.pb.Job");
+  cfg.add_message_type<pb::JobList>("claud.pb.JobList");
+  cfg.add_message_type<pb::Node>("claud.pb.Node");
+  cfg.add_message_type<pb::NodeList>("claud.pb.NodeList");
+  cfg.add_message_type<pb::SlaveReport>("claud.pb.SlaveReport");
+  cfg.add_message_type<pb::JobReport>("claud.pb.JobReport");
+  cfg.add_message_type<pb::StartJob>("claud.pb.StartJob");
+  cfg.add_message_type<pb::LogRequest>("claud.pb.LogRequest");
+  cfg.add_message_type<pb::LogChunk>("claud.pb.LogChunk");
+  cfg.add_message_type<pb::LeaderInfo>("claud.pb.LeaderInfo");
+  cfg.add_message_type<pb::LogEntry>("claud.pb.LogEntry");
+  cfg.add_error_category(caf::atom("claud"), [](uint8_t code, caf::atom_value, const caf::message& context) {
+    std::string text = to_string(static_cast<errc>(code));
+    if (context.match_elements<std::string>())
+      text += ": " + context.get_as<std::string>(0);
+    return text;
+  });
+  cfg.set("middleman.app-identifiers", std::vector<std::string>{application_id});
+}
+
+} // namespace claud

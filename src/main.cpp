@@ -1,0 +1,138 @@
+// claud: one binary for every role and every client command. This file only parses arguments
+// (CLI11) and dispatches: `--role=ROLE` runs a node (src/roles), a subcommand runs a client
+// command (src/cli).
+
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "claud/client.hpp"
+#include "cli/commands.hpp"
+#include "roles/node_options.hpp"
+
+namespace {
+
+using namespace claud;
+
+void add_node_options(CLI::App& app, roles::node_options& o) {
+  app.add_option("--role", o.role, "Run a node: master, slave or dev (both in one process)");
+  app.add_option("--listen", o.listen, "HOST:PORT this node listens on (dev: 127.0.0.1:7400)");
+  app.add_option("--join", o.join, "HOST:PORT[,...] of the masters a slave joins");
+  app.add_option("--data-dir", o.data_dir, "Directory for the node's state (default: "
+                                           "~/.local/share/claud/ROLE)");
+  app.add_option("--node-id", o.node_id, "The node's id (default: generated, kept in the data dir)");
+  app.add_option("--cpus", o.cpus, "CPUs a slave offers, e.g. 1.5 (default: the machine's)");
+  app.add_option("--memory", o.memory, "Memory a slave offers, e.g. 512M or 4G (default: the "
+                                       "machine's)");
+  app.add_option("--log", o.log, "Log level, or MODULE@LEVEL,... (error, warn, info, debug)")
+    ->capture_default_str();
+  app.add_option("--registration-grace-ms", o.registration_grace_ms,
+                 "Master: time restarted slaves have to re-register before they count as lost")
+    ->capture_default_str();
+  app.add_option("--reconnect-interval-ms", o.reconnect_interval_ms,
+                 "Slave: pause between attempts to reach a master")
+    ->capture_default_str();
+  app.add_option("--kill-grace-ms", o.kill_grace_ms, "Slave: SIGTERM to SIGKILL delay on kill")
+    ->capture_default_str();
+  app.add_option("--wait-poll-ms", o.wait_poll_ms,
+                 "Master: longest a `submit --wait` request is held before it is asked again")
+    ->capture_default_str();
+  app.set_config("--config", "", "Read these options from a file (see config/*.conf)");
+}
+
+void add_common(CLI::App* command, cli::common_options& common) {
+  command->add_option("--cluster", common.cluster,
+                      "HOST:PORT[,...] of masters (default: $CLAUD_ADDR, else 127.0.0.1:7400)");
+  command->add_flag("--json", common.json, "Print one JSON document (schema in the README)");
+}
+
+/// The exit code of the command that ran, after printing any error as one line.
+template <class F>
+int guarded(F&& run) {
+  try {
+    return run();
+  } catch (const client_error& e) {
+    std::cerr << "claud: error: " << e.what() << "\n";
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "claud: error: " << e.what() << "\n";
+  }
+  return 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"claud: a cluster job orchestrator. Start nodes with --role, or run a command."};
+  app.set_help_all_flag("--help-all", "Show help for every command");
+  roles::node_options node;
+  add_node_options(app, node);
+
+  cli::common_options common;
+  cli::submit_options submit;
+  cli::logs_options logs;
+  std::string job_id;
+  int exit_code = 0;
+
+  auto* submit_cmd = app.add_subcommand("submit", "Submit a job: claud submit [options] -- CMD ARGS...");
+  add_common(submit_cmd, common);
+  submit_cmd->add_option("--name", submit.name, "Job name (default: the command's base name)");
+  submit_cmd->add_option("--cpus", submit.cpus, "CPUs the job needs")->capture_default_str();
+  submit_cmd->add_option("--memory", submit.memory, "Memory the job needs, e.g. 512M")
+    ->capture_default_str();
+  submit_cmd->add_flag("--wait", submit.wait, "Wait for the end and exit with the job's exit code");
+  submit_cmd->add_option("command", submit.command, "The command and its arguments, after --");
+  submit_cmd->callback([&] { exit_code = guarded([&] { return cli::submit_command(common, submit); }); });
+
+  auto* status_cmd = app.add_subcommand("status", "Show one job");
+  add_common(status_cmd, common);
+  status_cmd->add_option("job", job_id, "Job id")->required();
+  status_cmd->callback([&] { exit_code = guarded([&] { return cli::status_command(common, job_id); }); });
+
+  auto* jobs_cmd = app.add_subcommand("jobs", "List jobs");
+  add_common(jobs_cmd, common);
+  jobs_cmd->callback([&] { exit_code = guarded([&] { return cli::jobs_command(common); }); });
+
+  auto* nodes_cmd = app.add_subcommand("nodes", "List the nodes that run jobs");
+  add_common(nodes_cmd, common);
+  nodes_cmd->callback([&] { exit_code = guarded([&] { return cli::nodes_command(common); }); });
+
+  auto* logs_cmd = app.add_subcommand("logs", "Print a job's output (stdout, or --stderr)");
+  add_common(logs_cmd, common);
+  logs_cmd->add_option("job", logs.job_id, "Job id")->required();
+  logs_cmd->add_flag("--stderr", logs.stderr_stream, "Print standard error instead of output");
+  logs_cmd->callback([&] { exit_code = guarded([&] { return cli::logs_command(common, logs); }); });
+
+  auto* kill_cmd = app.add_subcommand("kill", "Stop a job (SIGTERM, then SIGKILL), or cancel it");
+  add_common(kill_cmd, common);
+  kill_cmd->add_option("job", job_id, "Job id")->required();
+  kill_cmd->callback([&] { exit_code = guarded([&] { return cli::kill_command(common, job_id); }); });
+
+  auto* leader_cmd = app.add_subcommand("leader", "Show the term, the leader and every master");
+  add_common(leader_cmd, common);
+  leader_cmd->callback([&] { exit_code = guarded([&] { return cli::leader_command(common); }); });
+
+  app.require_subcommand(0, 1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "claud: error: " << e.what() << "; see `claud --help`\n";
+    return 2;
+  }
+  if (!app.get_subcommands().empty()) {
+    if (!node.role.empty()) {
+      std::cerr << "claud: error: --role starts a node and cannot be combined with a command\n";
+      return 2;
+    }
+    return exit_code;
+  }
+  if (node.role.empty()) {
+    std::cerr << "claud: error: nothing to do; start a node with --role=master|slave|dev or run "
+                 "a command: submit, status, jobs, nodes, logs, kill, leader (see `claud --help`)\n";
+    return 2;
+  }
+  return roles::run_node(node);
+}

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace claud::proc {
+
+// What to run for one job. Paths are used as given; relative paths resolve against the caller's
+// current directory, not against `working_dir` (the slave passes absolute paths).
+struct spawn_request {
+  std::vector<std::string> argv; // argv[0] looked up in PATH (posix_spawnp semantics)
+  std::string stdout_path;       // created/truncated, mode 0644
+  std::string stderr_path;       // may equal stdout_path: both streams then share one file
+  std::string working_dir;       // empty = inherit
+};
+
+// A job could not be started; what() is one line a user can act on.
+struct spawn_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Starts the process described by `request` and returns its pid. Thread safe.
+//
+// The child:
+// - leads a new process group (its pgid == its pid), so signal_process_group reaches everything it
+//   starts;
+// - reads stdin from /dev/null, writes stdout/stderr to the requested files;
+// - has its signal mask emptied and every signal disposition reset to the default, so nothing the
+//   slave blocks or ignores leaks into jobs;
+// - inherits the environment and no descriptor other than 0, 1 and 2.
+//
+// Every failure, including a command that cannot be executed, is reported here and never as an
+// exit status: throws spawn_error ("cannot start job: command 'nosuchcmd' not found in PATH",
+// "cannot open output file /path/stdout (No such file or directory)"). An empty argv or output path
+// is a programmer error: throws std::invalid_argument. Out of memory: std::system_error.
+//
+// The caller owns the child: it must reap it (see reaper) or it stays a zombie.
+pid_t spawn_process(const spawn_request& request);
+
+// Sends `signal` to the whole process group led by `pid` (kill(-pid, signal)). Returns false if the
+// group has no member left (ESRCH). The group outlives its leader while any member lives, so this
+// also reaches processes a job left behind after its main process exited. Once the group is empty
+// its id may be reused, so callers stop signalling a job once it is known to be gone.
+// A pid <= 1 is a programmer error (kill(-1) would reach every process): throws
+// std::invalid_argument; other failures (EPERM) throw std::system_error.
+bool signal_process_group(pid_t pid, int signal);
+
+} // namespace claud::proc

@@ -1,0 +1,92 @@
+// Composition root of a master (and of the dev node, which adds a slave in the same process):
+// builds the actors, wires them, publishes the api and runs until stopped.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "actors/api.hpp"
+#include "actors/job_supervisor.hpp"
+#include "actors/leader_election.hpp"
+#include "actors/resource_tracker.hpp"
+#include "actors/scheduler.hpp"
+#include "actors/slave_link.hpp"
+#include "log/log.hpp"
+#include "roles/node_context.hpp"
+#include "storage/log_store.hpp"
+
+namespace claud::roles {
+
+namespace {
+
+std::atomic<bool> storage_failed{false};
+
+} // namespace
+
+int run_master(const node_options& options, storage::data_dir& dir, const std::string& node_id,
+               bool with_slave) {
+  auto where = net::parse_host_port(options.listen);
+  // Only the local raft directory is opened here: a corrupt log stops the master before it serves.
+  leader_election_config election;
+  election.node_id = node_id;
+  election.address = where.to_string();
+  election.log = storage::make_file_log_store(dir.subdir("raft"));
+
+  claud_system_config cfg;
+  caf::actor_system system{cfg};
+  auto leader = spawn_leader_election(system, std::move(election));
+  leader->attach_functor([](const caf::error& reason) {
+    if (reason) {
+      storage_failed = true;
+      ::kill(::getpid(), SIGTERM); // wake the main thread
+    }
+  });
+  resource_tracker_config tracker_config;
+  tracker_config.leader_election = leader;
+  tracker_config.registration_grace = std::chrono::milliseconds{options.registration_grace_ms};
+  auto tracker = spawn_resource_tracker(system, tracker_config);
+  scheduler_config scheduler_config;
+  scheduler_config.leader_election = leader;
+  auto scheduler = spawn_scheduler(system, scheduler_config);
+  api_config api_config;
+  api_config.leader_election = leader;
+  api_config.resource_tracker = tracker;
+  api_config.wait_poll = std::chrono::milliseconds{options.wait_poll_ms};
+  auto api = spawn_api(system, api_config);
+  publish_api(system, api, where);
+
+  caf::actor supervisor;
+  caf::actor link;
+  if (with_slave) {
+    job_supervisor_config supervisor_config;
+    supervisor_config.node_id = node_id;
+    supervisor_config.jobs_dir = dir.subdir("jobs");
+    supervisor_config.kill_grace = std::chrono::milliseconds{options.kill_grace_ms};
+    supervisor = spawn_job_supervisor(system, supervisor_config);
+    slave_link_config link_config;
+    link_config.node = slave_node(options, node_id, pb::ROLE_DEV);
+    link_config.local_api = api;
+    link_config.supervisor = supervisor;
+    link = spawn_slave_link(system, link_config);
+  }
+  std::cout << fmt::format("claud {} {} listening on {} (data dir {})", options.role, node_id,
+                           where.to_string(), dir.path())
+            << std::endl;
+  wait_for_stop_signal();
+  log::info("master", "stopping");
+  for (const auto& actor : {link, supervisor, api, scheduler, tracker, leader})
+    if (actor)
+      caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+  if (storage_failed) {
+    std::cerr << "claud: error: the master stopped because its log could not be written; see the "
+                 "log line above\n";
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace claud::roles

@@ -1,0 +1,86 @@
+// Entry of every node role: validate the options, open the data dir, then hand over to the role's
+// composition root.
+
+#include <cstdlib>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/units.hpp"
+#include "log/log.hpp"
+#include "roles/node_context.hpp"
+#include "storage/storage_error.hpp"
+
+namespace claud::roles {
+
+namespace {
+
+constexpr const char* default_listen = "127.0.0.1:7400";
+
+void validate(node_options& options) {
+  if (options.role != "master" && options.role != "slave" && options.role != "dev")
+    throw startup_error(
+      fmt::format("unknown role '{}'; use --role=master, --role=slave or --role=dev", options.role));
+  if (options.listen.empty()) {
+    if (options.role == "slave")
+      throw startup_error("a slave needs --listen HOST:PORT, a port of its own");
+    options.listen = default_listen;
+  }
+  net::parse_host_port(options.listen);
+  if (!options.join.empty())
+    net::parse_host_port_list(options.join);
+  if (options.role == "master" && !options.join.empty())
+    throw startup_error("a master with --join (several masters) needs the replicated log, which "
+                        "is not built yet; run one master for now");
+  if (options.role == "master" && (!options.cpus.empty() || !options.memory.empty()))
+    throw startup_error("--cpus and --memory are what a slave offers; a master runs no jobs");
+  if (!options.cpus.empty())
+    cli::parse_cpu_millis(options.cpus, "--cpus");
+  if (!options.memory.empty())
+    cli::parse_memory_bytes(options.memory, "--memory");
+  if (options.data_dir.empty())
+    options.data_dir = default_data_dir(options.role);
+  auto positive = [](int64_t value, const char* flag) {
+    if (value <= 0)
+      throw startup_error(fmt::format("{} must be greater than 0 (got {})", flag, value));
+  };
+  positive(options.registration_grace_ms, "--registration-grace-ms");
+  positive(options.reconnect_interval_ms, "--reconnect-interval-ms");
+  positive(options.kill_grace_ms, "--kill-grace-ms");
+  positive(options.wait_poll_ms, "--wait-poll-ms");
+  if (options.registration_grace_ms <= 2 * options.reconnect_interval_ms)
+    throw startup_error("--registration-grace-ms must exceed twice --reconnect-interval-ms, or "
+                        "restarted masters would declare healthy slaves lost");
+  log::configure(options.log);
+}
+
+} // namespace
+
+std::string default_data_dir(const std::string& role) {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0')
+    return fmt::format("{}/claud/{}", xdg, role);
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0')
+    return fmt::format("{}/.local/share/claud/{}", home, role);
+  return fmt::format("./claud-data/{}", role);
+}
+
+int run_node(node_options options) {
+  try {
+    validate(options);
+    block_stop_signals();
+    auto dir = storage::data_dir::open(options.data_dir);
+    auto node_id = dir.node_id(options.node_id);
+    if (options.role == "slave")
+      return run_slave(options, dir, node_id);
+    return run_master(options, dir, node_id, options.role == "dev");
+  } catch (const startup_error& e) {
+    std::cerr << "claud: error: " << e.what() << "\n";
+  } catch (const storage::storage_error& e) {
+    std::cerr << "claud: error: " << e.what() << "\n";
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "claud: error: " << e.what() << "\n";
+  }
+  return 1;
+}
+
+} // namespace claud::roles

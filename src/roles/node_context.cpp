@@ -1,0 +1,73 @@
+#include "roles/node_context.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "claud/protocol.hpp"
+#include "cli/units.hpp"
+
+namespace claud::roles {
+
+claud_system_config::claud_system_config() {
+  register_protocol(*this);
+  load<caf::io::middleman>();
+  set("logger.verbosity", caf::atom("quiet"));
+  set("logger.console", caf::atom("none"));
+}
+
+void publish_api(caf::actor_system& system, const caf::actor& api, const net::host_port& where) {
+  auto port = system.middleman().publish(api, where.port, where.host.c_str(), true);
+  if (!port)
+    throw startup_error(fmt::format("cannot listen on {} ({}); is another claud running there? "
+                                    "choose another --listen",
+                                    where.to_string(), system.render(port.error())));
+}
+
+namespace {
+
+int64_t machine_memory_bytes() {
+  auto pages = ::sysconf(_SC_PHYS_PAGES);
+  auto page_size = ::sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page_size > 0 ? static_cast<int64_t>(pages) * page_size : 0;
+}
+
+} // namespace
+
+pb::Node slave_node(const node_options& options, const std::string& node_id, pb::NodeRole role) {
+  pb::Node node;
+  node.set_id(node_id);
+  node.set_role(role);
+  node.set_address(options.listen);
+  node.set_state(pb::NODE_ALIVE);
+  node.set_cpu_millis_total(options.cpus.empty()
+                              ? static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN)) * 1000
+                              : cli::parse_cpu_millis(options.cpus, "--cpus"));
+  node.set_memory_bytes_total(options.memory.empty()
+                                ? machine_memory_bytes()
+                                : cli::parse_memory_bytes(options.memory, "--memory"));
+  return node;
+}
+
+void block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+void wait_for_stop_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int signal = 0;
+  sigwait(&set, &signal);
+}
+
+} // namespace claud::roles

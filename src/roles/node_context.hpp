@@ -1,0 +1,40 @@
+#pragma once
+// What every node role shares: validated options, the opened data dir, the node id, the actor
+// system configured for claud's protocol, and waiting for a stop signal.
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "cluster.pb.h"
+#include "net/address.hpp"
+#include "roles/node_options.hpp"
+#include "storage/data_dir.hpp"
+
+namespace claud::roles {
+
+/// An error that ends the node with one line for the user.
+struct startup_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class claud_system_config : public caf::actor_system_config {
+public:
+  claud_system_config();
+};
+
+/// Publishes `api` on `where` (reusing the address during TIME_WAIT), or throws startup_error.
+void publish_api(caf::actor_system& system, const caf::actor& api, const net::host_port& where);
+
+/// The resources this slave offers: the flags, else what the machine has.
+pb::Node slave_node(const node_options& options, const std::string& node_id,
+                    pb::NodeRole role);
+
+/// Blocks until SIGINT or SIGTERM (blocked in every thread by block_stop_signals()).
+void wait_for_stop_signal();
+void block_stop_signals();
+
+int run_master(const node_options& options, storage::data_dir& dir, const std::string& node_id,
+               bool with_slave);
+int run_slave(const node_options& options, storage::data_dir& dir, const std::string& node_id);
+
+} // namespace claud::roles

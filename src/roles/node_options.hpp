@@ -1,0 +1,32 @@
+#pragma once
+// Options of a claud node (master, slave or dev), from flags or --config, validated before any
+// actor starts.
+
+#include <chrono>
+#include <string>
+
+namespace claud::roles {
+
+struct node_options {
+  std::string role;       // master | slave | dev
+  std::string listen;     // HOST:PORT
+  std::string join;       // HOST:PORT[,...] of masters (slaves)
+  std::string data_dir;
+  std::string node_id;    // empty: generated once and kept in the data dir
+  std::string cpus;       // slaves: offered CPUs; empty = the machine's
+  std::string memory;     // slaves: offered memory; empty = the machine's
+  std::string log = "warn";
+  int64_t registration_grace_ms = 5000; // masters: how long restarted slaves have to re-register
+  int64_t reconnect_interval_ms = 250;  // slaves: pause between attempts to reach a master
+  int64_t kill_grace_ms = 3000;         // slaves: SIGTERM to SIGKILL
+  int64_t wait_poll_ms = 15000;         // masters: longest a `wait` request is parked
+};
+
+/// The default data dir of a role: $XDG_DATA_HOME/claud/<role> or ~/.local/share/claud/<role>.
+std::string default_data_dir(const std::string& role);
+
+/// Runs a node until SIGINT or SIGTERM; returns the process exit code. Errors a user can act on
+/// are printed as one line.
+int run_node(node_options options);
+
+} // namespace claud::roles

@@ -1,0 +1,45 @@
+// Composition root of a slave: a job supervisor and its link to the masters.
+
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "actors/job_supervisor.hpp"
+#include "actors/slave_link.hpp"
+#include "log/log.hpp"
+#include "roles/node_context.hpp"
+
+namespace claud::roles {
+
+int run_slave(const node_options& options, storage::data_dir& dir, const std::string& node_id) {
+  if (options.join.empty())
+    throw startup_error("a slave needs --join HOST:PORT[,...] naming the masters");
+  slave_link_config link_config;
+  link_config.masters = net::parse_host_port_list(options.join);
+  link_config.node = slave_node(options, node_id, pb::ROLE_SLAVE);
+  link_config.retry_interval = std::chrono::milliseconds{options.reconnect_interval_ms};
+  auto where = net::parse_host_port(options.listen);
+
+  claud_system_config cfg;
+  caf::actor_system system{cfg};
+  job_supervisor_config supervisor_config;
+  supervisor_config.node_id = node_id;
+  supervisor_config.jobs_dir = dir.subdir("jobs");
+  supervisor_config.kill_grace = std::chrono::milliseconds{options.kill_grace_ms};
+  auto supervisor = spawn_job_supervisor(system, supervisor_config);
+  link_config.supervisor = supervisor;
+  auto link = spawn_slave_link(system, link_config);
+  // The supervisor is reachable from the leader through its handle; the port is where it is
+  // published so that tools (and later, peers) can find it.
+  publish_api(system, supervisor, where);
+  std::cout << fmt::format("claud slave {} listening on {} (data dir {}), joining {}", node_id,
+                           where.to_string(), dir.path(), options.join)
+            << std::endl;
+  wait_for_stop_signal();
+  log::info("slave", "stopping");
+  caf::anon_send_exit(link, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+  return 0;
+}
+
+} // namespace claud::roles

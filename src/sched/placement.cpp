@@ -1,0 +1,131 @@
+#include "sched/placement.hpp"
+
+#include <fmt/format.h>
+
+#include "state/job_states.hpp"
+
+namespace claud::sched {
+
+namespace {
+
+int64_t free_cpu_millis(const pb::Node& node) {
+  return node.cpu_millis_total() - node.cpu_millis_used();
+}
+
+int64_t free_memory_bytes(const pb::Node& node) {
+  return node.memory_bytes_total() - node.memory_bytes_used();
+}
+
+bool eligible(const pb::Node& node) {
+  return node.state() == pb::NODE_ALIVE && state::runs_jobs(node.role());
+}
+
+std::string cpus(int64_t millis) {
+  return fmt::format("{:g} CPU{}", static_cast<double>(millis) / 1000.0, millis == 1000 ? "" : "s");
+}
+
+std::string memory(int64_t bytes) {
+  constexpr double mib = 1024.0 * 1024.0;
+  if (bytes >= 1024 * 1024 * 1024)
+    return fmt::format("{:.3g} GiB", static_cast<double>(bytes) / (mib * 1024.0));
+  return fmt::format("{:.4g} MiB", static_cast<double>(bytes) / mib);
+}
+
+/// Smaller is better: the leftover after placing, CPU first, then memory, then the id.
+bool better_fit(const pb::Node& candidate, const pb::Node& best, const pb::JobSpec& spec) {
+  auto cpu_left_candidate = free_cpu_millis(candidate) - spec.cpu_millis();
+  auto cpu_left_best = free_cpu_millis(best) - spec.cpu_millis();
+  if (cpu_left_candidate != cpu_left_best)
+    return cpu_left_candidate < cpu_left_best;
+  auto memory_left_candidate = free_memory_bytes(candidate) - spec.memory_bytes();
+  auto memory_left_best = free_memory_bytes(best) - spec.memory_bytes();
+  if (memory_left_candidate != memory_left_best)
+    return memory_left_candidate < memory_left_best;
+  return candidate.id() < best.id();
+}
+
+/// Prefers more, then the smaller id, so reasons name the same node on every master.
+bool more_free(int64_t candidate, const std::string& candidate_id, int64_t best,
+               const std::string& best_id) {
+  return candidate != best ? candidate > best : candidate_id < best_id;
+}
+
+std::string no_fit_reason(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
+  const pb::Node* most_cpu = nullptr;
+  const pb::Node* most_memory = nullptr;
+  for (const auto& node : nodes) {
+    if (!eligible(node))
+      continue;
+    if (most_cpu == nullptr
+        || more_free(free_cpu_millis(node), node.id(), free_cpu_millis(*most_cpu), most_cpu->id()))
+      most_cpu = &node;
+    if (most_memory == nullptr
+        || more_free(free_memory_bytes(node), node.id(), free_memory_bytes(*most_memory),
+                     most_memory->id()))
+      most_memory = &node;
+  }
+  if (most_cpu == nullptr)
+    return "no slave is alive; start one with `claud --role=slave --join MASTER:PORT`";
+  auto needs = fmt::format("needs {} and {}", cpus(spec.cpu_millis()), memory(spec.memory_bytes()));
+  if (free_cpu_millis(*most_cpu) < spec.cpu_millis())
+    return fmt::format("{}; most free CPU is {} on {}", needs, cpus(free_cpu_millis(*most_cpu)),
+                       most_cpu->id());
+  if (free_memory_bytes(*most_memory) < spec.memory_bytes())
+    return fmt::format("{}; most free memory is {} on {}", needs,
+                       memory(free_memory_bytes(*most_memory)), most_memory->id());
+  return fmt::format("{}; no single node has both free", needs);
+}
+
+} // namespace
+
+placement place(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
+  const pb::Node* best = nullptr;
+  for (const auto& node : nodes) {
+    if (!eligible(node) || free_cpu_millis(node) < spec.cpu_millis()
+        || free_memory_bytes(node) < spec.memory_bytes())
+      continue;
+    if (best == nullptr || better_fit(node, *best, spec))
+      best = &node;
+  }
+  if (best != nullptr)
+    return {best->id(), {}};
+  return {{}, no_fit_reason(nodes, spec)};
+}
+
+std::string never_fits_reason(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
+  const pb::Node* largest_cpu = nullptr;
+  const pb::Node* largest_memory = nullptr;
+  for (const auto& node : nodes) {
+    if (!state::runs_jobs(node.role()))
+      continue;
+    if (node.cpu_millis_total() >= spec.cpu_millis()
+        && node.memory_bytes_total() >= spec.memory_bytes())
+      return {};
+    if (largest_cpu == nullptr
+        || more_free(node.cpu_millis_total(), node.id(), largest_cpu->cpu_millis_total(),
+                     largest_cpu->id()))
+      largest_cpu = &node;
+    if (largest_memory == nullptr
+        || more_free(node.memory_bytes_total(), node.id(), largest_memory->memory_bytes_total(),
+                     largest_memory->id()))
+      largest_memory = &node;
+  }
+  if (largest_cpu == nullptr)
+    return {};
+  auto needs = fmt::format("no node could ever run this job: it needs {} and {}",
+                           cpus(spec.cpu_millis()), memory(spec.memory_bytes()));
+  if (largest_cpu->cpu_millis_total() < spec.cpu_millis())
+    return fmt::format("{}, the largest node offers {} ({}); ask for less with --cpus", needs,
+                       cpus(largest_cpu->cpu_millis_total()), largest_cpu->id());
+  if (largest_memory->memory_bytes_total() < spec.memory_bytes())
+    return fmt::format("{}, the largest node offers {} ({}); ask for less with --memory", needs,
+                       memory(largest_memory->memory_bytes_total()), largest_memory->id());
+  return fmt::format("{}; no single node offers both", needs);
+}
+
+void reserve(pb::Node& node, const pb::JobSpec& spec) {
+  node.set_cpu_millis_used(node.cpu_millis_used() + spec.cpu_millis());
+  node.set_memory_bytes_used(node.memory_bytes_used() + spec.memory_bytes());
+}
+
+} // namespace claud::sched

@@ -1,0 +1,261 @@
+#include "state/cluster_state.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "state/job_states.hpp"
+
+namespace claud::state {
+
+namespace {
+
+apply_result rejected(std::string error) {
+  apply_result result;
+  result.error = std::move(error);
+  return result;
+}
+
+apply_result touched(const std::string& job_id) {
+  apply_result result;
+  result.applied = true;
+  result.job_id = job_id;
+  result.changed_jobs.push_back(job_id);
+  return result;
+}
+
+} // namespace
+
+cluster_state::cluster_state(pb::ClusterState snapshot) : data_(std::move(snapshot)) {
+  // Nothing: a snapshot is a state that apply produced.
+}
+
+const pb::Job* cluster_state::find_job(const std::string& id) const {
+  auto i = data_.jobs().find(id);
+  return i == data_.jobs().end() ? nullptr : &i->second;
+}
+
+const pb::Node* cluster_state::find_node(const std::string& id) const {
+  auto i = data_.nodes().find(id);
+  return i == data_.nodes().end() ? nullptr : &i->second;
+}
+
+apply_result cluster_state::apply(const pb::LogEntry& entry) {
+  data_.set_applied_index(entry.index());
+  const int64_t now = entry.time_ms();
+  switch (entry.op_case()) {
+    case pb::LogEntry::kJobSubmitted:
+      return submit(entry.job_submitted(), now);
+    case pb::LogEntry::kJobPlaced:
+      return place(entry.job_placed());
+    case pb::LogEntry::kJobUnplaceable:
+      return unplaceable(entry.job_unplaceable());
+    case pb::LogEntry::kJobStarted:
+      return start(entry.job_started(), now);
+    case pb::LogEntry::kJobFinished:
+      return finish(entry.job_finished(), now);
+    case pb::LogEntry::kJobKillRequested:
+      return request_kill(entry.job_kill_requested(), now);
+    case pb::LogEntry::kJobLost:
+      return lose_job(entry.job_lost(), now);
+    case pb::LogEntry::kNodeRegistered:
+      return register_node(entry.node_registered(), now);
+    case pb::LogEntry::kNodeLost:
+      return lose_node(entry.node_lost(), now);
+    case pb::LogEntry::OP_NOT_SET:
+      break;
+  }
+  return rejected("empty log entry");
+}
+
+apply_result cluster_state::submit(const pb::JobSubmitted& op, int64_t time_ms) {
+  auto id = std::to_string(data_.next_job_number() + 1);
+  data_.set_next_job_number(data_.next_job_number() + 1);
+  pb::Job& job = (*data_.mutable_jobs())[id];
+  job.set_id(id);
+  *job.mutable_spec() = op.spec();
+  job.set_state(pb::JOB_PENDING);
+  job.set_submitted_at_ms(time_ms);
+  return touched(id);
+}
+
+apply_result cluster_state::place(const pb::JobPlaced& op) {
+  auto jobs = data_.mutable_jobs();
+  auto job_it = jobs->find(op.job_id());
+  if (job_it == jobs->end() || job_it->second.state() != pb::JOB_PENDING)
+    return rejected(fmt::format("job {} is not pending", op.job_id()));
+  auto nodes = data_.mutable_nodes();
+  auto node_it = nodes->find(op.node_id());
+  if (node_it == nodes->end() || node_it->second.state() != pb::NODE_ALIVE)
+    return rejected(fmt::format("node {} is not alive", op.node_id()));
+  pb::Job& job = job_it->second;
+  pb::Node& node = node_it->second;
+  const auto& spec = job.spec();
+  if (node.cpu_millis_used() + spec.cpu_millis() > node.cpu_millis_total()
+      || node.memory_bytes_used() + spec.memory_bytes() > node.memory_bytes_total())
+    return rejected(fmt::format("job {} no longer fits on node {}", job.id(), node.id()));
+  node.set_cpu_millis_used(node.cpu_millis_used() + spec.cpu_millis());
+  node.set_memory_bytes_used(node.memory_bytes_used() + spec.memory_bytes());
+  job.set_state(pb::JOB_PLACED);
+  job.set_node_id(node.id());
+  job.set_attempts(job.attempts() + 1);
+  job.clear_reason();
+  job.clear_has_exit_code();
+  job.clear_exit_code();
+  job.clear_term_signal();
+  job.clear_started_at_ms();
+  job.clear_finished_at_ms();
+  auto result = touched(job.id());
+  result.changed_nodes.push_back(node.id());
+  return result;
+}
+
+apply_result cluster_state::unplaceable(const pb::JobUnplaceable& op) {
+  auto jobs = data_.mutable_jobs();
+  auto it = jobs->find(op.job_id());
+  if (it == jobs->end() || it->second.state() != pb::JOB_PENDING)
+    return rejected(fmt::format("job {} is not pending", op.job_id()));
+  it->second.set_reason(op.reason());
+  return touched(op.job_id());
+}
+
+pb::Job* cluster_state::current_attempt(const std::string& job_id, const std::string& node_id,
+                                        uint32_t attempt, apply_result& result) {
+  auto jobs = data_.mutable_jobs();
+  auto it = jobs->find(job_id);
+  if (it == jobs->end()) {
+    result.error = fmt::format("no job {}", job_id);
+    return nullptr;
+  }
+  pb::Job& job = it->second;
+  if (!holds_resources(job.state()) || job.node_id() != node_id || job.attempts() != attempt) {
+    result.error = fmt::format("job {} attempt {} on {} is not its current attempt", job_id,
+                               attempt, node_id);
+    return nullptr;
+  }
+  return &job;
+}
+
+apply_result cluster_state::start(const pb::JobStarted& op, int64_t time_ms) {
+  apply_result result;
+  pb::Job* job = current_attempt(op.job_id(), op.node_id(), op.attempt(), result);
+  if (job == nullptr)
+    return result;
+  if (job->state() == pb::JOB_RUNNING)
+    return rejected(fmt::format("job {} is already running", op.job_id()));
+  job->set_state(pb::JOB_RUNNING);
+  job->set_started_at_ms(time_ms);
+  return touched(job->id());
+}
+
+apply_result cluster_state::finish(const pb::JobFinished& op, int64_t time_ms) {
+  apply_result result;
+  pb::Job* job = current_attempt(op.job_id(), op.node_id(), op.attempt(), result);
+  if (job == nullptr)
+    return result;
+  job->set_has_exit_code(op.has_exit_code());
+  job->set_exit_code(op.exit_code());
+  job->set_term_signal(op.term_signal());
+  pb::JobState outcome = pb::JOB_FAILED;
+  if (job->kill_requested())
+    outcome = pb::JOB_KILLED;
+  else if (op.reason().empty() && op.has_exit_code() && op.exit_code() == 0)
+    outcome = pb::JOB_SUCCEEDED;
+  if (!op.reason().empty())
+    job->set_reason(op.reason());
+  else if (job->kill_requested())
+    job->set_reason("killed by a user");
+  result = touched(job->id());
+  end_attempt(*job, outcome, time_ms, result);
+  return result;
+}
+
+apply_result cluster_state::request_kill(const pb::JobKillRequested& op, int64_t time_ms) {
+  auto jobs = data_.mutable_jobs();
+  auto it = jobs->find(op.job_id());
+  if (it == jobs->end())
+    return rejected(fmt::format("no job {}", op.job_id()));
+  pb::Job& job = it->second;
+  if (is_terminal(job.state()))
+    return rejected(
+      fmt::format("job {} has already ended ({})", job.id(), job_state_name(job.state())));
+  auto result = touched(job.id());
+  job.set_kill_requested(true);
+  if (job.state() == pb::JOB_PENDING) {
+    job.set_state(pb::JOB_KILLED);
+    job.set_reason("cancelled by a user before it started");
+    job.set_finished_at_ms(time_ms);
+  }
+  return result;
+}
+
+apply_result cluster_state::lose_job(const pb::JobLost& op, int64_t time_ms) {
+  auto jobs = data_.mutable_jobs();
+  auto it = jobs->find(op.job_id());
+  if (it == jobs->end() || !holds_resources(it->second.state()))
+    return rejected(fmt::format("job {} is not placed or running", op.job_id()));
+  auto result = touched(op.job_id());
+  it->second.set_reason(op.reason());
+  end_attempt(it->second, pb::JOB_LOST, time_ms, result);
+  return result;
+}
+
+void cluster_state::end_attempt(pb::Job& job, pb::JobState state, int64_t time_ms,
+                                apply_result& result) {
+  auto nodes = data_.mutable_nodes();
+  auto node_it = nodes->find(job.node_id());
+  if (node_it != nodes->end()) {
+    pb::Node& node = node_it->second;
+    node.set_cpu_millis_used(node.cpu_millis_used() - job.spec().cpu_millis());
+    node.set_memory_bytes_used(node.memory_bytes_used() - job.spec().memory_bytes());
+    auto& changed = result.changed_nodes;
+    if (std::find(changed.begin(), changed.end(), node.id()) == changed.end())
+      changed.push_back(node.id());
+  }
+  job.set_state(state);
+  job.set_finished_at_ms(time_ms);
+}
+
+apply_result cluster_state::register_node(const pb::NodeRegistered& op, int64_t time_ms) {
+  const auto& incoming = op.node();
+  pb::Node& node = (*data_.mutable_nodes())[incoming.id()];
+  // What the node uses is the state's own bookkeeping, not the node's claim.
+  const int64_t cpu_used = node.cpu_millis_used();
+  const int64_t memory_used = node.memory_bytes_used();
+  node = incoming;
+  node.set_cpu_millis_used(cpu_used);
+  node.set_memory_bytes_used(memory_used);
+  node.set_state(pb::NODE_ALIVE);
+  node.set_registered_at_ms(time_ms);
+  node.clear_reason();
+  apply_result result;
+  result.applied = true;
+  result.changed_nodes.push_back(node.id());
+  return result;
+}
+
+apply_result cluster_state::lose_node(const pb::NodeLost& op, int64_t time_ms) {
+  auto nodes = data_.mutable_nodes();
+  auto it = nodes->find(op.node_id());
+  if (it == nodes->end() || it->second.state() != pb::NODE_ALIVE)
+    return rejected(fmt::format("node {} is not alive", op.node_id()));
+  it->second.set_state(pb::NODE_DOWN);
+  it->second.set_reason(op.reason());
+  apply_result result;
+  result.applied = true;
+  result.changed_nodes.push_back(op.node_id());
+  // Its jobs are lost in the same entry, so no master ever sees a dead node holding running jobs.
+  const auto reason = fmt::format("node {} was lost: {}", op.node_id(), op.reason());
+  for (auto& [id, job] : *data_.mutable_jobs()) {
+    if (holds_resources(job.state()) && job.node_id() == op.node_id()) {
+      job.set_reason(reason);
+      result.changed_jobs.push_back(id);
+      end_attempt(job, pb::JOB_LOST, time_ms, result);
+    }
+  }
+  // Map order is unspecified; callers see changes in a stable order.
+  std::sort(result.changed_jobs.begin(), result.changed_jobs.end());
+  return result;
+}
+
+} // namespace claud::state

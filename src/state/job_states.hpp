@@ -1,0 +1,23 @@
+#pragma once
+
+#include <string>
+
+#include "cluster.pb.h"
+
+namespace claud::state {
+
+/// A job in a terminal state never changes again.
+bool is_terminal(pb::JobState state);
+
+/// A job that holds resources on its node (placed or running).
+bool holds_resources(pb::JobState state);
+
+/// Lower-case names used in the CLI and in `--json`: pending, placed, running, ...
+std::string job_state_name(pb::JobState state);
+std::string node_state_name(pb::NodeState state);
+std::string node_role_name(pb::NodeRole role);
+
+/// Whether a node of this role runs jobs.
+bool runs_jobs(pb::NodeRole role);
+
+} // namespace claud::state

@@ -1,0 +1,281 @@
+#include "storage/file_log_store.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "storage/file_util.hpp"
+#include "storage/storage_error.hpp"
+
+namespace claud::storage {
+
+namespace {
+
+constexpr char meta_format_v1 = '\x01';
+constexpr std::string_view segment_prefix = "log-";
+constexpr std::string_view segment_suffix = ".seg";
+constexpr size_t segment_digits = 20;
+
+const char* repair_advice = "the data dir needs repair — restore it from another master";
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// The first index named by a segment file, or nullopt when `name` is not exactly
+// log-<20 digits>.seg.
+std::optional<uint64_t> parse_segment_name(std::string_view name) {
+  if (name.size() != segment_prefix.size() + segment_digits + segment_suffix.size())
+    return std::nullopt;
+  uint64_t index = 0;
+  for (char c : name.substr(segment_prefix.size(), segment_digits)) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (index > (UINT64_MAX - digit) / 10)
+      return std::nullopt;
+    index = index * 10 + digit;
+  }
+  return index;
+}
+
+std::vector<std::string> list_dir(const std::string& dir) {
+  std::unique_ptr<DIR, int (*)(DIR*)> handle{::opendir(dir.c_str()), ::closedir};
+  if (!handle)
+    file_util::throw_io_error("list directory", dir, errno);
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* entry = ::readdir(handle.get())) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..")
+      names.push_back(std::move(name));
+  }
+  if (errno != 0)
+    file_util::throw_io_error("list directory", dir, errno);
+  return names;
+}
+
+} // namespace
+
+file_log_store::file_log_store(std::string raft_dir, file_log_store_config config)
+  : raft_dir_(std::move(raft_dir)), meta_path_(raft_dir_ + "/meta"), config_(config) {
+  if (int err = file_util::make_dirs(raft_dir_); err != 0)
+    file_util::throw_io_error("create directory", raft_dir_, err);
+  recover_segments();
+  recover_meta();
+  reconcile_hard_state();
+}
+
+std::string file_log_store::segment_file_name(uint64_t first_index) {
+  return fmt::format("{}{:0{}}{}", segment_prefix, first_index, segment_digits, segment_suffix);
+}
+
+std::string file_log_store::segment_path(uint64_t first_index) const {
+  return raft_dir_ + "/" + segment_file_name(first_index);
+}
+
+void file_log_store::recover_segments() {
+  for (const auto& name : list_dir(raft_dir_)) {
+    if (name.compare(0, segment_prefix.size(), segment_prefix) != 0
+        || !ends_with(name, segment_suffix))
+      continue; // meta, meta.tmp, snapshots
+    auto first = parse_segment_name(name);
+    if (!first || *first == 0)
+      throw storage_error(fmt::format("unexpected file {}/{} (not a valid log segment name); {}",
+                                      raft_dir_, name, repair_advice));
+    segments_.push_back({*first, raft_dir_ + "/" + name});
+  }
+  std::sort(segments_.begin(), segments_.end(),
+            [](const segment& a, const segment& b) { return a.first_index < b.first_index; });
+  if (segments_.empty()) {
+    start_segment(1);
+    return;
+  }
+  first_index_ = segments_.front().first_index;
+  for (size_t k = 0; k < segments_.size(); ++k)
+    recover_segment(segments_[k], k + 1 == segments_.size());
+}
+
+void file_log_store::recover_segment(const segment& seg, bool is_last) {
+  uint64_t expected = last_index() + 1;
+  if (seg.first_index != expected)
+    throw storage_error(fmt::format("log segment {} starts at index {} but the log before it ends "
+                                    "at index {}; {}",
+                                    seg.path, seg.first_index, expected - 1, repair_advice));
+  std::vector<std::string> records;
+  record_file file = record_file::open(seg.path, &records);
+  uint64_t offset = 0;
+  for (const auto& record : records) {
+    pb::LogEntry entry;
+    if (!entry.ParseFromString(record))
+      throw storage_error(fmt::format("cannot parse the log entry in {} at offset {}; {}",
+                                      seg.path, offset, repair_advice));
+    if (entry.index() != expected)
+      throw storage_error(fmt::format("log entry in {} at offset {} has index {}, expected {}; {}",
+                                      seg.path, offset, entry.index(), expected, repair_advice));
+    if (!entries_.empty() && entry.term() < entries_.back().term())
+      throw storage_error(fmt::format("log entry in {} at offset {} has term {}, below the "
+                                      "previous entry's {}; {}",
+                                      seg.path, offset, entry.term(), entries_.back().term(),
+                                      repair_advice));
+    entries_.push_back(std::move(entry));
+    offsets_.push_back(offset);
+    offset += record_file::header_bytes + record.size();
+    ++expected;
+  }
+  // Earlier segments are only read again if a suffix cut reaches into them: no fd held meanwhile.
+  if (is_last)
+    tail_.emplace(std::move(file));
+}
+
+void file_log_store::recover_meta() {
+  // An interrupted rewrite leaves meta.tmp behind; meta itself is then the old, complete file.
+  std::string tmp = meta_path_ + ".tmp";
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT)
+    file_util::throw_io_error("remove", tmp, errno);
+  std::vector<std::string> records;
+  meta_.emplace(record_file::open(meta_path_, &records));
+  if (records.empty())
+    return;
+  const std::string& last = records.back();
+  if (last[0] != meta_format_v1)
+    throw storage_error(fmt::format("{} has an unknown format (version byte {}); it was written "
+                                    "by a newer claud or is corrupt — run that claud or {}",
+                                    meta_path_, static_cast<int>(last[0]), repair_advice));
+  if (!hard_state_.ParseFromArray(last.data() + 1, static_cast<int>(last.size() - 1)))
+    throw storage_error(fmt::format("cannot parse the hard state in {} at offset {}; {}",
+                                    meta_path_,
+                                    meta_->size_bytes() - record_file::header_bytes - last.size(),
+                                    repair_advice));
+  synced_hard_state_ = hard_state_.SerializeAsString();
+}
+
+void file_log_store::reconcile_hard_state() {
+  // sync() makes the log durable before the hard state, so a durable commit never points past the
+  // durable log; if it does, a segment was lost outside of claud.
+  if (hard_state_.commit() > last_index())
+    throw storage_error(fmt::format("{} says index {} is committed but the log in {} ends at index "
+                                    "{}; {}",
+                                    meta_path_, hard_state_.commit(), raft_dir_, last_index(),
+                                    repair_advice));
+  // A crash between the two fsyncs of one sync() can leave entries of a term the durable hard
+  // state has not reached. The node had adopted that term when it accepted them, and had not
+  // voted in it (a vote is synced and sent before that term's leader can send entries, so the same
+  // batch can hold a vote only if its response was never sent): term = last term, no vote, is the
+  // state it was in. Written at the next sync.
+  if (!entries_.empty() && entries_.back().term() > hard_state_.term()) {
+    hard_state_.set_term(entries_.back().term());
+    hard_state_.clear_vote();
+  }
+}
+
+void file_log_store::start_segment(uint64_t first_index) {
+  // Only the last segment may have a torn tail after a crash (see the class comment).
+  if (tail_ && tail_dirty_)
+    tail_->sync();
+  tail_dirty_ = false;
+  std::string path = segment_path(first_index);
+  std::vector<std::string> records;
+  record_file file = record_file::open(path, &records);
+  if (!records.empty())
+    throw storage_error(fmt::format("log segment {} already exists with {} records while the log "
+                                    "ends at index {}; {}",
+                                    path, records.size(), first_index - 1, repair_advice));
+  segments_.push_back({first_index, std::move(path)});
+  tail_.emplace(std::move(file));
+}
+
+void file_log_store::cut_suffix(uint64_t index) {
+  auto holder = std::upper_bound(
+                  segments_.begin(), segments_.end(), index,
+                  [](uint64_t i, const segment& seg) { return i < seg.first_index; })
+                - 1;
+  if (holder + 1 != segments_.end()) {
+    // Last first, so that a crash in between still leaves contiguous segments.
+    while (segments_.end() != holder + 1) {
+      const std::string& path = segments_.back().path;
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+        file_util::throw_io_error("remove", path, errno);
+      segments_.pop_back();
+    }
+    file_util::sync_dir(raft_dir_);
+    std::vector<std::string> unused;
+    tail_.emplace(record_file::open(holder->path, &unused));
+  }
+  size_t keep = index - first_index_;
+  tail_->truncate(offsets_[keep]);
+  tail_->sync();
+  tail_dirty_ = false;
+  entries_.resize(keep);
+  offsets_.resize(keep);
+}
+
+void file_log_store::append(const std::vector<pb::LogEntry>& entries) {
+  uint64_t cut_from = check_append(entries, first_index_, last_index());
+  // Serialize first: an entry too large to be a record must fail before anything is written.
+  std::vector<std::string> payloads;
+  payloads.reserve(entries.size());
+  for (const auto& entry : entries) {
+    payloads.push_back(entry.SerializeAsString());
+    if (payloads.back().size() > record_file::max_record_bytes)
+      throw std::logic_error(fmt::format("log entry {} is {} bytes, above the {} byte record "
+                                         "limit; the proposer must bound entry sizes",
+                                         entry.index(), payloads.back().size(),
+                                         record_file::max_record_bytes));
+  }
+  if (cut_from <= last_index())
+    cut_suffix(cut_from);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    uint64_t record_bytes = record_file::header_bytes + payloads[i].size();
+    if (tail_->size_bytes() > 0 && tail_->size_bytes() + record_bytes > config_.segment_bytes)
+      start_segment(entries[i].index());
+    uint64_t offset = tail_->size_bytes();
+    tail_->append(payloads[i]);
+    tail_dirty_ = true;
+    entries_.push_back(entries[i]);
+    offsets_.push_back(offset);
+  }
+}
+
+void file_log_store::set_hard_state(const pb::HardState& state) {
+  hard_state_ = state;
+}
+
+void file_log_store::sync() {
+  if (tail_dirty_) {
+    tail_->sync();
+    tail_dirty_ = false;
+  }
+  persist_hard_state();
+}
+
+void file_log_store::persist_hard_state() {
+  std::string bytes = hard_state_.SerializeAsString();
+  if (bytes == synced_hard_state_)
+    return;
+  std::string payload = meta_format_v1 + bytes;
+  if (meta_->size_bytes() + record_file::header_bytes + payload.size()
+      > config_.meta_compact_bytes) {
+    file_util::write_file_atomically(meta_path_, record_file::encode(payload));
+    std::vector<std::string> unused;
+    meta_.emplace(record_file::open(meta_path_, &unused));
+  } else {
+    meta_->append(payload);
+    meta_->sync();
+  }
+  synced_hard_state_ = std::move(bytes);
+}
+
+std::unique_ptr<log_store> make_file_log_store(const std::string& raft_dir) {
+  return std::make_unique<file_log_store>(raft_dir);
+}
+
+} // namespace claud::storage

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "log.pb.h"
+
+namespace claud::storage {
+
+/// What the consensus layer persists through: the raft log and the hard state (term, vote,
+/// commit). Raft's rule is that both must be durable before any message that depends on them is
+/// sent, so the leader-election actor calls append/set_hard_state for one ready() batch, then one
+/// sync() (group commit), then sends.
+///
+/// Indices are contiguous from first_index() to last_index(); the log is empty when
+/// last_index() == first_index() - 1. Without compaction first_index() is 1.
+///
+/// Not thread-safe: one actor owns a store. A storage_error from append or sync leaves the store in
+/// an unknown state; the owner must stop the node (it recovers on restart) rather than retry.
+class log_store {
+public:
+  virtual ~log_store() = default;
+
+  /// Everything recovered at open plus what was appended since, in index order (a copy).
+  virtual std::vector<pb::LogEntry> entries() const = 0;
+
+  /// The last hard state set (the recovered one after open; a default one for a new store).
+  virtual pb::HardState hard_state() const = 0;
+
+  /// Appends `entries`, whose indices must be consecutive. If the first index is <= last_index()
+  /// the existing suffix from that index on is removed first (raft overwrites a conflicting
+  /// suffix); it must not be above last_index() + 1 nor below first_index(). Violations throw
+  /// std::logic_error and change nothing. Durable after sync().
+  virtual void append(const std::vector<pb::LogEntry>& entries) = 0;
+
+  /// Replaces the hard state; durable after sync().
+  virtual void set_hard_state(const pb::HardState& state) = 0;
+
+  /// Makes everything appended and set so far durable, with as few fsyncs as it can.
+  virtual void sync() = 0;
+
+  virtual uint64_t last_index() const = 0;
+  virtual uint64_t first_index() const = 0;
+};
+
+/// Checks an append against the contract above and returns the index from which the existing log
+/// must be cut (last_index + 1 when nothing is cut). Throws std::logic_error. For implementations.
+uint64_t check_append(const std::vector<pb::LogEntry>& entries, uint64_t first_index,
+                      uint64_t last_index);
+
+/// A store that keeps everything in memory, for tests and the simulator (see memory_log_store.hpp
+/// for simulating the loss of unsynced data).
+std::unique_ptr<log_store> make_memory_log_store();
+
+/// The production store in DATA/raft (see file_log_store.hpp for the files). Creates the directory
+/// if needed and recovers what is there; throws storage_error when it is corrupt or unreadable.
+std::unique_ptr<log_store> make_file_log_store(const std::string& raft_dir);
+
+} // namespace claud::storage
