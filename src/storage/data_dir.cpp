@@ -69,7 +69,7 @@ std::string generated_node_id() {
 } // namespace
 
 data_dir::data_dir(std::string path, owned_fd lock_fd)
-  : path_(std::move(path)), lock_fd_(std::move(lock_fd)) {
+    : path_(std::move(path)), lock_fd_(std::move(lock_fd)) {
   // nop
 }
 
@@ -149,7 +149,7 @@ std::string data_dir::subdir(const std::string& relative) const {
                 || (relative.size() >= 3 && relative.compare(relative.size() - 3, 3, "/..") == 0);
   if (relative.empty() || relative.front() == '/' || climbs)
     throw std::invalid_argument(
-      fmt::format("data dir subdirectory '{}' must be a relative path inside it", relative));
+        fmt::format("data dir subdirectory '{}' must be a relative path inside it", relative));
   std::string dir = path_ + "/" + relative;
   if (int err = file_util::make_dirs(dir); err != 0)
     throw storage_error(fmt::format("cannot create directory {} ({}); {}", dir,

@@ -9,17 +9,19 @@ namespace claud::storage {
 // The data dir: everything a claud process keeps across restarts, under --data-dir (DATA):
 //
 //   DATA/
-//   ├── node-id        this node's id and a newline, written once, durably; the dir belongs to it
-//   ├── lock           flock'd by the one process using the dir; holds its pid (for the error the
-//   │                  next process prints). Never deleted: unlinking a lock file lets two processes
-//   │                  lock two different inodes of the same name.
-//   ├── raft/          masters only (file_log_store.hpp)
-//   │   ├── meta                         record file of hard states (term, vote, commit); last wins
+//   ├── node-id      this node's id and a newline, written once, durably; the dir belongs to it
+//   ├── lock         flock'd by the one process using the dir; holds its pid for the error the
+//   │                next process prints. Never deleted: unlinking a lock file would let two
+//   │                processes lock two different inodes of the same name.
+//   ├── raft/        masters only (file_log_store.hpp)
+//   │   ├── meta     record file of hard states (term, vote, commit); the last one wins
 //   │   ├── log-<first index, 20 digits zero-padded>.seg
-//   │   │                                record file of log entries, <= 64 MiB each, contiguous
-//   │   └── snap-<index>.pb              a snapshot (pb::ClusterState) up to that index (future)
-//   └── jobs/          slaves only (src/proc)
-//       └── <job>/<attempt>/{stdout,stderr}   the output of one run of one job
+//   │   │            record file of log entries, <= 64 MiB each, indices contiguous
+//   │   └── snap-<index>.pb
+//   │                a snapshot (pb::ClusterState) up to that index (not written yet)
+//   └── jobs/        slaves only (src/proc)
+//       └── <job>/<attempt>/{stdout,stderr}
+//                    the output of one run of one job
 //
 // Every durable record (raft/meta, raft/log-*.seg) carries a length and a CRC-32C
 // (record_file.hpp): a torn tail is cut on recovery, any other corruption stops the node with an

@@ -24,7 +24,7 @@ constexpr std::string_view segment_prefix = "log-";
 constexpr std::string_view segment_suffix = ".seg";
 constexpr size_t segment_digits = 20;
 
-const char* repair_advice = "the data dir needs repair — restore it from another master";
+const char* const repair_advice = "the data dir needs repair — restore it from another master";
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -66,7 +66,7 @@ std::vector<std::string> list_dir(const std::string& dir) {
 } // namespace
 
 file_log_store::file_log_store(std::string raft_dir, file_log_store_config config)
-  : raft_dir_(std::move(raft_dir)), meta_path_(raft_dir_ + "/meta"), config_(config) {
+    : raft_dir_(std::move(raft_dir)), meta_path_(raft_dir_ + "/meta"), config_(config) {
   if (int err = file_util::make_dirs(raft_dir_); err != 0)
     file_util::throw_io_error("create directory", raft_dir_, err);
   recover_segments();
@@ -116,8 +116,8 @@ void file_log_store::recover_segment(const segment& seg, bool is_last) {
   for (const auto& record : records) {
     pb::LogEntry entry;
     if (!entry.ParseFromString(record))
-      throw storage_error(fmt::format("cannot parse the log entry in {} at offset {}; {}",
-                                      seg.path, offset, repair_advice));
+      throw storage_error(fmt::format("cannot parse the log entry in {} at offset {}; {}", seg.path,
+                                      offset, repair_advice));
     if (entry.index() != expected)
       throw storage_error(fmt::format("log entry in {} at offset {} has index {}, expected {}; {}",
                                       seg.path, offset, entry.index(), expected, repair_advice));
@@ -151,10 +151,9 @@ void file_log_store::recover_meta() {
                                     "by a newer claud or is corrupt — run that claud or {}",
                                     meta_path_, static_cast<int>(last[0]), repair_advice));
   if (!hard_state_.ParseFromArray(last.data() + 1, static_cast<int>(last.size() - 1)))
-    throw storage_error(fmt::format("cannot parse the hard state in {} at offset {}; {}",
-                                    meta_path_,
-                                    meta_->size_bytes() - record_file::header_bytes - last.size(),
-                                    repair_advice));
+    throw storage_error(
+        fmt::format("cannot parse the hard state in {} at offset {}; {}", meta_path_,
+                    meta_->size_bytes() - record_file::header_bytes - last.size(), repair_advice));
   synced_hard_state_ = hard_state_.SerializeAsString();
 }
 
@@ -194,9 +193,8 @@ void file_log_store::start_segment(uint64_t first_index) {
 }
 
 void file_log_store::cut_suffix(uint64_t index) {
-  auto holder = std::upper_bound(
-                  segments_.begin(), segments_.end(), index,
-                  [](uint64_t i, const segment& seg) { return i < seg.first_index; })
+  auto holder = std::upper_bound(segments_.begin(), segments_.end(), index,
+                                 [](uint64_t i, const segment& seg) { return i < seg.first_index; })
                 - 1;
   if (holder + 1 != segments_.end()) {
     // Last first, so that a crash in between still leaves contiguous segments.

@@ -20,21 +20,21 @@ std::string errno_text(int err) {
 
 std::string advice_for(int err) {
   switch (err) {
-    case ENOSPC:
-    case EDQUOT:
-      return "free disk space, then restart";
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return "check the permissions of the data dir, then restart";
-    default:
-      return "check the disk, then restart";
+  case ENOSPC:
+  case EDQUOT:
+    return "free disk space, then restart";
+  case EACCES:
+  case EPERM:
+  case EROFS:
+    return "check the permissions of the data dir, then restart";
+  default:
+    return "check the disk, then restart";
   }
 }
 
 void throw_io_error(std::string_view action, const std::string& path, int err) {
-  throw storage_error(fmt::format("cannot {} {} ({}); {}", action, path, errno_text(err),
-                                  advice_for(err)));
+  throw storage_error(
+      fmt::format("cannot {} {} ({}); {}", action, path, errno_text(err), advice_for(err)));
 }
 
 int make_dirs(const std::string& path) {

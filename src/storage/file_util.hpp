@@ -18,8 +18,8 @@ std::string advice_for(int err);
 /// Throws storage_error "cannot <action> <path> (<errno text>); <advice>".
 [[noreturn]] void throw_io_error(std::string_view action, const std::string& path, int err);
 
-/// Creates `path` and its missing parents (mkdir -p). Returns 0 or the errno of the step that failed;
-/// callers word the error, because only they know what the directory is for.
+/// Creates `path` and its missing parents (mkdir -p). Returns 0 or the errno of the step that
+/// failed; callers word the error, because only they know what the directory is for.
 int make_dirs(const std::string& path);
 
 /// The directory part of `path` ("." when there is none).
@@ -28,7 +28,8 @@ std::string parent_of(const std::string& path);
 /// fsync(2) on a directory, so that files created, renamed or removed in it survive a crash.
 void sync_dir(const std::string& dir);
 
-/// Writes all of `data` at `offset` with pwrite, retrying short writes and EINTR. Returns 0 or errno.
+/// Writes all of `data` at `offset` with pwrite, retrying short writes and EINTR. Returns 0 or
+/// errno.
 int write_all(int fd, const char* data, size_t size, off_t offset);
 
 /// Reads the whole of an open file from offset 0. Returns 0 or errno.

@@ -27,6 +27,8 @@ void store_le32(char* p, uint32_t value) {
     p[i] = static_cast<char>((value >> (8 * i)) & 0xFFu);
 }
 
+const char* const repair_advice = "the data dir needs repair — restore it from another master";
+
 // The checksum work the scan for a valid record after a bad one may do (about a second). Random
 // binary bytes make a plausible length at roughly one offset in 2^32 / remaining, and each costs a
 // checksum over up to the rest of the file: a multi-megabyte torn tail of such bytes could take
@@ -79,10 +81,10 @@ uint64_t parse_records(const std::string& path, std::string_view data,
     uint32_t length = load_le32(data.data() + offset);
     std::string problem;
     if (length > record_file::max_record_bytes) {
-      throw storage_error(fmt::format(
-        "corrupt record in {} at offset {} (length {} exceeds the limit of {} bytes); the data dir "
-        "needs repair — restore it from another master",
-        path, offset, length, record_file::max_record_bytes));
+      throw storage_error(fmt::format("corrupt record in {} at offset {} (length {} exceeds the "
+                                      "limit of {} bytes); {}",
+                                      path, offset, length, record_file::max_record_bytes,
+                                      repair_advice));
     } else if (length == 0) {
       problem = "zero length";
     } else if (length > remaining - record_file::header_bytes) {
@@ -98,17 +100,16 @@ uint64_t parse_records(const std::string& path, std::string_view data,
     if (only_zeros_from(data, offset))
       return offset; // a torn tail
     switch (valid_record_after(data, offset)) {
-      case scan_result::none:
-        return offset; // a torn tail
-      case scan_result::found:
-        break;
-      case scan_result::gave_up:
-        problem += "; the bytes after it are too many to check for valid records";
-        break;
+    case scan_result::none:
+      return offset; // a torn tail
+    case scan_result::found:
+      break;
+    case scan_result::gave_up:
+      problem += "; the bytes after it are too many to check for valid records";
+      break;
     }
-    throw storage_error(fmt::format("corrupt record in {} at offset {} ({}); the data dir needs "
-                                    "repair — restore it from another master",
-                                    path, offset, problem));
+    throw storage_error(fmt::format("corrupt record in {} at offset {} ({}); {}", path, offset,
+                                    problem, repair_advice));
   }
   return offset;
 }
@@ -117,10 +118,8 @@ uint64_t parse_records(const std::string& path, std::string_view data,
 
 record_file::record_file(std::string path, owned_fd fd, uint64_t size_bytes,
                          uint64_t torn_tail_bytes)
-  : path_(std::move(path)),
-    fd_(std::move(fd)),
-    size_bytes_(size_bytes),
-    torn_tail_bytes_(torn_tail_bytes) {
+    : path_(std::move(path)), fd_(std::move(fd)), size_bytes_(size_bytes),
+      torn_tail_bytes_(torn_tail_bytes) {
   // nop
 }
 
@@ -155,9 +154,8 @@ record_file record_file::open(const std::string& path, std::vector<std::string>*
 
 std::string record_file::encode(std::string_view payload) {
   if (payload.empty() || payload.size() > max_record_bytes)
-    throw std::invalid_argument(
-      fmt::format("record payload of {} bytes: it must be 1..{} bytes", payload.size(),
-                  max_record_bytes));
+    throw std::invalid_argument(fmt::format("record payload of {} bytes: it must be 1..{} bytes",
+                                            payload.size(), max_record_bytes));
   std::string out(header_bytes, '\0');
   store_le32(out.data(), static_cast<uint32_t>(payload.size()));
   store_le32(out.data() + 4, crc32c(payload.data(), payload.size()));
@@ -197,8 +195,8 @@ void record_file::sync() {
 void record_file::truncate(uint64_t size_bytes) {
   check_usable();
   if (size_bytes > size_bytes_)
-    throw std::invalid_argument(fmt::format("cannot truncate {} to {} bytes, it has only {}",
-                                            path_, size_bytes, size_bytes_));
+    throw std::invalid_argument(fmt::format("cannot truncate {} to {} bytes, it has only {}", path_,
+                                            size_bytes, size_bytes_));
   if (::ftruncate(fd_.get(), static_cast<off_t>(size_bytes)) != 0)
     file_util::throw_io_error("truncate", path_, errno);
   size_bytes_ = size_bytes;

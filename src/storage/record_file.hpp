@@ -40,8 +40,8 @@ public:
   static constexpr uint32_t max_record_bytes = 64u << 20;
   static constexpr uint64_t header_bytes = 8;
 
-  /// Opens or creates `path` and reads every record into *records (replacing its content), cutting a
-  /// torn tail. A newly created file is made durable by an fsync of its directory. Throws
+  /// Opens or creates `path` and reads every record into *records (replacing its content), cutting
+  /// a torn tail. A newly created file is made durable by an fsync of its directory. Throws
   /// storage_error on corruption or I/O errors.
   static record_file open(const std::string& path, std::vector<std::string>* records);
 

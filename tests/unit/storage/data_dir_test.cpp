@@ -49,7 +49,7 @@ TEST_CASE("a second open of a locked data dir fails until the first is released"
     std::string message = open_error(path);
     CHECK(message
           == "data dir " + path + " is already used by another running claud (pid "
-               + std::to_string(::getpid()) + "); stop it or choose another --data-dir");
+                 + std::to_string(::getpid()) + "); stop it or choose another --data-dir");
     // A move hands the lock over; it is not released in between.
     data_dir second = std::move(first);
     CHECK_FALSE(open_error(path).empty());
@@ -98,7 +98,7 @@ TEST_CASE("a path that cannot be a directory is refused with advice") {
   write_bytes(tmp / "file", "not a directory");
   CHECK(open_error(tmp / "file/sub")
         == "data dir " + tmp / "file/sub"
-             + " cannot be used (Not a directory); choose another --data-dir");
+               + " cannot be used (Not a directory); choose another --data-dir");
   CHECK_THAT(open_error(tmp / "file"), Catch::Contains("choose another --data-dir"));
   CHECK_THAT(open_error(""), Catch::Contains("pass --data-dir"));
 }
@@ -159,8 +159,8 @@ TEST_CASE("a wanted node id is stored, and a different one is refused later") {
   CHECK(dir.node_id("m1") == "m1");
   CHECK(dir.node_id("") == "m1");
   CHECK_THROWS_WITH(dir.node_id("m2"), "data dir " + tmp / "data"
-                                         + " belongs to node m1, not m2; pass --node-id=m1 or "
-                                           "choose another --data-dir");
+                                           + " belongs to node m1, not m2; pass --node-id=m1 or "
+                                             "choose another --data-dir");
 }
 
 TEST_CASE("node ids are validated") {

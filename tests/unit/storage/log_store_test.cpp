@@ -14,9 +14,9 @@ using claud::storage::test::entry;
 TEST_CASE("check_append returns where the existing log is cut") {
   CHECK(check_append({}, 1, 0) == 1);
   CHECK(check_append(entries(1, 3, 1), 1, 0) == 1);
-  CHECK(check_append(entries(6, 8, 1), 1, 5) == 6);  // plain append
-  CHECK(check_append(entries(3, 8, 2), 1, 5) == 3);  // overwrites 3..5
-  CHECK(check_append(entries(1, 1, 2), 1, 5) == 1);  // overwrites everything
+  CHECK(check_append(entries(6, 8, 1), 1, 5) == 6); // plain append
+  CHECK(check_append(entries(3, 8, 2), 1, 5) == 3); // overwrites 3..5
+  CHECK(check_append(entries(1, 1, 2), 1, 5) == 1); // overwrites everything
 }
 
 TEST_CASE("check_append rejects gaps, non-contiguous batches and compacted indices") {

@@ -22,7 +22,8 @@ const std::vector<std::string> sample = {"first record", std::string(300, 'x'), 
                                          std::string("with\0zero", 9), "last record payload"};
 
 // Writes `records` to `path` through record_file and returns the byte offset of each.
-std::vector<uint64_t> write_records(const std::string& path, const std::vector<std::string>& records) {
+std::vector<uint64_t> write_records(const std::string& path,
+                                    const std::vector<std::string>& records) {
   std::vector<std::string> existing;
   auto file = record_file::open(path, &existing);
   std::vector<uint64_t> offsets;
@@ -168,8 +169,8 @@ TEST_CASE("a zero-filled hole followed by valid records is corruption") {
   std::string path = tmp / "r";
   auto offsets = write_records(path, sample);
   std::string bytes = read_bytes(path);
-  std::fill(bytes.begin() + static_cast<long>(offsets[2]), bytes.begin() + static_cast<long>(offsets[3]),
-            '\0');
+  std::fill(bytes.begin() + static_cast<long>(offsets[2]),
+            bytes.begin() + static_cast<long>(offsets[3]), '\0');
   write_bytes(path, bytes);
   CHECK(open_error(path).find("at offset " + std::to_string(offsets[2])) != std::string::npos);
 }
