@@ -17,7 +17,8 @@ using namespace claud;
 void add_node_options(CLI::App& app, roles::node_options& o) {
   app.add_option("--role", o.role, "Run a node: master, slave or dev (both in one process)");
   app.add_option("--listen", o.listen, "HOST:PORT this node listens on (dev: 127.0.0.1:7400)");
-  app.add_option("--join", o.join, "HOST:PORT[,...] of the masters a slave joins");
+  app.add_option("--join", o.join,
+                 "HOST:PORT[,...]: the masters a slave joins, or a master's fellow masters");
   app.add_option("--data-dir", o.data_dir, "Directory for the node's state (default: "
                                            "~/.local/share/claud/ROLE)");
   app.add_option("--node-id", o.node_id, "The node's id (default: generated, kept in the data dir)");
@@ -37,6 +38,14 @@ void add_node_options(CLI::App& app, roles::node_options& o) {
   app.add_option("--wait-poll-ms", o.wait_poll_ms,
                  "Master: longest a `submit --wait` request is held before it is asked again")
     ->capture_default_str();
+  app.add_option("--heartbeat-ms", o.heartbeat_ms, "Master: leader heartbeat interval")
+    ->capture_default_str();
+  app.add_option("--election-timeout-ms", o.election_timeout_ms,
+                 "Master: silence after which a follower campaigns (randomized up to twice this)")
+    ->capture_default_str();
+  app.add_option("--ping-interval-ms", o.ping_interval_ms,
+                 "Slave: how often it checks that its master still leads")
+    ->capture_default_str();
   app.set_config("--config", "", "Read these options from a file (see config/*.conf)");
 }
 
@@ -44,6 +53,11 @@ void add_common(CLI::App* command, cli::common_options& common) {
   command->add_option("--cluster", common.cluster,
                       "HOST:PORT[,...] of masters (default: $CLAUD_ADDR, else 127.0.0.1:7400)");
   command->add_flag("--json", common.json, "Print one JSON document (schema in the README)");
+}
+
+void add_local(CLI::App* command, cli::common_options& common) {
+  command->add_flag("--local", common.local,
+                    "Answer from the reached master's own state at once (may be behind the leader)");
 }
 
 /// The exit code of the command that ran, after printing any error as one line.
@@ -85,15 +99,18 @@ int main(int argc, char** argv) {
 
   auto* status_cmd = app.add_subcommand("status", "Show one job");
   add_common(status_cmd, common);
+  add_local(status_cmd, common);
   status_cmd->add_option("job", job_id, "Job id")->required();
   status_cmd->callback([&] { exit_code = guarded([&] { return cli::status_command(common, job_id); }); });
 
   auto* jobs_cmd = app.add_subcommand("jobs", "List jobs");
   add_common(jobs_cmd, common);
+  add_local(jobs_cmd, common);
   jobs_cmd->callback([&] { exit_code = guarded([&] { return cli::jobs_command(common); }); });
 
   auto* nodes_cmd = app.add_subcommand("nodes", "List the nodes that run jobs");
   add_common(nodes_cmd, common);
+  add_local(nodes_cmd, common);
   nodes_cmd->callback([&] { exit_code = guarded([&] { return cli::nodes_command(common); }); });
 
   auto* logs_cmd = app.add_subcommand("logs", "Print a job's output (stdout, or --stderr)");
@@ -109,6 +126,7 @@ int main(int argc, char** argv) {
 
   auto* leader_cmd = app.add_subcommand("leader", "Show the term, the leader and every master");
   add_common(leader_cmd, common);
+  add_local(leader_cmd, common);
   leader_cmd->callback([&] { exit_code = guarded([&] { return cli::leader_command(common); }); });
 
   app.require_subcommand(0, 1);

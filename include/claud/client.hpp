@@ -31,9 +31,13 @@ private:
 
 struct client_options {
   std::vector<std::string> addresses; // HOST:PORT of masters, tried in order
-  std::chrono::milliseconds connect_timeout{3000};
-  std::chrono::milliseconds request_timeout{10000};
+  std::chrono::milliseconds attempt_timeout{3000};  // one try at one master
+  std::chrono::milliseconds request_timeout{10000}; // all tries, through failovers
 };
+
+/// Reads go through the leader by default and see every acknowledged write (linearizable);
+/// `local` reads answer from the state of the master the client reached, at once, maybe behind.
+enum class read_mode { linearizable, local };
 
 class client {
 public:
@@ -47,14 +51,14 @@ public:
   const std::string& address() const;
 
   pb::Job submit(const pb::JobSpec& spec);
-  pb::Job status(const std::string& job_id);
+  pb::Job status(const std::string& job_id, read_mode mode = read_mode::linearizable);
   /// Blocks until the job has ended and returns its final record.
   pb::Job wait(const std::string& job_id);
-  std::vector<pb::Job> jobs();
-  std::vector<pb::Node> nodes();
+  std::vector<pb::Job> jobs(read_mode mode = read_mode::linearizable);
+  std::vector<pb::Node> nodes(read_mode mode = read_mode::linearizable);
   pb::Job kill(const std::string& job_id);
   pb::LogChunk logs(const pb::LogRequest& request);
-  pb::LeaderInfo leader();
+  pb::LeaderInfo leader(read_mode mode = read_mode::linearizable);
 
 private:
   struct impl;

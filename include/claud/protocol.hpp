@@ -14,9 +14,18 @@
 //   (kill_atom, std::string job_id)      -> pb::Job   after the kill request is committed
 //   (logs_atom, pb::LogRequest)          -> pb::LogChunk  read from the slave that ran the job
 //   (leader_atom)                        -> pb::LeaderInfo
-// and, from slaves:
-//   (register_atom, pb::SlaveReport, caf::actor supervisor) -> caf::unit_t once committed
-//   (report_atom, std::string node_id, pb::JobReport)       -> caf::unit_t once committed
+// Reads go through the leader and are linearizable; prefixed with local_atom, e.g.
+// (local_atom, jobs_atom), the master that receives them answers from its own state at once
+// (possibly behind; (local_atom, leader_atom) tells its applied and known commit index).
+// A follower forwards every client request to the leader, so a client may reach any master.
+// From slaves, answered by the leader only (a follower answers errc::not_leader with the leader's
+// address, and the slave connects there):
+//   (register_atom, pb::SlaveReport, caf::actor supervisor) -> void once committed
+//   (report_atom, std::string node_id, pb::JobReport)       -> void once committed
+//   (ping_atom, std::string node_id)                        -> void while registered with this
+//                                                              leader, errc::not_found otherwise
+// Between masters:
+//   (raft_atom, pb::RaftMessage)                            -> no answer
 // Errors come back as caf::error in the `claud` category (see `errc`), whose context is one line.
 
 #include <string>
@@ -32,6 +41,7 @@
 
 #include "cluster.pb.h"
 #include "log.pb.h"
+#include "raft.pb.h"
 #include "wire.pb.h"
 
 namespace caf {
@@ -51,6 +61,9 @@ using leader_atom = caf::atom_constant<caf::atom("leader")>;
 using register_atom = caf::atom_constant<caf::atom("register")>;
 using report_atom = caf::atom_constant<caf::atom("report")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
+using raft_atom = caf::atom_constant<caf::atom("raft")>;
+using local_atom = caf::atom_constant<caf::atom("local")>;
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
 
 /// Error codes of the `claud` error category; the context carries one line for the user.
 enum class errc : uint8_t {
@@ -60,6 +73,9 @@ enum class errc : uint8_t {
   unavailable,         // the cluster cannot serve it now (no leader, node down): retry later
   storage_failure,     // the master could not make the write durable
   overloaded,          // a bound was reached (too many waiters): retry later
+  not_leader,          // this master does not lead; the context is the leader's HOST:PORT or ""
+  outcome_unknown,     // leadership changed after the write was proposed: it may or may not have
+                       // been committed, so it is not retried automatically
 };
 
 const char* to_string(errc code);

@@ -21,6 +21,8 @@ struct waiter {
 
 struct api_state {
   api_config config;
+  bool leading = false;
+  std::string leader; // HOST:PORT of the leader, empty when none is known
   std::map<std::string, std::vector<waiter>> waiters; // by job id
   size_t waiter_count = 0;
   uint64_t next_serial = 0;
@@ -169,36 +171,117 @@ caf::response_promise forward(self_pointer self, const caf::actor& to, Ts&&... x
   return promise;
 }
 
+caf::error no_leader_error(const api_state& st) {
+  return make_error(errc::unavailable,
+                    fmt::format("no leader: fewer than a majority of the {} masters can reach each "
+                                "other; retry once they can (`claud leader --local` shows this "
+                                "master's view)",
+                                st.config.masters));
+}
+
+/// On a follower: sends the request to the leader's api, which answers the client directly.
+template <class... Ts>
+caf::response_promise to_leader(self_pointer self, Ts... xs) {
+  auto promise = self->make_response_promise();
+  const auto& st = self->state;
+  if (st.leader.empty()) {
+    promise.deliver(no_leader_error(st));
+    return promise;
+  }
+  self->request(st.config.peers, st.config.internal_timeout, lookup_atom::value, st.leader)
+    .then([=](caf::actor& leader) mutable { promise.delegate(leader, xs...); },
+          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+  return promise;
+}
+
+/// The answer a follower gives a slave: where the leader is (empty when unknown).
+caf::error slave_redirect(const api_state& st) {
+  return make_error(errc::not_leader, st.leader);
+}
+
+void on_role(self_pointer self, bool leading, const std::string& leader) {
+  auto& st = self->state;
+  bool lost_leadership = st.leading && !leading;
+  st.leading = leading;
+  st.leader = leader;
+  if (!lost_leadership)
+    return;
+  // Parked waits answer now with what this master knows; clients ask the new leader next.
+  for (auto& [job_id, list] : st.waiters)
+    for (auto& w : list)
+      w.promise.deliver(make_error(errc::unavailable, "the master that held this wait lost the "
+                                                      "leadership; ask again"));
+  st.waiters.clear();
+  st.waiter_count = 0;
+}
+
 caf::behavior api(self_pointer self, api_config config) {
   self->state.config = std::move(config);
   self->send(self->state.config.leader_election, subscribe_atom::value,
              caf::actor_cast<caf::actor>(self));
+  auto election = [=] { return self->state.config.leader_election; };
+  auto leading = [=] { return self->state.leading; };
   return {
-    [=](submit_atom, pb::JobSpec& spec) { return submit(self, spec); },
-    [=](kill_atom, const std::string& job_id) { return kill(self, job_id); },
-    [=](wait_atom, const std::string& job_id) { return wait(self, job_id); },
+    [=](submit_atom atom, pb::JobSpec& spec) -> caf::result<pb::Job> {
+      if (!leading())
+        return to_leader(self, atom, std::move(spec));
+      return submit(self, spec);
+    },
+    [=](kill_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
+      if (!leading())
+        return to_leader(self, atom, job_id);
+      return kill(self, job_id);
+    },
+    [=](wait_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
+      if (!leading())
+        return to_leader(self, atom, job_id);
+      return wait(self, job_id);
+    },
+    [=](logs_atom atom, pb::LogRequest& request) -> caf::result<pb::LogChunk> {
+      if (!leading())
+        return to_leader(self, atom, std::move(request));
+      return logs(self, request);
+    },
+    [=](status_atom atom, const std::string& job_id) {
+      return leading() ? forward(self, election(), atom, job_id) : to_leader(self, atom, job_id);
+    },
+    [=](jobs_atom atom) { return leading() ? forward(self, election(), atom) : to_leader(self, atom); },
+    [=](nodes_atom atom) {
+      return leading() ? forward(self, election(), atom) : to_leader(self, atom);
+    },
+    [=](leader_atom atom) {
+      return leading() ? forward(self, election(), atom) : to_leader(self, atom);
+    },
+    [=](local_atom local, status_atom atom, const std::string& job_id) {
+      return forward(self, election(), local, atom, job_id);
+    },
+    [=](local_atom local, jobs_atom atom) { return forward(self, election(), local, atom); },
+    [=](local_atom local, nodes_atom atom) { return forward(self, election(), local, atom); },
+    [=](local_atom local, leader_atom atom) { return forward(self, election(), local, atom); },
     [=](expire_atom, const std::string& job_id, uint64_t serial) {
       expire_waiter(self, job_id, serial);
     },
-    [=](logs_atom, pb::LogRequest& request) { return logs(self, request); },
-    [=](status_atom, const std::string& job_id) {
-      return forward(self, self->state.config.leader_election, status_atom::value, job_id);
+    [=](register_atom atom, pb::SlaveReport& report, caf::actor& supervisor) -> caf::result<caf::unit_t> {
+      if (!leading())
+        return slave_redirect(self->state);
+      return forward(self, self->state.config.resource_tracker, atom, std::move(report),
+                     std::move(supervisor));
     },
-    [=](jobs_atom) { return forward(self, self->state.config.leader_election, jobs_atom::value); },
-    [=](nodes_atom) {
-      return forward(self, self->state.config.leader_election, nodes_atom::value);
+    [=](report_atom atom, std::string& node_id, pb::JobReport& report) -> caf::result<caf::unit_t> {
+      if (!leading())
+        return slave_redirect(self->state);
+      return forward(self, self->state.config.resource_tracker, atom, std::move(node_id),
+                     std::move(report));
     },
-    [=](leader_atom) {
-      return forward(self, self->state.config.leader_election, leader_atom::value);
+    [=](ping_atom atom, std::string& node_id) -> caf::result<caf::unit_t> {
+      if (!leading())
+        return slave_redirect(self->state);
+      return forward(self, self->state.config.resource_tracker, atom, std::move(node_id));
     },
-    [=](register_atom, pb::SlaveReport& report, caf::actor& supervisor) {
-      return forward(self, self->state.config.resource_tracker, register_atom::value,
-                            std::move(report), std::move(supervisor));
+    [=](raft_atom atom, pb::RaftMessage& message) {
+      self->send(election(), atom, std::move(message));
     },
-    [=](report_atom, std::string& node_id, pb::JobReport& report) {
-      return forward(self, self->state.config.resource_tracker, report_atom::value,
-                            std::move(node_id), std::move(report));
-    },
+    [=](role_atom, bool is_leader, const std::string& leader) { on_role(self, is_leader, leader); },
     [=](job_update_atom, pb::Job& job) { on_job_update(self, job); },
     [=](node_update_atom, const pb::Node&) {
       // Nodes matter to the api only through reads.

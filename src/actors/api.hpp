@@ -1,11 +1,13 @@
 #pragma once
-// api: the cluster's door on every master, published on --listen. It validates client requests,
-// turns writes into log proposals, answers reads from the committed state, parks `wait` requests
-// until their job ends, and hands slave messages to the resource tracker. The messages it answers
-// are listed in include/claud/protocol.hpp.
+// api: the cluster's door on every master, published on --listen. On the leader it validates
+// client requests, turns writes into log proposals, answers reads (linearizable, through
+// leader_election), parks `wait` requests until their job ends, and hands slave messages to the
+// resource tracker. On a follower it forwards every client request to the leader's api, so a
+// client may reach any master; slaves are told where the leader is instead. Raft messages from
+// other masters go to leader_election. The messages are listed in include/claud/protocol.hpp.
 //
-// With one master it is always the leader's api. (Forwarding a follower's writes to the leader
-// arrives with the replicated log.)
+// States: following (no leader known: requests fail with errc::unavailable naming the cause),
+// following a known leader (forwarding), leading.
 
 #include <chrono>
 
@@ -19,7 +21,9 @@ namespace claud {
 struct api_config {
   caf::actor leader_election;
   caf::actor resource_tracker;
-  std::chrono::milliseconds wait_poll{15000};     // longest a `wait` is parked before an answer
+  caf::actor peers;                                 // peer_directory, to reach the leader
+  size_t masters = 1;                               // how many masters there are, for messages
+  std::chrono::milliseconds wait_poll{2000};        // longest a `wait` is parked before an answer
   std::chrono::milliseconds internal_timeout{5000}; // bound on every request to another actor
   size_t max_waiters = 10000;
   state::spec_limits limits;

@@ -18,6 +18,11 @@ using exited_atom = caf::atom_constant<caf::atom("exited")>;
 using grace_atom = caf::atom_constant<caf::atom("grace")>;
 using escalate_atom = caf::atom_constant<caf::atom("escalate")>;
 using link_to_atom = caf::atom_constant<caf::atom("linkto")>;
+using relay_atom = caf::atom_constant<caf::atom("relay")>;
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+using peer_down_atom = caf::atom_constant<caf::atom("peerdown")>;
+using role_atom = caf::atom_constant<caf::atom("role")>;
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using resend_atom = caf::atom_constant<caf::atom("resend")>;
 
 } // namespace claud

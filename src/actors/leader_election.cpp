@@ -2,15 +2,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
 #include "actors/internal_atoms.hpp"
+#include "actors/state_queries.hpp"
 #include "claud/protocol.hpp"
 #include "log/log.hpp"
-#include "state/cluster_state.hpp"
-#include "state/job_states.hpp"
+#include "replica/replica.hpp"
 #include "storage/storage_error.hpp"
 
 namespace claud {
@@ -22,169 +23,279 @@ int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-/// Job ids are decimal numbers; sort them as numbers so `claud jobs` lists them in order.
-bool job_id_less(const pb::Job& a, const pb::Job& b) {
-  if (a.id().size() != b.id().size())
-    return a.id().size() < b.id().size();
-  return a.id() < b.id();
-}
-
-struct proposal {
-  pb::LogEntry entry;
+struct pending_proposal {
+  uint64_t term;
   caf::response_promise promise;
 };
 
+struct pending_read {
+  state_query query;
+  caf::response_promise promise;
+  uint64_t index = 0; // set once a quorum confirmed the leadership
+};
+
 struct leader_election_state {
-  std::string node_id;
-  std::string address;
-  std::shared_ptr<storage::log_store> log;
-  state::cluster_state machine;
-  uint64_t term = 1;
-  std::vector<proposal> batch;
+  leader_election_config config;
+  std::shared_ptr<replica::replica> replica;
+  std::map<uint64_t, pending_proposal> proposals; // by log index
+  std::map<uint64_t, pending_read> reads;         // by read context
+  uint64_t next_read_context = 0;
   bool flush_scheduled = false;
   std::vector<caf::actor> subscribers;
+  bool announced_leading = false;
+  std::string announced_leader;
+  std::map<std::string, std::string> names; // master address -> node id
   static inline const char* name = "leader_election";
 };
 
 using self_pointer = caf::stateful_actor<leader_election_state>*;
 
-void notify(self_pointer self, const state::apply_result& result) {
-  auto& st = self->state;
-  for (const auto& id : result.changed_jobs)
-    if (auto job = st.machine.find_job(id))
-      for (const auto& subscriber : st.subscribers)
-        self->send(subscriber, job_update_atom::value, *job);
-  for (const auto& id : result.changed_nodes)
-    if (auto node = st.machine.find_node(id))
-      for (const auto& subscriber : st.subscribers)
-        self->send(subscriber, node_update_atom::value, *node);
+bool leads(const leader_election_state& st) {
+  return st.replica->raft().current_role() == raft::role::leader;
 }
 
-/// Writes the whole batch with one fsync, then applies it and answers every proposer.
-void flush(self_pointer self) {
-  auto& st = self->state;
-  st.flush_scheduled = false;
-  auto batch = std::move(st.batch);
-  st.batch.clear();
-  std::vector<pb::LogEntry> entries;
-  entries.reserve(batch.size());
-  const int64_t time_ms = now_ms();
-  for (auto& p : batch) {
-    p.entry.set_index(st.log->last_index() + entries.size() + 1);
-    p.entry.set_term(st.term);
-    p.entry.set_time_ms(time_ms);
-    entries.push_back(p.entry);
-  }
-  try {
-    st.log->append(entries);
-    st.log->sync();
-  } catch (const storage::storage_error& e) {
-    // What reached the disk is unknown: stop taking writes rather than guess.
-    log::error("storage", "write failed, stopping", {{"error", e.what()}});
-    for (auto& p : batch)
-      p.promise.deliver(make_error(errc::storage_failure, e.what()));
-    self->quit(make_error(errc::storage_failure, e.what()));
-    return;
-  }
-  log::debug("raft", "committed", {{"entries", std::to_string(entries.size())},
-                                   {"last_index", std::to_string(st.log->last_index())}});
-  for (auto& p : batch) {
-    auto result = st.machine.apply(p.entry);
-    if (result.applied)
-      p.promise.deliver(result.job_id);
-    else
-      p.promise.deliver(make_error(errc::conflict, result.error));
-    notify(self, result);
+caf::error not_leader_error(const leader_election_state& st) {
+  return make_error(errc::not_leader, st.replica->raft().leader());
+}
+
+void schedule_flush(self_pointer self) {
+  if (!self->state.flush_scheduled) {
+    self->state.flush_scheduled = true;
+    self->send(self, flush_atom::value);
   }
 }
 
 pb::LeaderInfo leader_info(const leader_election_state& st) {
+  const auto& raft = st.replica->raft();
+  auto name_of = [&](const std::string& address) {
+    auto i = st.names.find(address);
+    return i == st.names.end() ? address : i->second;
+  };
   pb::LeaderInfo info;
-  info.set_term(st.term);
-  info.set_commit_index(st.log->last_index());
-  auto* me = info.add_masters();
-  me->set_id(st.node_id);
-  me->set_address(st.address);
-  me->set_role("leader");
-  me->set_match_index(st.log->last_index());
-  *info.mutable_leader() = *me;
+  info.set_term(raft.term());
+  info.set_commit_index(raft.log().committed());
+  info.set_applied_index(raft.log().applied());
+  info.set_served_by(st.config.address);
+  if (!raft.leader().empty()) {
+    info.mutable_leader()->set_id(name_of(raft.leader()));
+    info.mutable_leader()->set_address(raft.leader());
+  }
+  for (const auto& address : st.config.masters) {
+    auto* m = info.add_masters();
+    m->set_id(name_of(address));
+    m->set_address(address);
+    if (address == st.config.address) {
+      m->set_role(raft::to_string(raft.current_role()));
+      m->set_match_index(raft.log().last_index());
+    } else {
+      m->set_role(address == raft.leader() ? "leader" : "follower");
+      if (auto p = raft.peers().find(address); p != raft.peers().end())
+        m->set_match_index(p->second.match);
+    }
+  }
   return info;
 }
 
-caf::behavior leader_election(self_pointer self, leader_election_config config,
-                              std::shared_ptr<state::cluster_state> recovered) {
+void answer(self_pointer self, pending_read& read) {
+  const auto& st = self->state;
+  if (read.query.kind == state_query::leader)
+    read.promise.deliver(leader_info(st));
+  else
+    deliver_query(read.promise, read.query, st.replica->state());
+}
+
+void announce_role(self_pointer self) {
   auto& st = self->state;
-  st.node_id = config.node_id;
-  st.address = config.address;
-  st.log = config.log;
-  st.machine = std::move(*recovered);
-  st.term = std::max<uint64_t>(1, st.log->hard_state().term());
+  bool leading = leads(st);
+  const auto& leader = st.replica->raft().leader();
+  if (leading == st.announced_leading && leader == st.announced_leader)
+    return;
+  st.announced_leading = leading;
+  st.announced_leader = leader;
+  log::info("raft", leading ? "leading" : "following",
+            {{"term", std::to_string(st.replica->raft().term())}, {"leader", leader}});
+  for (const auto& subscriber : st.subscribers)
+    self->send(subscriber, role_atom::value, leading, leader);
+  if (!leading) {
+    // Reads need a confirmed leader; writes already proposed wait for their index to be applied.
+    for (auto& [context, read] : st.reads)
+      read.promise.deliver(not_leader_error(st));
+    st.reads.clear();
+  }
+}
+
+void notify_changes(self_pointer self, const state::apply_result& result) {
+  auto& st = self->state;
+  const auto& machine = st.replica->state();
+  for (const auto& id : result.changed_jobs)
+    if (auto job = machine.find_job(id))
+      for (const auto& subscriber : st.subscribers)
+        self->send(subscriber, job_update_atom::value, *job);
+  for (const auto& id : result.changed_nodes)
+    if (auto node = machine.find_node(id))
+      for (const auto& subscriber : st.subscribers)
+        self->send(subscriber, node_update_atom::value, *node);
+}
+
+void resolve_proposal(self_pointer self, const replica::applied_entry& applied) {
+  auto& proposals = self->state.proposals;
+  auto i = proposals.find(applied.entry.index());
+  if (i == proposals.end())
+    return;
+  auto& promise = i->second.promise;
+  if (applied.entry.term() != i->second.term)
+    promise.deliver(make_error(
+      errc::unavailable, "leadership changed before the write committed; it was not applied"));
+  else if (applied.result.applied)
+    promise.deliver(applied.result.job_id);
+  else
+    promise.deliver(make_error(errc::conflict, applied.result.error));
+  proposals.erase(i);
+}
+
+/// Persists what the core produced (one fsync), sends, applies, answers.
+void flush(self_pointer self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  replica::output out;
+  try {
+    out = st.replica->process();
+  } catch (const storage::storage_error& e) {
+    // What reached the disk is unknown: stop rather than guess; the master exits with the error.
+    log::error("storage", "write failed, stopping", {{"error", e.what()}});
+    for (auto& [index, p] : st.proposals)
+      p.promise.deliver(make_error(errc::storage_failure, e.what()));
+    self->quit(make_error(errc::storage_failure, e.what()));
+    return;
+  }
+  for (auto& m : out.messages) {
+    m.set_from_name(st.config.node_id);
+    auto to = m.to();
+    self->send(st.config.peers, relay_atom::value, std::move(to), std::move(m));
+  }
+  for (const auto& applied : out.applied) {
+    resolve_proposal(self, applied);
+    notify_changes(self, applied.result);
+  }
+  if (out.snapshot_installed) {
+    // Proposals the snapshot covered are decided, but not knowable here.
+    auto covered = st.proposals.upper_bound(st.replica->raft().log().applied());
+    for (auto i = st.proposals.begin(); i != covered; ++i)
+      i->second.promise.deliver(make_error(errc::outcome_unknown,
+                                           "this master installed a snapshot; check the state"));
+    st.proposals.erase(st.proposals.begin(), covered);
+  }
+  for (const auto& read : out.reads)
+    if (auto i = st.reads.find(read.context); i != st.reads.end())
+      i->second.index = read.index;
+  const auto applied = st.replica->raft().log().applied();
+  for (auto i = st.reads.begin(); i != st.reads.end();) {
+    if (i->second.index != 0 && i->second.index <= applied) {
+      answer(self, i->second);
+      i = st.reads.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  announce_role(self);
+}
+
+caf::response_promise propose(self_pointer self, pb::LogEntry& entry) {
+  auto& st = self->state;
+  auto promise = self->make_response_promise();
+  if (!leads(st)) {
+    promise.deliver(not_leader_error(st));
+    return promise;
+  }
+  entry.set_time_ms(now_ms());
+  auto index = st.replica->raft().propose(std::move(entry));
+  st.proposals[index] = {st.replica->raft().term(), promise};
+  schedule_flush(self);
+  return promise;
+}
+
+caf::response_promise read(self_pointer self, state_query query) {
+  auto& st = self->state;
+  auto promise = self->make_response_promise();
+  if (!leads(st)) {
+    promise.deliver(not_leader_error(st));
+    return promise;
+  }
+  auto context = ++st.next_read_context;
+  st.replica->raft().read_index(context);
+  st.reads[context] = {std::move(query), promise};
+  schedule_flush(self);
+  return promise;
+}
+
+caf::behavior leader_election(self_pointer self, std::shared_ptr<leader_election_config> config,
+                              std::shared_ptr<replica::replica> recovered) {
+  auto& st = self->state;
+  st.config = *config;
+  st.replica = std::move(recovered);
+  st.names[st.config.address] = st.config.node_id;
+  self->send(st.config.peers, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+  self->send(self, tick_atom::value);
+  schedule_flush(self); // apply what the log recovered
   return {
-    [=](propose_atom, pb::LogEntry& entry) {
-      auto& st = self->state;
-      auto promise = self->make_response_promise();
-      st.batch.push_back({std::move(entry), promise});
-      if (!st.flush_scheduled) {
-        st.flush_scheduled = true;
-        self->send(self, flush_atom::value);
-      }
-      return promise;
+    [=](tick_atom) {
+      self->state.replica->raft().tick();
+      self->delayed_send(self, self->state.config.tick, tick_atom::value);
+      schedule_flush(self);
     },
     [=](flush_atom) { flush(self); },
+    [=](raft_atom, const pb::RaftMessage& message) {
+      if (!message.from_name().empty())
+        self->state.names[message.from()] = message.from_name();
+      self->state.replica->raft().step(message);
+      schedule_flush(self);
+    },
+    [=](peer_down_atom, const std::string& address) {
+      if (address == self->state.replica->raft().leader()) {
+        log::info("raft", "lost the leader's connection, campaigning", {{"leader", address}});
+        self->state.replica->raft().leader_unreachable();
+        schedule_flush(self);
+      }
+    },
+    [=](propose_atom, pb::LogEntry& entry) { return propose(self, entry); },
+    [=](status_atom, std::string& id) { return read(self, {state_query::status, id}); },
+    [=](jobs_atom) { return read(self, {state_query::jobs, {}}); },
+    [=](nodes_atom) { return read(self, {state_query::nodes, {}}); },
+    [=](leader_atom) { return read(self, {state_query::leader, {}}); },
+    [=](local_atom, status_atom, std::string& id) {
+      auto promise = self->make_response_promise();
+      deliver_query(promise, {state_query::status, id}, self->state.replica->state());
+      return promise;
+    },
+    [=](local_atom, jobs_atom) { return job_list(self->state.replica->state()); },
+    [=](local_atom, nodes_atom) { return node_list(self->state.replica->state()); },
+    [=](local_atom, leader_atom) { return leader_info(self->state); },
+    [=](view_atom) { return scheduler_view(self->state.replica->state()); },
     [=](subscribe_atom, caf::actor& subscriber) {
-      self->state.subscribers.push_back(std::move(subscriber));
+      auto& st = self->state;
+      self->send(subscriber, role_atom::value, leads(st), st.replica->raft().leader());
+      st.subscribers.push_back(std::move(subscriber));
     },
-    [=](status_atom, const std::string& id) -> caf::result<pb::Job> {
-      if (auto job = self->state.machine.find_job(id))
-        return *job;
-      return make_error(errc::not_found,
-                        fmt::format("no job with id '{}'; `claud jobs` lists them", id));
-    },
-    [=](jobs_atom) {
-      pb::JobList list;
-      for (const auto& [id, job] : self->state.machine.data().jobs())
-        *list.add_jobs() = job;
-      std::sort(list.mutable_jobs()->begin(), list.mutable_jobs()->end(), job_id_less);
-      return list;
-    },
-    [=](nodes_atom) {
-      pb::NodeList list;
-      for (const auto& [id, node] : self->state.machine.data().nodes())
-        *list.add_nodes() = node;
-      std::sort(list.mutable_nodes()->begin(), list.mutable_nodes()->end(),
-                [](const pb::Node& a, const pb::Node& b) { return a.id() < b.id(); });
-      return list;
-    },
-    [=](view_atom) {
-      const auto& data = self->state.machine.data();
-      pb::ClusterState view;
-      *view.mutable_nodes() = data.nodes();
-      for (const auto& [id, job] : data.jobs())
-        if (job.state() == pb::JOB_PENDING)
-          (*view.mutable_jobs())[id] = job;
-      return view;
-    },
-    [=](leader_atom) { return leader_info(self->state); },
   };
 }
 
 } // namespace
 
 caf::actor spawn_leader_election(caf::actor_system& system, leader_election_config config) {
-  auto recovered = std::make_shared<state::cluster_state>();
-  for (const auto& entry : config.log->entries())
-    recovered->apply(entry);
-  if (config.log->hard_state().term() == 0) {
-    pb::HardState hard_state;
-    hard_state.set_term(1);
-    hard_state.set_vote(config.node_id);
-    config.log->set_hard_state(hard_state);
-    config.log->sync();
-  }
+  replica::replica_options options;
+  options.raft.id = config.address;
+  options.raft.voters = config.masters;
+  options.raft.heartbeat_ticks = config.heartbeat_ticks;
+  options.raft.election_ticks = config.election_ticks;
+  options.seed = config.seed;
+  options.snapshot_every_entries = config.snapshot_every_entries;
+  auto recovered = std::make_shared<replica::replica>(options, config.log);
   log::info("raft", "recovered",
-            {{"entries", std::to_string(config.log->last_index())},
-             {"jobs", std::to_string(recovered->data().jobs_size())}});
-  return system.spawn<caf::detached>(leader_election, std::move(config), recovered);
+            {{"last_index", std::to_string(recovered->raft().log().last_index())},
+             {"term", std::to_string(recovered->raft().term())}});
+  return system.spawn<caf::detached>(leader_election,
+                                     std::make_shared<leader_election_config>(std::move(config)),
+                                     recovered);
 }
 
 } // namespace claud

@@ -1,25 +1,35 @@
 #pragma once
-// leader_election: the only writer of the master's durable log and the owner of the cluster state
-// machine. Today it leads a group of one master, so an entry is committed once it is written and
-// fsync'd locally; the replicated (raft) log replaces this without changing the interface.
+// leader_election: the master's replica of the cluster state behind the raft protocol. It wraps
+// replica::replica (the pure raft core, the log store and the state machine) and does its I/O:
+// ticks from a timer, raft messages to and from the other masters through the peer_directory,
+// proposals and reads from the other actors. It is the only writer of the log.
 //
-// Interface (all requests answered only after the entry is durable and applied):
-//   (propose_atom, pb::LogEntry)   -> std::string job id the entry is about, or errc::conflict
-//                                     when applying it was a no-op (with the reason)
-//   (subscribe_atom, caf::actor)   -> void; the subscriber then receives, after every commit,
-//                                     (job_update_atom, pb::Job) and (node_update_atom, pb::Node)
-//                                     for each record that changed
-//   (status_atom, std::string)     -> pb::Job or errc::not_found
-//   (jobs_atom) -> pb::JobList, (nodes_atom) -> pb::NodeList, (leader_atom) -> pb::LeaderInfo
-//   (view_atom)                    -> pb::ClusterState holding every node and the pending jobs
+// Interface:
+//   (propose_atom, pb::LogEntry)  -> std::string, the job id the entry is about, once the entry
+//        is committed by a majority, durable, and applied; errc::conflict when applying it was a
+//        no-op (with the reason); errc::not_leader when this master does not lead;
+//        errc::unavailable when leadership changed before it committed (it did not commit)
+//   (status_atom, std::string) -> pb::Job, (jobs_atom) -> pb::JobList, (nodes_atom) ->
+//        pb::NodeList, (leader_atom) -> pb::LeaderInfo: linearizable reads (read-index), leader
+//        only, errc::not_leader elsewhere
+//   (local_atom, <one of the reads above>) -> the same, answered from this master's state at once
+//   (view_atom) -> pb::ClusterState with every node and the pending jobs (local; the scheduler's
+//        proposals are checked again when applied)
+//   (subscribe_atom, caf::actor) -> the subscriber receives (role_atom, bool leads, std::string
+//        leader address) now and on every change, and after every commit (job_update_atom,
+//        pb::Job) / (node_update_atom, pb::Node) for each record that changed
+//   (raft_atom, pb::RaftMessage), (peer_down_atom, std::string address): from the network
 //
-// Group commit: proposals queue up and a flush message, sent to itself, writes all of them with
-// one fsync, so every proposal already in the mailbox shares that fsync. It runs detached (its own
-// thread) because fsync blocks.
+// Every message it handles only steps the core; one flush, sent to itself, then persists what
+// all of them produced with a single fsync (group commit), sends, applies and answers. It runs
+// detached (its own thread) because fsync blocks.
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include "storage/log_store.hpp"
@@ -27,12 +37,20 @@
 namespace claud {
 
 struct leader_election_config {
-  std::string node_id;
-  std::string address;
+  std::string node_id;              // this master's name
+  std::string address;              // its HOST:PORT, its identity among the masters
+  std::vector<std::string> masters; // every master's HOST:PORT, this one included
   std::shared_ptr<storage::log_store> log;
+  caf::actor peers;                 // the peer_directory
+  std::chrono::milliseconds tick{10};
+  int heartbeat_ticks = 5;
+  int election_ticks = 30;
+  uint64_t seed = 0;
+  uint64_t snapshot_every_entries = 10000;
 };
 
-/// Recovers the state from the log (throws storage::storage_error) and spawns the actor.
+/// Recovers the replica from the log store (throws storage::storage_error or
+/// std::invalid_argument) and spawns the actor.
 caf::actor spawn_leader_election(caf::actor_system& system, leader_election_config config);
 
 } // namespace claud

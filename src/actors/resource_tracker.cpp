@@ -18,7 +18,8 @@ namespace {
 struct resource_tracker_state {
   resource_tracker_config config;
   std::map<std::string, caf::actor> slaves; // node id -> its job supervisor
-  bool grace_over = false;
+  bool leading = false;
+  uint64_t leadership = 0; // counts terms of leadership, so a stale grace timer is ignored
   static inline const char* name = "resource_tracker";
 };
 
@@ -181,8 +182,24 @@ void on_slave_down(self_pointer self, const caf::down_msg& down) {
   }
 }
 
-/// After the grace period, alive nodes that never registered with this master are lost.
-void end_grace(self_pointer self) {
+/// Slaves follow the leader: a master that starts leading gives them the grace period to register
+/// with it; one that stops leading forgets them (they find the new leader).
+void on_role(self_pointer self, bool leading) {
+  auto& st = self->state;
+  if (leading == st.leading)
+    return;
+  st.leading = leading;
+  for (const auto& [node_id, supervisor] : st.slaves)
+    self->demonitor(supervisor);
+  st.slaves.clear();
+  if (leading)
+    self->delayed_send(self, st.config.registration_grace, grace_atom::value, ++st.leadership);
+}
+
+/// After the grace period, alive nodes that never registered with this leader are lost.
+void end_grace(self_pointer self, uint64_t leadership) {
+  if (!self->state.leading || leadership != self->state.leadership)
+    return;
   const auto& config = self->state.config;
   self->request(config.leader_election, config.internal_timeout, nodes_atom::value)
     .then(
@@ -194,7 +211,7 @@ void end_grace(self_pointer self) {
           pb::LogEntry entry;
           entry.mutable_node_lost()->set_node_id(node.id());
           entry.mutable_node_lost()->set_reason(
-            fmt::format("it did not register within {} ms of the master starting",
+            fmt::format("it did not register within {} ms of this master starting to lead",
                         self->state.config.registration_grace.count()));
           propose(self, std::move(entry));
         }
@@ -208,7 +225,6 @@ caf::behavior resource_tracker(self_pointer self, resource_tracker_config config
   self->state.config = std::move(config);
   self->send(self->state.config.leader_election, subscribe_atom::value,
              caf::actor_cast<caf::actor>(self));
-  self->delayed_send(self, self->state.config.registration_grace, grace_atom::value);
   self->set_down_handler([=](caf::down_msg& down) { on_slave_down(self, down); });
   return {
     [=](register_atom, pb::SlaveReport& report, caf::actor& supervisor) {
@@ -232,7 +248,13 @@ caf::behavior resource_tracker(self_pointer self, resource_tracker_config config
               [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
       return promise;
     },
-    [=](grace_atom) { end_grace(self); },
+    [=](ping_atom, const std::string& node_id) -> caf::result<caf::unit_t> {
+      if (!self->state.slaves.count(node_id))
+        return make_error(errc::not_found, "not registered with this leader");
+      return caf::unit;
+    },
+    [=](grace_atom, uint64_t leadership) { end_grace(self, leadership); },
+    [=](role_atom, bool leading, const std::string&) { on_role(self, leading); },
     [=](job_update_atom, const pb::Job& job) { on_job_update(self, job); },
     [=](node_update_atom, const pb::Node&) {},
   };

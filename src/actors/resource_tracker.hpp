@@ -10,10 +10,12 @@
 //   (report_atom, std::string node_id, pb::JobReport)       -> caf::unit_t once committed (a
 //                                                               stale report is acknowledged too)
 //   (logs_atom, pb::LogRequest, std::string node_id)        -> pb::LogChunk from that slave
+//   (ping_atom, std::string node_id)                        -> void if registered, else not_found
 // and, as a subscriber of leader_election, job and node updates.
 //
-// Nodes the state holds as alive that do not register within `registration_grace` after this
-// master starts (it restarted, and they died meanwhile) are committed as lost.
+// It works only while this master leads. Nodes the state holds as alive that do not register
+// within `registration_grace` after this master starts leading (they died while no leader
+// watched them) are committed as lost.
 
 #include <chrono>
 

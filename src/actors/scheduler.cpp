@@ -16,6 +16,7 @@ namespace {
 
 struct scheduler_state {
   scheduler_config config;
+  bool leading = false; // only the leader places jobs
   bool passing = false;
   bool dirty = false;
   size_t proposals_in_flight = 0;
@@ -26,6 +27,8 @@ using self_pointer = caf::stateful_actor<scheduler_state>*;
 
 void request_pass(self_pointer self) {
   auto& st = self->state;
+  if (!st.leading)
+    return;
   if (st.passing || st.dirty) {
     st.dirty = true;
     return;
@@ -117,8 +120,13 @@ caf::behavior scheduler(self_pointer self, scheduler_config config) {
   self->state.config = std::move(config);
   self->send(self->state.config.leader_election, subscribe_atom::value,
              caf::actor_cast<caf::actor>(self));
-  request_pass(self); // jobs recovered from the log may be pending
   return {
+    [=](role_atom, bool leading, const std::string&) {
+      bool became_leader = leading && !self->state.leading;
+      self->state.leading = leading;
+      if (became_leader)
+        request_pass(self); // jobs may be pending since before this master led
+    },
     [=](schedule_atom) { pass(self); },
     [=](job_update_atom, const pb::Job& job) {
       if (job.state() == pb::JOB_PENDING || state::is_terminal(job.state()))

@@ -5,6 +5,7 @@
 // JobPlaced per placement; a job that fits nowhere gets a JobUnplaceable with the reason whenever
 // that reason changes. The slave hears of a placement only after it commits (resource_tracker).
 //
+// It acts only while this master leads (leader_election tells it, role_atom).
 // States: idle -> passing (a view requested, proposals in flight) -> idle; changes that arrive
 // while passing mark it dirty, and one more pass follows.
 

@@ -20,25 +20,75 @@ struct slave_link_state {
   link_state current = link_state::disconnected;
   caf::actor master;
   size_t next_master = 0;
+  std::string leader_hint; // HOST:PORT a follower named as the leader
+  uint64_t session = 0;    // counts connections, so timers of an old one are ignored
   static inline const char* name = "slave_link";
 };
 
 using self_pointer = caf::stateful_actor<slave_link_state>*;
 
-void retry_later(self_pointer self) {
+void drop_master(self_pointer self) {
   auto& st = self->state;
-  if (st.master)
+  if (st.master && st.master != st.config.local_api)
     self->demonitor(st.master);
   st.master = nullptr;
   st.current = link_state::disconnected;
-  self->delayed_send(self, st.config.retry_interval, caf::connect_atom_v);
+  ++st.session;
+}
+
+void retry_later(self_pointer self) {
+  drop_master(self);
+  self->delayed_send(self, self->state.config.retry_interval, caf::connect_atom_v);
+}
+
+void register_with(self_pointer self, caf::actor master);
+
+/// What a master's refusal means for the link: go to the leader it names, register again, or
+/// start over.
+void on_master_error(self_pointer self, const caf::error& err) {
+  if (has_code(err, errc::not_leader)) {
+    auto leader = error_message(err);
+    log::info("link", "redirected", {{"leader", leader.empty() ? "unknown" : leader}});
+    self->state.leader_hint = leader;
+    if (!leader.empty()) {
+      drop_master(self);
+      self->send(self, caf::connect_atom_v);
+      return;
+    }
+  } else if (has_code(err, errc::not_found) && self->state.master) {
+    register_with(self, self->state.master); // a new leader that does not know us yet
+    return;
+  } else {
+    log::warn("link", "master refused", {{"error", error_message(err)}});
+  }
+  retry_later(self);
+}
+
+void ping(self_pointer self, uint64_t session) {
+  auto& st = self->state;
+  if (session != st.session || st.current != link_state::registered)
+    return;
+  self->request(st.master, st.config.request_timeout, ping_atom::value, st.config.node.id())
+    .then(
+      [=]() {
+        if (session == self->state.session)
+          self->delayed_send(self, self->state.config.ping_interval, ping_atom::value, session);
+      },
+      [=](caf::error& err) {
+        if (session == self->state.session)
+          on_master_error(self, err);
+      });
 }
 
 void register_with(self_pointer self, caf::actor master) {
   auto& st = self->state;
-  st.master = master;
+  if (st.master != master) {
+    st.master = master;
+    if (master != st.config.local_api)
+      self->monitor(master);
+  }
   st.current = link_state::registering;
-  self->monitor(master);
+  auto session = st.session;
   self->request(st.config.supervisor, st.config.request_timeout, report_atom::value)
     .then(
       [=](pb::SlaveReport& report) {
@@ -48,19 +98,38 @@ void register_with(self_pointer self, caf::actor master) {
                       st.config.supervisor)
           .then(
             [=]() {
-              self->state.current = link_state::registered;
-              log::info("link", "registered", {{"node", self->state.config.node.id()}});
-              self->send(self->state.config.supervisor, resend_atom::value);
+              auto& st = self->state;
+              if (session != st.session)
+                return;
+              st.current = link_state::registered;
+              st.leader_hint.clear();
+              log::info("link", "registered", {{"node", st.config.node.id()}});
+              self->send(st.config.supervisor, resend_atom::value);
+              self->delayed_send(self, st.config.ping_interval, ping_atom::value, session);
             },
             [=](caf::error& err) {
-              log::warn("link", "registration failed", {{"error", error_message(err)}});
-              retry_later(self);
+              if (session == self->state.session)
+                on_master_error(self, err);
             });
       },
       [=](caf::error& err) {
         log::error("link", "supervisor did not report", {{"error", error_message(err)}});
         retry_later(self);
       });
+}
+
+/// The leader a follower named, else the next master of the list.
+net::host_port next_address(slave_link_state& st) {
+  if (!st.leader_hint.empty()) {
+    auto hint = std::move(st.leader_hint);
+    st.leader_hint.clear();
+    try {
+      return net::parse_host_port(hint);
+    } catch (const std::invalid_argument&) {
+      log::warn("link", "ignoring a malformed leader address", {{"leader", hint}});
+    }
+  }
+  return st.config.masters[st.next_master++ % st.config.masters.size()];
 }
 
 void connect(self_pointer self) {
@@ -72,11 +141,14 @@ void connect(self_pointer self) {
     return;
   }
   st.current = link_state::connecting;
-  const auto& where = st.config.masters[st.next_master++ % st.config.masters.size()];
+  auto where = next_address(st);
+  auto session = st.session;
   auto middleman = self->home_system().middleman().actor_handle();
   self->request(middleman, st.config.request_timeout, caf::connect_atom_v, where.host, where.port)
     .then(
       [=](const caf::node_id&, caf::strong_actor_ptr& handle, const std::set<std::string>&) {
+        if (session != self->state.session)
+          return;
         auto master = caf::actor_cast<caf::actor>(handle);
         if (!master) {
           retry_later(self);
@@ -85,6 +157,8 @@ void connect(self_pointer self) {
         register_with(self, master);
       },
       [=](caf::error& err) {
+        if (session != self->state.session)
+          return;
         log::debug("link", "cannot reach master",
                    {{"master", where.to_string()}, {"error", error_message(err)}});
         retry_later(self);
@@ -94,12 +168,18 @@ void connect(self_pointer self) {
 caf::result<caf::unit_t> forward_report(self_pointer self, pb::JobReport& report) {
   auto& st = self->state;
   if (st.current != link_state::registered)
-    return make_error(errc::unavailable, "not registered with a master");
+    return make_error(errc::unavailable, "not registered with a leader");
   auto promise = self->make_response_promise();
+  auto session = st.session;
   self->request(st.master, st.config.request_timeout, report_atom::value, st.config.node.id(),
                 report)
     .then([=]() mutable { promise.deliver(caf::unit); },
-          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+          [=](caf::error& err) mutable {
+            if (session == self->state.session
+                && (has_code(err, errc::not_leader) || has_code(err, errc::not_found)))
+              on_master_error(self, err);
+            promise.deliver(std::move(err));
+          });
   return promise;
 }
 
@@ -109,13 +189,15 @@ caf::behavior slave_link(self_pointer self, slave_link_config config) {
     if (down.source != self->state.master.address())
       return;
     log::warn("link", "lost the master, reconnecting");
-    retry_later(self);
+    drop_master(self);
+    self->send(self, caf::connect_atom_v); // another master may lead already
   });
   self->send(self->state.config.supervisor, link_to_atom::value,
              caf::actor_cast<caf::actor>(self));
   self->send(self, caf::connect_atom_v);
   return {
     [=](caf::connect_atom) { connect(self); },
+    [=](ping_atom, uint64_t session) { ping(self, session); },
     [=](report_atom, pb::JobReport& report) { return forward_report(self, report); },
   };
 }

@@ -1,17 +1,21 @@
 #pragma once
-// slave_link: a slave's connection to the cluster. It connects to a master from the --join list
-// (asynchronously, through the middleman, never blocking a worker), registers the slave with what
-// its supervisor runs, forwards the supervisor's job reports, and when the master goes away
-// (CAF monitor) reconnects, trying each master in turn every `retry_interval`.
+// slave_link: a slave's connection to the leading master. It connects to a master from the --join
+// list (asynchronously, through the middleman, never blocking a worker), registers the slave with
+// what its supervisor runs, forwards the supervisor's job reports, and pings the master every
+// `ping_interval`. A follower answers with the leader's address, and the link moves there; a
+// master that goes away (CAF monitor) or stops leading sends the link back to connecting, trying
+// the leader it was told of first, then each master in turn every `retry_interval`. Until a
+// leader accepts it, the slave starts nothing new.
 //
-// States: disconnected -> connecting -> registering -> registered; any failure or a down message
-// goes back to disconnected and schedules a retry.
+// States: disconnected -> connecting -> registering -> registered; any failure goes back to
+// disconnected and schedules a retry.
 //
 // Interface:
-//   (report_atom, pb::JobReport) -> caf::unit_t once the leader committed it, or errc::unavailable
+//   (report_atom, pb::JobReport) -> void once the leader committed it, or errc::unavailable
 //                                   while not registered (the supervisor sends it again later)
 
 #include <chrono>
+#include <string>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -28,6 +32,7 @@ struct slave_link_config {
   caf::actor local_api; // set in dev mode: the master in this process, no network
   caf::actor supervisor;
   std::chrono::milliseconds retry_interval{250};
+  std::chrono::milliseconds ping_interval{500};
   std::chrono::milliseconds request_timeout{5000};
 };
 

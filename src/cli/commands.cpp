@@ -43,6 +43,22 @@ int wait_exit_status(const pb::Job& job) {
   return 125;
 }
 
+read_mode mode_of(const common_options& common) {
+  return common.local ? read_mode::local : read_mode::linearizable;
+}
+
+/// After a --local read: one line on stderr saying how far behind the answer may be.
+void note_staleness(const common_options& common, client& cluster) {
+  if (!common.local)
+    return;
+  auto info = cluster.leader(read_mode::local);
+  std::cerr << fmt::format("claud: answered by {} from its own state at index {} (it knows of "
+                           "commits up to {}; leader: {}, term {})\n",
+                           info.served_by(), info.applied_index(), info.commit_index(),
+                           info.leader().address().empty() ? "none known" : info.leader().address(),
+                           info.term());
+}
+
 void print_job(const common_options& common, const pb::Job& job) {
   if (common.json)
     std::cout << to_json(to_view(job)) << "\n";
@@ -81,13 +97,15 @@ int submit_command(const common_options& common, const submit_options& options) 
 
 int status_command(const common_options& common, const std::string& job_id) {
   client cluster{connection(common)};
-  print_job(common, cluster.status(job_id));
+  print_job(common, cluster.status(job_id, mode_of(common)));
+  note_staleness(common, cluster);
   return 0;
 }
 
 int jobs_command(const common_options& common) {
   client cluster{connection(common)};
-  auto jobs = cluster.jobs();
+  auto jobs = cluster.jobs(mode_of(common));
+  note_staleness(common, cluster);
   if (!common.json) {
     print_job_table(std::cout, jobs);
     return 0;
@@ -105,7 +123,8 @@ int jobs_command(const common_options& common) {
 
 int nodes_command(const common_options& common) {
   client cluster{connection(common)};
-  auto nodes = cluster.nodes();
+  auto nodes = cluster.nodes(mode_of(common));
+  note_staleness(common, cluster);
   if (!common.json) {
     print_node_table(std::cout, nodes);
     return 0;
@@ -146,7 +165,7 @@ int kill_command(const common_options& common, const std::string& job_id) {
 
 int leader_command(const common_options& common) {
   client cluster{connection(common)};
-  auto info = cluster.leader();
+  auto info = cluster.leader(mode_of(common));
   if (common.json)
     std::cout << to_json(to_view(info)) << "\n";
   else

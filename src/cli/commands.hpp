@@ -10,6 +10,7 @@ namespace claud::cli {
 struct common_options {
   std::string cluster; // HOST:PORT[,...]; empty = $CLAUD_ADDR, else the dev address
   bool json = false;
+  bool local = false; // reads: answer from the reached master's own state (maybe behind)
 };
 
 struct submit_options {

@@ -52,16 +52,20 @@ int64_t parse_memory_bytes(const std::string& text, const std::string& flag) {
   };
   if (upper_back() == 'B')
     number.pop_back();
-  if (upper_back() == 'I')
+  // The 'i' of "MiB" belongs to a unit: "512i" or "512iB" is a typo, not 512 bytes.
+  const bool binary_marker = upper_back() == 'I';
+  if (binary_marker)
     number.pop_back();
   double multiplier = 1;
   static const std::string units = "KMGT";
-  if (auto unit = units.find(static_cast<char>(upper_back())); unit != std::string::npos) {
+  auto unit = units.find(static_cast<char>(upper_back()));
+  if (unit != std::string::npos) {
     multiplier = std::pow(1024.0, static_cast<double>(unit + 1));
     number.pop_back();
   }
   double value = 0;
-  if (!parse_decimal(number, value) || value * multiplier < 1 || value * multiplier > 9e18)
+  if ((binary_marker && unit == std::string::npos) || !parse_decimal(number, value)
+      || value * multiplier < 1 || value * multiplier > 9e18)
     throw std::invalid_argument(fmt::format(
       "{} '{}' is not a valid size; give bytes or a number with K, M, G or T, such as 512M or 4G",
       flag, text));

@@ -1,6 +1,8 @@
 #include "claud/client.hpp"
 
+#include <algorithm>
 #include <optional>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -60,18 +62,62 @@ struct client::impl {
       true);
   }
 
+  /// One request, answered or failed.
   template <class Result, class... Ts>
-  Result request(std::chrono::milliseconds timeout, Ts&&... xs) {
-    std::optional<Result> result;
-    caf::error failure;
-    self->request(api, timeout, std::forward<Ts>(xs)...)
-      .receive([&](Result& value) { result = std::move(value); },
-               [&](caf::error& err) { failure = std::move(err); });
-    if (!result) {
-      bool unreachable = failure == caf::sec::request_receiver_down;
-      throw client_error(error_message(failure), unreachable);
+  caf::expected<Result> attempt(std::chrono::milliseconds timeout, const Ts&... xs) {
+    caf::expected<Result> outcome{caf::sec::request_timeout};
+    self->request(api, timeout, xs...)
+      .receive([&](Result& value) { outcome = std::move(value); },
+               [&](caf::error& err) { outcome = std::move(err); });
+    return outcome;
+  }
+
+  /// Whether the failure says nothing about the cluster's state, so the request may go again:
+  /// no leader yet, or a leader change that discarded the write.
+  static bool retryable(const caf::error& err) {
+    return has_code(err, errc::unavailable) || has_code(err, errc::not_leader);
+  }
+
+  /// Whether the master we talk to went away; an idempotent request then goes to another one.
+  static bool connection_lost(const caf::error& err) {
+    return err == caf::sec::request_receiver_down || err == caf::sec::request_timeout;
+  }
+
+  /// Sends the request, retrying through failovers until `options.request_timeout` has passed.
+  /// Only an idempotent request is sent again after its master went away mid-request.
+  template <class Result, class... Ts>
+  Result request(bool idempotent, std::chrono::milliseconds timeout, const Ts&... xs) {
+    auto deadline = std::chrono::steady_clock::now() + options.request_timeout;
+    auto backoff = std::chrono::milliseconds{20};
+    for (;;) {
+      auto outcome = attempt<Result>(timeout, xs...);
+      if (outcome)
+        return std::move(*outcome);
+      const auto& err = outcome.error();
+      bool lost = connection_lost(err);
+      if (lost && !idempotent)
+        throw client_error(
+          fmt::format("{} before answering; the request may or may not have been applied — check "
+                      "with `claud jobs`",
+                      error_message(err)),
+          true);
+      if ((!retryable(err) && !lost) || std::chrono::steady_clock::now() + backoff > deadline)
+        throw client_error(error_message(err), lost);
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds{500});
+      if (lost)
+        reconnect();
     }
-    return std::move(*result);
+  }
+
+  /// After losing the master: the next address that answers (wrapping around the list).
+  void reconnect() {
+    std::rotate(options.addresses.begin(), options.addresses.begin() + 1, options.addresses.end());
+    try {
+      connect();
+    } catch (const client_error&) {
+      // Keep the old handle; the next attempt fails fast and the deadline ends the retries.
+    }
   }
 };
 
@@ -86,18 +132,21 @@ const std::string& client::address() const {
 }
 
 pb::Job client::submit(const pb::JobSpec& spec) {
-  return impl_->request<pb::Job>(impl_->options.request_timeout, submit_atom::value, spec);
+  return impl_->request<pb::Job>(false, impl_->options.attempt_timeout, submit_atom::value, spec);
 }
 
-pb::Job client::status(const std::string& job_id) {
-  return impl_->request<pb::Job>(impl_->options.request_timeout, status_atom::value, job_id);
+pb::Job client::status(const std::string& job_id, read_mode mode) {
+  if (mode == read_mode::local)
+    return impl_->request<pb::Job>(true, impl_->options.attempt_timeout, local_atom::value,
+                                   status_atom::value, job_id);
+  return impl_->request<pb::Job>(true, impl_->options.attempt_timeout, status_atom::value, job_id);
 }
 
 pb::Job client::wait(const std::string& job_id) {
   // The master answers a wait after at most its poll period, so each round has a short bound and
   // a master that dies mid-wait is noticed; a job that has not ended yet is simply asked again.
   for (;;) {
-    auto job = impl_->request<pb::Job>(impl_->options.request_timeout * 4, wait_atom::value,
+    auto job = impl_->request<pb::Job>(true, impl_->options.request_timeout, wait_atom::value,
                                        job_id);
     switch (job.state()) {
       case pb::JOB_SUCCEEDED:
@@ -111,26 +160,38 @@ pb::Job client::wait(const std::string& job_id) {
   }
 }
 
-std::vector<pb::Job> client::jobs() {
-  auto list = impl_->request<pb::JobList>(impl_->options.request_timeout, jobs_atom::value);
+std::vector<pb::Job> client::jobs(read_mode mode) {
+  auto list = mode == read_mode::local
+                ? impl_->request<pb::JobList>(true, impl_->options.attempt_timeout,
+                                              local_atom::value, jobs_atom::value)
+                : impl_->request<pb::JobList>(true, impl_->options.attempt_timeout,
+                                              jobs_atom::value);
   return {list.jobs().begin(), list.jobs().end()};
 }
 
-std::vector<pb::Node> client::nodes() {
-  auto list = impl_->request<pb::NodeList>(impl_->options.request_timeout, nodes_atom::value);
+std::vector<pb::Node> client::nodes(read_mode mode) {
+  auto list = mode == read_mode::local
+                ? impl_->request<pb::NodeList>(true, impl_->options.attempt_timeout,
+                                               local_atom::value, nodes_atom::value)
+                : impl_->request<pb::NodeList>(true, impl_->options.attempt_timeout,
+                                               nodes_atom::value);
   return {list.nodes().begin(), list.nodes().end()};
 }
 
 pb::Job client::kill(const std::string& job_id) {
-  return impl_->request<pb::Job>(impl_->options.request_timeout, kill_atom::value, job_id);
+  return impl_->request<pb::Job>(true, impl_->options.attempt_timeout, kill_atom::value, job_id);
 }
 
 pb::LogChunk client::logs(const pb::LogRequest& request) {
-  return impl_->request<pb::LogChunk>(impl_->options.request_timeout, logs_atom::value, request);
+  return impl_->request<pb::LogChunk>(true, impl_->options.attempt_timeout, logs_atom::value,
+                                      request);
 }
 
-pb::LeaderInfo client::leader() {
-  return impl_->request<pb::LeaderInfo>(impl_->options.request_timeout, leader_atom::value);
+pb::LeaderInfo client::leader(read_mode mode) {
+  if (mode == read_mode::local)
+    return impl_->request<pb::LeaderInfo>(true, impl_->options.attempt_timeout, local_atom::value,
+                                          leader_atom::value);
+  return impl_->request<pb::LeaderInfo>(true, impl_->options.attempt_timeout, leader_atom::value);
 }
 
 } // namespace claud

@@ -19,6 +19,10 @@ const char* to_string(errc code) {
       return "storage failure";
     case errc::overloaded:
       return "overloaded";
+    case errc::not_leader:
+      return "not leader";
+    case errc::outcome_unknown:
+      return "outcome unknown";
   }
   return "unknown error";
 }
@@ -66,6 +70,7 @@ void register_protocol(caf::actor_system_config& cfg) {
   cfg.add_message_type<pb::LogChunk>("claud.pb.LogChunk");
   cfg.add_message_type<pb::LeaderInfo>("claud.pb.LeaderInfo");
   cfg.add_message_type<pb::LogEntry>("claud.pb.LogEntry");
+  cfg.add_message_type<pb::RaftMessage>("claud.pb.RaftMessage");
   cfg.add_error_category(caf::atom("claud"), [](uint8_t code, caf::atom_value, const caf::message& context) {
     std::string text = to_string(static_cast<errc>(code));
     if (context.match_elements<std::string>())

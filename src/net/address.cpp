@@ -36,6 +36,9 @@ host_port parse_host_port(const std::string& text) {
   }
   if (host.empty())
     throw fail("the host is missing");
+  // " b:2" from "a:1, b:2" would otherwise become a host name no resolver accepts, much later.
+  if (host.find_first_of(" \t\r\n") != std::string::npos)
+    throw fail("the host contains a space");
   unsigned port = 0;
   auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || ec != std::errc{} || end != port_text.data() + port_text.size()

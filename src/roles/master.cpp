@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <random>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -12,6 +14,7 @@
 #include "actors/api.hpp"
 #include "actors/job_supervisor.hpp"
 #include "actors/leader_election.hpp"
+#include "actors/peer_directory.hpp"
 #include "actors/resource_tracker.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/slave_link.hpp"
@@ -25,19 +28,50 @@ namespace {
 
 std::atomic<bool> storage_failed{false};
 
+/// Every master's HOST:PORT, this one first: --listen, then the other masters from --join.
+std::vector<std::string> master_addresses(const node_options& options) {
+  auto self = net::parse_host_port(options.listen).to_string();
+  std::vector<std::string> masters{self};
+  if (options.join.empty())
+    return masters;
+  for (const auto& peer : net::parse_host_port_list(options.join)) {
+    auto address = peer.to_string();
+    if (address == self)
+      throw startup_error(fmt::format("--join names this master's own address {}; list only the "
+                                      "other masters",
+                                      self));
+    if (std::find(masters.begin(), masters.end(), address) != masters.end())
+      throw startup_error(fmt::format("--join names master {} twice", address));
+    masters.push_back(address);
+  }
+  return masters;
+}
+
 } // namespace
 
 int run_master(const node_options& options, storage::data_dir& dir, const std::string& node_id,
                bool with_slave) {
   auto where = net::parse_host_port(options.listen);
-  // Only the local raft directory is opened here: a corrupt log stops the master before it serves.
+  auto masters = master_addresses(options);
+  // The log is opened before anything listens: a corrupt log stops the master before it serves.
   leader_election_config election;
   election.node_id = node_id;
   election.address = where.to_string();
+  election.masters = masters;
   election.log = storage::make_file_log_store(dir.subdir("raft"));
+  election.tick = std::chrono::milliseconds{raft_tick_ms};
+  election.heartbeat_ticks = static_cast<int>(options.heartbeat_ms / raft_tick_ms);
+  election.election_ticks = static_cast<int>(options.election_timeout_ms / raft_tick_ms);
+  election.seed = std::random_device{}();
 
   claud_system_config cfg;
   caf::actor_system system{cfg};
+  peer_directory_config peers_config;
+  for (const auto& address : masters)
+    if (address != election.address)
+      peers_config.peers.push_back(address);
+  auto peers = spawn_peer_directory(system, peers_config);
+  election.peers = peers;
   auto leader = spawn_leader_election(system, std::move(election));
   leader->attach_functor([](const caf::error& reason) {
     if (reason) {
@@ -55,6 +89,8 @@ int run_master(const node_options& options, storage::data_dir& dir, const std::s
   api_config api_config;
   api_config.leader_election = leader;
   api_config.resource_tracker = tracker;
+  api_config.peers = peers;
+  api_config.masters = masters.size();
   api_config.wait_poll = std::chrono::milliseconds{options.wait_poll_ms};
   auto api = spawn_api(system, api_config);
   publish_api(system, api, where);
@@ -78,7 +114,7 @@ int run_master(const node_options& options, storage::data_dir& dir, const std::s
             << std::endl;
   wait_for_stop_signal();
   log::info("master", "stopping");
-  for (const auto& actor : {link, supervisor, api, scheduler, tracker, leader})
+  for (const auto& actor : {link, supervisor, api, scheduler, tracker, leader, peers})
     if (actor)
       caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   if (storage_failed) {

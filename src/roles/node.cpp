@@ -29,9 +29,8 @@ void validate(node_options& options) {
   net::parse_host_port(options.listen);
   if (!options.join.empty())
     net::parse_host_port_list(options.join);
-  if (options.role == "master" && !options.join.empty())
-    throw startup_error("a master with --join (several masters) needs the replicated log, which "
-                        "is not built yet; run one master for now");
+  if (options.role == "dev" && !options.join.empty())
+    throw startup_error("a dev node is a cluster of its own; --join is for masters and slaves");
   if (options.role == "master" && (!options.cpus.empty() || !options.memory.empty()))
     throw startup_error("--cpus and --memory are what a slave offers; a master runs no jobs");
   if (!options.cpus.empty())
@@ -48,6 +47,12 @@ void validate(node_options& options) {
   positive(options.reconnect_interval_ms, "--reconnect-interval-ms");
   positive(options.kill_grace_ms, "--kill-grace-ms");
   positive(options.wait_poll_ms, "--wait-poll-ms");
+  positive(options.ping_interval_ms, "--ping-interval-ms");
+  if (options.heartbeat_ms < raft_tick_ms)
+    throw startup_error(fmt::format("--heartbeat-ms must be at least {}", raft_tick_ms));
+  if (options.election_timeout_ms < 2 * options.heartbeat_ms)
+    throw startup_error("--election-timeout-ms must be at least twice --heartbeat-ms, or "
+                        "followers would campaign between two heartbeats");
   if (options.registration_grace_ms <= 2 * options.reconnect_interval_ms)
     throw startup_error("--registration-grace-ms must exceed twice --reconnect-interval-ms, or "
                         "restarted masters would declare healthy slaves lost");

@@ -10,7 +10,7 @@ namespace claud::roles {
 struct node_options {
   std::string role;       // master | slave | dev
   std::string listen;     // HOST:PORT
-  std::string join;       // HOST:PORT[,...] of masters (slaves)
+  std::string join;       // HOST:PORT[,...]: the masters (slaves), or the other masters (masters)
   std::string data_dir;
   std::string node_id;    // empty: generated once and kept in the data dir
   std::string cpus;       // slaves: offered CPUs; empty = the machine's
@@ -19,8 +19,14 @@ struct node_options {
   int64_t registration_grace_ms = 5000; // masters: how long restarted slaves have to re-register
   int64_t reconnect_interval_ms = 250;  // slaves: pause between attempts to reach a master
   int64_t kill_grace_ms = 3000;         // slaves: SIGTERM to SIGKILL
-  int64_t wait_poll_ms = 15000;         // masters: longest a `wait` request is parked
+  int64_t wait_poll_ms = 2000;          // masters: longest a `wait` request is parked
+  int64_t heartbeat_ms = 50;            // masters: leader heartbeat interval
+  int64_t election_timeout_ms = 300;    // masters: a follower campaigns after 1-2x this silence
+  int64_t ping_interval_ms = 500;       // slaves: how often a slave checks its leader
 };
+
+/// The masters' clock: raft counts time in ticks of this length.
+constexpr int64_t raft_tick_ms = 10;
 
 /// The default data dir of a role: $XDG_DATA_HOME/claud/<role> or ~/.local/share/claud/<role>.
 std::string default_data_dir(const std::string& role);

@@ -18,6 +18,7 @@ int run_slave(const node_options& options, storage::data_dir& dir, const std::st
   link_config.masters = net::parse_host_port_list(options.join);
   link_config.node = slave_node(options, node_id, pb::ROLE_SLAVE);
   link_config.retry_interval = std::chrono::milliseconds{options.reconnect_interval_ms};
+  link_config.ping_interval = std::chrono::milliseconds{options.ping_interval_ms};
   auto where = net::parse_host_port(options.listen);
 
   claud_system_config cfg;

@@ -1,5 +1,7 @@
 #include "sched/placement.hpp"
 
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include "state/job_states.hpp"
@@ -24,11 +26,17 @@ std::string cpus(int64_t millis) {
   return fmt::format("{:g} CPU{}", static_cast<double>(millis) / 1000.0, millis == 1000 ? "" : "s");
 }
 
+/// Four significant digits in the largest unit that keeps the number under 1024: "512 MiB",
+/// "1.5 GiB", "1000 GiB", "2 TiB" (never an exponent, which "{:.3g}" gave from 1000 GiB on).
 std::string memory(int64_t bytes) {
-  constexpr double mib = 1024.0 * 1024.0;
-  if (bytes >= 1024 * 1024 * 1024)
-    return fmt::format("{:.3g} GiB", static_cast<double>(bytes) / (mib * 1024.0));
-  return fmt::format("{:.4g} MiB", static_cast<double>(bytes) / mib);
+  static const char* units[] = {"MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes) / (1024.0 * 1024.0);
+  size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < std::size(units)) {
+    value /= 1024.0;
+    ++unit;
+  }
+  return fmt::format("{:.4g} {}", value, units[unit]);
 }
 
 /// Smaller is better: the leftover after placing, CPU first, then memory, then the id.

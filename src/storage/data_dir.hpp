@@ -17,17 +17,19 @@ namespace claud::storage {
 //   │   ├── meta     record file of hard states (term, vote, commit); the last one wins
 //   │   ├── log-<first index, 20 digits zero-padded>.seg
 //   │   │            record file of log entries, <= 64 MiB each, indices contiguous
-//   │   └── snap-<index>.pb
-//   │                a snapshot (pb::ClusterState) up to that index (not written yet)
+//   │   │            (the first one may start at or below the snapshot's index)
+//   │   └── snap-<index, 20 digits zero-padded>.pb
+//   │                the newest snapshot: one record holding a pb::Snapshot (the state machine
+//   │                up to that index); the log continues right after it
 //   └── jobs/        slaves only (src/proc)
 //       └── <job>/<attempt>/{stdout,stderr}
 //                    the output of one run of one job
 //
-// Every durable record (raft/meta, raft/log-*.seg) carries a length and a CRC-32C
+// Every durable record (raft/meta, raft/log-*.seg, raft/snap-*.pb) carries a length and a CRC-32C
 // (record_file.hpp): a torn tail is cut on recovery, any other corruption stops the node with an
 // error naming the file and the offset. Never lose, never guess. Files that must change atomically
-// (node-id, a compacted meta) are written to <name>.tmp, fsync'd, renamed and the directory
-// fsync'd.
+// (node-id, a compacted meta, a snapshot) are written to <name>.tmp, fsync'd, renamed and the
+// directory fsync'd.
 
 /// An open data dir, holding its lock until destroyed or moved from. Errors are storage_error with
 /// a one-line message that tells the user what to do.

@@ -1,6 +1,5 @@
 #include "storage/file_log_store.hpp"
 
-#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,10 +8,12 @@
 #include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "storage/file_util.hpp"
+#include "storage/snapshot_file.hpp"
 #include "storage/storage_error.hpp"
 
 namespace claud::storage {
@@ -22,7 +23,7 @@ namespace {
 constexpr char meta_format_v1 = '\x01';
 constexpr std::string_view segment_prefix = "log-";
 constexpr std::string_view segment_suffix = ".seg";
-constexpr size_t segment_digits = 20;
+constexpr std::string_view snapshot_prefix = "snap-";
 
 const char* const repair_advice = "the data dir needs repair — restore it from another master";
 
@@ -30,37 +31,9 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// The first index named by a segment file, or nullopt when `name` is not exactly
-// log-<20 digits>.seg.
-std::optional<uint64_t> parse_segment_name(std::string_view name) {
-  if (name.size() != segment_prefix.size() + segment_digits + segment_suffix.size())
-    return std::nullopt;
-  uint64_t index = 0;
-  for (char c : name.substr(segment_prefix.size(), segment_digits)) {
-    if (c < '0' || c > '9')
-      return std::nullopt;
-    uint64_t digit = static_cast<uint64_t>(c - '0');
-    if (index > (UINT64_MAX - digit) / 10)
-      return std::nullopt;
-    index = index * 10 + digit;
-  }
-  return index;
-}
-
-std::vector<std::string> list_dir(const std::string& dir) {
-  std::unique_ptr<DIR, int (*)(DIR*)> handle{::opendir(dir.c_str()), ::closedir};
-  if (!handle)
-    file_util::throw_io_error("list directory", dir, errno);
-  std::vector<std::string> names;
-  errno = 0;
-  while (dirent* entry = ::readdir(handle.get())) {
-    std::string name = entry->d_name;
-    if (name != "." && name != "..")
-      names.push_back(std::move(name));
-  }
-  if (errno != 0)
-    file_util::throw_io_error("list directory", dir, errno);
-  return names;
+void remove_file(const std::string& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+    file_util::throw_io_error("remove", path, errno);
 }
 
 } // namespace
@@ -69,25 +42,55 @@ file_log_store::file_log_store(std::string raft_dir, file_log_store_config confi
     : raft_dir_(std::move(raft_dir)), meta_path_(raft_dir_ + "/meta"), config_(config) {
   if (int err = file_util::make_dirs(raft_dir_); err != 0)
     file_util::throw_io_error("create directory", raft_dir_, err);
-  recover_segments();
+  auto names = file_util::list_dir(raft_dir_);
+  recover_snapshot(names);
+  recover_segments(names);
   recover_meta();
   reconcile_hard_state();
 }
 
 std::string file_log_store::segment_file_name(uint64_t first_index) {
-  return fmt::format("{}{:0{}}{}", segment_prefix, first_index, segment_digits, segment_suffix);
+  return file_util::numbered_name(segment_prefix, first_index, segment_suffix);
 }
 
 std::string file_log_store::segment_path(uint64_t first_index) const {
   return raft_dir_ + "/" + segment_file_name(first_index);
 }
 
-void file_log_store::recover_segments() {
-  for (const auto& name : list_dir(raft_dir_)) {
+void file_log_store::recover_snapshot(const std::vector<std::string>& names) {
+  std::vector<std::pair<uint64_t, std::string>> found;
+  for (const auto& name : names) {
+    if (name.compare(0, snapshot_prefix.size(), snapshot_prefix) != 0)
+      continue;
+    std::string path = raft_dir_ + "/" + name;
+    if (snapshot_file::is_temp_name(name)) {
+      remove_file(path); // an interrupted save_snapshot; the snapshot before it is intact
+      continue;
+    }
+    auto index = snapshot_file::parse_name(name);
+    if (!index || *index == 0)
+      throw storage_error(fmt::format("unexpected file {} (not a valid snapshot file name); {}",
+                                      path, repair_advice));
+    found.emplace_back(*index, std::move(path));
+  }
+  if (found.empty())
+    return;
+  std::sort(found.begin(), found.end());
+  snapshot_ = snapshot_file::read(found.back().second, found.back().first);
+  snapshot_path_ = found.back().second;
+  first_index_ = snapshot_.index() + 1;
+  // Older ones are what a save_snapshot interrupted before its cleanup leaves.
+  found.pop_back();
+  for (const auto& older : found)
+    remove_file(older.second);
+}
+
+void file_log_store::recover_segments(const std::vector<std::string>& names) {
+  for (const auto& name : names) {
     if (name.compare(0, segment_prefix.size(), segment_prefix) != 0
         || !ends_with(name, segment_suffix))
       continue; // meta, meta.tmp, snapshots
-    auto first = parse_segment_name(name);
+    auto first = file_util::parse_numbered_name(name, segment_prefix, segment_suffix);
     if (!first || *first == 0)
       throw storage_error(fmt::format("unexpected file {}/{} (not a valid log segment name); {}",
                                       raft_dir_, name, repair_advice));
@@ -96,12 +99,13 @@ void file_log_store::recover_segments() {
   std::sort(segments_.begin(), segments_.end(),
             [](const segment& a, const segment& b) { return a.first_index < b.first_index; });
   if (segments_.empty()) {
-    start_segment(1);
+    start_segment(first_index_); // after the snapshot, if any
     return;
   }
   first_index_ = segments_.front().first_index;
   for (size_t k = 0; k < segments_.size(); ++k)
     recover_segment(segments_[k], k + 1 == segments_.size());
+  skip_compacted_entries();
 }
 
 void file_log_store::recover_segment(const segment& seg, bool is_last) {
@@ -136,6 +140,31 @@ void file_log_store::recover_segment(const segment& seg, bool is_last) {
     tail_.emplace(std::move(file));
 }
 
+void file_log_store::skip_compacted_entries() {
+  uint64_t index = snapshot_.index();
+  if (index == 0)
+    return;
+  if (first_index_ > index + 1)
+    throw storage_error(fmt::format("log segment {} starts at index {} but snapshot {} ends at "
+                                    "index {}: entries {}..{} are missing; {}",
+                                    segments_.front().path, first_index_, snapshot_path_, index,
+                                    index + 1, first_index_ - 1, repair_advice));
+  if (first_index_ == index + 1) {
+    if (!entries_.empty() && entries_.front().term() < snapshot_.term())
+      throw storage_error(fmt::format("log entry {} in {} has term {}, below the term {} of "
+                                      "snapshot {}; {}",
+                                      first_index_, segments_.front().path, entries_.front().term(),
+                                      snapshot_.term(), snapshot_path_, repair_advice));
+    return;
+  }
+  // Nothing after the snapshot, or a conflicting entry at its index: save_snapshot drops such a
+  // log, and a crash interrupted it before it did (or before the drop reached the disk).
+  if (!snapshot_keeps_log(snapshot_, last_index(), term_at(index)))
+    drop_log();
+  else
+    compact_to(index);
+}
+
 void file_log_store::recover_meta() {
   // An interrupted rewrite leaves meta.tmp behind; meta itself is then the old, complete file.
   std::string tmp = meta_path_ + ".tmp";
@@ -159,7 +188,8 @@ void file_log_store::recover_meta() {
 
 void file_log_store::reconcile_hard_state() {
   // sync() makes the log durable before the hard state, so a durable commit never points past the
-  // durable log; if it does, a segment was lost outside of claud.
+  // durable log; if it does, a segment was lost outside of claud. The log never ends before the
+  // snapshot (last_index() >= snapshot_.index()), so a commit inside the snapshot passes.
   if (hard_state_.commit() > last_index())
     throw storage_error(fmt::format("{} says index {} is committed but the log in {} ends at index "
                                     "{}; {}",
@@ -170,8 +200,11 @@ void file_log_store::reconcile_hard_state() {
   // voted in it (a vote is synced and sent before that term's leader can send entries, so the same
   // batch can hold a vote only if its response was never sent): term = last term, no vote, is the
   // state it was in. Written at the next sync.
-  if (!entries_.empty() && entries_.back().term() > hard_state_.term()) {
-    hard_state_.set_term(entries_.back().term());
+  // The same holds for a snapshot, which is durable at once, while the term of the leader that
+  // sent it is durable only at the next sync.
+  uint64_t last_term = entries_.empty() ? snapshot_.term() : entries_.back().term();
+  if (last_term > hard_state_.term()) {
+    hard_state_.set_term(last_term);
     hard_state_.clear_vote();
   }
 }
@@ -214,6 +247,62 @@ void file_log_store::cut_suffix(uint64_t index) {
   tail_dirty_ = false;
   entries_.resize(keep);
   offsets_.resize(keep);
+}
+
+void file_log_store::compact_to(uint64_t index) {
+  auto dropped = static_cast<std::ptrdiff_t>(index + 1 - first_index_);
+  entries_.erase(entries_.begin(), entries_.begin() + dropped);
+  offsets_.erase(offsets_.begin(), offsets_.begin() + dropped);
+  first_index_ = index + 1;
+  // A segment is covered when the next one starts at or before index + 1; the last one never is.
+  // Oldest first, so a crash in between leaves a contiguous log that still reaches index + 1 (and
+  // leftovers of a lost unlink are skipped again at open: no directory fsync needed).
+  size_t covered = 0;
+  while (covered + 1 < segments_.size() && segments_[covered + 1].first_index <= index + 1)
+    ++covered;
+  for (size_t k = 0; k < covered; ++k)
+    remove_file(segments_[k].path);
+  segments_.erase(segments_.begin(), segments_.begin() + static_cast<std::ptrdiff_t>(covered));
+}
+
+void file_log_store::drop_log() {
+  tail_.reset();
+  tail_dirty_ = false; // what it holds is dropped, synced or not
+  // Last first, so that a crash in between leaves a prefix of the old log, which open drops again.
+  while (!segments_.empty()) {
+    remove_file(segments_.back().path);
+    segments_.pop_back();
+  }
+  entries_.clear();
+  offsets_.clear();
+  first_index_ = snapshot_.index() + 1;
+  // The old segments must be gone for good before a new log can follow the snapshot, or a crash
+  // could bring them back beside it (log-<snapshot index + 1>.seg may even be one of them).
+  file_util::sync_dir(raft_dir_);
+  start_segment(first_index_);
+}
+
+uint64_t file_log_store::term_at(uint64_t index) const {
+  if (index >= first_index_ && index <= last_index())
+    return entries_[index - first_index_].term();
+  return index == snapshot_.index() ? snapshot_.term() : 0;
+}
+
+void file_log_store::save_snapshot(const pb::Snapshot& snapshot) {
+  check_snapshot(snapshot, snapshot_);
+  std::string bytes = snapshot_file::encode(snapshot); // throws before anything changed
+  bool keeps_log = snapshot_keeps_log(snapshot, last_index(), term_at(snapshot.index()));
+  std::string path = raft_dir_ + "/" + snapshot_file::name(snapshot.index());
+  // Durable before any entry it covers is dropped.
+  snapshot_file::write(path, bytes);
+  std::string previous = std::exchange(snapshot_path_, path);
+  snapshot_ = snapshot;
+  if (keeps_log)
+    compact_to(snapshot.index());
+  else
+    drop_log();
+  if (!previous.empty() && previous != path)
+    remove_file(previous); // a leftover would be deleted at open
 }
 
 void file_log_store::append(const std::vector<pb::LogEntry>& entries) {

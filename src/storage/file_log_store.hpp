@@ -29,6 +29,8 @@ struct file_log_store_config {
 ///    the hard state is all defaults). Appending costs one fdatasync, where a rewrite costs two
 ///    fsyncs and a rename; the file is rewritten atomically (meta.tmp, fsync, rename, directory
 ///    fsync) only when it outgrows meta_compact_bytes. A leftover meta.tmp is deleted at open.
+///  - snap-<index, 20 digits>.pb: the latest snapshot (snapshot_file.hpp), written atomically.
+///    Only the newest is kept; an older one and a leftover snap-*.pb.tmp are deleted.
 ///
 /// sync() fsyncs the last segment, then writes and fsyncs the hard state if it changed: the log
 /// reaches the disk first, so a durable commit index never points past the durable log. A crash
@@ -40,10 +42,19 @@ struct file_log_store_config {
 /// truncates the segment holding the cut, and makes that durable at once: the rare cut must never
 /// mix on disk with the records appended after it.
 ///
-/// Open recovers every segment, cuts a torn tail, checks that indices are contiguous, that terms do
-/// not decrease and that the commit index is in the log, and throws storage_error naming the file
-/// (and offset) otherwise. All entries stay in memory, so reads never touch the disk (snapshots and
-/// compaction will bound that).
+/// save_snapshot writes the snapshot file first; only then does it touch the log, so the entries
+/// it drops are always covered by a durable snapshot. Compaction deletes the segments whose entries
+/// are all covered, oldest first, so a crash leaves a contiguous log that still reaches the
+/// snapshot; a segment straddling the snapshot's index stays, and open skips its covered entries.
+/// Dropping the whole log deletes every segment (last first, so that a crash leaves a prefix of the
+/// old log), fsyncs the directory and starts log-<snapshot index + 1>.seg.
+///
+/// Open reads the newest snapshot, recovers every segment, cuts a torn tail, checks that indices
+/// are contiguous, that terms do not decrease, that the log reaches the snapshot and that the
+/// commit index is in the log, and throws storage_error naming the file (and offset) otherwise. A
+/// log that holds nothing after the snapshot, or that holds the snapshot's index with another term,
+/// is what a save_snapshot interrupted before it dropped the log leaves: open completes the drop.
+/// All entries after the snapshot stay in memory, so reads never touch the disk.
 class file_log_store : public log_store {
 public:
   explicit file_log_store(std::string raft_dir, file_log_store_config config = {});
@@ -54,8 +65,12 @@ public:
   pb::HardState hard_state() const override {
     return hard_state_;
   }
+  pb::Snapshot snapshot() const override {
+    return snapshot_;
+  }
   void append(const std::vector<pb::LogEntry>& entries) override;
   void set_hard_state(const pb::HardState& state) override;
+  void save_snapshot(const pb::Snapshot& snapshot) override;
   void sync() override;
   uint64_t last_index() const override {
     return first_index_ + entries_.size() - 1;
@@ -74,21 +89,29 @@ private:
   };
 
   std::string segment_path(uint64_t first_index) const;
-  void recover_segments();
+  void recover_snapshot(const std::vector<std::string>& names);
+  void recover_segments(const std::vector<std::string>& names);
   void recover_segment(const segment& seg, bool is_last);
+  void skip_compacted_entries();
   void recover_meta();
   void reconcile_hard_state();
   void start_segment(uint64_t first_index);
   void cut_suffix(uint64_t index);
+  void compact_to(uint64_t index);
+  void drop_log();
+  uint64_t term_at(uint64_t index) const;
   void persist_hard_state();
 
   std::string raft_dir_;
   std::string meta_path_;
   file_log_store_config config_;
-  std::vector<segment> segments_; // ascending; the last one is tail_
+  std::vector<segment> segments_; // ascending; the last one is tail_; the first may straddle the
+                                  // snapshot's index
   std::optional<record_file> tail_;
   std::optional<record_file> meta_;
-  uint64_t first_index_ = 1;
+  pb::Snapshot snapshot_;
+  std::string snapshot_path_; // empty when there is no snapshot
+  uint64_t first_index_ = 1;  // snapshot_.index() + 1 once recovered
   std::vector<pb::LogEntry> entries_;
   std::vector<uint64_t> offsets_; // byte offset of entries_[i] in its segment
   bool tail_dirty_ = false;       // appends to tail_ since its last fsync

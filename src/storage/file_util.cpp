@@ -1,10 +1,12 @@
 #include "storage/file_util.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <memory>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -122,6 +124,50 @@ bool read_file(const std::string& path, std::string* content) {
   if (int err = read_all(fd.get(), content); err != 0)
     throw_io_error("read", path, err);
   return true;
+}
+
+std::vector<std::string> list_dir(const std::string& dir) {
+  std::unique_ptr<DIR, int (*)(DIR*)> handle{::opendir(dir.c_str()), ::closedir};
+  if (!handle)
+    throw_io_error("list directory", dir, errno);
+  std::vector<std::string> names;
+  errno = 0;
+  while (dirent* entry = ::readdir(handle.get())) {
+    std::string name = entry->d_name;
+    if (name != "." && name != "..")
+      names.push_back(std::move(name));
+  }
+  if (errno != 0)
+    throw_io_error("list directory", dir, errno);
+  return names;
+}
+
+namespace {
+
+constexpr size_t index_digits = 20; // UINT64_MAX has 20
+
+} // namespace
+
+std::string numbered_name(std::string_view prefix, uint64_t index, std::string_view suffix) {
+  return fmt::format("{}{:0{}}{}", prefix, index, index_digits, suffix);
+}
+
+std::optional<uint64_t> parse_numbered_name(std::string_view name, std::string_view prefix,
+                                            std::string_view suffix) {
+  if (name.size() != prefix.size() + index_digits + suffix.size()
+      || name.substr(0, prefix.size()) != prefix
+      || name.substr(name.size() - suffix.size()) != suffix)
+    return std::nullopt;
+  uint64_t index = 0;
+  for (char c : name.substr(prefix.size(), index_digits)) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (index > (UINT64_MAX - digit) / 10)
+      return std::nullopt;
+    index = index * 10 + digit;
+  }
+  return index;
 }
 
 void write_file_atomically(const std::string& path, std::string_view content) {

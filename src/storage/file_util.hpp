@@ -2,8 +2,11 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 // Small POSIX helpers shared by the files of this folder. Every function that throws throws
 // storage_error with a one-line message naming the path and what to do.
@@ -37,6 +40,18 @@ int read_all(int fd, std::string* content);
 
 /// Reads the whole file at `path`. Returns false when it does not exist; throws on other errors.
 bool read_file(const std::string& path, std::string* content);
+
+/// The names in directory `dir`, without "." and "..", in no particular order.
+std::vector<std::string> list_dir(const std::string& dir);
+
+/// "<prefix><index as 20 digits, zero-padded><suffix>", the name of a file that holds the raft log
+/// or a snapshot from or up to `index` (log-00000000000000000042.seg).
+std::string numbered_name(std::string_view prefix, uint64_t index, std::string_view suffix);
+
+/// The index in a name made by numbered_name with the same prefix and suffix, or nullopt when
+/// `name` is not exactly such a name.
+std::optional<uint64_t> parse_numbered_name(std::string_view name, std::string_view prefix,
+                                            std::string_view suffix);
 
 /// Replaces `path` with `content` so that a crash leaves either the old or the new file, never a
 /// mix: write <path>.tmp, fsync it, rename it over `path`, fsync the directory.

@@ -1,8 +1,31 @@
 #include "storage/memory_log_store.hpp"
 
 #include <algorithm>
+#include <optional>
 
 namespace claud::storage {
+
+namespace {
+
+// Applies save_snapshot's rule to `log`, whose first entry has index `first` and which follows a
+// snapshot of term `previous_term`. Returns how many entries were dropped from its front, or
+// nullopt when the whole log was dropped.
+std::optional<uint64_t> compact(std::vector<pb::LogEntry>* log, uint64_t first,
+                                uint64_t previous_term, const pb::Snapshot& snapshot) {
+  uint64_t index = snapshot.index();
+  uint64_t last = first + log->size() - 1;
+  uint64_t term_at
+      = index < first ? previous_term : (index <= last ? (*log)[index - first].term() : 0);
+  if (!snapshot_keeps_log(snapshot, last, term_at)) {
+    log->clear();
+    return std::nullopt;
+  }
+  uint64_t dropped = index + 1 - first;
+  log->erase(log->begin(), log->begin() + static_cast<std::ptrdiff_t>(dropped));
+  return dropped;
+}
+
+} // namespace
 
 void memory_log_store::append(const std::vector<pb::LogEntry>& entries) {
   uint64_t cut_from = check_append(entries, first_index(), last_index());
@@ -13,6 +36,19 @@ void memory_log_store::append(const std::vector<pb::LogEntry>& entries) {
 
 void memory_log_store::set_hard_state(const pb::HardState& state) {
   hard_state_ = state;
+}
+
+void memory_log_store::save_snapshot(const pb::Snapshot& snapshot) {
+  check_snapshot(snapshot, snapshot_);
+  // The durable copy is compacted by its own content: a crash restores exactly what the file store
+  // would recover from the snapshot and its synced segments.
+  auto dropped = compact(&entries_, first_index(), snapshot_.term(), snapshot);
+  auto synced_dropped = compact(&synced_entries_, first_index(), snapshot_.term(), snapshot);
+  if (dropped && synced_dropped && unchanged_prefix_ > *dropped)
+    unchanged_prefix_ -= *dropped; // both dropped the same prefix
+  else
+    unchanged_prefix_ = 0;
+  snapshot_ = snapshot;
 }
 
 void memory_log_store::sync() {

@@ -163,6 +163,12 @@ std::string record_file::encode(std::string_view payload) {
   return out;
 }
 
+std::optional<std::string> record_file::decode(std::string_view bytes) {
+  if (!valid_record_at(bytes, 0) || header_bytes + load_le32(bytes.data()) != bytes.size())
+    return std::nullopt;
+  return std::string(bytes.substr(header_bytes));
+}
+
 void record_file::check_usable() const {
   if (failed_)
     throw storage_error(fmt::format("{} is in an unknown state after an earlier I/O error; "

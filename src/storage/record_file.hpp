@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,11 @@ public:
   /// The bytes one record takes on disk: header then payload. Also used to write a whole record
   /// file atomically (see file_util::write_file_atomically).
   static std::string encode(std::string_view payload);
+
+  /// The payload when `bytes` are exactly one valid record (what encode returned), nullopt
+  /// otherwise. For files written whole and atomically, where a torn tail cannot happen and any
+  /// damage is corruption.
+  static std::optional<std::string> decode(std::string_view bytes);
 
   record_file(record_file&& other) noexcept = default;
   record_file& operator=(record_file&& other) noexcept = default;

@@ -1,14 +1,25 @@
 #pragma once
 // Builders of log entries for the state machine's tests, and a replica that numbers them: each
 // `apply` gets the next index and a time of 1000 ms per index, so times in assertions are readable.
+// Also a generator of random entries, valid or not, and a byte form of a state that is stable
+// across processes (for comparing replicas).
 
+#include <algorithm>
 #include <cstdint>
+#include <random>
+#include <stdexcept>
 #include <string>
+#include <vector>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 #include "log.pb.h"
 #include "state/cluster_state.hpp"
 
 namespace claud::state::test {
+
+constexpr int64_t gib = int64_t{1} << 30;
 
 inline pb::JobSpec spec(int64_t cpu_millis, int64_t memory_bytes, const std::string& name = "") {
   pb::JobSpec s;
@@ -132,5 +143,74 @@ struct replica {
     return *n;
   }
 };
+
+/// A random entry for `state`, valid or not. Three times in four a placement names a pending job
+/// and a report names a placed or running job with its own node and attempt; else ids come from
+/// small ranges. So every transition happens, and so do no-ops.
+inline pb::LogEntry random_entry(std::mt19937& random, const cluster_state& state) {
+  // Every draw is its own statement: argument evaluation order would differ between compilers.
+  auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
+  // Sorted: protobuf map order differs between instances and would make a seed irreproducible.
+  std::vector<std::string> pending;
+  std::vector<std::string> holding;
+  for (const auto& [id, job] : state.data().jobs()) {
+    if (job.state() == pb::JOB_PENDING)
+      pending.push_back(id);
+    if (job.state() == pb::JOB_PLACED || job.state() == pb::JOB_RUNNING)
+      holding.push_back(id);
+  }
+  std::sort(pending.begin(), pending.end());
+  std::sort(holding.begin(), holding.end());
+  const auto jobs = static_cast<int>(state.data().next_job_number());
+  std::string job = std::to_string(1 + pick(jobs + 2));
+  const bool aimed = pick(4) != 0;
+  std::string node = std::string(1, static_cast<char>('a' + pick(4)));
+  auto attempt = static_cast<uint32_t>(pick(3));
+  const int small = 1 + pick(4);
+  const int large = 1 + pick(8);
+  const bool flip = pick(2) == 0;
+  const int op = pick(12);
+  const auto& targets = op < 4 ? pending : holding;
+  if (aimed && op < 10 && !targets.empty()) {
+    job = targets[static_cast<size_t>(pick(static_cast<int>(targets.size())))];
+    node = state.find_job(job)->node_id();
+    attempt = state.find_job(job)->attempts();
+  }
+  switch (op) {
+  case 0:
+  case 1:
+    return submitted(spec(250 * large, gib / 4 * small));
+  case 2:
+  case 3:
+    return placed(job, std::string(1, static_cast<char>('a' + small - 1)));
+  case 4:
+  case 5:
+    return started(job, node, attempt);
+  case 6:
+  case 7:
+    return flip ? exited(job, node, attempt, small - 1) : ended(job, node, attempt, 9, "oom");
+  case 8:
+    return flip ? kill(job) : job_lost(job, "gone");
+  case 9:
+    return unplaceable(job, "busy");
+  case 10:
+    return registered(node.empty() ? "a" : node, 1000 * small, gib * (large + 1) / 2,
+                      flip ? pb::ROLE_SLAVE : pb::ROLE_DEV);
+  default:
+    return node_lost(node, "missed heartbeats");
+  }
+}
+
+/// Serialized with map entries in key order, so equal states give equal bytes in every process.
+inline std::string stable_bytes(const pb::ClusterState& state) {
+  std::string out;
+  {
+    google::protobuf::io::StringOutputStream stream(&out);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    state.SerializeToCodedStream(&coded);
+  }
+  return out;
+}
 
 } // namespace claud::state::test

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "log.pb.h"
+#include "raft.pb.h"
 
 namespace claud::storage::test {
 
@@ -33,6 +34,19 @@ inline pb::HardState hard_state(uint64_t term, const std::string& vote, uint64_t
   s.set_vote(vote);
   s.set_commit(commit);
   return s;
+}
+
+/// A snapshot whose data names its index and term.
+inline pb::Snapshot snapshot(uint64_t index, uint64_t term) {
+  pb::Snapshot s;
+  s.set_index(index);
+  s.set_term(term);
+  s.set_data("state-" + std::to_string(index) + "-" + std::to_string(term));
+  return s;
+}
+
+inline bool same(const pb::Snapshot& a, const pb::Snapshot& b) {
+  return a.SerializeAsString() == b.SerializeAsString();
 }
 
 /// "index/term" of each entry, which Catch prints readably when a comparison fails.

@@ -5,7 +5,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
+#include <string>
+#include <vector>
 
 #include "storage/storage_error.hpp"
 #include "temp_dir.hpp"
@@ -69,4 +73,29 @@ TEST_CASE("I/O errors name the path and say what to do") {
     CHECK(message.find("then restart") != std::string::npos);
   }
   CHECK(file_util::advice_for(ENOSPC).find("free disk space") != std::string::npos);
+}
+
+TEST_CASE("list_dir returns the names in a directory") {
+  temp_dir tmp;
+  CHECK(file_util::list_dir(tmp.path()).empty());
+  write_bytes(tmp / "a", "");
+  write_bytes(tmp / "b", "");
+  auto names = file_util::list_dir(tmp.path());
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"a", "b"});
+  CHECK_THROWS_WITH(file_util::list_dir(tmp / "missing"),
+                    Catch::Contains("cannot list directory " + tmp / "missing"));
+}
+
+TEST_CASE("numbered names round trip and nothing else parses") {
+  CHECK(file_util::numbered_name("log-", 42, ".seg") == "log-00000000000000000042.seg");
+  CHECK(file_util::parse_numbered_name("log-00000000000000000042.seg", "log-", ".seg") == 42u);
+  CHECK(
+      file_util::parse_numbered_name(file_util::numbered_name("s-", UINT64_MAX, ".pb"), "s-", ".pb")
+      == UINT64_MAX);
+  CHECK_FALSE(file_util::parse_numbered_name("log-00000000000000000042.seg", "snap-", ".seg"));
+  CHECK_FALSE(file_util::parse_numbered_name("log-00000000000000000042.seg", "log-", ".pb"));
+  CHECK_FALSE(file_util::parse_numbered_name("log-42.seg", "log-", ".seg"));
+  CHECK_FALSE(file_util::parse_numbered_name("log-0000000000000000004x.seg", "log-", ".seg"));
+  CHECK_FALSE(file_util::parse_numbered_name("log-99999999999999999999.seg", "log-", ".seg"));
 }

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -256,4 +257,17 @@ TEST_CASE("a large torn record of random bytes is cut without a long scan") {
   auto file = record_file::open(path, &records);
   CHECK(records == std::vector<std::string>{"head"});
   CHECK(file.size_bytes() == record_file::header_bytes + 4);
+}
+
+TEST_CASE("decode accepts exactly one valid record") {
+  std::string bytes = record_file::encode("payload");
+  CHECK(record_file::decode(bytes) == std::optional<std::string>("payload"));
+  CHECK_FALSE(record_file::decode(""));
+  CHECK_FALSE(record_file::decode(bytes.substr(0, bytes.size() - 1)));
+  CHECK_FALSE(record_file::decode(bytes + "x"));
+  CHECK_FALSE(record_file::decode(bytes + bytes));
+  std::string flipped = bytes;
+  flipped.back() ^= 0x01;
+  CHECK_FALSE(record_file::decode(flipped));
+  CHECK_FALSE(record_file::decode(std::string(record_file::header_bytes, '\0')));
 }

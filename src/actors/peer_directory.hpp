@@ -1,0 +1,32 @@
+#pragma once
+// peer_directory: a master's connections to the other masters. Each peer is reached through the
+// `api` actor it publishes; connections are opened asynchronously through the middleman, on
+// demand, and watched with CAF monitors. A closed connection is reported to the subscriber (the
+// leader_election actor, which takes a closed connection to the leader as a hint to campaign).
+//
+// Interface:
+//   (relay_atom, std::string address, pb::RaftMessage) -> void; delivered as (raft_atom, msg) to
+//       that master, or dropped while it is unreachable (raft retransmits; a connection attempt
+//       starts)
+//   (lookup_atom, std::string address) -> caf::actor, that master's api (errc::unavailable when
+//       it cannot be reached)
+//   (subscribe_atom, caf::actor) -> void; the subscriber gets (peer_down_atom, std::string address)
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace claud {
+
+struct peer_directory_config {
+  std::vector<std::string> peers; // HOST:PORT of the other masters
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds retry_interval{100};
+};
+
+caf::actor spawn_peer_directory(caf::actor_system& system, peer_directory_config config);
+
+} // namespace claud

@@ -1,0 +1,71 @@
+#include "actors/state_queries.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "claud/protocol.hpp"
+
+namespace claud {
+
+namespace {
+
+/// Job ids are decimal counters: by length, then text, is numeric order.
+bool job_id_less(const pb::Job& a, const pb::Job& b) {
+  if (a.id().size() != b.id().size())
+    return a.id().size() < b.id().size();
+  return a.id() < b.id();
+}
+
+} // namespace
+
+void deliver_query(caf::response_promise& promise, const state_query& query,
+                   const state::cluster_state& state) {
+  switch (query.kind) {
+    case state_query::status:
+      if (auto job = state.find_job(query.job_id))
+        promise.deliver(*job);
+      else
+        promise.deliver(make_error(
+          errc::not_found, fmt::format("no job with id '{}'; `claud jobs` lists them", query.job_id)));
+      return;
+    case state_query::jobs:
+      promise.deliver(job_list(state));
+      return;
+    case state_query::nodes:
+      promise.deliver(node_list(state));
+      return;
+    case state_query::leader:
+      break;
+  }
+  throw std::logic_error("deliver_query: leader queries are answered by leader_election");
+}
+
+pb::JobList job_list(const state::cluster_state& state) {
+  pb::JobList list;
+  for (const auto& [id, job] : state.data().jobs())
+    *list.add_jobs() = job;
+  std::sort(list.mutable_jobs()->begin(), list.mutable_jobs()->end(), job_id_less);
+  return list;
+}
+
+pb::NodeList node_list(const state::cluster_state& state) {
+  pb::NodeList list;
+  for (const auto& [id, node] : state.data().nodes())
+    *list.add_nodes() = node;
+  std::sort(list.mutable_nodes()->begin(), list.mutable_nodes()->end(),
+            [](const pb::Node& a, const pb::Node& b) { return a.id() < b.id(); });
+  return list;
+}
+
+pb::ClusterState scheduler_view(const state::cluster_state& state) {
+  const auto& data = state.data();
+  pb::ClusterState view;
+  *view.mutable_nodes() = data.nodes();
+  for (const auto& [id, job] : data.jobs())
+    if (job.state() == pb::JOB_PENDING)
+      (*view.mutable_jobs())[id] = job;
+  return view;
+}
+
+} // namespace claud

@@ -1,0 +1,29 @@
+#pragma once
+// Answers to the read requests, built from a master's state machine. Shared by the linearizable
+// and the local read paths of leader_election.
+
+#include <string>
+
+#include <caf/response_promise.hpp>
+
+#include "state/cluster_state.hpp"
+#include "wire.pb.h"
+
+namespace claud {
+
+struct state_query {
+  enum kind_t { status, jobs, nodes, leader } kind;
+  std::string job_id; // for status
+};
+
+/// Delivers the answer to `query` (not `leader`, which needs the raft state) or not_found.
+void deliver_query(caf::response_promise& promise, const state_query& query,
+                   const state::cluster_state& state);
+
+pb::JobList job_list(const state::cluster_state& state);
+pb::NodeList node_list(const state::cluster_state& state);
+
+/// Every node and the pending jobs: what the scheduler places against.
+pb::ClusterState scheduler_view(const state::cluster_state& state);
+
+} // namespace claud

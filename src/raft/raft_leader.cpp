@@ -1,0 +1,160 @@
+// The leader's side of raft_node: replication, commitment, heartbeats, check-quorum and reads.
+
+#include <algorithm>
+
+#include "raft/raft_node.hpp"
+
+namespace claud::raft {
+
+void raft_node::become_leader() {
+  reset(term_);
+  role_ = role::leader;
+  leader_ = config_.id;
+  for (const auto& peer : config_.voters)
+    if (peer != config_.id)
+      progress_[peer] = progress{0, log_.last_index() + 1, false};
+  // An empty entry of the new term: committing it commits everything before it, and reads wait
+  // for it so they never see a state older than a previous leader's acknowledged writes.
+  pb::LogEntry noop;
+  noop.set_term(term_);
+  leader_first_index_ = log_.append(std::move(noop));
+  if (!maybe_commit())
+    broadcast_append();
+}
+
+uint64_t raft_node::propose(pb::LogEntry entry) {
+  if (role_ != role::leader)
+    return 0;
+  entry.set_term(term_);
+  auto index = log_.append(std::move(entry));
+  if (!maybe_commit())
+    broadcast_append();
+  return index;
+}
+
+bool raft_node::read_index(uint64_t context) {
+  if (role_ != role::leader)
+    return false;
+  const uint64_t index = std::max(log_.committed(), leader_first_index_);
+  if (quorum() == 1) {
+    ready_reads_.push_back({context, index});
+    return true;
+  }
+  pending_reads_.push_back({context, index, {config_.id}});
+  broadcast_heartbeat(context);
+  return true;
+}
+
+void raft_node::send_append(const std::string& peer) {
+  auto& pr = progress_.at(peer);
+  pb::RaftMessage m;
+  m.set_to(peer);
+  if (pr.next < log_.first_index()) {
+    if (!has_snapshot_to_send_)
+      return; // cannot happen: the log is only compacted after a snapshot
+    m.set_type(pb::RAFT_SNAPSHOT);
+    *m.mutable_snapshot() = snapshot_;
+    pr.next = snapshot_.index() + 1;
+    send(std::move(m));
+    return;
+  }
+  m.set_type(pb::RAFT_APPEND);
+  m.set_index(pr.next - 1);
+  m.set_log_term(log_.term(pr.next - 1));
+  m.set_commit(log_.committed());
+  for (auto& entry : log_.slice(pr.next, config_.max_entries_per_message))
+    *m.add_entries() = std::move(entry);
+  if (m.entries_size() > 0)
+    pr.next = m.entries(m.entries_size() - 1).index() + 1; // pipelined; a reject backs it up
+  send(std::move(m));
+}
+
+void raft_node::broadcast_append() {
+  for (const auto& [peer, pr] : progress_)
+    send_append(peer);
+}
+
+void raft_node::broadcast_heartbeat(uint64_t context) {
+  for (const auto& [peer, pr] : progress_) {
+    pb::RaftMessage m;
+    m.set_type(pb::RAFT_HEARTBEAT);
+    m.set_to(peer);
+    // Never past what the follower is known to hold: its log may still diverge beyond that.
+    m.set_commit(std::min(pr.match, log_.committed()));
+    m.set_context(context);
+    send(std::move(m));
+  }
+}
+
+bool raft_node::maybe_commit() {
+  std::vector<uint64_t> matches{log_.last_index()};
+  for (const auto& [peer, pr] : progress_)
+    matches.push_back(pr.match);
+  std::sort(matches.begin(), matches.end(), std::greater<>());
+  const uint64_t candidate = matches[quorum() - 1];
+  // Only an entry of the current term is committed by counting replicas (raft's figure 8).
+  if (candidate <= log_.committed() || log_.term(candidate) != term_)
+    return false;
+  log_.commit_to(candidate);
+  return true;
+}
+
+bool raft_node::check_quorum_active() {
+  size_t active = 1;
+  for (auto& [peer, pr] : progress_) {
+    active += pr.recent_active ? 1 : 0;
+    pr.recent_active = false;
+  }
+  return active >= quorum();
+}
+
+void raft_node::confirm_read(const std::string& peer, uint64_t context) {
+  if (context == 0)
+    return;
+  for (auto& read : pending_reads_)
+    if (read.context == context)
+      read.acks.insert(peer);
+  // Hand out confirmed reads in order; a later read's confirmation also confirms earlier ones,
+  // since this node led throughout.
+  auto confirmed = std::find_if(pending_reads_.rbegin(), pending_reads_.rend(),
+                                [&](const pending_read& r) { return r.acks.size() >= quorum(); });
+  if (confirmed == pending_reads_.rend())
+    return;
+  auto end = confirmed.base();
+  for (auto i = pending_reads_.begin(); i != end; ++i)
+    ready_reads_.push_back({i->context, i->index});
+  pending_reads_.erase(pending_reads_.begin(), end);
+}
+
+void raft_node::step_leader(const pb::RaftMessage& m) {
+  auto it = progress_.find(m.from());
+  if (it == progress_.end())
+    return;
+  auto& pr = it->second;
+  pr.recent_active = true;
+  if (m.type() == pb::RAFT_HEARTBEAT_RESPONSE) {
+    confirm_read(m.from(), m.context());
+    if (pr.match < log_.last_index())
+      send_append(m.from());
+    return;
+  }
+  if (m.type() != pb::RAFT_APPEND_RESPONSE)
+    return;
+  if (m.reject()) {
+    if (m.index() <= pr.match)
+      return; // stale: answers an append sent before the follower caught up
+    pr.next = std::max(pr.match + 1, std::min(m.index(), m.reject_hint() + 1));
+    send_append(m.from());
+    return;
+  }
+  if (m.index() > pr.match) {
+    pr.match = m.index();
+    pr.next = std::max(pr.next, pr.match + 1);
+    if (maybe_commit())
+      broadcast_append();
+    else if (pr.next <= log_.last_index())
+      send_append(m.from());
+  }
+}
+
+} // namespace claud::raft

@@ -1,0 +1,173 @@
+#pragma once
+// The consensus core, in the shape of etcd-io/raft: a pure state machine with no clock, no I/O and
+// no threads. The caller feeds it ticks, messages from peers and proposals, then collects a
+// `ready` — hard state and entries to persist, a snapshot to install, messages to send, committed
+// entries to apply, confirmed reads — and must, in this order: persist, send, apply, advance().
+//
+// Implemented: leader election with randomized timeouts from a seeded generator, pre-vote (a
+// rejoining master cannot disrupt a healthy leader), votes only for up-to-date candidates, log
+// replication committed by a majority of the voters, check-quorum (a leader steps down when it has
+// not heard from a majority for an election timeout, and followers that hear from a leader ignore
+// votes meanwhile), read-index reads, snapshots for followers behind the log's start, and a hint
+// that the leader is gone (its connection closed) which starts a pre-vote at once.
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "log.pb.h"
+#include "raft.pb.h"
+#include "raft/raft_log.hpp"
+
+namespace claud::raft {
+
+struct raft_config {
+  std::string id;
+  std::vector<std::string> voters; // every master, this one included
+  int election_ticks = 10;         // the timeout is drawn from [election_ticks, 2*election_ticks)
+  int heartbeat_ticks = 1;
+  size_t max_entries_per_message = 256;
+};
+
+/// One line saying what is wrong with `config`, or empty.
+std::string validate(const raft_config& config);
+
+enum class role { follower, pre_candidate, candidate, leader };
+const char* to_string(role r);
+
+struct read_state {
+  uint64_t context; // the caller's id of the read
+  uint64_t index;   // serve the read once the state machine applied this index
+};
+
+struct ready {
+  bool hard_state_changed = false;
+  pb::HardState hard_state;
+  std::vector<pb::LogEntry> entries; // to persist; may replace a suffix of the stored log
+  bool has_snapshot = false;
+  pb::Snapshot snapshot;             // to persist, and to restore the state machine from
+  std::vector<pb::RaftMessage> messages;
+  std::vector<pb::LogEntry> committed; // to apply, in order
+  std::vector<read_state> reads;
+
+  bool empty() const {
+    return !hard_state_changed && entries.empty() && !has_snapshot && messages.empty()
+           && committed.empty() && reads.empty();
+  }
+};
+
+/// What a leader knows of one follower's log.
+struct progress {
+  uint64_t match = 0; // highest index known to be replicated there
+  uint64_t next = 1;  // next index to send
+  bool recent_active = false;
+};
+
+class raft_node {
+public:
+  /// `hard_state`, `snapshot` and `entries` are what storage recovered (all empty on a new node).
+  raft_node(raft_config config, const pb::HardState& hard_state, const pb::Snapshot& snapshot,
+            std::vector<pb::LogEntry> entries, uint64_t seed);
+
+  void tick();
+  void step(const pb::RaftMessage& message);
+
+  /// Leader only: appends `entry` (index and term are set here) and returns its index; 0 when
+  /// this node is not the leader.
+  uint64_t propose(pb::LogEntry entry);
+
+  /// Leader only: asks a majority to confirm this node still leads; `context` comes back in
+  /// ready().reads with the index to wait for. False when not the leader.
+  bool read_index(uint64_t context);
+
+  /// The connection to the leader closed: stop trusting it and campaign (pre-vote) at once.
+  void leader_unreachable();
+
+  /// The caller snapshotted the state machine at `snapshot.index()` (<= applied): drop the log up
+  /// to there and keep the snapshot for followers that fall behind.
+  void compact(const pb::Snapshot& snapshot);
+
+  bool has_ready() const;
+  ready take_ready();
+  void advance(const ready& done);
+
+  const std::string& id() const {
+    return config_.id;
+  }
+  role current_role() const {
+    return role_;
+  }
+  uint64_t term() const {
+    return term_;
+  }
+  const std::string& leader() const {
+    return leader_;
+  }
+  const raft_log& log() const {
+    return log_;
+  }
+  const std::map<std::string, progress>& peers() const {
+    return progress_;
+  }
+  size_t quorum() const {
+    return config_.voters.size() / 2 + 1;
+  }
+
+private:
+  struct pending_read {
+    uint64_t context;
+    uint64_t index;
+    std::set<std::string> acks;
+  };
+
+  // Roles.
+  void become_follower(uint64_t term, const std::string& leader);
+  void campaign(bool pre_vote);
+  void become_leader();
+  void reset(uint64_t term);
+  void reset_randomized_timeout();
+
+  // Messages.
+  void send(pb::RaftMessage message);
+  void handle_vote_request(const pb::RaftMessage& m);
+  void handle_vote_response(const pb::RaftMessage& m);
+  void handle_append(const pb::RaftMessage& m);
+  void handle_heartbeat(const pb::RaftMessage& m);
+  void handle_snapshot(const pb::RaftMessage& m);
+  void step_leader(const pb::RaftMessage& m);
+  void step_stale(const pb::RaftMessage& m);
+
+  // Leader replication.
+  void send_append(const std::string& peer);
+  void broadcast_append();
+  void broadcast_heartbeat(uint64_t context);
+  bool maybe_commit();
+  bool check_quorum_active();
+  void confirm_read(const std::string& peer, uint64_t context);
+
+  raft_config config_;
+  std::mt19937_64 rng_;
+  raft_log log_;
+  role role_ = role::follower;
+  uint64_t term_ = 0;
+  std::string vote_;
+  std::string leader_;
+  int election_elapsed_ = 0;
+  int heartbeat_elapsed_ = 0;
+  int randomized_election_timeout_ = 0;
+  std::map<std::string, bool> votes_;
+  std::map<std::string, progress> progress_; // followers, on the leader
+  uint64_t leader_first_index_ = 0;          // the no-op entry that opened this leader's term
+  std::vector<pending_read> pending_reads_;
+  std::vector<read_state> ready_reads_;
+  std::vector<pb::RaftMessage> outbox_;
+  pb::HardState persisted_;
+  bool has_snapshot_to_send_ = false;
+  pb::Snapshot snapshot_;          // the latest snapshot, for lagging followers
+  bool has_pending_snapshot_ = false; // received from the leader, not yet handed out
+};
+
+} // namespace claud::raft

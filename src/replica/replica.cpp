@@ -1,0 +1,66 @@
+#include "replica/replica.hpp"
+
+#include <stdexcept>
+
+namespace claud::replica {
+
+namespace {
+
+state::cluster_state state_from(const pb::Snapshot& snapshot) {
+  pb::ClusterState data;
+  if (snapshot.index() > 0 && !data.ParseFromString(snapshot.data()))
+    throw std::runtime_error("the snapshot at index " + std::to_string(snapshot.index())
+                             + " does not hold a cluster state");
+  return state::cluster_state{std::move(data)};
+}
+
+} // namespace
+
+replica::replica(replica_options options, std::shared_ptr<storage::log_store> store)
+  : options_(std::move(options)),
+    store_(std::move(store)),
+    state_(state_from(store_->snapshot())),
+    raft_(options_.raft, store_->hard_state(), store_->snapshot(), store_->entries(),
+          options_.seed) {
+}
+
+output replica::process() {
+  output out;
+  while (raft_.has_ready()) {
+    auto rd = raft_.take_ready();
+    if (rd.has_snapshot) {
+      store_->save_snapshot(rd.snapshot);
+      state_ = state_from(rd.snapshot);
+      out.snapshot_installed = true;
+    }
+    if (!rd.entries.empty())
+      store_->append(rd.entries);
+    if (rd.hard_state_changed)
+      store_->set_hard_state(rd.hard_state);
+    if (!rd.entries.empty() || rd.hard_state_changed)
+      store_->sync();
+    for (auto& m : rd.messages)
+      out.messages.push_back(std::move(m));
+    for (const auto& entry : rd.committed)
+      out.applied.push_back({entry, state_.apply(entry)});
+    for (const auto& read : rd.reads)
+      out.reads.push_back(read);
+    raft_.advance(rd);
+    maybe_snapshot();
+  }
+  return out;
+}
+
+void replica::maybe_snapshot() {
+  const auto& log = raft_.log();
+  if (log.applied() < log.snapshot_index() + options_.snapshot_every_entries)
+    return;
+  pb::Snapshot snapshot;
+  snapshot.set_index(log.applied());
+  snapshot.set_term(log.term(log.applied()));
+  snapshot.set_data(state_.data().SerializeAsString());
+  store_->save_snapshot(snapshot);
+  raft_.compact(snapshot);
+}
+
+} // namespace claud::replica

@@ -1,0 +1,66 @@
+#pragma once
+// A master's replica of the cluster: the raft core, the log store it persists through, and the
+// cluster state machine it applies committed entries to. `process()` is etcd's ready loop —
+// persist (entries, hard state, one sync), then hand out messages, then apply, then advance — and
+// takes a snapshot (compacting the log) every `snapshot_every_entries` applied entries.
+//
+// No CAF, clock or sockets: the leader_election actor and the simulator drive the same code, with
+// the file store in production and the memory store in the simulator.
+
+#include <memory>
+#include <vector>
+
+#include "raft/raft_node.hpp"
+#include "state/cluster_state.hpp"
+#include "storage/log_store.hpp"
+
+namespace claud::replica {
+
+struct replica_options {
+  raft::raft_config raft;
+  uint64_t seed = 0;
+  uint64_t snapshot_every_entries = 10000;
+};
+
+struct applied_entry {
+  pb::LogEntry entry;
+  state::apply_result result;
+};
+
+struct output {
+  std::vector<pb::RaftMessage> messages; // to send; what they depend on is already durable
+  std::vector<applied_entry> applied;    // applied to the state machine, in log order
+  std::vector<raft::read_state> reads;   // reads confirmed by a quorum
+  bool snapshot_installed = false;       // the state machine was replaced by a leader's snapshot
+};
+
+class replica {
+public:
+  /// Recovers the state machine from the store's snapshot; committed entries after it are applied
+  /// by the first process(). Throws std::invalid_argument for a bad raft configuration.
+  replica(replica_options options, std::shared_ptr<storage::log_store> store);
+
+  raft::raft_node& raft() {
+    return raft_;
+  }
+  const raft::raft_node& raft() const {
+    return raft_;
+  }
+  const state::cluster_state& state() const {
+    return state_;
+  }
+
+  /// Runs the ready loop until the core has nothing left. Throws storage::storage_error when the
+  /// store fails; the node must then stop (what reached the disk is unknown).
+  output process();
+
+private:
+  void maybe_snapshot();
+
+  replica_options options_;
+  std::shared_ptr<storage::log_store> store_;
+  state::cluster_state state_;
+  raft::raft_node raft_;
+};
+
+} // namespace claud::replica

@@ -1,0 +1,233 @@
+// views: the stable --json documents (exact keys, null where unknown, numbers as numbers, times as
+// RFC 3339 UTC with milliseconds), read back with protobuf's own JSON parser; and the tables.
+#include "cli/views.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <set>
+#include <sstream>
+#include <string>
+
+using namespace claud;
+using claud::cli::format_time_ms;
+using claud::cli::to_json;
+using claud::cli::to_view;
+using google::protobuf::Struct;
+using google::protobuf::Value;
+using keys = std::set<std::string>;
+
+namespace {
+
+constexpr int64_t gib = int64_t{1} << 30;
+constexpr int64_t t0 = 1795428930123; // 2026-11-23T10:15:30.123Z
+
+template<class Message>
+Message parse(const std::string& json) {
+  Message m;
+  auto status = google::protobuf::util::JsonStringToMessage(json, &m);
+  INFO(json);
+  REQUIRE(status.ok());
+  return m;
+}
+
+keys keys_of(const Struct& s) {
+  keys out;
+  for (const auto& [key, value] : s.fields())
+    out.insert(key);
+  return out;
+}
+
+bool is_null(const Struct& s, const std::string& key) {
+  return s.fields().at(key).kind_case() == Value::kNullValue;
+}
+double number(const Struct& s, const std::string& key) {
+  REQUIRE(s.fields().at(key).kind_case() == Value::kNumberValue);
+  return s.fields().at(key).number_value();
+}
+std::string text(const Struct& s, const std::string& key) {
+  REQUIRE(s.fields().at(key).kind_case() == Value::kStringValue);
+  return s.fields().at(key).string_value();
+}
+
+pb::Job pending_job() {
+  pb::Job job;
+  job.set_id("12");
+  job.mutable_spec()->set_name("train");
+  job.mutable_spec()->add_argv("python3");
+  job.mutable_spec()->add_argv("train.py");
+  job.mutable_spec()->set_cpu_millis(1500);
+  job.mutable_spec()->set_memory_bytes(3 * gib);
+  job.set_state(pb::JOB_PENDING);
+  job.set_submitted_at_ms(t0);
+  return job;
+}
+
+const keys job_keys{"id",     "name",     "state",        "exit_code",   "signal",
+                    "node",   "attempts", "submitted_at", "started_at",  "finished_at",
+                    "reason", "command",  "cpus",         "memory_bytes"};
+
+} // namespace
+
+TEST_CASE("times are RFC 3339 UTC with milliseconds") {
+  CHECK(format_time_ms(t0) == "2026-11-23T10:15:30.123Z");
+  CHECK(format_time_ms(951868799007) == "2000-02-29T23:59:59.007Z");
+  CHECK(format_time_ms(1000) == "1970-01-01T00:00:01.000Z");
+}
+
+TEST_CASE("a pending job's JSON has every documented key, null where nothing is known") {
+  auto json = to_json(to_view(pending_job()));
+  CHECK(json.find('\n') == std::string::npos);
+  auto doc = parse<Struct>(json);
+  CHECK(keys_of(doc) == job_keys);
+  CHECK(text(doc, "id") == "12");
+  CHECK(text(doc, "name") == "train");
+  CHECK(text(doc, "state") == "pending");
+  for (const char* unknown :
+       {"exit_code", "signal", "node", "started_at", "finished_at", "reason"}) {
+    INFO(unknown);
+    CHECK(is_null(doc, unknown));
+  }
+  CHECK(number(doc, "attempts") == 0);
+  CHECK(text(doc, "submitted_at") == "2026-11-23T10:15:30.123Z");
+  CHECK(number(doc, "cpus") == 1.5);
+  CHECK(number(doc, "memory_bytes") == 3.0 * gib);
+  const auto& command = doc.fields().at("command");
+  REQUIRE(command.kind_case() == Value::kListValue);
+  REQUIRE(command.list_value().values_size() == 2);
+  CHECK(command.list_value().values(1).string_value() == "train.py");
+}
+
+TEST_CASE("an ended job's JSON carries its outcome as numbers and strings") {
+  auto job = pending_job();
+  job.set_state(pb::JOB_FAILED);
+  job.set_node_id("s1");
+  job.set_attempts(2);
+  job.set_started_at_ms(t0 + 1000);
+  job.set_finished_at_ms(t0 + 61001);
+  job.set_reason("cannot exec 'python3'");
+
+  SECTION("with an exit code") {
+    job.set_has_exit_code(true);
+    job.set_exit_code(0); // zero is a value, not "unknown"
+    auto doc = parse<Struct>(to_json(to_view(job)));
+    CHECK(keys_of(doc) == job_keys);
+    CHECK(number(doc, "exit_code") == 0);
+    CHECK(is_null(doc, "signal"));
+    CHECK(text(doc, "node") == "s1");
+    CHECK(number(doc, "attempts") == 2);
+    CHECK(text(doc, "state") == "failed");
+    CHECK(text(doc, "started_at") == "2026-11-23T10:15:31.123Z");
+    CHECK(text(doc, "finished_at") == "2026-11-23T10:16:31.124Z");
+    CHECK(text(doc, "reason") == "cannot exec 'python3'");
+  }
+  SECTION("ended by a signal") {
+    job.set_term_signal(9);
+    auto doc = parse<Struct>(to_json(to_view(job)));
+    CHECK(is_null(doc, "exit_code"));
+    CHECK(number(doc, "signal") == 9);
+  }
+}
+
+TEST_CASE("a node's JSON has its documented keys and free resources") {
+  pb::Node node;
+  node.set_id("s1");
+  node.set_role(pb::ROLE_SLAVE);
+  node.set_address("10.0.0.2:7400");
+  node.set_state(pb::NODE_ALIVE);
+  node.set_cpu_millis_total(4000);
+  node.set_cpu_millis_used(2500);
+  node.set_memory_bytes_total(8 * gib);
+  node.set_memory_bytes_used(3 * gib);
+  auto doc = parse<Struct>(to_json(to_view(node)));
+  CHECK(keys_of(doc)
+        == keys{"id", "role", "address", "state", "cpus_total", "cpus_free", "memory_total_bytes",
+                "memory_free_bytes"});
+  CHECK(text(doc, "id") == "s1");
+  CHECK(text(doc, "role") == "slave");
+  CHECK(text(doc, "address") == "10.0.0.2:7400");
+  CHECK(text(doc, "state") == "alive");
+  CHECK(number(doc, "cpus_total") == 4);
+  CHECK(number(doc, "cpus_free") == 1.5);
+  CHECK(number(doc, "memory_total_bytes") == 8.0 * gib);
+  CHECK(number(doc, "memory_free_bytes") == 5.0 * gib);
+}
+
+TEST_CASE("the leader's JSON has term, leader and masters") {
+  pb::LeaderInfo info;
+  info.set_term(7);
+  info.set_commit_index(99);
+  info.mutable_leader()->set_id("m1");
+  info.mutable_leader()->set_address("10.0.0.1:7400");
+  for (const char* id : {"m1", "m2"}) {
+    auto* m = info.add_masters();
+    m->set_id(id);
+    m->set_address(std::string(id) + ":7400");
+    m->set_role(id == std::string("m1") ? "leader" : "follower");
+    m->set_match_index(id == std::string("m1") ? 99 : 0);
+  }
+  auto doc = parse<Struct>(to_json(to_view(info)));
+  CHECK(keys_of(doc) == keys{"term", "leader", "masters"});
+  CHECK(number(doc, "term") == 7);
+  const auto& leader = doc.fields().at("leader").struct_value();
+  CHECK(keys_of(leader) == keys{"id", "address"});
+  CHECK(text(leader, "address") == "10.0.0.1:7400");
+  const auto& masters = doc.fields().at("masters").list_value();
+  REQUIRE(masters.values_size() == 2);
+  const auto& follower = masters.values(1).struct_value();
+  CHECK(keys_of(follower) == keys{"id", "address", "role", "match_index"});
+  CHECK(text(follower, "role") == "follower");
+  CHECK(number(follower, "match_index") == 0);
+  CHECK(number(masters.values(0).struct_value(), "match_index") == 99);
+}
+
+TEST_CASE("a list of documents is one JSON array") {
+  auto a = to_view(pending_job());
+  auto b = a;
+  b.set_id("13");
+  CHECK(cli::to_json_array({}) == "[]");
+  auto list = parse<google::protobuf::ListValue>(cli::to_json_array({&a, &b}));
+  REQUIRE(list.values_size() == 2);
+  CHECK(text(list.values(1).struct_value(), "id") == "13");
+}
+
+TEST_CASE("the tables show exits, signals and free/total resources") {
+  auto job = pending_job();
+  job.set_state(pb::JOB_FAILED);
+  job.set_term_signal(9);
+  auto exited = pending_job();
+  exited.set_id("13");
+  exited.set_has_exit_code(true);
+  exited.set_exit_code(3);
+  std::ostringstream jobs;
+  cli::print_job_table(jobs, {pending_job(), job, exited});
+  CHECK(jobs.str().rfind("ID ", 0) == 0);
+  CHECK(jobs.str().find("pending    -      -") != std::string::npos);
+  CHECK(jobs.str().find("failed     sig9") != std::string::npos);
+  CHECK(jobs.str().find("13       train            pending    3 ") != std::string::npos);
+
+  std::ostringstream details;
+  cli::print_job_details(details, job);
+  CHECK(details.str().find("command:     python3 train.py\n") != std::string::npos);
+  CHECK(details.str().find("resources:   1.5 CPUs, 3G memory\n") != std::string::npos);
+  CHECK(details.str().find("submitted:   2026-11-23T10:15:30.123Z\n") != std::string::npos);
+  CHECK(details.str().find("started:     -\n") != std::string::npos);
+  CHECK(details.str().find("reason:") == std::string::npos);
+
+  pb::Node node;
+  node.set_id("s1");
+  node.set_role(pb::ROLE_DEV);
+  node.set_state(pb::NODE_DOWN);
+  node.set_cpu_millis_total(4000);
+  node.set_cpu_millis_used(2500);
+  node.set_memory_bytes_total(8 * gib);
+  node.set_memory_bytes_used(gib);
+  std::ostringstream nodes;
+  cli::print_node_table(nodes, {node});
+  CHECK(nodes.str().find("dev") != std::string::npos);
+  CHECK(nodes.str().find("down") != std::string::npos);
+  CHECK(nodes.str().find("1.5/4") != std::string::npos);
+  CHECK(nodes.str().find("7G/8G") != std::string::npos);
+}

@@ -1,0 +1,188 @@
+// placement: where place() puts a job (bin-packing, ties by id whatever the input order, only alive
+// nodes that run jobs), the reasons it gives when it cannot, never_fits_reason, and reserve.
+#include "sched/placement.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace claud;
+using claud::sched::never_fits_reason;
+using claud::sched::place;
+
+namespace {
+
+constexpr int64_t mib = int64_t{1} << 20;
+constexpr int64_t gib = int64_t{1} << 30;
+
+struct node_def {
+  std::string id;
+  int64_t cpu_millis_total;
+  int64_t memory_bytes_total;
+  int64_t cpu_millis_used = 0;
+  int64_t memory_bytes_used = 0;
+  pb::NodeRole role = pb::ROLE_SLAVE;
+  pb::NodeState state = pb::NODE_ALIVE;
+};
+
+std::vector<pb::Node> nodes(const std::vector<node_def>& defs) {
+  std::vector<pb::Node> out;
+  for (const auto& d : defs) {
+    pb::Node n;
+    n.set_id(d.id);
+    n.set_role(d.role);
+    n.set_state(d.state);
+    n.set_cpu_millis_total(d.cpu_millis_total);
+    n.set_memory_bytes_total(d.memory_bytes_total);
+    n.set_cpu_millis_used(d.cpu_millis_used);
+    n.set_memory_bytes_used(d.memory_bytes_used);
+    out.push_back(n);
+  }
+  return out;
+}
+
+pb::JobSpec job(int64_t cpu_millis, int64_t memory_bytes) {
+  pb::JobSpec s;
+  s.add_argv("true");
+  s.set_cpu_millis(cpu_millis);
+  s.set_memory_bytes(memory_bytes);
+  return s;
+}
+
+/// The chosen node, or "reason: ..." so that a failed comparison shows why.
+std::string where(const std::vector<pb::Node>& view, const pb::JobSpec& spec) {
+  auto p = place(view, spec);
+  return p.node_id.empty() ? "reason: " + p.reason : p.node_id;
+}
+
+} // namespace
+
+TEST_CASE("a job goes where it fits, up to the last millicore and byte") {
+  auto view = nodes({{"a", 2000, gib, 500, gib / 2}});
+  auto p = place(view, job(1500, gib / 2));
+  CHECK(p.node_id == "a");
+  CHECK(p.reason.empty());
+  CHECK(place(view, job(1501, gib / 2)).node_id.empty());
+  CHECK(place(view, job(1500, gib / 2 + 1)).node_id.empty());
+}
+
+TEST_CASE("bin-packing picks the node left with the least free CPU, then memory") {
+  auto view = nodes({{"roomy", 8000, 16 * gib}, {"tight", 2000, 16 * gib}, {"mid", 4000, 2 * gib}});
+  CHECK(where(view, job(1000, gib)) == "tight");
+  CHECK(where(view, job(3000, gib)) == "mid");
+  CHECK(where(view, job(3000, 4 * gib)) == "roomy");
+  auto same_cpu = nodes({{"a", 2000, 8 * gib}, {"b", 2000, 2 * gib}, {"c", 2000, 4 * gib}});
+  CHECK(where(same_cpu, job(1000, gib)) == "b");
+  // Free, not total, counts: "big" has the least left once its use is taken into account.
+  auto used = nodes({{"big", 8000, 8 * gib, 7000, 0}, {"small", 2000, 8 * gib}});
+  CHECK(where(used, job(1000, gib)) == "big");
+}
+
+TEST_CASE("ties go to the smallest id whatever the order of the nodes") {
+  auto view = nodes({{"n3", 4000, 4 * gib},
+                     {"n10", 4000, 4 * gib},
+                     {"n1", 4000, 4 * gib},
+                     {"n2", 4000, 4 * gib},
+                     {"n0", 8000, 4 * gib}});
+  std::mt19937 random(7);
+  for (int i = 0; i < 50; ++i) {
+    std::shuffle(view.begin(), view.end(), random);
+    REQUIRE(where(view, job(1000, gib)) == "n1");
+  }
+}
+
+TEST_CASE("down nodes and masters are never chosen; dev nodes are") {
+  node_def down{"a-down", 1000, gib};
+  down.state = pb::NODE_DOWN;
+  node_def master{"b-master", 1000, gib};
+  master.role = pb::ROLE_MASTER;
+  node_def dev{"c-dev", 4000, 4 * gib};
+  dev.role = pb::ROLE_DEV;
+  CHECK(where(nodes({down, master, dev}), job(1000, gib)) == "c-dev");
+  CHECK(where(nodes({down, master}), job(1000, gib))
+        == "reason: no slave is alive; start one with `claud --role=slave --join MASTER:PORT`");
+  CHECK(where({}, job(1000, gib)).find("no slave is alive") != std::string::npos);
+}
+
+TEST_CASE("the reason names the node with the most free CPU or memory") {
+  node_def down{"z-down", 64000, 64 * gib};
+  down.state = pb::NODE_DOWN;
+  node_def master{"m", 64000, 64 * gib};
+  master.role = pb::ROLE_MASTER;
+  auto view = nodes({{"a", 4000, 8 * gib, 2000, 0},
+                     {"b", 4000, 8 * gib, 1000, 6 * gib},
+                     {"c", 2000, 4 * gib, 0, 0},
+                     down,
+                     master});
+  CHECK(where(view, job(4000, gib))
+        == "reason: needs 4 CPUs and 1 GiB; most free CPU is 3 CPUs on b");
+  CHECK(where(view, job(1000, 9 * gib))
+        == "reason: needs 1 CPU and 9 GiB; most free memory is 8 GiB on a");
+}
+
+TEST_CASE("a tie in the reason names the smallest id") {
+  auto view = nodes({{"y", 1000, gib}, {"x", 1000, gib}});
+  CHECK(where(view, job(1500, gib / 2))
+        == "reason: needs 1.5 CPUs and 512 MiB; most free CPU is 1 CPU on x");
+  std::reverse(view.begin(), view.end());
+  CHECK(where(view, job(500, 2 * gib))
+        == "reason: needs 0.5 CPUs and 2 GiB; most free memory is 1 GiB on x");
+}
+
+TEST_CASE("enough in total but on no single node says so") {
+  auto view
+      = nodes({{"cpu-rich", 8000, 8 * gib, 0, 7 * gib}, {"mem-rich", 8000, 8 * gib, 7000, 0}});
+  CHECK(where(view, job(2000, 2 * gib))
+        == "reason: needs 2 CPUs and 2 GiB; no single node has both free");
+}
+
+TEST_CASE("never_fits_reason refuses only what exceeds every node's total") {
+  node_def busy{"busy", 4000, 8 * gib, 4000, 8 * gib};
+  node_def down{"down", 16000, 8 * gib};
+  down.state = pb::NODE_DOWN;
+  node_def master{"master", 64000, 64 * gib};
+  master.role = pb::ROLE_MASTER;
+  // A full or down node still could run it later: the job waits.
+  CHECK(never_fits_reason(nodes({busy}), job(4000, 8 * gib)) == "");
+  CHECK(never_fits_reason(nodes({busy, down}), job(16000, gib)) == "");
+  CHECK(never_fits_reason({}, job(1000000, 1024 * gib)) == "");
+  CHECK(never_fits_reason(nodes({master}), job(1000, gib)) == "");
+
+  auto view = nodes({busy, {"small", 2000, 16 * gib}, master});
+  CHECK(never_fits_reason(view, job(6000, gib))
+        == "no node could ever run this job: it needs 6 CPUs and 1 GiB, the largest node offers "
+           "4 CPUs (busy); ask for less with --cpus");
+  CHECK(never_fits_reason(view, job(1000, 20 * gib))
+        == "no node could ever run this job: it needs 1 CPU and 20 GiB, the largest node offers "
+           "16 GiB (small); ask for less with --memory");
+  CHECK(never_fits_reason(view, job(3000, 10 * gib))
+        == "no node could ever run this job: it needs 3 CPUs and 10 GiB; no single node offers "
+           "both");
+}
+
+TEST_CASE("sizes in reasons read naturally from MiB to TiB") {
+  auto reason = [](int64_t memory_bytes) {
+    return never_fits_reason(nodes({{"a", 1000, memory_bytes}}), job(2000, memory_bytes));
+  };
+  CHECK(reason(256 * mib).find("needs 2 CPUs and 256 MiB") != std::string::npos);
+  CHECK(reason(1536 * mib).find("and 1.5 GiB") != std::string::npos);
+  CHECK(reason(1000 * gib).find("and 1000 GiB") != std::string::npos);
+  CHECK(reason(2048 * gib).find("and 2 TiB") != std::string::npos);
+}
+
+TEST_CASE("reserve takes a job's resources from a node, so a batch sees them gone") {
+  auto view = nodes({{"a", 2000, 2 * gib, 500, gib / 2}, {"b", 4000, 4 * gib}});
+  auto spec = job(1500, gib);
+  REQUIRE(where(view, spec) == "a");
+  sched::reserve(view[0], spec);
+  CHECK(view[0].cpu_millis_used() == 2000);
+  CHECK(view[0].memory_bytes_used() == gib + gib / 2);
+  CHECK(view[0].cpu_millis_total() == 2000);
+  CHECK(where(view, spec) == "b");
+  sched::reserve(view[1], spec);
+  sched::reserve(view[1], spec);
+  CHECK(where(view, spec) == "reason: needs 1.5 CPUs and 1 GiB; most free CPU is 1 CPU on b");
+}

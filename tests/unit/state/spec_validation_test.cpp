@@ -1,0 +1,95 @@
+// spec_validation: a valid spec passes; each kind of wrong spec gets its own one-line message, and
+// every bound is a setting (spec_limits) checked at its edge.
+#include "state/spec_validation.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace claud;
+using claud::state::spec_limits;
+using claud::state::validate_spec;
+
+namespace {
+
+pb::JobSpec valid_spec() {
+  pb::JobSpec s;
+  s.set_name("build");
+  s.add_argv("make");
+  s.add_argv("-j2");
+  s.set_cpu_millis(500);
+  s.set_memory_bytes(64 * 1024 * 1024);
+  return s;
+}
+
+} // namespace
+
+TEST_CASE("a valid spec passes") {
+  CHECK(validate_spec(valid_spec()) == "");
+  auto unnamed = valid_spec();
+  unnamed.clear_name();
+  CHECK(validate_spec(unnamed) == "");
+}
+
+TEST_CASE("an empty command is refused with how to give one") {
+  auto s = valid_spec();
+  s.clear_argv();
+  CHECK(validate_spec(s)
+        == "the command is empty; give it after `--`, e.g. `claud submit -- echo hi`");
+  s.add_argv("");
+  s.add_argv("x");
+  CHECK(validate_spec(s).find("the command is empty") == 0);
+}
+
+TEST_CASE("the number and size of arguments are bounded") {
+  spec_limits limits;
+  limits.max_args = 3;
+  limits.max_command_bytes = 12; // each argument counts its bytes and a terminating NUL
+  auto s = valid_spec();         // "make" "-j2": 5 + 4 = 9 bytes
+  CHECK(validate_spec(s, limits) == "");
+  s.add_argv("ab"); // 12 bytes, 3 arguments: at both bounds
+  CHECK(validate_spec(s, limits) == "");
+  s.set_argv(2, "abc");
+  CHECK(validate_spec(s, limits) == "the command is 13 bytes long; at most 12 are allowed");
+  s.set_argv(2, "a");
+  s.add_argv("b");
+  CHECK(validate_spec(s, limits) == "the command has 4 arguments; at most 3 are allowed");
+}
+
+TEST_CASE("an argument with a NUL byte is refused") {
+  auto s = valid_spec();
+  s.add_argv(std::string("a\0b", 3));
+  CHECK(validate_spec(s) == "an argument contains a NUL byte, which a process cannot receive");
+}
+
+TEST_CASE("the name must be short and printable") {
+  auto s = valid_spec();
+  s.set_name(std::string(128, 'n'));
+  CHECK(validate_spec(s) == "");
+  s.set_name(std::string(129, 'n'));
+  CHECK(validate_spec(s) == "the job name must be printable and at most 128 bytes");
+  for (const char* bad : {"tab\there", "line\n", "bell\a", "del\x7f"}) {
+    s.set_name(bad);
+    CHECK(validate_spec(s) == "the job name must be printable and at most 128 bytes");
+  }
+  s.set_name("héllo wörld"); // UTF-8 is printable
+  CHECK(validate_spec(s) == "");
+}
+
+TEST_CASE("resources must be asked for") {
+  auto s = valid_spec();
+  s.set_cpu_millis(0);
+  CHECK(validate_spec(s) == "the job must ask for more than 0 CPUs, e.g. --cpus 0.1");
+  s.set_cpu_millis(-5);
+  CHECK(validate_spec(s) == "the job must ask for more than 0 CPUs, e.g. --cpus 0.1");
+  s.set_cpu_millis(1);
+  CHECK(validate_spec(s) == "");
+  s.set_memory_bytes(1024 * 1024 - 1);
+  CHECK(validate_spec(s) == "the job must ask for at least 1 MiB of memory, e.g. --memory 64M");
+  s.set_memory_bytes(1024 * 1024);
+  CHECK(validate_spec(s) == "");
+  spec_limits limits;
+  limits.min_memory_bytes = 16 * 1024 * 1024;
+  CHECK(validate_spec(s, limits)
+        == "the job must ask for at least 16 MiB of memory, e.g. --memory 64M");
+}
