@@ -76,6 +76,8 @@ pb::LeaderInfo leader_info(const leader_election_state& st) {
   info.set_commit_index(raft.log().committed());
   info.set_applied_index(raft.log().applied());
   info.set_served_by(st.config.address);
+  info.set_syncs(st.replica->syncs());
+  info.set_entries_written(st.replica->entries_written());
   if (!raft.leader().empty()) {
     info.mutable_leader()->set_id(name_of(raft.leader()));
     info.mutable_leader()->set_address(raft.leader());
@@ -117,10 +119,19 @@ void announce_role(self_pointer self) {
   for (const auto& subscriber : st.subscribers)
     self->send(subscriber, role_atom::value, leading, leader);
   if (!leading) {
-    // Reads need a confirmed leader; writes already proposed wait for their index to be applied.
+    // Reads need a confirmed leader: the client asks again. A proposed write may still commit
+    // under the next leader, or may not: say so rather than keep the client waiting.
     for (auto& [context, read] : st.reads)
       read.promise.deliver(not_leader_error(st));
     st.reads.clear();
+    for (auto& [index, proposal] : st.proposals)
+      proposal.promise.deliver(make_error(
+        errc::outcome_unknown,
+        fmt::format("this master lost the leadership (it cannot reach a majority of the {} "
+                    "masters) before the write committed; it may still commit — check with "
+                    "`claud jobs`",
+                    st.config.masters.size())));
+    st.proposals.clear();
   }
 }
 

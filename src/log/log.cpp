@@ -83,9 +83,10 @@ void write(level lvl, const char* module, const std::string& message, fields kv)
   if (!enabled(module, lvl))
     return;
   auto now = std::chrono::system_clock::now();
-  auto line = fmt::format("ts={:%Y-%m-%dT%H:%M:%S}Z level={} module={} msg={}",
-                          std::chrono::floor<std::chrono::milliseconds>(now), level_name(lvl),
-                          module, quoted_if_needed(message));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  auto line = fmt::format("ts={:%Y-%m-%dT%H:%M:%S}.{:03}Z level={} module={} msg={}",
+                          std::chrono::floor<std::chrono::seconds>(now), ms % 1000,
+                          level_name(lvl), module, quoted_if_needed(message));
   for (const auto& [key, value] : kv)
     line += fmt::format(" {}={}", key, quoted_if_needed(value));
   line += '\n';

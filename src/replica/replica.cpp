@@ -37,8 +37,11 @@ output replica::process() {
       store_->append(rd.entries);
     if (rd.hard_state_changed)
       store_->set_hard_state(rd.hard_state);
-    if (!rd.entries.empty() || rd.hard_state_changed)
+    if (!rd.entries.empty() || rd.hard_state_changed) {
       store_->sync();
+      ++syncs_;
+      entries_written_ += rd.entries.size();
+    }
     for (auto& m : rd.messages)
       out.messages.push_back(std::move(m));
     for (const auto& entry : rd.committed)

@@ -50,6 +50,14 @@ public:
     return state_;
   }
 
+  /// Since this replica started: how many syncs of the store, and how many entries they carried.
+  uint64_t syncs() const {
+    return syncs_;
+  }
+  uint64_t entries_written() const {
+    return entries_written_;
+  }
+
   /// Runs the ready loop until the core has nothing left. Throws storage::storage_error when the
   /// store fails; the node must then stop (what reached the disk is unknown).
   output process();
@@ -61,6 +69,8 @@ private:
   std::shared_ptr<storage::log_store> store_;
   state::cluster_state state_;
   raft::raft_node raft_;
+  uint64_t syncs_ = 0;
+  uint64_t entries_written_ = 0;
 };
 
 } // namespace claud::replica

@@ -47,32 +47,17 @@ std::vector<std::string> master_addresses(const node_options& options) {
   return masters;
 }
 
-} // namespace
-
-int run_master(const node_options& options, storage::data_dir& dir, const std::string& node_id,
-               bool with_slave) {
-  auto where = net::parse_host_port(options.listen);
-  auto masters = master_addresses(options);
-  // The log is opened before anything listens: a corrupt log stops the master before it serves.
-  leader_election_config election;
-  election.node_id = node_id;
-  election.address = where.to_string();
-  election.masters = masters;
-  election.log = storage::make_file_log_store(dir.subdir("raft"));
-  election.tick = std::chrono::milliseconds{raft_tick_ms};
-  election.heartbeat_ticks = static_cast<int>(options.heartbeat_ms / raft_tick_ms);
-  election.election_ticks = static_cast<int>(options.election_timeout_ms / raft_tick_ms);
-  election.seed = std::random_device{}();
-
-  claud_system_config cfg;
-  caf::actor_system system{cfg};
+/// The master's actors, wired: peers, leader_election, tracker, scheduler; returns the api.
+caf::actor spawn_master(caf::actor_system& system, actor_stopper& actors,
+                        const node_options& options, leader_election_config election) {
   peer_directory_config peers_config;
-  for (const auto& address : masters)
+  for (const auto& address : election.masters)
     if (address != election.address)
       peers_config.peers.push_back(address);
-  auto peers = spawn_peer_directory(system, peers_config);
+  const auto master_count = election.masters.size();
+  auto peers = actors.add(spawn_peer_directory(system, peers_config));
   election.peers = peers;
-  auto leader = spawn_leader_election(system, std::move(election));
+  auto leader = actors.add(spawn_leader_election(system, std::move(election)));
   leader->attach_functor([](const caf::error& reason) {
     if (reason) {
       storage_failed = true;
@@ -82,41 +67,64 @@ int run_master(const node_options& options, storage::data_dir& dir, const std::s
   resource_tracker_config tracker_config;
   tracker_config.leader_election = leader;
   tracker_config.registration_grace = std::chrono::milliseconds{options.registration_grace_ms};
-  auto tracker = spawn_resource_tracker(system, tracker_config);
+  auto tracker = actors.add(spawn_resource_tracker(system, tracker_config));
   scheduler_config scheduler_config;
   scheduler_config.leader_election = leader;
-  auto scheduler = spawn_scheduler(system, scheduler_config);
+  actors.add(spawn_scheduler(system, scheduler_config));
   api_config api_config;
   api_config.leader_election = leader;
   api_config.resource_tracker = tracker;
   api_config.peers = peers;
-  api_config.masters = masters.size();
+  api_config.masters = master_count;
   api_config.wait_poll = std::chrono::milliseconds{options.wait_poll_ms};
-  auto api = spawn_api(system, api_config);
-  publish_api(system, api, where);
+  return actors.add(spawn_api(system, api_config));
+}
 
-  caf::actor supervisor;
-  caf::actor link;
-  if (with_slave) {
-    job_supervisor_config supervisor_config;
-    supervisor_config.node_id = node_id;
-    supervisor_config.jobs_dir = dir.subdir("jobs");
-    supervisor_config.kill_grace = std::chrono::milliseconds{options.kill_grace_ms};
-    supervisor = spawn_job_supervisor(system, supervisor_config);
-    slave_link_config link_config;
-    link_config.node = slave_node(options, node_id, pb::ROLE_DEV);
-    link_config.local_api = api;
-    link_config.supervisor = supervisor;
-    link = spawn_slave_link(system, link_config);
+/// The dev node's slave half: a supervisor whose link talks to `api` in-process.
+void spawn_local_slave(caf::actor_system& system, actor_stopper& actors,
+                       const node_options& options, storage::data_dir& dir,
+                       const std::string& node_id, const caf::actor& api) {
+  job_supervisor_config supervisor_config;
+  supervisor_config.node_id = node_id;
+  supervisor_config.jobs_dir = dir.subdir("jobs");
+  supervisor_config.kill_grace = std::chrono::milliseconds{options.kill_grace_ms};
+  slave_link_config link_config;
+  link_config.node = slave_node(options, node_id, pb::ROLE_DEV);
+  link_config.local_api = api;
+  link_config.supervisor = actors.add(spawn_job_supervisor(system, supervisor_config));
+  actors.add(spawn_slave_link(system, link_config));
+}
+
+} // namespace
+
+int run_master(const node_options& options, storage::data_dir& dir, const std::string& node_id,
+               bool with_slave) {
+  auto where = net::parse_host_port(options.listen);
+  // The log is opened before anything listens: a corrupt log stops the master before it serves.
+  leader_election_config election;
+  election.node_id = node_id;
+  election.address = where.to_string();
+  election.masters = master_addresses(options);
+  election.log = storage::make_file_log_store(dir.subdir("raft"));
+  election.tick = std::chrono::milliseconds{raft_tick_ms};
+  election.heartbeat_ticks = static_cast<int>(options.heartbeat_ms / raft_tick_ms);
+  election.election_ticks = static_cast<int>(options.election_timeout_ms / raft_tick_ms);
+  election.seed = std::random_device{}();
+
+  claud_system_config cfg;
+  caf::actor_system system{cfg};
+  {
+    actor_stopper actors; // stops them all before `system` waits for them, also on errors
+    auto api = spawn_master(system, actors, options, std::move(election));
+    publish_api(system, api, where);
+    if (with_slave)
+      spawn_local_slave(system, actors, options, dir, node_id, api);
+    std::cout << fmt::format("claud {} {} listening on {} (data dir {})", options.role, node_id,
+                             where.to_string(), dir.path())
+              << std::endl;
+    wait_for_stop_signal();
+    log::info("master", "stopping");
   }
-  std::cout << fmt::format("claud {} {} listening on {} (data dir {})", options.role, node_id,
-                           where.to_string(), dir.path())
-            << std::endl;
-  wait_for_stop_signal();
-  log::info("master", "stopping");
-  for (const auto& actor : {link, supervisor, api, scheduler, tracker, leader, peers})
-    if (actor)
-      caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
   if (storage_failed) {
     std::cerr << "claud: error: the master stopped because its log could not be written; see the "
                  "log line above\n";

@@ -19,6 +19,17 @@ claud_system_config::claud_system_config() {
   set("logger.console", caf::atom("none"));
 }
 
+actor_stopper::~actor_stopper() {
+  // Last started, first stopped: clients of the cluster before its core.
+  for (auto i = actors_.rbegin(); i != actors_.rend(); ++i)
+    caf::anon_send_exit(*i, caf::exit_reason::user_shutdown);
+}
+
+const caf::actor& actor_stopper::add(caf::actor actor) {
+  actors_.push_back(std::move(actor));
+  return actors_.back();
+}
+
 void publish_api(caf::actor_system& system, const caf::actor& api, const net::host_port& where) {
   auto port = system.middleman().publish(api, where.port, where.host.c_str(), true);
   if (!port)

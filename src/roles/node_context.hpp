@@ -22,6 +22,22 @@ public:
   claud_system_config();
 };
 
+/// Stops every actor it holds when it goes out of scope, on a normal stop and when start-up
+/// fails half-way: the actor system's destructor waits for all actors, so one left running
+/// (a ticking leader_election) would hang the process instead of letting it report its error.
+class actor_stopper {
+public:
+  actor_stopper() = default;
+  actor_stopper(const actor_stopper&) = delete;
+  actor_stopper& operator=(const actor_stopper&) = delete;
+  ~actor_stopper();
+
+  const caf::actor& add(caf::actor actor);
+
+private:
+  std::vector<caf::actor> actors_;
+};
+
 /// Publishes `api` on `where` (reusing the address during TIME_WAIT), or throws startup_error.
 void publish_api(caf::actor_system& system, const caf::actor& api, const net::host_port& where);
 

@@ -23,23 +23,21 @@ int run_slave(const node_options& options, storage::data_dir& dir, const std::st
 
   claud_system_config cfg;
   caf::actor_system system{cfg};
+  actor_stopper actors; // stops them before `system` waits for them, also on errors
   job_supervisor_config supervisor_config;
   supervisor_config.node_id = node_id;
   supervisor_config.jobs_dir = dir.subdir("jobs");
   supervisor_config.kill_grace = std::chrono::milliseconds{options.kill_grace_ms};
-  auto supervisor = spawn_job_supervisor(system, supervisor_config);
-  link_config.supervisor = supervisor;
-  auto link = spawn_slave_link(system, link_config);
-  // The supervisor is reachable from the leader through its handle; the port is where it is
-  // published so that tools (and later, peers) can find it.
-  publish_api(system, supervisor, where);
+  link_config.supervisor = actors.add(spawn_job_supervisor(system, supervisor_config));
+  actors.add(spawn_slave_link(system, link_config));
+  // The leader reaches the supervisor through the handle the slave registers with; publishing
+  // it on --listen claims the slave's port (a port in use is an error at start).
+  publish_api(system, link_config.supervisor, where);
   std::cout << fmt::format("claud slave {} listening on {} (data dir {}), joining {}", node_id,
                            where.to_string(), dir.path(), options.join)
             << std::endl;
   wait_for_stop_signal();
   log::info("slave", "stopping");
-  caf::anon_send_exit(link, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
   return 0;
 }
 

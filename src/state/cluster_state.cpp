@@ -88,6 +88,8 @@ apply_result cluster_state::place(const pb::JobPlaced& op) {
   auto node_it = nodes->find(op.node_id());
   if (node_it == nodes->end() || node_it->second.state() != pb::NODE_ALIVE)
     return rejected(fmt::format("node {} is not alive", op.node_id()));
+  if (!runs_jobs(node_it->second.role()))
+    return rejected(fmt::format("node {} does not run jobs", op.node_id()));
   pb::Job& job = job_it->second;
   pb::Node& node = node_it->second;
   const auto& spec = job.spec();

@@ -1,5 +1,6 @@
 #include "cluster.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -57,6 +58,7 @@ void cluster::start(node& n) {
   opts.raft.voters = ids_;
   opts.raft.election_ticks = options_.election_ticks;
   opts.raft.heartbeat_ticks = options_.heartbeat_ticks;
+  opts.raft.max_entries_per_message = options_.max_entries_per_message;
   // A restarted master draws new election timeouts: a fresh process has a fresh generator.
   opts.seed = prng(options_.seed ^ (n.index * 0x9e3779b97f4a7c15ull) ^ (n.starts << 32)).next();
   opts.snapshot_every_entries = options_.snapshot_every_entries;
@@ -76,15 +78,29 @@ void cluster::go_down(node& n, const char* how) {
   trace_.add(now_, fmt::format("{} crashed ({}); its disk holds {}..{}, commit {}", n.id, how,
                                n.durable->first_index(), n.durable->last_index(),
                                n.durable->committed()));
-  // The connections to it close: its followers may hear of it at once.
+  // The connections to it close; its followers may hear of it, after what it sent them before.
   for (auto& other : nodes_)
     if (other.replica && other.replica->raft().leader() == n.id
-        && other.replica->raft().current_role() == raft::role::follower
-        && rng_.chance(options_.hint_on_crash)) {
-      trace_.add(now_, fmt::format("{} is told its leader {} is unreachable", other.id, n.id));
-      other.replica->raft().leader_unreachable();
-      process(other);
+        && rng_.chance(options_.hint_on_crash))
+      hints_.push_back({std::max(now_, net_.last_due(n.id, other.id)), other.id, n.id});
+}
+
+void cluster::deliver_hints() {
+  for (size_t i = 0; i < hints_.size();) {
+    if (hints_[i].due > now_) {
+      ++i;
+      continue;
     }
+    const hint h = hints_[i];
+    hints_.erase(hints_.begin() + static_cast<std::ptrdiff_t>(i));
+    auto& n = at(h.follower);
+    // Only the connection to the master it follows now matters to it.
+    if (!n.replica || n.replica->raft().leader() != h.leader)
+      continue;
+    trace_.add(now_, fmt::format("{} is told its leader {} is unreachable", n.id, h.leader));
+    n.replica->raft().leader_unreachable();
+    process(n);
+  }
 }
 
 void cluster::process(node& n) {
@@ -97,9 +113,11 @@ void cluster::process(node& n) {
   }
   for (auto& m : out.messages)
     net_.send(std::move(m), now_);
-  if (out.snapshot_installed)
+  if (out.snapshot_installed) {
+    ++n.snapshots_installed;
     trace_.add(now_, fmt::format("{} installed a snapshot at index {}", n.id,
                                  n.replica->raft().log().snapshot_index()));
+  }
   checker_.on_output(n.id, out, *n.replica);
   for (const auto& read : out.reads)
     checker_.on_read(n.id, read);
@@ -114,6 +132,7 @@ void cluster::step() {
     n.replica->raft().step(m);
     process(n);
   }
+  deliver_hints();
   for (auto& n : nodes_)
     if (n.replica && rng_.chance(n.tick_probability)) {
       n.replica->raft().tick();
@@ -198,6 +217,13 @@ bool cluster::holds(const std::string& id, const std::string& job) const {
     if (entry.has_job_submitted() && entry.job_submitted().spec().argv(0) == job)
       return true;
   return false;
+}
+
+const raft::raft_log& cluster::disk(const std::string& id) const {
+  const auto& n = at(id);
+  if (!n.durable)
+    throw std::logic_error(id + " is up: its disk is its log");
+  return *n.durable;
 }
 
 void cluster::set_tick_probability(const std::string& id, double probability) {

@@ -30,9 +30,12 @@ struct cluster_options {
   int election_ticks = 10;
   int heartbeat_ticks = 1;
   uint64_t snapshot_every_entries = 20;
+  size_t max_entries_per_message = 256;
   network_options network;
   /// When a master goes down, each follower that followed it is told so (the connection closed:
-  /// raft_node::leader_unreachable) with this probability.
+  /// raft_node::leader_unreachable) with this probability, once the messages the master sent it
+  /// before going down have arrived (a connection delivers what it carried before it reports its
+  /// close).
   double hint_on_crash = 0;
 };
 
@@ -69,6 +72,12 @@ public:
   uint64_t commit(const std::string& id) const;
   /// Whether `id`'s log (not its snapshot) holds the job.
   bool holds(const std::string& id, const std::string& job) const;
+  /// What a crashed master's disk would recover.
+  const raft::raft_log& disk(const std::string& id) const;
+  /// How many leader snapshots `id` installed since the cluster started.
+  uint64_t snapshots_installed(const std::string& id) const {
+    return at(id).snapshots_installed;
+  }
   /// Chance that `id` ticks in a step (1 by default).
   void set_tick_probability(const std::string& id, double probability);
 
@@ -122,6 +131,7 @@ private:
     std::unique_ptr<raft::raft_log> durable;   // while crashed: what the disk would recover
     double tick_probability = 1;
     uint64_t starts = 0;
+    uint64_t snapshots_installed = 0;
     raft::role seen_role = raft::role::follower; // for the trace
     uint64_t seen_term = 0;
   };
@@ -132,6 +142,7 @@ private:
   void go_down(node& n, const char* how);
   void process(node& n);
   void note_changes();
+  void deliver_hints();
 
   cluster_options options_;
   std::vector<std::string> ids_;
@@ -140,6 +151,12 @@ private:
   network net_;
   checker checker_;
   trace trace_;
+  struct hint {
+    uint64_t due;
+    std::string follower;
+    std::string leader;
+  };
+  std::vector<hint> hints_; // leader_unreachable calls waiting for in-flight messages
   std::vector<node_view> views_;
   uint64_t now_ = 0;
   uint64_t jobs_ = 0;

@@ -53,7 +53,8 @@ void crash_store::tear(prng& rng) {
   size_t pending = 0;
   for (const auto& batch : pending_appends_)
     pending += batch.size();
-  auto keep = static_cast<size_t>(rng.below(pending + 1));
+  // A torn write loses at least the batch's last record (keeping it all is crash_mode::after_sync).
+  auto keep = pending == 0 ? size_t{0} : static_cast<size_t>(rng.below(pending));
   const bool all_entries = keep == pending;
   disk_.lose_unsynced();
   // Replay the first `keep` entries in write order. A snapshot saved meanwhile is durable and may

@@ -47,9 +47,9 @@ public:
     return disk_.first_index();
   }
 
-  /// The next sync() keeps a prefix of the unsynced writes drawn from `seed` and throws
-  /// simulated_crash. With `keep_all` the whole batch is kept (crashed after the sync, before
-  /// sending).
+  /// The next sync() keeps a prefix of the unsynced writes drawn from `seed`, without the last
+  /// appended entry, and throws simulated_crash. With `keep_all` the whole batch is kept (crashed
+  /// after the sync, before sending).
   void arm_crash(uint64_t seed, bool keep_all);
   bool armed() const {
     return armed_.has_value();

@@ -69,6 +69,14 @@ void network::enqueue(pb::RaftMessage message, uint64_t now) {
   queue_.emplace(std::make_pair(now + delay, next_seq_++), std::move(message));
 }
 
+uint64_t network::last_due(const std::string& from, const std::string& to) const {
+  uint64_t due = 0;
+  for (const auto& [key, m] : queue_)
+    if (m.from() == from && m.to() == to)
+      due = key.first;
+  return due;
+}
+
 std::vector<pb::RaftMessage> network::take_due(uint64_t now) {
   std::vector<pb::RaftMessage> due;
   auto end = queue_.upper_bound({now, UINT64_MAX});

@@ -60,6 +60,8 @@ public:
   void send(pb::RaftMessage message, uint64_t now);
   /// The messages due at `now`, in delivery order, without those whose link is cut.
   std::vector<pb::RaftMessage> take_due(uint64_t now);
+  /// The step at which the last message in flight from -> to is due; 0 when there is none.
+  uint64_t last_due(const std::string& from, const std::string& to) const;
   size_t in_flight() const {
     return queue_.size();
   }

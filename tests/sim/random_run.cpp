@@ -18,6 +18,7 @@ struct parameters {
   int election_ticks = 10;
   int heartbeat_ticks = 1;
   uint64_t snapshot_every = 20;
+  size_t max_entries_per_message = 256;
   network_options network;
   double partition_probability = 0; // per step: cut some links
   double heal_probability = 0;      // per step, while cut: heal them all
@@ -37,10 +38,14 @@ parameters draw(prng& rng, int masters) {
   p.election_ticks = static_cast<int>(rng.between(8, 14));
   p.heartbeat_ticks = static_cast<int>(rng.between(1, 2));
   p.snapshot_every = static_cast<uint64_t>(rng.between(8, 40));
+  // Small batches make a catching-up follower take many appends, each a chance to lose one.
+  p.max_entries_per_message = rng.chance(0.5) ? 256 : static_cast<size_t>(rng.between(1, 4));
   p.network.loss = rng.chance(0.2) ? 0 : rng.unit() * 0.2;
   p.network.duplicate = rng.chance(0.3) ? 0 : rng.unit() * 0.1;
   p.network.min_delay_steps = 1;
-  p.network.max_delay_steps = static_cast<int>(rng.between(1, 6));
+  // Now and then delays beyond an election timeout: messages of old terms arrive very late.
+  p.network.max_delay_steps = static_cast<int>(rng.chance(0.1) ? rng.between(8, 20)
+                                                                : rng.between(1, 6));
   p.partition_probability = 0.002 + rng.unit() * 0.02;
   p.heal_probability = 0.01 + rng.unit() * 0.08;
   p.crash_probability = rng.chance(0.1) ? 0 : rng.unit() * 0.02;
@@ -59,10 +64,11 @@ parameters draw(prng& rng, int masters) {
 
 std::string describe(const parameters& p) {
   return fmt::format(
-      "election_ticks={} heartbeat_ticks={} snapshot_every={} loss={:.3f} duplicate={:.3f} "
+      "election_ticks={} heartbeat_ticks={} snapshot_every={} batch={} loss={:.3f} duplicate={:.3f} "
       "delay_steps=1..{} partition={:.4f} heal={:.3f} crash={:.4f} max_down={} long_outage={:.2f} "
       "torn={:.2f} after_sync={:.2f} hint={:.2f} propose={:.3f} read={:.3f} ticks=[{:.2f}]",
-      p.election_ticks, p.heartbeat_ticks, p.snapshot_every, p.network.loss, p.network.duplicate,
+      p.election_ticks, p.heartbeat_ticks, p.snapshot_every, p.max_entries_per_message,
+      p.network.loss, p.network.duplicate,
       p.network.max_delay_steps, p.partition_probability, p.heal_probability, p.crash_probability,
       p.max_down, p.long_outage_probability, p.torn_probability, p.after_sync_probability,
       p.hint_probability, p.propose_probability, p.read_probability,
@@ -229,6 +235,7 @@ run_result run_seed(const run_options& options, std::ostream& out) {
   co.election_ticks = p.election_ticks;
   co.heartbeat_ticks = p.heartbeat_ticks;
   co.snapshot_every_entries = p.snapshot_every;
+  co.max_entries_per_message = p.max_entries_per_message;
   co.network = p.network;
   co.hint_on_crash = p.hint_probability;
 
@@ -255,6 +262,8 @@ run_result run_seed(const run_options& options, std::ostream& out) {
     auto quiet = p.network;
     quiet.loss = 0;
     quiet.duplicate = 0;
+    // Raft's liveness needs messages faster than an election timeout; delays beyond it are a fault.
+    quiet.max_delay_steps = std::min(quiet.max_delay_steps, 6);
     t.net().set_options(quiet);
     const double slowest = *std::min_element(p.tick_probability.begin(), p.tick_probability.end());
     const int budget = static_cast<int>(std::ceil(20 * p.election_ticks / slowest));

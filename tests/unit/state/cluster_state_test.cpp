@@ -118,6 +118,14 @@ TEST_CASE("a stale placement is a no-op with a reason") {
     result = r.apply(placed("2", "zz"));
     CHECK(result.error == "node zz is not alive");
   }
+  SECTION("the node is a master, which runs no jobs") {
+    r.apply(registered("m", 64000, 64 * gib, pb::ROLE_MASTER));
+    const auto after_master = tables(r.state);
+    result = r.apply(placed("2", "m"));
+    CHECK(result.error == "node m does not run jobs");
+    CHECK(tables(r.state) == after_master);
+    return;
+  }
   SECTION("the node is down") {
     r.apply(node_lost("b", "missed heartbeats"));
     const auto after_loss = tables(r.state);

@@ -1,0 +1,690 @@
+#include "cluster.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <google/protobuf/util/json_util.h>
+
+#define CATCH_CONFIG_EXTERNAL_INTERFACES
+#include <catch2/catch.hpp>
+
+#ifndef CLAUD_BINARY
+#error "CLAUD_BINARY must name the claud executable (see tests/proc/CMakeLists.txt)"
+#endif
+
+namespace claud::test {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// Counts failed assertions of the whole test run, so a cluster can tell whether the test that
+// owned it failed (a CHECK failure throws nothing).
+std::atomic<long> failed_assertions{0};
+
+struct failure_listener : Catch::TestEventListenerBase {
+  using TestEventListenerBase::TestEventListenerBase;
+  bool assertionEnded(const Catch::AssertionStats& stats) override {
+    if (!stats.assertionResult.isOk())
+      ++failed_assertions;
+    return true;
+  }
+};
+
+CATCH_REGISTER_LISTENER(failure_listener)
+
+[[noreturn]] void fail(const std::string& message) {
+  throw std::runtime_error(message);
+}
+
+std::string errno_text() {
+  return std::strerror(errno);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+/// The last `max` characters of `text`, for messages.
+std::string tail(const std::string& text, size_t max = 2000) {
+  return text.size() <= max ? text : "..." + text.substr(text.size() - max);
+}
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return -1;
+}
+
+/// What the child does between fork and exec; only async-signal-safe calls.
+[[noreturn]] void exec_child(pid_t parent, char* const* argv, int out_fd, int err_fd) {
+  ::setpgid(0, 0);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) // the parent died before prctl took effect
+    ::_exit(127);
+  int null_fd = ::open("/dev/null", O_RDONLY);
+  if (null_fd >= 0 && null_fd != 0) {
+    ::dup2(null_fd, 0);
+    ::close(null_fd);
+  }
+  ::dup2(out_fd, 1);
+  ::dup2(err_fd, 2);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::signal(SIGPIPE, SIG_DFL);
+  ::execv(argv[0], argv);
+  const char message[] = "claud test harness: exec failed\n";
+  (void)!::write(2, message, sizeof message - 1);
+  ::_exit(127);
+}
+
+/// Forks and execs `argv` in its own process group with stdout/stderr on the given descriptors
+/// (which should be O_CLOEXEC in the parent; dup2 clears the flag on 1 and 2).
+pid_t spawn_child(const std::vector<std::string>& args, int out_fd, int err_fd) {
+  std::vector<char*> argv;
+  for (const auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0)
+    fail("fork failed: " + errno_text());
+  if (pid == 0)
+    exec_child(parent, argv.data(), out_fd, err_fd);
+  ::setpgid(pid, pid); // also here, so that the group exists before fork returns to the caller
+  return pid;
+}
+
+/// SIGKILL to the group led by `pid` and to `pid` itself (it may have left its group).
+void kill_group(pid_t pid, int signal) {
+  if (pid > 1) {
+    ::kill(-pid, signal);
+    ::kill(pid, signal);
+  }
+}
+
+/// Children of this process (direct, including orphans re-parented to it as a subreaper).
+std::vector<pid_t> own_children() {
+  std::vector<pid_t> children;
+  pid_t self = ::getpid();
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr)
+    return children;
+  while (auto* entry = ::readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(entry->d_name, &end, 10);
+    if (pid <= 0 || *end != '\0')
+      continue;
+    auto stat = read_file(std::string("/proc/") + entry->d_name + "/stat");
+    // "pid (comm) state ppid ...": comm may hold spaces or parentheses, so parse after the last ')'.
+    auto close = stat.rfind(')');
+    if (close == std::string::npos)
+      continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == self)
+      children.push_back(static_cast<pid_t>(pid));
+  }
+  ::closedir(proc);
+  return children;
+}
+
+/// Kills and reaps every remaining child of this process, including jobs that SIGKILLed slaves
+/// left behind (they were re-parented here).
+void reap_strays() {
+  for (int round = 0; round < 20; ++round) {
+    auto children = own_children();
+    if (children.empty())
+      return;
+    for (auto pid : children)
+      kill_group(pid, SIGKILL);
+    for (auto pid : children)
+      ::waitpid(pid, nullptr, 0);
+  }
+}
+
+bool contains(const std::vector<std::string>& args, const std::string& what) {
+  return std::find(args.begin(), args.end(), what) != args.end();
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+// run_process
+
+std::string run_result::describe() const {
+  std::ostringstream text;
+  text << "exit " << exit_code << (timed_out ? " (timed out)" : "") << "; stdout: " << tail(out)
+       << "; stderr: " << tail(err);
+  return text.str();
+}
+
+run_result run_process(const std::vector<std::string>& argv, milliseconds timeout) {
+  int out_pipe[2];
+  int err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0)
+    fail("pipe failed: " + errno_text());
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0)
+    fail("pipe failed: " + errno_text());
+  pid_t pid = spawn_child(argv, out_pipe[1], err_pipe[1]);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  int fds[2] = {out_pipe[0], err_pipe[0]};
+  for (int fd : fds)
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  run_result result;
+  std::string* sinks[2] = {&result.out, &result.err};
+  auto deadline = clock_type::now() + timeout;
+  auto drain = [&](int i) {
+    char buf[65536];
+    for (;;) {
+      auto n = ::read(fds[i], buf, sizeof buf);
+      if (n > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        ::close(fds[i]);
+        fds[i] = -1;
+      }
+      return;
+    }
+  };
+  int status = 0;
+  bool exited = false;
+  for (;;) {
+    pollfd polls[2];
+    nfds_t count = 0;
+    int index_of[2];
+    for (int i = 0; i < 2; ++i)
+      if (fds[i] >= 0) {
+        polls[count] = {fds[i], POLLIN, 0};
+        index_of[count++] = i;
+      }
+    if (count > 0) {
+      if (::poll(polls, count, exited ? 0 : 20) > 0)
+        for (nfds_t k = 0; k < count; ++k)
+          if (polls[k].revents != 0)
+            drain(index_of[k]);
+    } else if (!exited) {
+      std::this_thread::sleep_for(5ms);
+    }
+    if (!exited) {
+      auto r = ::waitpid(pid, &status, WNOHANG);
+      if (r == pid || (r < 0 && errno == ECHILD)) {
+        exited = true;
+        continue; // one more round reads what is left in the pipes
+      }
+    }
+    if (exited)
+      break;
+    if (clock_type::now() > deadline) {
+      kill_group(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      result.timed_out = true;
+      exited = true;
+    }
+  }
+  for (int i = 0; i < 2; ++i)
+    if (fds[i] >= 0) {
+      drain(i);
+      if (fds[i] >= 0)
+        ::close(fds[i]);
+    }
+  // Anything the command left in its group (it should leave nothing) goes too.
+  ::kill(-pid, SIGKILL);
+  result.exit_code = exit_code_of(status);
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// json
+
+json json::parse(const std::string& text) {
+  google::protobuf::Value value;
+  google::protobuf::util::JsonParseOptions options;
+  auto status = google::protobuf::util::JsonStringToMessage(text, &value, options);
+  if (!status.ok())
+    fail("not JSON (" + status.ToString() + "): " + tail(text));
+  return json{std::move(value)};
+}
+
+bool json::is_null() const {
+  return value_.kind_case() == google::protobuf::Value::kNullValue;
+}
+
+bool json::is_object() const {
+  return value_.kind_case() == google::protobuf::Value::kStructValue;
+}
+
+bool json::is_array() const {
+  return value_.kind_case() == google::protobuf::Value::kListValue;
+}
+
+bool json::has(const std::string& key) const {
+  return is_object() && value_.struct_value().fields().count(key) > 0;
+}
+
+json json::operator[](const std::string& key) const {
+  if (!is_object())
+    fail("JSON value is not an object (looking up '" + key + "'): " + dump());
+  auto& fields = value_.struct_value().fields();
+  auto i = fields.find(key);
+  if (i == fields.end())
+    fail("JSON object has no '" + key + "': " + dump());
+  return json{i->second};
+}
+
+json json::operator[](size_t index) const {
+  if (!is_array() || index >= size())
+    fail("JSON value has no element " + std::to_string(index) + ": " + dump());
+  return json{value_.list_value().values(static_cast<int>(index))};
+}
+
+size_t json::size() const {
+  if (!is_array())
+    fail("JSON value is not an array: " + dump());
+  return static_cast<size_t>(value_.list_value().values_size());
+}
+
+std::vector<json> json::items() const {
+  std::vector<json> out;
+  for (size_t i = 0; i < size(); ++i)
+    out.push_back((*this)[i]);
+  return out;
+}
+
+std::string json::str() const {
+  if (value_.kind_case() != google::protobuf::Value::kStringValue)
+    fail("JSON value is not a string: " + dump());
+  return value_.string_value();
+}
+
+double json::num() const {
+  if (value_.kind_case() != google::protobuf::Value::kNumberValue)
+    fail("JSON value is not a number: " + dump());
+  return value_.number_value();
+}
+
+bool json::boolean() const {
+  if (value_.kind_case() != google::protobuf::Value::kBoolValue)
+    fail("JSON value is not a boolean: " + dump());
+  return value_.bool_value();
+}
+
+std::string json::dump() const {
+  std::string out;
+  auto status = google::protobuf::util::MessageToJsonString(value_, &out);
+  return status.ok() ? out : "<unprintable: " + status.ToString() + ">";
+}
+
+bool is_terminal_state(const std::string& state) {
+  return state == "succeeded" || state == "failed" || state == "killed" || state == "lost";
+}
+
+// ---------------------------------------------------------------------------------------------
+// cluster
+
+cluster::cluster() : failures_at_start_(failed_assertions.load()) {
+  // Orphans of processes we start (jobs of a SIGKILLed slave) become our children, so the
+  // destructor can end them too.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  ::unsetenv("CLAUD_ADDR");
+  char tmpl[] = "/tmp/claud-proc-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr)
+    fail("mkdtemp failed: " + errno_text());
+  root_ = tmpl;
+}
+
+cluster::~cluster() {
+  for (auto& [name, p] : nodes_)
+    end_process(p);
+  reap_strays();
+  bool failed = std::uncaught_exceptions() > 0 || failed_assertions.load() > failures_at_start_;
+  const char* keep = std::getenv("CLAUD_TEST_KEEP");
+  if (failed || (keep != nullptr && *keep != '\0' && std::string(keep) != "0")) {
+    std::cerr << "claud test harness: " << (failed ? "the test failed; " : "")
+              << "processes' data dirs and output are kept in " << root_ << "\n";
+    return;
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(root_, ignored);
+}
+
+std::string cluster::binary() {
+  return CLAUD_BINARY;
+}
+
+int cluster::free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    fail("socket failed: " + errno_text());
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    fail("bind to 127.0.0.1:0 failed: " + errno_text());
+  }
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+node_process& cluster::node(const std::string& name) {
+  auto i = nodes_.find(name);
+  if (i == nodes_.end())
+    fail("the test harness started no node named " + name);
+  return i->second;
+}
+
+const std::string& cluster::cluster_address() const {
+  for (const auto& name : start_order_) {
+    const auto& p = nodes_.at(name);
+    if (p.role != "slave")
+      return p.address;
+  }
+  fail("the cluster has no master or dev node yet");
+}
+
+std::string cluster::file_of(const node_process& p, const char* stream) const {
+  return p.dir + "/" + stream + "-" + std::to_string(p.incarnation) + ".log";
+}
+
+std::string cluster::node_stdout(const std::string& name) const {
+  return read_file(file_of(nodes_.at(name), "stdout"));
+}
+
+std::string cluster::node_stderr(const std::string& name) const {
+  return read_file(file_of(nodes_.at(name), "stderr"));
+}
+
+node_process& cluster::add_node(const std::string& name, const std::string& role,
+                                std::vector<std::string> args, const std::string& master) {
+  if (nodes_.count(name))
+    fail("a node named " + name + " was started already; use restart()");
+  node_process p;
+  p.name = name;
+  p.role = role;
+  p.master = master;
+  p.dir = root_ + "/" + name;
+  p.data_dir = p.dir + "/data";
+  if (::mkdir(p.dir.c_str(), 0755) != 0)
+    fail("cannot create " + p.dir + ": " + errno_text());
+  p.args = std::move(args);
+  start_order_.push_back(name);
+  return nodes_[name] = std::move(p);
+}
+
+void cluster::spawn(node_process& p) {
+  ++p.incarnation;
+  std::vector<std::string> argv{binary(), "--role=" + p.role, "--listen", p.address,
+                                "--data-dir", p.data_dir, "--node-id", p.name};
+  argv.insert(argv.end(), p.args.begin(), p.args.end());
+  int out_fd = ::open(file_of(p, "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int err_fd = ::open(file_of(p, "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out_fd < 0 || err_fd < 0)
+    fail("cannot create output files in " + p.dir + ": " + errno_text());
+  p.pid = spawn_child(argv, out_fd, err_fd);
+  ::close(out_fd);
+  ::close(err_fd);
+  p.exit_status = -1;
+}
+
+bool cluster::reap_if_exited(node_process& p) {
+  if (p.pid == 0)
+    return true;
+  int status = 0;
+  auto r = ::waitpid(p.pid, &status, WNOHANG);
+  if (r == 0)
+    return false;
+  p.exit_status = r == p.pid ? exit_code_of(status) : -1;
+  p.pid = 0;
+  return true;
+}
+
+void cluster::end_process(node_process& p) {
+  if (p.pid == 0)
+    return;
+  kill_group(p.pid, SIGKILL);
+  int status = 0;
+  if (::waitpid(p.pid, &status, 0) == p.pid)
+    p.exit_status = exit_code_of(status);
+  p.pid = 0;
+}
+
+void cluster::wait_ready(node_process& p) {
+  auto deadline = clock_type::now() + 20s;
+  const std::string& ask = p.role == "slave" ? nodes_.at(p.master).address : p.address;
+  std::string last;
+  for (;;) {
+    if (reap_if_exited(p))
+      fail("node " + p.name + " exited with status " + std::to_string(p.exit_status)
+           + " before it was ready; stderr: " + tail(node_stderr(p.name)));
+    // Our own process must have bound the port (it prints this line after publishing), so a
+    // stranger on a reused port cannot pass for it.
+    if (node_stdout(p.name).find("listening on") != std::string::npos) {
+      auto r = run({"nodes", "--json", "--cluster", ask}, 10s);
+      last = r.describe();
+      if (r.exit_code == 0) {
+        if (p.role == "master")
+          return;
+        auto list = json::parse(r.out);
+        for (const auto& n : list.items())
+          if (n["id"].str() == p.name && n["state"].str() == "alive")
+            return;
+      }
+    }
+    if (clock_type::now() > deadline)
+      fail("node " + p.name + " was not ready within 20 s; last `claud nodes`: " + last
+           + "; its stderr: " + tail(node_stderr(p.name)));
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+void cluster::launch_and_wait(node_process& p) {
+  // A port that was free when chosen may be taken before claud binds it (another test): pick a
+  // new one and try again. A restart keeps its port.
+  bool first_start = p.incarnation == 0;
+  for (int attempt = 0;; ++attempt) {
+    if (first_start) {
+      int port = 0;
+      do
+        port = free_port();
+      while (std::find(used_ports_.begin(), used_ports_.end(), port) != used_ports_.end());
+      used_ports_.push_back(port);
+      p.address = "127.0.0.1:" + std::to_string(port);
+    }
+    spawn(p);
+    try {
+      wait_ready(p);
+      return;
+    } catch (const std::runtime_error&) {
+      end_process(p);
+      bool port_taken = node_stderr(p.name).find("cannot listen") != std::string::npos;
+      if (!first_start || !port_taken || attempt >= 4)
+        throw;
+    }
+  }
+}
+
+node_process& cluster::start_master(const std::string& name, std::vector<std::string> extra) {
+  std::vector<std::string> args{"--registration-grace-ms", "1500", "--log", "info"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto& p = add_node(name, "master", std::move(args), {});
+  launch_and_wait(p);
+  return p;
+}
+
+node_process& cluster::start_dev(const std::string& name, std::vector<std::string> extra) {
+  std::vector<std::string> args{"--registration-grace-ms", "1500", "--kill-grace-ms", "1000",
+                                "--log", "info"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto& p = add_node(name, "dev", std::move(args), {});
+  launch_and_wait(p);
+  return p;
+}
+
+node_process& cluster::start_slave(const std::string& name, const std::string& cpus,
+                                   const std::string& memory, std::vector<std::string> extra,
+                                   const std::string& master) {
+  std::string joined = master;
+  if (joined.empty())
+    for (const auto& n : start_order_)
+      if (nodes_.at(n).role == "master") {
+        joined = n;
+        break;
+      }
+  if (joined.empty())
+    fail("start a master before slave " + name);
+  std::vector<std::string> args{"--join", node(joined).address, "--reconnect-interval-ms", "100",
+                                "--kill-grace-ms", "1000", "--log", "info"};
+  if (!cpus.empty())
+    args.insert(args.end(), {"--cpus", cpus});
+  if (!memory.empty())
+    args.insert(args.end(), {"--memory", memory});
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto& p = add_node(name, "slave", std::move(args), joined);
+  launch_and_wait(p);
+  return p;
+}
+
+node_process& cluster::restart(const std::string& name) {
+  auto& p = node(name);
+  end_process(p);
+  launch_and_wait(p);
+  return p;
+}
+
+void cluster::kill(const std::string& name, int signal) {
+  auto& p = node(name);
+  if (p.pid == 0)
+    fail("node " + name + " is not running");
+  if (signal == SIGKILL) {
+    end_process(p);
+    return;
+  }
+  if (::kill(-p.pid, signal) != 0)
+    fail("cannot signal node " + name + ": " + errno_text());
+}
+
+run_result cluster::run(std::vector<std::string> args, milliseconds timeout) const {
+  if (!args.empty() && !contains(args, "--cluster") && args[0].rfind("--", 0) != 0)
+    args.insert(args.begin() + 1, {"--cluster", cluster_address()});
+  args.insert(args.begin(), binary());
+  return run_process(args, timeout);
+}
+
+run_result cluster::run_raw(std::vector<std::string> args, milliseconds timeout) const {
+  args.insert(args.begin(), binary());
+  return run_process(args, timeout);
+}
+
+json cluster::run_json(std::vector<std::string> args, milliseconds timeout) const {
+  std::string what;
+  for (const auto& a : args)
+    what += " " + a;
+  if (!contains(args, "--json"))
+    args.insert(args.begin() + 1, "--json");
+  auto r = run(std::move(args), timeout);
+  if (r.exit_code != 0)
+    fail("`claud" + what + "` failed: " + r.describe());
+  return json::parse(r.out);
+}
+
+std::string cluster::submit(const std::vector<std::string>& command,
+                            const std::vector<std::string>& options) const {
+  std::vector<std::string> args{"submit"};
+  args.insert(args.end(), options.begin(), options.end());
+  args.push_back("--");
+  args.insert(args.end(), command.begin(), command.end());
+  return run_json(std::move(args))["id"].str();
+}
+
+json cluster::job(const std::string& id) const {
+  return run_json({"status", id});
+}
+
+json cluster::jobs() const {
+  return run_json({"jobs"});
+}
+
+json cluster::nodes() const {
+  return run_json({"nodes"});
+}
+
+json cluster::node_record(const std::string& node_id) const {
+  for (const auto& n : nodes().items())
+    if (n["id"].str() == node_id)
+      return n;
+  return json::parse("null");
+}
+
+void cluster::wait_until(const std::string& what, const std::function<bool()>& predicate,
+                         milliseconds timeout, const std::function<std::string()>& describe) {
+  auto deadline = clock_type::now() + timeout;
+  for (;;) {
+    if (predicate())
+      return;
+    if (clock_type::now() > deadline)
+      fail("timed out after " + std::to_string(timeout.count()) + " ms waiting until " + what
+           + (describe ? "; now: " + describe() : std::string{}));
+    std::this_thread::sleep_for(50ms);
+  }
+}
+
+json cluster::wait_job(const std::string& id, milliseconds timeout) {
+  json last;
+  wait_until(
+    "job " + id + " ends",
+    [&] {
+      last = job(id);
+      return is_terminal_state(last["state"].str());
+    },
+    timeout, [&] { return last.dump(); });
+  return last;
+}
+
+json cluster::wait_job_state(const std::string& id, const std::string& state,
+                             milliseconds timeout) {
+  json last;
+  wait_until(
+    "job " + id + " is " + state,
+    [&] {
+      last = job(id);
+      return last["state"].str() == state;
+    },
+    timeout, [&] { return last.dump(); });
+  return last;
+}
+
+} // namespace claud::test

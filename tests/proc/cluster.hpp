@@ -1,0 +1,187 @@
+#pragma once
+// A harness for tests that run real `claud` processes (DESIGN.md §5, level 4).
+//
+// A `cluster` owns a temporary root directory and every process it starts. Each node gets a free
+// loopback port, its own data dir (ROOT/<name>/data) and its stdout/stderr in files beside it
+// (ROOT/<name>/stdout-<incarnation>.log, ...). Nodes start with short timings, and a start returns
+// only once the node answers a client command (polled with a deadline, never a fixed sleep).
+//
+// Cleanup: the destructor SIGKILLs the process group of every process it started and reaps it,
+// also when a test fails or throws. The test process is made a child subreaper, so job processes
+// that a SIGKILLed slave leaves behind become its children and are killed and reaped as well.
+// Every child also gets PR_SET_PDEATHSIG(SIGKILL), so a crashed test binary leaves no claud behind.
+// The root dir is removed unless the test failed (a failed assertion or an exception); then its
+// path is printed. Set CLAUD_TEST_KEEP=1 to keep it always.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/struct.pb.h>
+
+namespace claud::test {
+
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+
+/// The outcome of a finished (or timed-out) command.
+struct run_result {
+  int exit_code = -1;     // the exit status, 128 + signal if a signal ended it
+  std::string out;        // everything it wrote to stdout
+  std::string err;        // everything it wrote to stderr
+  bool timed_out = false; // it was SIGKILLed at the deadline
+
+  /// One line for failure messages: the exit code and both streams.
+  std::string describe() const;
+};
+
+/// Runs `argv` (argv[0] is a path) with stdin from /dev/null, capturing stdout and stderr; after
+/// `timeout` the process group is SIGKILLed and `timed_out` set.
+run_result run_process(const std::vector<std::string>& argv, milliseconds timeout);
+
+/// A parsed JSON document (from protobuf's JSON parser into google.protobuf.Value). Accessors
+/// throw std::runtime_error naming the missing key or the wrong type, so a test fails with a
+/// readable message rather than a crash.
+class json {
+public:
+  json() = default;
+  explicit json(google::protobuf::Value value) : value_(std::move(value)) {
+  }
+
+  /// Parses `text`; throws std::runtime_error with the parser's message and the text.
+  static json parse(const std::string& text);
+
+  bool is_null() const;
+  bool is_object() const;
+  bool is_array() const;
+  bool has(const std::string& key) const;
+  /// A member of an object; throws if this is not an object or has no such key.
+  json operator[](const std::string& key) const;
+  json operator[](size_t index) const;
+  size_t size() const; // elements of an array
+  std::vector<json> items() const;
+  std::string str() const;
+  double num() const;
+  bool boolean() const;
+  /// The value as compact JSON text, for messages.
+  std::string dump() const;
+
+private:
+  google::protobuf::Value value_;
+};
+
+/// Whether a job state is final.
+bool is_terminal_state(const std::string& state);
+
+struct node_process {
+  std::string name;
+  std::string role;                // master | slave | dev
+  std::string address;             // 127.0.0.1:PORT
+  std::string dir;                 // ROOT/<name>
+  std::string data_dir;            // ROOT/<name>/data
+  std::vector<std::string> args;   // flags after the binary, reused by restart()
+  std::string master;              // slaves: the master they join
+  pid_t pid = 0;                   // 0 when not running
+  int incarnation = 0;
+  int exit_status = -1;            // of the last incarnation that ended
+};
+
+class cluster {
+public:
+  /// Creates the root dir (mkdtemp /tmp/claud-proc-XXXXXX).
+  cluster();
+  /// Ends every process it started, then removes the root dir unless the test failed.
+  ~cluster();
+  cluster(const cluster&) = delete;
+  cluster& operator=(const cluster&) = delete;
+
+  /// The claud binary every process runs.
+  static std::string binary();
+
+  const std::string& root() const {
+    return root_;
+  }
+
+  /// A master (--registration-grace-ms 1500) on a free port; returns once it answers `nodes`.
+  node_process& start_master(const std::string& name, std::vector<std::string> extra = {});
+  /// A slave with --node-id NAME joining `master` (default: the only master); returns once the
+  /// master lists it as alive.
+  node_process& start_slave(const std::string& name, const std::string& cpus,
+                            const std::string& memory, std::vector<std::string> extra = {},
+                            const std::string& master = {});
+  /// A dev node (master and slave in one process); returns once it lists itself as alive.
+  node_process& start_dev(const std::string& name, std::vector<std::string> extra = {});
+
+  /// Starts a stopped node again with the same flags, port and data dir, and waits as its start
+  /// did. A running node is killed first (SIGKILL).
+  node_process& restart(const std::string& name);
+
+  /// Sends `signal` to the node's process group. SIGKILL also reaps it.
+  void kill(const std::string& name, int signal);
+
+  /// Runs the claud binary with exactly `args` (no --cluster added), e.g. a node that should
+  /// refuse to start; it is killed after `timeout` (then timed_out is set).
+  run_result run_raw(std::vector<std::string> args, milliseconds timeout = 20s) const;
+
+  node_process& node(const std::string& name);
+  const std::string& address(const std::string& name) {
+    return node(name).address;
+  }
+  /// The default --cluster address: the first master or dev node started.
+  const std::string& cluster_address() const;
+
+  /// Runs the claud CLI with `args` and, unless it already has --cluster, `--cluster` set to the
+  /// cluster's address.
+  run_result run(std::vector<std::string> args, milliseconds timeout = 20s) const;
+  /// run(), then requires exit 0 and parses stdout as JSON (throws with the output otherwise).
+  json run_json(std::vector<std::string> args, milliseconds timeout = 20s) const;
+
+  /// Submits a job (`submit --json [options] -- command...`), requires success, returns its id.
+  std::string submit(const std::vector<std::string>& command,
+                     const std::vector<std::string>& options = {}) const;
+  json job(const std::string& id) const;                 // `status ID --json`
+  json jobs() const;                                     // `jobs --json`
+  json nodes() const;                                    // `nodes --json`
+  /// The node record of `node_id` in `nodes --json`, or null if absent.
+  json node_record(const std::string& node_id) const;
+
+  /// Polls `predicate` every 50 ms until it returns true or `timeout` passes; then throws
+  /// std::runtime_error with `what` and the last `describe()` text.
+  void wait_until(const std::string& what, const std::function<bool()>& predicate,
+                  milliseconds timeout = 15s, const std::function<std::string()>& describe = {});
+  /// Waits until the job is in a final state and returns its record.
+  json wait_job(const std::string& id, milliseconds timeout = 20s);
+  json wait_job_state(const std::string& id, const std::string& state, milliseconds timeout = 20s);
+
+  /// The stdout/stderr file contents of the node's current (or last) incarnation.
+  std::string node_stdout(const std::string& name) const;
+  std::string node_stderr(const std::string& name) const;
+
+  /// A loopback port that nothing listens on right now (bind 127.0.0.1:0, read, close).
+  static int free_port();
+
+private:
+  node_process& add_node(const std::string& name, const std::string& role,
+                         std::vector<std::string> args, const std::string& master);
+  void spawn(node_process& p);
+  void launch_and_wait(node_process& p);
+  void wait_ready(node_process& p);
+  /// waitpid(WNOHANG); records the status and clears pid when it has exited.
+  bool reap_if_exited(node_process& p);
+  void end_process(node_process& p);
+  std::string file_of(const node_process& p, const char* stream) const;
+
+  std::string root_;
+  std::map<std::string, node_process> nodes_;
+  std::vector<std::string> start_order_;
+  std::vector<int> used_ports_;
+  long failures_at_start_ = 0;
+};
+
+} // namespace claud::test

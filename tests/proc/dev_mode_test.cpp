@@ -1,0 +1,115 @@
+// A dev node (master and slave in one process) runs jobs end to end through the real CLI: submit
+// --wait, logs (stdout and --stderr), and the documented --json documents of status, jobs and
+// nodes.
+
+#include <catch2/catch.hpp>
+
+#include "cluster.hpp"
+
+using namespace claud::test;
+
+namespace {
+
+const char* job_fields[] = {"id",          "name",        "state",  "exit_code",
+                            "node",        "attempts",    "submitted_at", "started_at",
+                            "finished_at", "reason"};
+const char* node_fields[] = {"id",        "role",      "address",           "state",
+                             "cpus_total", "cpus_free", "memory_total_bytes", "memory_free_bytes"};
+
+bool is_utc_time(const json& value) {
+  auto text = value.str();
+  return text.size() >= 20 && text[4] == '-' && text[10] == 'T' && text.back() == 'Z';
+}
+
+} // namespace
+
+// One node for all checks: each block below is independent of the others' results.
+TEST_CASE("a dev node runs a job, keeps its output and describes it in JSON") {
+  cluster c;
+  c.start_dev("dev");
+
+  auto submitted = c.run({"submit", "--wait", "--", "echo", "hello"});
+  INFO(submitted.describe());
+  REQUIRE(submitted.exit_code == 0);
+  // Without --json, `submit --wait` prints the job id first.
+  auto id = submitted.out.substr(0, submitted.out.find('\n'));
+  REQUIRE(!id.empty());
+
+  auto logs = c.run({"logs", id});
+  INFO(logs.describe());
+  REQUIRE(logs.exit_code == 0);
+  CHECK(logs.out == "hello\n");
+
+  {
+    // `status --json` has every documented field.
+    auto job = c.job(id);
+    INFO(job.dump());
+    for (auto field : job_fields)
+      CHECK(job.has(field));
+    CHECK(job["id"].str() == id);
+    CHECK(job["name"].str() == "echo");
+    CHECK(job["state"].str() == "succeeded");
+    CHECK(job["exit_code"].num() == 0);
+    CHECK(job["node"].str() == "dev");
+    CHECK(job["attempts"].num() == 1);
+    CHECK(is_utc_time(job["submitted_at"]));
+    CHECK(is_utc_time(job["started_at"]));
+    CHECK(is_utc_time(job["finished_at"]));
+    CHECK(job["reason"].is_null());
+  }
+
+  {
+    // `jobs --json` lists it.
+    auto jobs = c.jobs();
+    INFO(jobs.dump());
+    REQUIRE(jobs.size() == 1);
+    for (auto field : job_fields)
+      CHECK(jobs[0].has(field));
+    CHECK(jobs[0]["id"].str() == id);
+    CHECK(jobs[0]["state"].str() == "succeeded");
+  }
+
+  {
+    // `nodes --json` shows the dev node with its resources.
+    auto nodes = c.nodes();
+    INFO(nodes.dump());
+    REQUIRE(nodes.size() == 1);
+    auto node = nodes[0];
+    for (auto field : node_fields)
+      CHECK(node.has(field));
+    CHECK(node["id"].str() == "dev");
+    CHECK(node["role"].str() == "dev");
+    CHECK(node["address"].str() == c.address("dev"));
+    CHECK(node["state"].str() == "alive");
+    CHECK(node["cpus_total"].num() > 0);
+    CHECK(node["cpus_free"].num() == node["cpus_total"].num()); // nothing runs now
+    CHECK(node["memory_total_bytes"].num() > 0);
+    CHECK(node["memory_free_bytes"].num() == node["memory_total_bytes"].num());
+  }
+
+  {
+    // `logs --stderr` returns what the job wrote to standard error.
+    auto r = c.run({"submit", "--wait", "--json", "--", "sh", "-c", "echo out; echo oops >&2"});
+    INFO(r.describe());
+    REQUIRE(r.exit_code == 0);
+    auto job = json::parse(r.out);
+    CHECK(job["state"].str() == "succeeded");
+    auto err = c.run({"logs", "--stderr", job["id"].str()});
+    INFO(err.describe());
+    REQUIRE(err.exit_code == 0);
+    CHECK(err.out == "oops\n");
+    auto out = c.run({"logs", job["id"].str()});
+    CHECK(out.out == "out\n");
+  }
+
+  {
+    // `submit --wait --json` prints the final job record.
+    auto r = c.run({"submit", "--wait", "--json", "--name", "greeting", "--", "echo", "hi"});
+    INFO(r.describe());
+    REQUIRE(r.exit_code == 0);
+    auto job = json::parse(r.out); // the whole stdout is one JSON document
+    CHECK(job["name"].str() == "greeting");
+    CHECK(job["state"].str() == "succeeded");
+    CHECK(job["exit_code"].num() == 0);
+  }
+}

@@ -1,0 +1,258 @@
+// Scenario tests: short stories on the simulated cluster (cluster.hpp), each naming the situation
+// and the part of the Raft paper (or of claud's raft core) it shows. The checker's invariants run
+// after every step here as in the random runs, so a scenario also fails on any safety violation.
+// The network is lossless with one step of delay unless a test cuts links; one step is one tick.
+
+#include <catch2/catch.hpp>
+
+#include "cluster.hpp"
+
+using namespace claud;
+using claud::sim::cluster;
+using claud::sim::crash_mode;
+
+namespace {
+
+constexpr int election_ticks = 10; // timeouts are drawn from [10, 20)
+
+sim::cluster_options masters(int count, uint64_t seed, uint64_t snapshot_every = 1000) {
+  sim::cluster_options o;
+  o.masters = count;
+  o.seed = seed;
+  o.election_ticks = election_ticks;
+  o.heartbeat_ticks = 1;
+  o.snapshot_every_entries = snapshot_every;
+  return o;
+}
+
+/// Runs until some master leads and has committed its term's first entry; returns it.
+std::string elect(cluster& t) {
+  REQUIRE(t.run_until(
+      [&] {
+        auto l = t.leader();
+        return !l.empty() && t.commit(l) > 0
+               && t.master(l).raft().log().term(t.commit(l)) == t.term(l);
+      },
+      20 * election_ticks));
+  return t.leader();
+}
+
+std::vector<std::string> followers_of(const cluster& t, const std::string& leader) {
+  std::vector<std::string> out;
+  for (const auto& id : t.ids())
+    if (id != leader)
+      out.push_back(id);
+  return out;
+}
+
+/// Proposes a job to the leader and runs until it commits.
+std::string commit_one(cluster& t) {
+  auto job = t.propose(t.leader());
+  REQUIRE(!job.empty());
+  REQUIRE(t.run_until([&] { return t.committed(job); }, 10));
+  return job;
+}
+
+} // namespace
+
+// Raft §5.2 and §6 (check-quorum), §5.3: the two followers stop hearing heartbeats, elect a leader
+// of a higher term among themselves and commit with it. The old leader, hearing from no majority,
+// steps down at its next quorum check: the check looks back over one election timeout, so a leader
+// cut off just after a check notices at the one after (within two timeouts). What it accepted
+// while cut off was never replicated: after the heal the new leader's log replaces it.
+TEST_CASE("isolate the leader: the majority elects a new one, the old one steps down, its "
+          "uncommitted entries are discarded") {
+  cluster t(masters(3, 11));
+  auto old = elect(t);
+  commit_one(t);
+
+  t.isolate(old);
+  auto stranded = t.propose(old);
+  REQUIRE(!stranded.empty());
+  REQUIRE(t.run_until([&] { return t.role(old) != raft::role::leader; }, 2 * election_ticks));
+
+  REQUIRE(t.run_until([&] { return !t.leader().empty() && t.leader() != old; },
+                      4 * election_ticks));
+  auto fresh = t.leader();
+  REQUIRE(t.term(fresh) > t.term(old));
+  auto after = commit_one(t);
+
+  t.heal();
+  REQUIRE(t.run_until([&] { return t.converged(); }, 4 * election_ticks));
+  CHECK(t.leader() == fresh);
+  CHECK_FALSE(t.committed(stranded));
+  CHECK_FALSE(t.holds(old, stranded));
+  CHECK(t.holds(old, after));
+  t.check_states();
+}
+
+// Raft §5.3–5.4: an entry commits only on a majority of the voters. With five masters split 2–3,
+// the side with the old leader keeps it (for a while) but can commit nothing; the side of three
+// elects a leader and commits. After the heal the minority's entry is gone everywhere.
+TEST_CASE("partition 2-3 in a cluster of five: only the side of three commits") {
+  cluster t(masters(5, 21));
+  auto old = elect(t);
+  commit_one(t);
+  auto minority = std::vector<std::string>{old, followers_of(t, old).front()};
+  const uint64_t commit_before = t.commit(old);
+
+  t.partition(minority);
+  auto stranded = t.propose(old);
+  REQUIRE(!stranded.empty());
+  REQUIRE(t.run_until(
+      [&] {
+        auto l = t.leader();
+        return !l.empty() && l != minority[0] && l != minority[1];
+      },
+      6 * election_ticks));
+  auto majority_job = commit_one(t);
+  t.run_ticks(2 * election_ticks);
+  for (const auto& id : minority)
+    CHECK(t.commit(id) == commit_before);
+  CHECK_FALSE(t.committed(stranded));
+
+  t.heal();
+  REQUIRE(t.run_until([&] { return t.converged(); }, 6 * election_ticks));
+  CHECK_FALSE(t.committed(stranded));
+  for (const auto& id : t.ids()) {
+    CHECK_FALSE(t.holds(id, stranded));
+    CHECK(t.holds(id, majority_job));
+  }
+  t.check_states();
+}
+
+// Raft §5.3 with a crash inside the ready loop: the follower dies while writing an append, so its
+// disk keeps a torn prefix of that batch (at least the last record is lost) and it never acked it.
+// The leader and the other follower still commit. Restarted over the same disk, the follower
+// recovers what was synced and the leader fills in the rest.
+TEST_CASE("restart a follower with a torn tail: it catches up") {
+  cluster t(masters(3, 31));
+  auto leader = elect(t);
+  commit_one(t);
+  auto follower = followers_of(t, leader).front();
+  t.run_ticks(3); // quiet: every master knows the commit, so the next write is an append
+
+  t.crash(follower, crash_mode::torn_write);
+  auto job = commit_one(t);
+  REQUIRE_FALSE(t.up(follower));
+  CHECK(t.disk(follower).last_index() < t.check().committed_job(job));
+  for (int i = 0; i < 5; ++i)
+    t.propose(leader);
+
+  t.run_ticks(election_ticks);
+  t.restart(follower);
+  REQUIRE(t.run_until([&] { return t.converged(); }, 2 * election_ticks));
+  CHECK(t.holds(follower, job));
+  CHECK(t.leader() == leader);
+  t.check_states();
+}
+
+// Raft §9.6 (pre-vote) with check-quorum's lease: a follower cut off for many election timeouts
+// keeps asking "would you vote for me?" without raising its term, so when it rejoins it finds the
+// same term and leader and simply follows; nobody is deposed.
+TEST_CASE("an isolated follower rejoining after many ticks does not disrupt the leader") {
+  cluster t(masters(5, 41));
+  auto leader = elect(t);
+  const uint64_t term = t.term(leader);
+  auto loner = followers_of(t, leader).back();
+
+  t.isolate(loner);
+  t.run_ticks(20 * election_ticks);
+  CHECK(t.term(loner) == term);
+
+  t.heal();
+  t.run_ticks(5 * election_ticks);
+  CHECK(t.leader() == leader);
+  for (const auto& id : t.ids())
+    CHECK(t.term(id) == term);
+  auto job = commit_one(t);
+  REQUIRE(t.run_until([&] { return t.holds(loner, job); }, 5));
+}
+
+// Raft §7: a follower down while the leader compacted its log past the follower's last entry can
+// only catch up from the leader's snapshot; it installs it, then takes the entries after it, and
+// ends with the same state machine as everyone.
+TEST_CASE("a master that fell behind a compacted log catches up via a snapshot") {
+  cluster t(masters(3, 51, /*snapshot_every=*/10));
+  auto leader = elect(t);
+  auto behind = followers_of(t, leader).front();
+  t.crash(behind);
+  for (int i = 0; i < 45; ++i) {
+    t.propose(leader);
+    t.run_ticks(1);
+  }
+  t.run_ticks(5);
+  REQUIRE(t.master(leader).raft().log().first_index() > t.disk(behind).last_index() + 1);
+
+  t.restart(behind);
+  REQUIRE(t.run_until([&] { return t.converged(); }, 4 * election_ticks));
+  CHECK(t.snapshots_installed(behind) >= 1);
+  auto job = commit_one(t);
+  REQUIRE(t.run_until([&] { return t.holds(behind, job); }, 5));
+  t.check_states();
+}
+
+// claud's hint (raft_node::leader_unreachable): when the connection to the leader closes, its
+// followers campaign within a few ticks instead of waiting out a full election timeout (the hint
+// comes after the heartbeats the leader sent before it died, as a closed connection reports). Each
+// follower waits 1 to 3 ticks so that one usually asks first; when two draw the same delay their
+// votes split and the election takes a timeout as without the hint, so the claim is checked over
+// several seeds: every hinted follower campaigns within 1 + 3 steps, and most elections end within
+// an election timeout, which no unhinted election does.
+TEST_CASE("the leader_unreachable hint makes followers campaign within a few ticks") {
+  struct timing {
+    uint64_t campaign; // steps from the crash until a follower campaigns
+    uint64_t elected;  // ... until a new leader is elected
+  };
+  auto after_leader_crash = [](uint64_t seed, bool hint) {
+    auto options = masters(3, seed);
+    options.hint_on_crash = hint ? 1 : 0;
+    cluster t(options);
+    auto old = elect(t);
+    t.run_ticks(3);
+    const uint64_t crashed_at = t.now();
+    t.crash(old);
+    auto campaigning = [&] {
+      for (const auto& id : followers_of(t, old))
+        if (t.role(id) != raft::role::follower)
+          return true;
+      return false;
+    };
+    REQUIRE(t.run_until(campaigning, 4 * election_ticks));
+    const uint64_t campaign = t.now() - crashed_at;
+    REQUIRE(t.run_until([&] { return !t.leader().empty(); }, 4 * election_ticks));
+    return timing{campaign, t.now() - crashed_at};
+  };
+  int fast = 0;
+  const int runs = 20;
+  for (uint64_t seed = 1; seed <= runs; ++seed) {
+    auto hinted = after_leader_crash(seed, true);
+    auto unhinted = after_leader_crash(seed, false);
+    INFO("seed " << seed << ": hinted campaign " << hinted.campaign << " elected "
+                 << hinted.elected << "; unhinted campaign " << unhinted.campaign << " elected "
+                 << unhinted.elected);
+    CHECK(hinted.campaign <= 1 + 3);
+    CHECK(unhinted.campaign >= election_ticks);
+    CHECK(unhinted.elected > election_ticks);
+    // Campaign, then a pre-vote and a vote round trip of 2 steps each.
+    fast += hinted.elected <= 1 + 3 + 4 ? 1 : 0;
+  }
+  CHECK(fast >= runs / 2);
+}
+
+// Check-quorum under a one-way partition: the leader's heartbeats still reach the followers (so
+// they keep following it and never time out) but nothing comes back. Only the leader can notice:
+// it hears from no majority, steps down, stops sending, and then the followers elect a new leader
+// among themselves, which commits.
+TEST_CASE("one-way partition, the leader can send but not receive: it steps down and a new "
+          "leader emerges") {
+  cluster t(masters(3, 71));
+  auto old = elect(t);
+  for (const auto& id : followers_of(t, old))
+    t.cut(id, old);
+
+  REQUIRE(t.run_until([&] { return t.role(old) != raft::role::leader; }, 2 * election_ticks + 1));
+  REQUIRE(t.run_until([&] { return !t.leader().empty() && t.leader() != old; },
+                      4 * election_ticks));
+  commit_one(t);
+}
