@@ -34,7 +34,7 @@ using self_pointer = caf::stateful_actor<api_state>*;
 /// Answers `promise` with the job's committed record.
 void deliver_job(self_pointer self, caf::response_promise promise, const std::string& job_id) {
   const auto& config = self->state.config;
-  self->request(config.leader_election, config.internal_timeout, status_atom::value, job_id)
+  self->request(config.leader_election, config.internal_timeout, local_atom::value, status_atom::value, job_id)
     .then([promise](pb::Job& job) mutable { promise.deliver(std::move(job)); },
           [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
 }
@@ -46,7 +46,7 @@ caf::result<pb::Job> submit(self_pointer self, pb::JobSpec& spec) {
   if (spec.name().empty())
     spec.set_name(spec.argv(0).substr(spec.argv(0).rfind('/') + 1));
   auto promise = self->make_response_promise();
-  self->request(config.leader_election, config.internal_timeout, nodes_atom::value)
+  self->request(config.leader_election, config.internal_timeout, local_atom::value, nodes_atom::value)
     .then(
       [=](const pb::NodeList& list) mutable {
         std::vector<pb::Node> nodes(list.nodes().begin(), list.nodes().end());
@@ -71,7 +71,7 @@ caf::result<pb::Job> kill(self_pointer self, const std::string& job_id) {
   auto promise = self->make_response_promise();
   // The status read turns an unknown id into not_found before anything is written; apply still
   // has the last word on a job that ends in between.
-  self->request(config.leader_election, config.internal_timeout, status_atom::value, job_id)
+  self->request(config.leader_election, config.internal_timeout, local_atom::value, status_atom::value, job_id)
     .then(
       [=](const pb::Job&) mutable {
         pb::LogEntry entry;
@@ -94,7 +94,8 @@ caf::result<pb::Job> wait(self_pointer self, const std::string& job_id) {
                       fmt::format("{} clients are already waiting; retry later", st.waiter_count));
   auto promise = self->make_response_promise();
   auto serial = ++st.next_serial;
-  self->request(st.config.leader_election, st.config.internal_timeout, status_atom::value, job_id)
+  self->request(st.config.leader_election, st.config.internal_timeout, local_atom::value,
+                status_atom::value, job_id)
     .then(
       [=](pb::Job& job) mutable {
         auto& st = self->state;
@@ -144,7 +145,7 @@ void on_job_update(self_pointer self, pb::Job& job) {
 caf::result<pb::LogChunk> logs(self_pointer self, pb::LogRequest& request) {
   const auto& config = self->state.config;
   auto promise = self->make_response_promise();
-  self->request(config.leader_election, config.internal_timeout, status_atom::value,
+  self->request(config.leader_election, config.internal_timeout, local_atom::value, status_atom::value,
                 request.job_id())
     .then(
       [=](const pb::Job& job) mutable {

@@ -129,7 +129,7 @@ caf::result<caf::unit_t> register_slave(self_pointer self, pb::SlaveReport& repo
       [=](const std::string&) mutable {
         promise.deliver(caf::unit);
         const auto& config = self->state.config;
-        self->request(config.leader_election, config.internal_timeout, jobs_atom::value)
+        self->request(config.leader_election, config.internal_timeout, local_atom::value, jobs_atom::value)
           .then([=](const pb::JobList& jobs) { reconcile(self, node_id, report, jobs); },
                 [=](caf::error& err) {
                   log::warn("tracker", "cannot reconcile",
@@ -201,7 +201,7 @@ void end_grace(self_pointer self, uint64_t leadership) {
   if (!self->state.leading || leadership != self->state.leadership)
     return;
   const auto& config = self->state.config;
-  self->request(config.leader_election, config.internal_timeout, nodes_atom::value)
+  self->request(config.leader_election, config.internal_timeout, local_atom::value, nodes_atom::value)
     .then(
       [=](const pb::NodeList& nodes) {
         for (const auto& node : nodes.nodes()) {
