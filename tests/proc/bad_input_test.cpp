@@ -22,12 +22,15 @@ std::string lower(std::string text) {
   return text;
 }
 
-/// The command failed with exactly one non-empty line on stderr that contains every key word
-/// (case-insensitive).
-void require_one_line_error(const run_result& r, const std::vector<std::string>& key_words) {
+/// The command failed (with `exit_code`, if given) and wrote exactly one line on stderr that
+/// contains every key word (case-insensitive).
+void require_one_line_error(const run_result& r, const std::vector<std::string>& key_words,
+                            int exit_code = -1) {
   INFO(r.describe());
   CHECK_FALSE(r.timed_out);
   CHECK(r.exit_code != 0);
+  if (exit_code >= 0)
+    CHECK(r.exit_code == exit_code);
   CHECK(r.err.size() > 1);
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   CHECK(r.err.back() == '\n');
@@ -51,14 +54,15 @@ TEST_CASE("bad input gives one clear error line and leaves the cluster running")
     // The command line itself.
     require_one_line_error(c.run_raw({"--role=chief", "--data-dir", c.root() + "/chief"}),
                            {"role", "chief"});
-    require_one_line_error(c.run_raw({"frobnicate"}), {"frobnicate"});
-    require_one_line_error(c.run({"jobs", "--frobnicate"}), {"--frobnicate"});
+    // A malformed command line exits 2 (README).
+    require_one_line_error(c.run_raw({"frobnicate"}), {"frobnicate"}, 2);
+    require_one_line_error(c.run({"jobs", "--frobnicate"}), {"--frobnicate"}, 2);
   }
 
   {
     // An address nobody serves.
     auto nowhere = "127.0.0.1:" + std::to_string(cluster::free_port());
-    require_one_line_error(c.run({"jobs", "--cluster", nowhere}, 30s), {"reach", nowhere});
+    require_one_line_error(c.run({"jobs", "--cluster", nowhere}, 30s), {"reach", nowhere}, 1);
   }
 
   {
@@ -101,7 +105,7 @@ TEST_CASE("bad input gives one clear error line and leaves the cluster running")
   {
     // Job ids that do not exist.
     for (std::string command : {"status", "kill", "logs"})
-      require_one_line_error(c.run({command, "424242"}), {"424242"});
+      require_one_line_error(c.run({command, "424242"}), {"424242"}, 1);
   }
 
   {

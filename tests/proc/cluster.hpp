@@ -12,6 +12,10 @@
 // Every child also gets PR_SET_PDEATHSIG(SIGKILL), so a crashed test binary leaves no claud behind.
 // The root dir is removed unless the test failed (a failed assertion or an exception); then its
 // path is printed. Set CLAUD_TEST_KEEP=1 to keep it always.
+//
+// Threads: run() may be called from several threads at once (it only reads the cluster), but start,
+// restart and kill nodes from the thread that owns the cluster: PR_SET_PDEATHSIG fires when the
+// thread that forked a child exits.
 
 #include <sys/types.h>
 

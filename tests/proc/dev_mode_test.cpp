@@ -10,9 +10,11 @@ using namespace claud::test;
 
 namespace {
 
-const char* job_fields[] = {"id",          "name",        "state",  "exit_code",
-                            "node",        "attempts",    "submitted_at", "started_at",
-                            "finished_at", "reason"};
+// The documented --json schema (README, src/proto/views.proto).
+const char* job_fields[] = {"id",         "name",         "state",      "exit_code",
+                            "signal",     "node",         "attempts",   "submitted_at",
+                            "started_at", "finished_at",  "reason",     "command",
+                            "cpus",       "memory_bytes"};
 const char* node_fields[] = {"id",        "role",      "address",           "state",
                              "cpus_total", "cpus_free", "memory_total_bytes", "memory_free_bytes"};
 
@@ -56,6 +58,12 @@ TEST_CASE("a dev node runs a job, keeps its output and describes it in JSON") {
     CHECK(is_utc_time(job["started_at"]));
     CHECK(is_utc_time(job["finished_at"]));
     CHECK(job["reason"].is_null());
+    CHECK(job["signal"].is_null());
+    REQUIRE(job["command"].size() == 2);
+    CHECK(job["command"][0].str() == "echo");
+    CHECK(job["command"][1].str() == "hello");
+    CHECK(job["cpus"].num() == Approx(0.1)); // the defaults
+    CHECK(job["memory_bytes"].num() == 64.0 * 1024 * 1024);
   }
 
   {
