@@ -1,5 +1,6 @@
 #include "actors/peer_directory.hpp"
 
+#include <deque>
 #include <map>
 #include <set>
 
@@ -20,9 +21,12 @@ struct peer {
   net::host_port where;
   caf::actor api;
   bool connecting = false;
-  caf::actor_clock::time_point next_attempt{};
   std::vector<caf::response_promise> waiting; // lookups until the connection settles
+  std::deque<pb::RaftMessage> queued;         // raft messages until the connection settles
 };
+
+/// Raft messages kept for a peer being connected; older ones are dropped first (raft resends).
+constexpr size_t max_queued_messages = 64;
 
 struct peer_directory_state {
   peer_directory_config config;
@@ -33,7 +37,7 @@ struct peer_directory_state {
 
 using self_pointer = caf::stateful_actor<peer_directory_state>*;
 
-void settle(peer& p, const caf::error& failure) {
+void settle(self_pointer self, peer& p, const caf::error& failure) {
   for (auto& promise : p.waiting) {
     if (p.api)
       promise.deliver(p.api);
@@ -41,15 +45,17 @@ void settle(peer& p, const caf::error& failure) {
       promise.deliver(failure);
   }
   p.waiting.clear();
+  if (p.api)
+    for (auto& message : p.queued)
+      self->send(p.api, raft_atom::value, std::move(message));
+  p.queued.clear();
 }
 
 void connect(self_pointer self, const std::string& address) {
   auto& p = self->state.peers.at(address);
-  auto now = self->clock().now();
-  if (p.api || p.connecting || now < p.next_attempt)
+  if (p.api || p.connecting)
     return;
   p.connecting = true;
-  p.next_attempt = now + self->state.config.retry_interval;
   auto middleman = self->home_system().middleman().actor_handle();
   self->request(middleman, self->state.config.connect_timeout, caf::connect_atom_v, p.where.host,
                 p.where.port)
@@ -62,15 +68,17 @@ void connect(self_pointer self, const std::string& address) {
           self->monitor(p.api);
           log::info("peers", "connected", {{"master", address}});
         }
-        settle(p, make_error(errc::unavailable, fmt::format("master {} is unreachable", address)));
+        settle(self, p,
+               make_error(errc::unavailable, fmt::format("master {} is unreachable", address)));
       },
       [=](caf::error& err) {
         auto& p = self->state.peers.at(address);
         p.connecting = false;
         log::debug("peers", "cannot connect", {{"master", address}, {"error", error_message(err)}});
-        settle(p, make_error(errc::unavailable,
-                             fmt::format("master {} is unreachable ({})", address,
-                                         error_message(err))));
+        settle(self, p,
+               make_error(errc::unavailable,
+                          fmt::format("master {} is unreachable ({})", address,
+                                      error_message(err))));
       });
 }
 
@@ -91,15 +99,21 @@ caf::behavior peer_directory(self_pointer self, peer_directory_config config) {
     self->state.peers[address].where = net::parse_host_port(address);
   self->state.config = std::move(config);
   self->set_down_handler([=](caf::down_msg& down) { on_down(self, down); });
+  self->send(self, tick_atom::value);
   return {
     [=](relay_atom, const std::string& address, pb::RaftMessage& message) {
       auto i = self->state.peers.find(address);
       if (i == self->state.peers.end())
         return;
-      if (i->second.api)
-        self->send(i->second.api, raft_atom::value, std::move(message));
-      else
-        connect(self, address);
+      auto& p = i->second;
+      if (p.api) {
+        self->send(p.api, raft_atom::value, std::move(message));
+        return;
+      }
+      if (p.queued.size() == max_queued_messages)
+        p.queued.pop_front();
+      p.queued.push_back(std::move(message));
+      connect(self, address);
     },
     [=](lookup_atom, const std::string& address) -> caf::result<caf::actor> {
       auto i = self->state.peers.find(address);
@@ -109,9 +123,15 @@ caf::behavior peer_directory(self_pointer self, peer_directory_config config) {
         return i->second.api;
       auto promise = self->make_response_promise();
       i->second.waiting.push_back(promise);
-      i->second.next_attempt = {}; // a client waits: try now
       connect(self, address);
       return promise;
+    },
+    [=](tick_atom) {
+      // Connections to every master are kept open, so that a campaign's first messages (and
+      // the CAF monitors that detect a dead leader) are ready when they are needed.
+      for (const auto& [address, p] : self->state.peers)
+        connect(self, address);
+      self->delayed_send(self, self->state.config.retry_interval, tick_atom::value);
     },
     [=](subscribe_atom, caf::actor& subscriber) { self->state.subscriber = std::move(subscriber); },
   };

@@ -1,13 +1,14 @@
 #pragma once
 // peer_directory: a master's connections to the other masters. Each peer is reached through the
 // `api` actor it publishes; connections are opened asynchronously through the middleman, on
-// demand, and watched with CAF monitors. A closed connection is reported to the subscriber (the
-// leader_election actor, which takes a closed connection to the leader as a hint to campaign).
+// start and again every `retry_interval` while a peer is unreachable, and watched with CAF
+// monitors. A closed connection is reported to the subscriber (the leader_election actor, which
+// takes a closed connection to the leader as a hint to campaign).
 //
 // Interface:
 //   (relay_atom, std::string address, pb::RaftMessage) -> void; delivered as (raft_atom, msg) to
-//       that master, or dropped while it is unreachable (raft retransmits; a connection attempt
-//       starts)
+//       that master, queued (at most 64, oldest dropped first) while a connection is attempted,
+//       and dropped when it fails (raft retransmits)
 //   (lookup_atom, std::string address) -> caf::actor, that master's api (errc::unavailable when
 //       it cannot be reached)
 //   (subscribe_atom, caf::actor) -> void; the subscriber gets (peer_down_atom, std::string address)

@@ -9,7 +9,7 @@
 // replication committed by a majority of the voters, check-quorum (a leader steps down when it has
 // not heard from a majority for an election timeout, and followers that hear from a leader ignore
 // votes meanwhile), read-index reads, snapshots for followers behind the log's start, and a hint
-// that the leader is gone (its connection closed) which starts a pre-vote at once.
+// that the leader is gone (its connection closed) which starts a pre-vote within a few ticks.
 
 #include <cstdint>
 #include <map>
@@ -83,7 +83,8 @@ public:
   /// ready().reads with the index to wait for. False when not the leader.
   bool read_index(uint64_t context);
 
-  /// The connection to the leader closed: stop trusting it and campaign (pre-vote) at once.
+  /// The connection to the leader closed: stop trusting it and campaign (pre-vote) within a few
+  /// ticks, the voters taking turns by rank so that two do not split the vote.
   void leader_unreachable();
 
   /// The caller snapshotted the state machine at `snapshot.index()` (<= applied): drop the log up
@@ -108,6 +109,10 @@ public:
   }
   const raft_log& log() const {
     return log_;
+  }
+  /// The hard state as of the last advance() (what the caller has stored).
+  const pb::HardState& persisted_hard_state() const {
+    return persisted_;
   }
   const std::map<std::string, progress>& peers() const {
     return progress_;

@@ -37,7 +37,12 @@ output replica::process() {
       store_->append(rd.entries);
     if (rd.hard_state_changed)
       store_->set_hard_state(rd.hard_state);
-    if (!rd.entries.empty() || rd.hard_state_changed) {
+    // Entries, term and vote must be durable before the messages that depend on them leave; a
+    // commit index alone need not be (after a crash the leader tells it again), so it rides along
+    // with the next sync instead of costing one of its own.
+    const auto& durable = raft_.persisted_hard_state();
+    bool vote_changed = rd.hard_state.term() != durable.term() || rd.hard_state.vote() != durable.vote();
+    if (!rd.entries.empty() || (rd.hard_state_changed && vote_changed)) {
       store_->sync();
       ++syncs_;
       entries_written_ += rd.entries.size();

@@ -29,10 +29,12 @@ int run_slave(const node_options& options, storage::data_dir& dir, const std::st
   supervisor_config.jobs_dir = dir.subdir("jobs");
   supervisor_config.kill_grace = std::chrono::milliseconds{options.kill_grace_ms};
   link_config.supervisor = actors.add(spawn_job_supervisor(system, supervisor_config));
-  actors.add(spawn_slave_link(system, link_config));
   // The leader reaches the supervisor through the handle the slave registers with; publishing
-  // it on --listen claims the slave's port (a port in use is an error at start).
+  // it on --listen claims the slave's port (a port in use is an error at start). It comes before
+  // the link: a connection to a master still in its handshake when the system shuts down keeps
+  // CAF's (detached) middleman actor alive, and ~actor_system would wait for it forever.
   publish_api(system, link_config.supervisor, where);
+  actors.add(spawn_slave_link(system, link_config));
   std::cout << fmt::format("claud slave {} listening on {} (data dir {}), joining {}", node_id,
                            where.to_string(), dir.path(), options.join)
             << std::endl;

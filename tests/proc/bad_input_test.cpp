@@ -33,7 +33,7 @@ void require_one_line_error(const run_result& r, const std::vector<std::string>&
     CHECK(r.exit_code == exit_code);
   CHECK(r.err.size() > 1);
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-  CHECK(r.err.back() == '\n');
+  CHECK((!r.err.empty() && r.err.back() == '\n'));
   for (const auto& word : key_words) {
     INFO("key word: " << word);
     CHECK(lower(r.err).find(lower(word)) != std::string::npos);

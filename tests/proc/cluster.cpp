@@ -407,13 +407,24 @@ node_process& cluster::node(const std::string& name) {
   return i->second;
 }
 
-const std::string& cluster::cluster_address() const {
+std::string cluster::cluster_address() const {
+  std::string addresses;
   for (const auto& name : start_order_) {
     const auto& p = nodes_.at(name);
     if (p.role != "slave")
-      return p.address;
+      addresses += (addresses.empty() ? "" : ",") + p.address;
   }
-  fail("the cluster has no master or dev node yet");
+  if (addresses.empty())
+    fail("the cluster has no master or dev node yet");
+  return addresses;
+}
+
+std::vector<std::string> cluster::master_names() const {
+  std::vector<std::string> names;
+  for (const auto& name : start_order_)
+    if (nodes_.at(name).role == "master")
+      names.push_back(name);
+  return names;
 }
 
 std::string cluster::file_of(const node_process& p, const char* stream) const {
@@ -484,7 +495,7 @@ void cluster::end_process(node_process& p) {
 
 void cluster::wait_ready(node_process& p) {
   auto deadline = clock_type::now() + 20s;
-  const std::string& ask = p.role == "slave" ? nodes_.at(p.master).address : p.address;
+  const std::string ask = p.role == "slave" ? cluster_address() : p.address;
   std::string last;
   for (;;) {
     if (reap_if_exited(p))
@@ -514,7 +525,7 @@ void cluster::wait_ready(node_process& p) {
 void cluster::launch_and_wait(node_process& p) {
   // A port that was free when chosen may be taken before claud binds it (another test): pick a
   // new one and try again. A restart keeps its port.
-  bool first_start = p.incarnation == 0;
+  bool first_start = p.incarnation == 0 && p.address.empty();
   for (int attempt = 0;; ++attempt) {
     if (first_start) {
       int port = 0;
@@ -545,6 +556,80 @@ node_process& cluster::start_master(const std::string& name, std::vector<std::st
   return p;
 }
 
+void cluster::start_masters(const std::vector<std::string>& names,
+                             std::vector<std::string> extra) {
+  std::vector<node_process*> masters;
+  for (const auto& name : names) {
+    std::vector<std::string> args{"--registration-grace-ms", "1500", "--log", "info"};
+    auto& p = add_node(name, "master", std::move(args), {});
+    int port = 0;
+    do
+      port = free_port();
+    while (std::find(used_ports_.begin(), used_ports_.end(), port) != used_ports_.end());
+    used_ports_.push_back(port);
+    p.address = "127.0.0.1:" + std::to_string(port);
+    masters.push_back(&p);
+  }
+  for (auto* p : masters) {
+    std::string others;
+    for (auto* q : masters)
+      if (q != p)
+        others += (others.empty() ? "" : ",") + q->address;
+    if (!others.empty())
+      p->args.insert(p->args.end(), {"--join", others});
+    p->args.insert(p->args.end(), extra.begin(), extra.end());
+    spawn(*p);
+  }
+  // Each waits for a leader, which needs a majority of them running: all are started above.
+  for (auto* p : masters)
+    wait_ready(*p);
+}
+
+std::string cluster::leader_name(milliseconds timeout) {
+  std::string leader;
+  std::string last;
+  wait_until(
+    "a master leads",
+    [&] {
+      auto r = run({"leader", "--json"}, 5s);
+      last = r.describe();
+      if (r.exit_code != 0)
+        return false;
+      auto address = json::parse(r.out)["leader"]["address"].str();
+      for (const auto& [name, p] : nodes_)
+        if (p.address == address && p.pid != 0)
+          leader = name;
+      return !leader.empty();
+    },
+    timeout, [&] { return last; });
+  return leader;
+}
+
+void cluster::wait_masters_in_sync(milliseconds timeout) {
+  std::string last;
+  wait_until(
+    "every master holds the leader's whole log",
+    [&] {
+      auto r = run({"leader", "--json"}, 5s);
+      last = r.describe();
+      if (r.exit_code != 0)
+        return false;
+      auto info = json::parse(r.out);
+      double leader_match = -1;
+      std::vector<double> matches;
+      for (const auto& m : info["masters"].items()) {
+        if (m["role"].str() == "leader")
+          leader_match = m["match_index"].num();
+        matches.push_back(m["match_index"].num());
+      }
+      for (auto match : matches)
+        if (match != leader_match)
+          return false;
+      return matches.size() == master_names().size();
+    },
+    timeout, [&] { return last; });
+}
+
 node_process& cluster::start_dev(const std::string& name, std::vector<std::string> extra) {
   std::vector<std::string> args{"--registration-grace-ms", "1500", "--kill-grace-ms", "1000",
                                 "--log", "info"};
@@ -557,23 +642,20 @@ node_process& cluster::start_dev(const std::string& name, std::vector<std::strin
 node_process& cluster::start_slave(const std::string& name, const std::string& cpus,
                                    const std::string& memory, std::vector<std::string> extra,
                                    const std::string& master) {
-  std::string joined = master;
+  std::string joined = master.empty() ? "" : node(master).address;
   if (joined.empty())
-    for (const auto& n : start_order_)
-      if (nodes_.at(n).role == "master") {
-        joined = n;
-        break;
-      }
+    for (const auto& n : master_names())
+      joined += (joined.empty() ? "" : ",") + node(n).address;
   if (joined.empty())
     fail("start a master before slave " + name);
-  std::vector<std::string> args{"--join", node(joined).address, "--reconnect-interval-ms", "100",
+  std::vector<std::string> args{"--join", joined, "--reconnect-interval-ms", "100",
                                 "--kill-grace-ms", "1000", "--log", "info"};
   if (!cpus.empty())
     args.insert(args.end(), {"--cpus", cpus});
   if (!memory.empty())
     args.insert(args.end(), {"--memory", memory});
   args.insert(args.end(), extra.begin(), extra.end());
-  auto& p = add_node(name, "slave", std::move(args), joined);
+  auto& p = add_node(name, "slave", std::move(args), master);
   launch_and_wait(p);
   return p;
 }

@@ -114,8 +114,18 @@ public:
 
   /// A master (--registration-grace-ms 1500) on a free port; returns once it answers `nodes`.
   node_process& start_master(const std::string& name, std::vector<std::string> extra = {});
-  /// A slave with --node-id NAME joining `master` (default: the only master); returns once the
-  /// master lists it as alive.
+  /// Masters forming one raft group: ports are chosen for all first, each joins the others; returns
+  /// once each answers `nodes` (which needs a leader, so a majority of them up).
+  void start_masters(const std::vector<std::string>& names, std::vector<std::string> extra = {});
+  /// The names of the masters started, in start order.
+  std::vector<std::string> master_names() const;
+  /// The name of the master that leads now, as the running masters report it (polled).
+  std::string leader_name(milliseconds timeout = 15s);
+  /// Waits until a leader's `leader --json` shows every master running with its whole log.
+  void wait_masters_in_sync(milliseconds timeout = 15s);
+
+  /// A slave with --node-id NAME joining `master` (default: every master); returns once the
+  /// leader lists it as alive.
   node_process& start_slave(const std::string& name, const std::string& cpus,
                             const std::string& memory, std::vector<std::string> extra = {},
                             const std::string& master = {});
@@ -137,8 +147,8 @@ public:
   const std::string& address(const std::string& name) {
     return node(name).address;
   }
-  /// The default --cluster address: the first master or dev node started.
-  const std::string& cluster_address() const;
+  /// The default --cluster address: every master (or the dev node), comma-separated.
+  std::string cluster_address() const;
 
   /// Runs the claud CLI with `args` and, unless it already has --cluster, `--cluster` set to the
   /// cluster's address.

@@ -1,0 +1,122 @@
+// Commit latency and throughput of writes (job submissions) on 3 real masters: one client at a
+// time, then 64 concurrent, through the leader; with how many log entries each fsync carried on
+// the leader. Beside them, this disk's raw latency of a small fsync'd append, measured in the same
+// run. Prints a table and one JSON line per case.
+//
+//   CLAUD_BENCH_WRITES=5000 build/bench/commit_bench   (make bench; `make test` runs a smoke size)
+
+#include <deque>
+#include <iostream>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "baseline.hpp"
+#include "claud/client.hpp"
+#include "claud/protocol.hpp"
+#include "cluster.hpp"
+#include "net/address.hpp"
+#include "stats.hpp"
+
+namespace {
+
+using namespace claud;
+using claud::test::cluster;
+
+size_t writes() {
+  const char* text = std::getenv("CLAUD_BENCH_WRITES");
+  return text != nullptr ? std::max(64, std::atoi(text)) : 200;
+}
+
+struct load_result {
+  std::vector<double> latency_ms;
+  double seconds = 0;
+  size_t failures = 0;
+};
+
+/// Sends `count` submissions to `api`, keeping `in_flight` outstanding, from one actor.
+load_result run_load(caf::actor_system& system, const caf::actor& api, size_t count,
+                     size_t in_flight) {
+  pb::JobSpec spec;
+  spec.add_argv("true");
+  spec.set_cpu_millis(100);
+  spec.set_memory_bytes(64 << 20);
+  load_result result;
+  auto start = std::chrono::steady_clock::now();
+  {
+    caf::scoped_actor self{system};
+    using handle_type = decltype(self->request(api, caf::infinite, submit_atom::value, spec));
+    std::deque<std::pair<handle_type, std::chrono::steady_clock::time_point>> outstanding;
+    size_t sent = 0;
+    auto send_one = [&] {
+      auto now = std::chrono::steady_clock::now();
+      outstanding.emplace_back(self->request(api, std::chrono::seconds{30}, submit_atom::value, spec),
+                               now);
+      ++sent;
+    };
+    while (sent < std::min(in_flight, count))
+      send_one();
+    // Answers arrive in commit order, which is the order of sending, so the oldest is next.
+    while (!outstanding.empty()) {
+      auto [handle, started] = std::move(outstanding.front());
+      outstanding.pop_front();
+      handle.receive([&](const pb::Job&) { result.latency_ms.push_back(bench::elapsed_ms(started)); },
+                     [&](const caf::error&) { ++result.failures; });
+      if (sent < count)
+        send_one();
+    }
+  }
+  result.seconds = bench::elapsed_ms(start) / 1000.0;
+  return result;
+}
+
+pb::LeaderInfo leader_stats(const std::string& address) {
+  client_options options;
+  options.addresses = {address};
+  return client{options}.leader(read_mode::local);
+}
+
+} // namespace
+
+TEST_CASE("commit latency and throughput of writes on 3 masters") {
+  cluster c;
+  c.start_masters({"m1", "m2", "m3"});
+  auto leader_address = c.address(c.leader_name());
+  auto fsync = bench::measure_fsync(c.root(), 200);
+
+  caf::actor_system_config cfg;
+  register_protocol(cfg);
+  cfg.load<caf::io::middleman>();
+  caf::actor_system system{cfg};
+  auto where = net::parse_host_port(leader_address);
+  auto api = system.middleman().remote_actor(where.host, where.port);
+  REQUIRE(api);
+
+  std::cout << fmt::format("baseline: one 200-byte append + fdatasync: p50 {:.2f} ms, p99 {:.2f} "
+                           "ms\n",
+                           fsync.p50_ms, fsync.p99_ms);
+  std::cout << fmt::format("{:<12} {:>7} {:>10} {:>10} {:>12} {:>16}\n", "clients", "writes",
+                           "p50 ms", "p99 ms", "writes/s", "entries/fsync");
+  for (size_t clients : {size_t{1}, size_t{64}}) {
+    auto before = leader_stats(leader_address);
+    auto result = run_load(system, *api, writes(), clients);
+    auto after = leader_stats(leader_address);
+    double per_sync = after.syncs() > before.syncs()
+                        ? static_cast<double>(after.entries_written() - before.entries_written())
+                            / static_cast<double>(after.syncs() - before.syncs())
+                        : 0;
+    double rate = static_cast<double>(result.latency_ms.size()) / result.seconds;
+    auto p50 = bench::percentile(result.latency_ms, 50);
+    auto p99 = bench::percentile(result.latency_ms, 99);
+    std::cout << fmt::format("{:<12} {:>7} {:>10.2f} {:>10.2f} {:>12.0f} {:>16.1f}\n", clients,
+                             result.latency_ms.size(), p50, p99, rate, per_sync);
+    std::cout << fmt::format("{{\"bench\":\"commit\",\"clients\":{},\"writes\":{},\"p50_ms\":{:.3f},"
+                             "\"p99_ms\":{:.3f},\"writes_per_s\":{:.0f},\"entries_per_fsync\":"
+                             "{:.2f},\"fsync_p50_ms\":{:.3f}}}\n",
+                             clients, result.latency_ms.size(), p50, p99, rate, per_sync,
+                             fsync.p50_ms);
+    CHECK(result.failures == 0);
+  }
+}
