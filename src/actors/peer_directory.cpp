@@ -99,7 +99,6 @@ caf::behavior peer_directory(self_pointer self, peer_directory_config config) {
     self->state.peers[address].where = net::parse_host_port(address);
   self->state.config = std::move(config);
   self->set_down_handler([=](caf::down_msg& down) { on_down(self, down); });
-  self->send(self, tick_atom::value);
   return {
     [=](relay_atom, const std::string& address, pb::RaftMessage& message) {
       auto i = self->state.peers.find(address);

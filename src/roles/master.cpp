@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "actors/api.hpp"
+#include "actors/internal_atoms.hpp"
 #include "actors/job_supervisor.hpp"
 #include "actors/leader_election.hpp"
 #include "actors/peer_directory.hpp"
@@ -47,15 +48,18 @@ std::vector<std::string> master_addresses(const node_options& options) {
   return masters;
 }
 
-/// The master's actors, wired: peers, leader_election, tracker, scheduler; returns the api.
+/// The master's actors, wired: peers (returned in `peers_out`), leader_election, tracker,
+/// scheduler; returns the api.
 caf::actor spawn_master(caf::actor_system& system, actor_stopper& actors,
-                        const node_options& options, leader_election_config election) {
+                        const node_options& options, leader_election_config election,
+                        caf::actor& peers_out) {
   peer_directory_config peers_config;
   for (const auto& address : election.masters)
     if (address != election.address)
       peers_config.peers.push_back(address);
   const auto master_count = election.masters.size();
   auto peers = actors.add(spawn_peer_directory(system, peers_config));
+  peers_out = peers;
   election.peers = peers;
   auto leader = actors.add(spawn_leader_election(system, std::move(election)));
   leader->attach_functor([](const caf::error& reason) {
@@ -115,8 +119,10 @@ int run_master(const node_options& options, storage::data_dir& dir, const std::s
   caf::actor_system system{cfg};
   {
     actor_stopper actors; // stops them all before `system` waits for them, also on errors
-    auto api = spawn_master(system, actors, options, std::move(election));
+    auto peers = caf::actor{};
+    auto api = spawn_master(system, actors, options, std::move(election), peers);
     publish_api(system, api, where);
+    caf::anon_send(peers, tick_atom::value); // connect to the other masters only now
     if (with_slave)
       spawn_local_slave(system, actors, options, dir, node_id, api);
     std::cout << fmt::format("claud {} {} listening on {} (data dir {})", options.role, node_id,
