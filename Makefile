@@ -3,7 +3,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test demo clean
+.PHONY: all deps build test demo bench clean
 
 all: build
 
@@ -21,6 +21,11 @@ test: build
 
 demo: build
 	bash scripts/demo.sh $(BUILD_DIR)/claud
+
+# Full-size benchmarks (make test runs them at a smoke size).
+bench: build
+	CLAUD_BENCH_ROUNDS=20 $(BUILD_DIR)/bench/failover_bench
+	CLAUD_BENCH_WRITES=5000 $(BUILD_DIR)/bench/commit_bench
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -19,6 +19,7 @@
 #include "cluster.hpp"
 #include "net/address.hpp"
 #include "stats.hpp"
+#include "workload.hpp"
 
 namespace {
 
@@ -26,8 +27,7 @@ using namespace claud;
 using claud::test::cluster;
 
 size_t writes() {
-  const char* text = std::getenv("CLAUD_BENCH_WRITES");
-  return text != nullptr ? std::max(64, std::atoi(text)) : 200;
+  return static_cast<size_t>(bench::size_from_env("CLAUD_BENCH_WRITES", 200, 64));
 }
 
 struct load_result {
@@ -39,10 +39,7 @@ struct load_result {
 /// Sends `count` submissions to `api`, keeping `in_flight` outstanding, from one actor.
 load_result run_load(caf::actor_system& system, const caf::actor& api, size_t count,
                      size_t in_flight) {
-  pb::JobSpec spec;
-  spec.add_argv("true");
-  spec.set_cpu_millis(100);
-  spec.set_memory_bytes(64 << 20);
+  const auto spec = bench::trivial_job();
   load_result result;
   auto start = std::chrono::steady_clock::now();
   {

@@ -16,6 +16,7 @@
 #include "claud/client.hpp"
 #include "cluster.hpp"
 #include "stats.hpp"
+#include "workload.hpp"
 
 namespace {
 
@@ -23,16 +24,7 @@ using namespace claud;
 using claud::test::cluster;
 
 int rounds() {
-  const char* text = std::getenv("CLAUD_BENCH_ROUNDS");
-  return text != nullptr ? std::max(1, std::atoi(text)) : 2;
-}
-
-pb::JobSpec trivial_job() {
-  pb::JobSpec spec;
-  spec.add_argv("true");
-  spec.set_cpu_millis(100);
-  spec.set_memory_bytes(64 << 20);
-  return spec;
+  return bench::size_from_env("CLAUD_BENCH_ROUNDS", 2, 1);
 }
 
 /// Submits through `survivors` until one write is acknowledged; returns when it is.
@@ -45,7 +37,7 @@ void commit_one(const std::vector<std::string>& survivors) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
   for (;;) {
     try {
-      cluster_client.submit(trivial_job());
+      cluster_client.submit(bench::trivial_job());
       return;
     } catch (const client_error& e) {
       if (std::chrono::steady_clock::now() > deadline)

@@ -23,9 +23,7 @@ namespace {
 constexpr char meta_format_v1 = '\x01';
 constexpr std::string_view segment_prefix = "log-";
 constexpr std::string_view segment_suffix = ".seg";
-constexpr std::string_view snapshot_prefix = "snap-";
 
-const char* const repair_advice = "the data dir needs repair — restore it from another master";
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
@@ -60,7 +58,7 @@ std::string file_log_store::segment_path(uint64_t first_index) const {
 void file_log_store::recover_snapshot(const std::vector<std::string>& names) {
   std::vector<std::pair<uint64_t, std::string>> found;
   for (const auto& name : names) {
-    if (name.compare(0, snapshot_prefix.size(), snapshot_prefix) != 0)
+    if (!snapshot_file::is_snapshot_name(name))
       continue;
     std::string path = raft_dir_ + "/" + name;
     if (snapshot_file::is_temp_name(name)) {

@@ -17,12 +17,15 @@ constexpr std::string_view prefix = "snap-";
 constexpr std::string_view suffix = ".pb";
 constexpr std::string_view temp_suffix = ".pb.tmp";
 
-const char* const repair_advice = "the data dir needs repair — restore it from another master";
 
 } // namespace
 
 std::string name(uint64_t index) {
   return file_util::numbered_name(prefix, index, suffix);
+}
+
+bool is_snapshot_name(std::string_view name) {
+  return name.compare(0, prefix.size(), prefix) == 0;
 }
 
 std::optional<uint64_t> parse_name(std::string_view name) {

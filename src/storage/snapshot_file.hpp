@@ -20,6 +20,9 @@ std::string name(uint64_t index);
 /// The index named by a snapshot file, or nullopt when `name` is not exactly snap-<20 digits>.pb.
 std::optional<uint64_t> parse_name(std::string_view name);
 
+/// Whether `name` is one of the snapshot files (snap-*), final, temporary or malformed.
+bool is_snapshot_name(std::string_view name);
+
 /// Whether `name` is what an interrupted write() leaves: snap-*.pb.tmp.
 bool is_temp_name(std::string_view name);
 
