@@ -27,8 +27,7 @@ std::string canonical_bytes(const google::protobuf::Message& message) {
   return out;
 }
 
-checker::checker(size_t masters) : masters_(masters), submissions_{0} {
-}
+checker::checker(size_t masters) : masters_(masters), submissions_{0} {}
 
 void checker::on_start(const std::string& node, const replica::replica& r) {
   next_apply_[node] = r.raft().log().applied() + 1;
@@ -43,17 +42,17 @@ void checker::on_output(const std::string& node, const replica::output& out,
     // Within one output a snapshot may replace the state machine, so a jump forward is allowed
     // then; never a step back, and never a gap otherwise.
     if (index < next || (index != next && !out.snapshot_installed))
-      throw invariant_violation(fmt::format("{} applied index {} where it had to apply {} next",
-                                            node, index, next));
+      throw invariant_violation(
+          fmt::format("{} applied index {} where it had to apply {} next", node, index, next));
     record(node, applied.entry);
     next = index + 1;
   }
   if (out.snapshot_installed) {
     const uint64_t applied = r.raft().log().applied();
     if (applied + 1 < next)
-      throw invariant_violation(fmt::format(
-          "{} installed a snapshot at index {}, below the {} it had already applied", node,
-          applied, next - 1));
+      throw invariant_violation(
+          fmt::format("{} installed a snapshot at index {}, below the {} it had already applied",
+                      node, applied, next - 1));
     next = applied + 1;
   }
   check_state(node, r);
@@ -71,14 +70,14 @@ void checker::record(const std::string& node, const pb::LogEntry& entry) {
     return;
   }
   if (index != entries_.size() + 1)
-    throw invariant_violation(fmt::format(
-        "{} applied index {} but no master applied index {} before it", node, index,
-        entries_.size() + 1));
+    throw invariant_violation(
+        fmt::format("{} applied index {} but no master applied index {} before it", node, index,
+                    entries_.size() + 1));
   if (auto job = job_name(entry); !job.empty()) {
     auto [it, fresh] = jobs_.emplace(job, index);
     if (!fresh)
-      throw invariant_violation(fmt::format("{} was committed twice, at {} and {}", job,
-                                            it->second, index));
+      throw invariant_violation(
+          fmt::format("{} was committed twice, at {} and {}", job, it->second, index));
   }
   submissions_.push_back(submissions_.back() + (entry.has_job_submitted() ? 1 : 0));
   entries_.push_back(entry);
@@ -89,11 +88,12 @@ void checker::check_state(const std::string& node, const replica::replica& r) co
   const auto& log = r.raft().log();
   const uint64_t applied = log.applied();
   if (applied > log.committed())
-    throw invariant_violation(fmt::format("{} applied index {} beyond its commit {}", node,
-                                          applied, log.committed()));
+    throw invariant_violation(
+        fmt::format("{} applied index {} beyond its commit {}", node, applied, log.committed()));
   if (r.state().applied_index() != applied)
-    throw invariant_violation(fmt::format("{}'s state machine is at index {} but its log applied {}",
-                                          node, r.state().applied_index(), applied));
+    throw invariant_violation(
+        fmt::format("{}'s state machine is at index {} but its log applied {}", node,
+                    r.state().applied_index(), applied));
   if (applied > entries_.size())
     throw invariant_violation(fmt::format("{} is at index {}, beyond every applied entry ({})",
                                           node, applied, entries_.size()));
@@ -123,17 +123,17 @@ void checker::check_step(const std::vector<node_view>& nodes) {
       continue;
     auto [it, fresh] = leaders_.emplace(raft.term(), n.id);
     if (it->second != n.id)
-      throw invariant_violation(fmt::format("two leaders in term {}: {} and {}", raft.term(),
-                                            it->second, n.id));
+      throw invariant_violation(
+          fmt::format("two leaders in term {}: {} and {}", raft.term(), it->second, n.id));
     if (fresh && !holds_newest_committed(raft.log()))
-      throw invariant_violation(fmt::format(
-          "{} became leader of term {} without committed entry {} (term {})", n.id, raft.term(),
-          entries_.size(), entries_.back().term()));
+      throw invariant_violation(
+          fmt::format("{} became leader of term {} without committed entry {} (term {})", n.id,
+                      raft.term(), entries_.size(), entries_.back().term()));
   }
   if (holders < masters_ / 2 + 1)
-    throw invariant_violation(fmt::format(
-        "committed entry {} (term {}) is durably held by only {} of {} masters", entries_.size(),
-        entries_.back().term(), holders, masters_));
+    throw invariant_violation(
+        fmt::format("committed entry {} (term {}) is durably held by only {} of {} masters",
+                    entries_.size(), entries_.back().term(), holders, masters_));
 }
 
 void checker::on_read_issued(uint64_t context) {

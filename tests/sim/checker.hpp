@@ -36,7 +36,7 @@ struct invariant_violation : std::runtime_error {
 /// One master as the per-step check sees it.
 struct node_view {
   std::string id;
-  const replica::replica* live = nullptr; // null while crashed
+  const replica::replica* live = nullptr;  // null while crashed
   const raft::raft_log* durable = nullptr; // while crashed: what its disk would recover
 };
 
@@ -77,13 +77,13 @@ private:
   bool holds_newest_committed(const raft::raft_log& log) const;
 
   size_t masters_;
-  std::vector<pb::LogEntry> entries_; // committed entries, index i at [i - 1]
-  std::vector<std::string> bytes_;    // their serialized form
-  std::vector<uint64_t> submissions_; // [i]: jobs submitted by entries 1..i
-  std::map<std::string, uint64_t> jobs_; // job name -> committed index
+  std::vector<pb::LogEntry> entries_;          // committed entries, index i at [i - 1]
+  std::vector<std::string> bytes_;             // their serialized form
+  std::vector<uint64_t> submissions_;          // [i]: jobs submitted by entries 1..i
+  std::map<std::string, uint64_t> jobs_;       // job name -> committed index
   std::map<std::string, uint64_t> next_apply_; // per master: the index it must apply next
-  std::map<uint64_t, std::string> leaders_;     // term -> the one leader seen in it
-  std::map<uint64_t, uint64_t> reads_;          // read context -> commit index when it was asked
+  std::map<uint64_t, std::string> leaders_;    // term -> the one leader seen in it
+  std::map<uint64_t, uint64_t> reads_;         // read context -> commit index when it was asked
 };
 
 } // namespace claud::sim

@@ -24,11 +24,8 @@ const char* role_name(raft::role r) {
 } // namespace
 
 cluster::cluster(cluster_options options)
-  : options_(std::move(options)),
-    ids_(master_ids(options_.masters)),
-    rng_(options_.seed),
-    net_(ids_, rng_.fork(), options_.network),
-    checker_(ids_.size()) {
+    : options_(std::move(options)), ids_(master_ids(options_.masters)), rng_(options_.seed),
+      net_(ids_, rng_.fork(), options_.network), checker_(ids_.size()) {
   if (options_.masters < 1)
     throw std::invalid_argument("a cluster needs at least one master");
   nodes_.resize(ids_.size());

@@ -19,8 +19,7 @@ namespace claud::sim {
 
 /// Thrown by an armed store's sync(): the process died before the batch was durable.
 struct simulated_crash : std::runtime_error {
-  simulated_crash() : std::runtime_error("simulated crash during sync") {
-  }
+  simulated_crash() : std::runtime_error("simulated crash during sync") {}
 };
 
 class crash_store : public storage::log_store {

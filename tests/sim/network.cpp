@@ -6,7 +6,7 @@
 namespace claud::sim {
 
 network::network(std::vector<std::string> ids, uint64_t seed, network_options options)
-  : ids_(std::move(ids)), rng_(seed) {
+    : ids_(std::move(ids)), rng_(seed) {
   set_options(options);
 }
 
@@ -64,8 +64,8 @@ void network::enqueue(pb::RaftMessage message, uint64_t now) {
     return;
   }
   // At least one step: a reply never arrives within the step that caused it, so a step always ends.
-  const auto delay = static_cast<uint64_t>(
-      rng_.between(options_.min_delay_steps, options_.max_delay_steps));
+  const auto delay
+      = static_cast<uint64_t>(rng_.between(options_.min_delay_steps, options_.max_delay_steps));
   queue_.emplace(std::make_pair(now + delay, next_seq_++), std::move(message));
 }
 

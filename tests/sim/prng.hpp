@@ -1,7 +1,8 @@
 #pragma once
 // The simulator's only source of randomness. Every fault, delay and client action of a run is drawn
 // from generators derived from the run's seed, so one seed is one run, on every machine: splitmix64
-// is fully specified (std::uniform_int_distribution is not, and differs between standard libraries).
+// is fully specified (std::uniform_int_distribution is not, and differs between standard
+// libraries).
 
 #include <cstdint>
 #include <stdexcept>
@@ -11,8 +12,7 @@ namespace claud::sim {
 
 class prng {
 public:
-  explicit prng(uint64_t seed) : state_(seed) {
-  }
+  explicit prng(uint64_t seed) : state_(seed) {}
 
   uint64_t next() {
     uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
@@ -51,7 +51,7 @@ public:
     return next() ^ 0x5851f42d4c957f2dull;
   }
 
-  template <class T>
+  template<class T>
   const T& pick(const std::vector<T>& items) {
     return items.at(below(items.size()));
   }

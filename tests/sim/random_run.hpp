@@ -20,7 +20,7 @@ namespace claud::sim {
 struct run_options {
   uint64_t seed = 1;
   int masters = 3;
-  int steps = 600;            // of the fault phase
+  int steps = 600; // of the fault phase
   bool print_parameters = false;
   std::ostream* trace = nullptr; // when set, every event is printed as it happens
 };
@@ -28,9 +28,9 @@ struct run_options {
 struct run_result {
   bool ok = true;
   std::string parameters; // what the seed drew
-  std::string failure; // what broke
-  uint64_t step = 0;   // when
-  std::string recent;  // the events that led to it
+  std::string failure;    // what broke
+  uint64_t step = 0;      // when
+  std::string recent;     // the events that led to it
   uint64_t committed = 0;
   uint64_t elections = 0; // terms that had a leader
   uint64_t messages = 0;

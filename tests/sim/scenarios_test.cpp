@@ -55,11 +55,11 @@ std::string commit_one(cluster& t) {
 
 } // namespace
 
-// Raft §5.2 and §6 (check-quorum), §5.3: the two followers stop hearing heartbeats, elect a leader
-// of a higher term among themselves and commit with it. The old leader, hearing from no majority,
-// steps down at its next quorum check: the check looks back over one election timeout, so a leader
-// cut off just after a check notices at the one after (within two timeouts). What it accepted
-// while cut off was never replicated: after the heal the new leader's log replaces it.
+// Raft §5.2, §5.3 and §6 (check-quorum): the two followers stop hearing heartbeats, elect a
+// leader of a higher term among themselves and commit with it. The old leader, hearing from no
+// majority, steps down at its next quorum check: the check looks back over one election timeout, so
+// a leader cut off just after a check notices at the one after (within two timeouts). What it
+// accepted while cut off was never replicated: after the heal the new leader's log replaces it.
 TEST_CASE("isolate the leader: the majority elects a new one, the old one steps down, its "
           "uncommitted entries are discarded") {
   cluster t(masters(3, 11));
@@ -71,8 +71,8 @@ TEST_CASE("isolate the leader: the majority elects a new one, the old one steps 
   REQUIRE(!stranded.empty());
   REQUIRE(t.run_until([&] { return t.role(old) != raft::role::leader; }, 2 * election_ticks));
 
-  REQUIRE(t.run_until([&] { return !t.leader().empty() && t.leader() != old; },
-                      4 * election_ticks));
+  REQUIRE(
+      t.run_until([&] { return !t.leader().empty() && t.leader() != old; }, 4 * election_ticks));
   auto fresh = t.leader();
   REQUIRE(t.term(fresh) > t.term(old));
   auto after = commit_one(t);
@@ -86,9 +86,9 @@ TEST_CASE("isolate the leader: the majority elects a new one, the old one steps 
   t.check_states();
 }
 
-// Raft §5.3–5.4: an entry commits only on a majority of the voters. With five masters split 2–3,
-// the side with the old leader keeps it (for a while) but can commit nothing; the side of three
-// elects a leader and commits. After the heal the minority's entry is gone everywhere.
+// Raft §5.3 and §5.4: an entry commits only on a majority of the voters. With five masters split
+// 2-3, the side with the old leader keeps it (for a while) but can commit nothing; the side of
+// three elects a leader and commits. After the heal the minority's entry is gone everywhere.
 TEST_CASE("partition 2-3 in a cluster of five: only the side of three commits") {
   cluster t(masters(5, 21));
   auto old = elect(t);
@@ -147,9 +147,10 @@ TEST_CASE("restart a follower with a torn tail: it catches up") {
   t.check_states();
 }
 
-// Raft §9.6 (pre-vote) with check-quorum's lease: a follower cut off for many election timeouts
-// keeps asking "would you vote for me?" without raising its term, so when it rejoins it finds the
-// same term and leader and simply follows; nobody is deposed.
+// Raft thesis §9.6 (pre-vote): a follower cut off for many election timeouts keeps asking "would
+// you vote for me?", which raises no term, so when it rejoins it finds the same term and leader
+// and simply follows; nobody is deposed. (Without pre-vote it would come back many terms ahead
+// and force an election.)
 TEST_CASE("an isolated follower rejoining after many ticks does not disrupt the leader") {
   cluster t(masters(5, 41));
   auto leader = elect(t);
@@ -228,9 +229,8 @@ TEST_CASE("the leader_unreachable hint makes followers campaign within a few tic
   for (uint64_t seed = 1; seed <= runs; ++seed) {
     auto hinted = after_leader_crash(seed, true);
     auto unhinted = after_leader_crash(seed, false);
-    INFO("seed " << seed << ": hinted campaign " << hinted.campaign << " elected "
-                 << hinted.elected << "; unhinted campaign " << unhinted.campaign << " elected "
-                 << unhinted.elected);
+    INFO("seed " << seed << ": hinted campaign " << hinted.campaign << " elected " << hinted.elected
+                 << "; unhinted campaign " << unhinted.campaign << " elected " << unhinted.elected);
     CHECK(hinted.campaign <= 1 + 3);
     CHECK(unhinted.campaign >= election_ticks);
     CHECK(unhinted.elected > election_ticks);
@@ -238,6 +238,25 @@ TEST_CASE("the leader_unreachable hint makes followers campaign within a few tic
     fast += hinted.elected <= 1 + 3 + 4 ? 1 : 0;
   }
   CHECK(fast >= runs / 2);
+}
+
+// Raft thesis §4.2.3 (disruptive servers) via check-quorum's lease: a follower that lost only its
+// link to the leader times out and asks the others for votes, but they still hear from the leader
+// and ignore it, so the leader keeps its term and goes on committing with them. Pre-vote alone
+// would not stop it here: its log is as up to date as theirs.
+TEST_CASE("a follower cut off from the leader alone cannot depose it") {
+  cluster t(masters(3, 91));
+  auto leader = elect(t);
+  const uint64_t term = t.term(leader);
+  auto cut_off = followers_of(t, leader).front();
+  t.cut(leader, cut_off);
+  t.cut(cut_off, leader);
+
+  t.run_ticks(10 * election_ticks);
+  CHECK(t.leader() == leader);
+  CHECK(t.term(leader) == term);
+  CHECK(t.role(cut_off) != raft::role::leader);
+  commit_one(t);
 }
 
 // Check-quorum under a one-way partition: the leader's heartbeats still reach the followers (so
@@ -252,7 +271,90 @@ TEST_CASE("one-way partition, the leader can send but not receive: it steps down
     t.cut(id, old);
 
   REQUIRE(t.run_until([&] { return t.role(old) != raft::role::leader; }, 2 * election_ticks + 1));
-  REQUIRE(t.run_until([&] { return !t.leader().empty() && t.leader() != old; },
-                      4 * election_ticks));
+  REQUIRE(
+      t.run_until([&] { return !t.leader().empty() && t.leader() != old; }, 4 * election_ticks));
   commit_one(t);
+}
+
+namespace {
+
+/// The live master of `among` that leads, or "".
+std::string leader_among(const cluster& t, const std::vector<std::string>& among) {
+  for (const auto& id : among)
+    if (t.up(id) && t.role(id) == raft::role::leader)
+      return id;
+  return {};
+}
+
+} // namespace
+
+// Raft §5.4.2 and figure 8: a leader never commits an entry of an earlier term by counting its
+// replicas. X, proposed in an early term, reaches only two masters; a master A that never saw it
+// wins a later term and writes that term's first entry at X's index, then is cut off. A leader of
+// a still later term re-sends X until it knows X is on a majority, and crashes before any entry of
+// its own term is. X is not committed then: A, whose log ends in a later term than X, can still
+// be elected by the masters holding X and overwrite it. Had counting committed X, the checker
+// would stop the test when A is elected (a leader without a committed entry).
+TEST_CASE("figure 8: an entry of an earlier term on a majority is not committed by counting") {
+  auto options = masters(5, 81);
+  // X and the new term's first entry travel apart, and rare heartbeats do not pipeline the second
+  // right behind the first.
+  options.max_entries_per_message = 1;
+  options.heartbeat_ticks = 4;
+  cluster t(options);
+  const auto l1 = elect(t);
+  commit_one(t);
+  t.run_ticks(3); // every master holds every entry
+  const auto rest = followers_of(t, l1);
+  const auto f1 = rest[0];
+  std::vector<std::string> others(rest.begin() + 1, rest.end());
+
+  t.partition({l1, f1});
+  const auto x = t.propose(l1);
+  const uint64_t k = t.master(l1).raft().log().last_index();
+  const uint64_t x_term = t.term(l1);
+  REQUIRE(t.run_until([&] { return !leader_among(t, others).empty(); }, 10 * election_ticks));
+  const auto a = leader_among(t, others);
+  t.isolate(a); // at once: its first entry, in flight, is lost
+  others.erase(std::find(others.begin(), others.end(), a));
+  others.insert(others.begin(), a); // a, b, c
+  REQUIRE(t.master(a).raft().log().term(k) > x_term);
+
+  t.heal();
+  t.isolate(a);
+  std::string l2;
+  REQUIRE(t.run_until(
+      [&] {
+        l2 = leader_among(t, {l1, f1});
+        return !l2.empty() && t.term(l2) > t.term(a);
+      },
+      10 * election_ticks));
+  const auto o = l2 == l1 ? f1 : l1;
+  auto known_on = [&](uint64_t index) { // masters l2 knows to hold `index`, itself included
+    size_t n = 1;
+    for (const auto& [peer, pr] : t.master(l2).raft().peers())
+      n += pr.match >= index ? 1 : 0;
+    return n;
+  };
+  const auto b = others[1], c = others[2];
+  auto holds_only_x = [&](const std::string& id) {
+    const auto& log = t.master(id).raft().log();
+    return log.last_index() == k && log.term(k) == x_term;
+  };
+  REQUIRE(t.run_until([&] { return holds_only_x(b) && holds_only_x(c); }, 10 * election_ticks));
+  t.cut(l2, b); // its own term's entry, in flight to them, is lost
+  t.cut(l2, c);
+  REQUIRE(t.run_until([&] { return known_on(k) >= 3; }, 5));
+  CHECK(known_on(k + 1) < 3);
+  CHECK(t.commit(l2) < k); // counting replicas would commit X here
+  t.crash(l2);
+
+  t.heal();
+  t.isolate(l2); // what it sent before it crashed is lost too
+  t.isolate(o);
+  REQUIRE(t.run_until([&] { return t.leader() == a; }, 10 * election_ticks));
+  commit_one(t);
+  CHECK_FALSE(t.committed(x));
+  for (const auto& id : others)
+    CHECK_FALSE(t.holds(id, x));
 }

@@ -11,8 +11,7 @@ namespace claud::sim {
 
 class trace {
 public:
-  explicit trace(size_t capacity = 60) : capacity_(capacity) {
-  }
+  explicit trace(size_t capacity = 60) : capacity_(capacity) {}
 
   /// Also print every event as it happens (claud-sim --trace).
   void echo_to(std::ostream* out) {
