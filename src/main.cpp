@@ -43,6 +43,9 @@ void add_node_options(CLI::App& app, roles::node_options& o) {
   app.add_option("--election-timeout-ms", o.election_timeout_ms,
                  "Master: silence after which a follower campaigns (randomized up to twice this)")
     ->capture_default_str();
+  app.add_option("--slave-timeout-ms", o.slave_timeout_ms,
+                 "Master: a slave not heard from this long (frozen or cut off) is lost")
+    ->capture_default_str();
   app.add_option("--ping-interval-ms", o.ping_interval_ms,
                  "Slave: how often it checks that its master still leads")
     ->capture_default_str();

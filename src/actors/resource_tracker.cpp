@@ -15,9 +15,14 @@ namespace claud {
 
 namespace {
 
+struct slave_connection {
+  caf::actor supervisor;
+  caf::actor_clock::time_point last_heard; // registration, ping or report
+};
+
 struct resource_tracker_state {
   resource_tracker_config config;
-  std::map<std::string, caf::actor> slaves; // node id -> its job supervisor
+  std::map<std::string, slave_connection> slaves; // by node id
   bool leading = false;
   uint64_t leadership = 0; // counts terms of leadership, so a stale grace timer is ignored
   static inline const char* name = "resource_tracker";
@@ -62,14 +67,14 @@ void send_start(self_pointer self, const pb::Job& job) {
     return; // it is told when it registers again
   pb::StartJob start;
   *start.mutable_job() = job;
-  self->send(i->second, start_atom::value, std::move(start));
+  self->send(i->second.supervisor, start_atom::value, std::move(start));
 }
 
 void send_kill(self_pointer self, const std::string& node_id, const std::string& job_id,
                uint32_t attempt) {
   auto i = self->state.slaves.find(node_id);
   if (i != self->state.slaves.end())
-    self->send(i->second, kill_atom::value, job_id, attempt);
+    self->send(i->second.supervisor, kill_atom::value, job_id, attempt);
 }
 
 /// Brings the committed state and what a (re)registered slave really runs into agreement.
@@ -114,9 +119,9 @@ caf::result<caf::unit_t> register_slave(self_pointer self, pb::SlaveReport& repo
   if (node_id.empty() || !supervisor)
     return make_error(errc::invalid_request, "a registration needs a node id and a supervisor");
   auto& slaves = self->state.slaves;
-  if (auto old = slaves.find(node_id); old != slaves.end() && old->second != supervisor)
-    self->demonitor(old->second);
-  slaves[node_id] = supervisor;
+  if (auto old = slaves.find(node_id); old != slaves.end() && old->second.supervisor != supervisor)
+    self->demonitor(old->second.supervisor);
+  slaves[node_id] = {supervisor, self->clock().now()};
   self->monitor(supervisor);
   log::info("tracker", "slave registered",
             {{"node", node_id}, {"address", report.node().address()}});
@@ -142,6 +147,8 @@ caf::result<caf::unit_t> register_slave(self_pointer self, pb::SlaveReport& repo
 
 caf::result<caf::unit_t> job_report(self_pointer self, const std::string& node_id,
                                     const pb::JobReport& report) {
+  if (auto i = self->state.slaves.find(node_id); i != self->state.slaves.end())
+    i->second.last_heard = self->clock().now();
   auto promise = self->make_response_promise();
   const auto& config = self->state.config;
   self->request(config.leader_election, config.internal_timeout, propose_atom::value,
@@ -166,20 +173,44 @@ void on_job_update(self_pointer self, const pb::Job& job) {
     send_start(self, job);
 }
 
-void on_slave_down(self_pointer self, const caf::down_msg& down) {
-  auto& slaves = self->state.slaves;
-  for (auto i = slaves.begin(); i != slaves.end(); ++i) {
-    if (i->second.address() != down.source)
-      continue;
-    auto node_id = i->first;
-    slaves.erase(i);
-    log::warn("tracker", "slave connection lost", {{"node", node_id}});
-    pb::LogEntry entry;
-    entry.mutable_node_lost()->set_node_id(node_id);
-    entry.mutable_node_lost()->set_reason("its connection to the leader closed");
-    propose(self, std::move(entry));
+/// Forgets the slave and commits its loss: its jobs become lost.
+void lose_slave(self_pointer self, std::string node_id, const std::string& reason) {
+  auto i = self->state.slaves.find(node_id);
+  if (i == self->state.slaves.end())
     return;
-  }
+  self->demonitor(i->second.supervisor);
+  self->state.slaves.erase(i);
+  log::warn("tracker", "slave lost", {{"node", node_id}, {"reason", reason}});
+  pb::LogEntry entry;
+  entry.mutable_node_lost()->set_node_id(node_id);
+  entry.mutable_node_lost()->set_reason(reason);
+  propose(self, std::move(entry));
+}
+
+void on_slave_down(self_pointer self, const caf::down_msg& down) {
+  for (const auto& [node_id, slave] : self->state.slaves)
+    if (slave.supervisor.address() == down.source) {
+      lose_slave(self, node_id, "its connection to the leader closed");
+      return;
+    }
+}
+
+/// A slave that is frozen or cut off keeps its connection open: only its silence tells. One that
+/// comes back later registers again and is told to stop what no longer runs there.
+void check_heartbeats(self_pointer self, uint64_t leadership) {
+  auto& st = self->state;
+  if (!st.leading || leadership != st.leadership)
+    return;
+  auto now = self->clock().now();
+  std::vector<std::string> silent;
+  for (const auto& [node_id, slave] : st.slaves)
+    if (now - slave.last_heard > st.config.slave_timeout)
+      silent.push_back(node_id);
+  for (const auto& node_id : silent)
+    lose_slave(self, node_id,
+               fmt::format("no heartbeat for {} ms (frozen or cut off)",
+                           st.config.slave_timeout.count()));
+  self->delayed_send(self, st.config.slave_timeout / 4, tick_atom::value, leadership);
 }
 
 /// Slaves follow the leader: a master that starts leading gives them the grace period to register
@@ -189,11 +220,13 @@ void on_role(self_pointer self, bool leading) {
   if (leading == st.leading)
     return;
   st.leading = leading;
-  for (const auto& [node_id, supervisor] : st.slaves)
-    self->demonitor(supervisor);
+  for (const auto& [node_id, slave] : st.slaves)
+    self->demonitor(slave.supervisor);
   st.slaves.clear();
-  if (leading)
+  if (leading) {
     self->delayed_send(self, st.config.registration_grace, grace_atom::value, ++st.leadership);
+    self->delayed_send(self, st.config.slave_timeout / 4, tick_atom::value, st.leadership);
+  }
 }
 
 /// After the grace period, alive nodes that never registered with this leader are lost.
@@ -243,16 +276,20 @@ caf::behavior resource_tracker(self_pointer self, resource_tracker_config config
                                       node_id, request.job_id(), request.job_id(),
                                       request.attempt()));
       auto promise = self->make_response_promise();
-      self->request(i->second, self->state.config.internal_timeout, logs_atom::value, request)
+      self->request(i->second.supervisor, self->state.config.internal_timeout, logs_atom::value,
+                    request)
         .then([=](pb::LogChunk& chunk) mutable { promise.deliver(std::move(chunk)); },
               [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
       return promise;
     },
     [=](ping_atom, const std::string& node_id) -> caf::result<caf::unit_t> {
-      if (!self->state.slaves.count(node_id))
+      auto i = self->state.slaves.find(node_id);
+      if (i == self->state.slaves.end())
         return make_error(errc::not_found, "not registered with this leader");
+      i->second.last_heard = self->clock().now();
       return caf::unit;
     },
+    [=](tick_atom, uint64_t leadership) { check_heartbeats(self, leadership); },
     [=](grace_atom, uint64_t leadership) { end_grace(self, leadership); },
     [=](role_atom, bool leading, const std::string&) { on_role(self, leading); },
     [=](job_update_atom, const pb::Job& job) { on_job_update(self, job); },

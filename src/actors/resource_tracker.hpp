@@ -2,8 +2,9 @@
 // resource_tracker: which slaves are connected, and the leader's link to each. It registers a
 // slave (a committed NodeRegistered), reconciles what the slave reports against the committed
 // state, turns job reports into committed transitions, tells slaves to start jobs once their
-// placement is committed and to stop jobs a user killed, and turns a slave's death (CAF monitor)
-// into a committed NodeLost.
+// placement is committed and to stop jobs a user killed, and turns a slave's death (CAF monitor:
+// its connection closed) or silence (no ping, report or registration for `slave_timeout`: frozen
+// or cut off) into a committed NodeLost.
 //
 // Interface:
 //   (register_atom, pb::SlaveReport, caf::actor supervisor) -> caf::unit_t once registered
@@ -27,6 +28,7 @@ namespace claud {
 struct resource_tracker_config {
   caf::actor leader_election;
   std::chrono::milliseconds registration_grace{5000};
+  std::chrono::milliseconds slave_timeout{2000}; // silence after which a registered slave is lost
   std::chrono::milliseconds internal_timeout{5000};
 };
 

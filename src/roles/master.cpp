@@ -71,6 +71,7 @@ caf::actor spawn_master(caf::actor_system& system, actor_stopper& actors,
   resource_tracker_config tracker_config;
   tracker_config.leader_election = leader;
   tracker_config.registration_grace = std::chrono::milliseconds{options.registration_grace_ms};
+  tracker_config.slave_timeout = std::chrono::milliseconds{options.slave_timeout_ms};
   auto tracker = actors.add(spawn_resource_tracker(system, tracker_config));
   scheduler_config scheduler_config;
   scheduler_config.leader_election = leader;

@@ -48,6 +48,9 @@ void validate(node_options& options) {
   positive(options.kill_grace_ms, "--kill-grace-ms");
   positive(options.wait_poll_ms, "--wait-poll-ms");
   positive(options.ping_interval_ms, "--ping-interval-ms");
+  if (options.slave_timeout_ms < 100)
+    throw startup_error("--slave-timeout-ms must be at least 100 (slaves ping every "
+                        "--ping-interval-ms, 500 by default; give them several pings)");
   if (options.heartbeat_ms < raft_tick_ms)
     throw startup_error(fmt::format("--heartbeat-ms must be at least {}", raft_tick_ms));
   if (options.election_timeout_ms < 2 * options.heartbeat_ms)

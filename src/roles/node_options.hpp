@@ -23,6 +23,7 @@ struct node_options {
   int64_t heartbeat_ms = 50;            // masters: leader heartbeat interval
   int64_t election_timeout_ms = 300;    // masters: a follower campaigns after 1-2x this silence
   int64_t ping_interval_ms = 500;       // slaves: how often a slave checks its leader
+  int64_t slave_timeout_ms = 2000;      // masters: a slave silent this long is lost
 };
 
 /// The masters' clock: raft counts time in ticks of this length.
