@@ -3,7 +3,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test demo bench sim-long clean
 
 all: build
 
@@ -26,6 +26,10 @@ demo: build
 bench: build
 	CLAUD_BENCH_ROUNDS=20 $(BUILD_DIR)/bench/failover_bench
 	CLAUD_BENCH_WRITES=5000 $(BUILD_DIR)/bench/commit_bench
+
+# Long random simulator sweeps (make test runs 3000 fixed seeds per master count).
+sim-long: build
+	cmake --build $(BUILD_DIR) --target sim-long
 
 clean:
 	rm -rf $(BUILD_DIR)

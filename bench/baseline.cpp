@@ -34,8 +34,7 @@ spawn_baseline measure_spawn_rate(size_t count, size_t parallelism) {
     if (::wait(&status) > 0)
       --running;
   }
-  double seconds =
-    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return {static_cast<double>(count) / seconds, parallelism};
 }
 

@@ -49,8 +49,8 @@ load_result run_load(caf::actor_system& system, const caf::actor& api, size_t co
     size_t sent = 0;
     auto send_one = [&] {
       auto now = std::chrono::steady_clock::now();
-      outstanding.emplace_back(self->request(api, std::chrono::seconds{30}, submit_atom::value, spec),
-                               now);
+      outstanding.emplace_back(
+          self->request(api, std::chrono::seconds{30}, submit_atom::value, spec), now);
       ++sent;
     };
     while (sent < std::min(in_flight, count))
@@ -59,8 +59,9 @@ load_result run_load(caf::actor_system& system, const caf::actor& api, size_t co
     while (!outstanding.empty()) {
       auto [handle, started] = std::move(outstanding.front());
       outstanding.pop_front();
-      handle.receive([&](const pb::Job&) { result.latency_ms.push_back(bench::elapsed_ms(started)); },
-                     [&](const caf::error&) { ++result.failures; });
+      handle.receive(
+          [&](const pb::Job&) { result.latency_ms.push_back(bench::elapsed_ms(started)); },
+          [&](const caf::error&) { ++result.failures; });
       if (sent < count)
         send_one();
     }
@@ -101,19 +102,19 @@ TEST_CASE("commit latency and throughput of writes on 3 masters") {
     auto result = run_load(system, *api, writes(), clients);
     auto after = leader_stats(leader_address);
     double per_sync = after.syncs() > before.syncs()
-                        ? static_cast<double>(after.entries_written() - before.entries_written())
-                            / static_cast<double>(after.syncs() - before.syncs())
-                        : 0;
+                          ? static_cast<double>(after.entries_written() - before.entries_written())
+                                / static_cast<double>(after.syncs() - before.syncs())
+                          : 0;
     double rate = static_cast<double>(result.latency_ms.size()) / result.seconds;
     auto p50 = bench::percentile(result.latency_ms, 50);
     auto p99 = bench::percentile(result.latency_ms, 99);
     std::cout << fmt::format("{:<12} {:>7} {:>10.2f} {:>10.2f} {:>12.0f} {:>16.1f}\n", clients,
                              result.latency_ms.size(), p50, p99, rate, per_sync);
-    std::cout << fmt::format("{{\"bench\":\"commit\",\"clients\":{},\"writes\":{},\"p50_ms\":{:.3f},"
-                             "\"p99_ms\":{:.3f},\"writes_per_s\":{:.0f},\"entries_per_fsync\":"
-                             "{:.2f},\"fsync_p50_ms\":{:.3f}}}\n",
-                             clients, result.latency_ms.size(), p50, p99, rate, per_sync,
-                             fsync.p50_ms);
+    std::cout << fmt::format(
+        "{{\"bench\":\"commit\",\"clients\":{},\"writes\":{},\"p50_ms\":{:.3f},"
+        "\"p99_ms\":{:.3f},\"writes_per_s\":{:.0f},\"entries_per_fsync\":"
+        "{:.2f},\"fsync_p50_ms\":{:.3f}}}\n",
+        clients, result.latency_ms.size(), p50, p99, rate, per_sync, fsync.p50_ms);
     CHECK(result.failures == 0);
   }
 }

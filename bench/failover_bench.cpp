@@ -74,9 +74,10 @@ void report(const std::string& name, const std::vector<double>& ms, double targe
   std::cout << fmt::format("{:<26} {:>6} {:>9.1f} {:>9.1f} {:>9.1f}   p50<={:g} max<={:g} {}\n",
                            name, ms.size(), p50, bench::percentile(ms, 90), max, target_p50,
                            target_max, p50 <= target_p50 && max <= target_max ? "met" : "MISSED");
-  std::cout << fmt::format("{{\"bench\":\"failover\",\"case\":\"{}\",\"rounds\":{},\"p50_ms\":{:.1f},"
-                           "\"p90_ms\":{:.1f},\"max_ms\":{:.1f}}}\n",
-                           name, ms.size(), p50, bench::percentile(ms, 90), max);
+  std::cout << fmt::format(
+      "{{\"bench\":\"failover\",\"case\":\"{}\",\"rounds\":{},\"p50_ms\":{:.1f},"
+      "\"p90_ms\":{:.1f},\"max_ms\":{:.1f}}}\n",
+      name, ms.size(), p50, bench::percentile(ms, 90), max);
 }
 
 } // namespace

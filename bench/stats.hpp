@@ -23,7 +23,7 @@ inline double max_of(const std::vector<double>& values) {
 
 inline double elapsed_ms(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since)
-    .count();
+      .count();
 }
 
 } // namespace claud::bench

@@ -19,36 +19,39 @@ void add_node_options(CLI::App& app, roles::node_options& o) {
   app.add_option("--listen", o.listen, "HOST:PORT this node listens on (dev: 127.0.0.1:7400)");
   app.add_option("--join", o.join,
                  "HOST:PORT[,...]: the masters a slave joins, or a master's fellow masters");
-  app.add_option("--data-dir", o.data_dir, "Directory for the node's state (default: "
-                                           "~/.local/share/claud/ROLE)");
-  app.add_option("--node-id", o.node_id, "The node's id (default: generated, kept in the data dir)");
+  app.add_option("--data-dir", o.data_dir,
+                 "Directory for the node's state (default: "
+                 "~/.local/share/claud/ROLE)");
+  app.add_option("--node-id", o.node_id,
+                 "The node's id (default: generated, kept in the data dir)");
   app.add_option("--cpus", o.cpus, "CPUs a slave offers, e.g. 1.5 (default: the machine's)");
-  app.add_option("--memory", o.memory, "Memory a slave offers, e.g. 512M or 4G (default: the "
-                                       "machine's)");
+  app.add_option("--memory", o.memory,
+                 "Memory a slave offers, e.g. 512M or 4G (default: the "
+                 "machine's)");
   app.add_option("--log", o.log, "Log level, or MODULE@LEVEL,... (error, warn, info, debug)")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--registration-grace-ms", o.registration_grace_ms,
                  "Master: time restarted slaves have to re-register before they count as lost")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--reconnect-interval-ms", o.reconnect_interval_ms,
                  "Slave: pause between attempts to reach a master")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--kill-grace-ms", o.kill_grace_ms, "Slave: SIGTERM to SIGKILL delay on kill")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--wait-poll-ms", o.wait_poll_ms,
                  "Master: longest a `submit --wait` request is held before it is asked again")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--heartbeat-ms", o.heartbeat_ms, "Master: leader heartbeat interval")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--election-timeout-ms", o.election_timeout_ms,
                  "Master: silence after which a follower campaigns (randomized up to twice this)")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--slave-timeout-ms", o.slave_timeout_ms,
                  "Master: a slave not heard from this long (frozen or cut off) is lost")
-    ->capture_default_str();
+      ->capture_default_str();
   app.add_option("--ping-interval-ms", o.ping_interval_ms,
                  "Slave: how often it checks that its master still leads")
-    ->capture_default_str();
+      ->capture_default_str();
   app.set_config("--config", "", "Read these options from a file (see config/*.conf)");
 }
 
@@ -59,12 +62,13 @@ void add_common(CLI::App* command, cli::common_options& common) {
 }
 
 void add_local(CLI::App* command, cli::common_options& common) {
-  command->add_flag("--local", common.local,
-                    "Answer from the reached master's own state at once (may be behind the leader)");
+  command->add_flag(
+      "--local", common.local,
+      "Answer from the reached master's own state at once (may be behind the leader)");
 }
 
 /// The exit code of the command that ran, after printing any error as one line.
-template <class F>
+template<class F>
 int guarded(F&& run) {
   try {
     return run();
@@ -90,21 +94,24 @@ int main(int argc, char** argv) {
   std::string job_id;
   int exit_code = 0;
 
-  auto* submit_cmd = app.add_subcommand("submit", "Submit a job: claud submit [options] -- CMD ARGS...");
+  auto* submit_cmd
+      = app.add_subcommand("submit", "Submit a job: claud submit [options] -- CMD ARGS...");
   add_common(submit_cmd, common);
   submit_cmd->add_option("--name", submit.name, "Job name (default: the command's base name)");
   submit_cmd->add_option("--cpus", submit.cpus, "CPUs the job needs")->capture_default_str();
   submit_cmd->add_option("--memory", submit.memory, "Memory the job needs, e.g. 512M")
-    ->capture_default_str();
+      ->capture_default_str();
   submit_cmd->add_flag("--wait", submit.wait, "Wait for the end and exit with the job's exit code");
   submit_cmd->add_option("command", submit.command, "The command and its arguments, after --");
-  submit_cmd->callback([&] { exit_code = guarded([&] { return cli::submit_command(common, submit); }); });
+  submit_cmd->callback(
+      [&] { exit_code = guarded([&] { return cli::submit_command(common, submit); }); });
 
   auto* status_cmd = app.add_subcommand("status", "Show one job");
   add_common(status_cmd, common);
   add_local(status_cmd, common);
   status_cmd->add_option("job", job_id, "Job id")->required();
-  status_cmd->callback([&] { exit_code = guarded([&] { return cli::status_command(common, job_id); }); });
+  status_cmd->callback(
+      [&] { exit_code = guarded([&] { return cli::status_command(common, job_id); }); });
 
   auto* jobs_cmd = app.add_subcommand("jobs", "List jobs");
   add_common(jobs_cmd, common);
@@ -125,7 +132,8 @@ int main(int argc, char** argv) {
   auto* kill_cmd = app.add_subcommand("kill", "Stop a job (SIGTERM, then SIGKILL), or cancel it");
   add_common(kill_cmd, common);
   kill_cmd->add_option("job", job_id, "Job id")->required();
-  kill_cmd->callback([&] { exit_code = guarded([&] { return cli::kill_command(common, job_id); }); });
+  kill_cmd->callback(
+      [&] { exit_code = guarded([&] { return cli::kill_command(common, job_id); }); });
 
   auto* leader_cmd = app.add_subcommand("leader", "Show the term, the leader and every master");
   add_common(leader_cmd, common);
@@ -151,8 +159,9 @@ int main(int argc, char** argv) {
     return exit_code;
   }
   if (node.role.empty()) {
-    std::cerr << "claud: error: nothing to do; start a node with --role=master|slave|dev or run "
-                 "a command: submit, status, jobs, nodes, logs, kill, leader (see `claud --help`)\n";
+    std::cerr
+        << "claud: error: nothing to do; start a node with --role=master|slave|dev or run "
+           "a command: submit, status, jobs, nodes, logs, kill, leader (see `claud --help`)\n";
     return 2;
   }
   return roles::run_node(node);

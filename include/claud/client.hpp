@@ -19,8 +19,7 @@ namespace claud {
 class client_error : public std::runtime_error {
 public:
   client_error(std::string message, bool unreachable = false)
-    : std::runtime_error(std::move(message)), unreachable_(unreachable) {
-  }
+      : std::runtime_error(std::move(message)), unreachable_(unreachable) {}
   bool unreachable() const {
     return unreachable_;
   }
@@ -30,7 +29,7 @@ private:
 };
 
 struct client_options {
-  std::vector<std::string> addresses; // HOST:PORT of masters, tried in order
+  std::vector<std::string> addresses;               // HOST:PORT of masters, tried in order
   std::chrono::milliseconds attempt_timeout{3000};  // one try at one master
   std::chrono::milliseconds request_timeout{10000}; // all tries, through failovers
 };

@@ -100,18 +100,18 @@ constexpr const char* application_id = "claud-1";
 namespace claud::pb {
 
 /// CAF serialization for every protobuf message: its protobuf bytes as one string.
-template <class Inspector, class Message>
+template<class Inspector, class Message>
 std::enable_if_t<std::is_base_of<google::protobuf::MessageLite, Message>::value
-                   && Inspector::reads_state,
+                     && Inspector::reads_state,
                  typename Inspector::result_type>
 inspect(Inspector& f, Message& x) {
   std::string bytes = x.SerializeAsString();
   return f(caf::meta::type_name(Message::descriptor()->full_name().c_str()), bytes);
 }
 
-template <class Inspector, class Message>
+template<class Inspector, class Message>
 std::enable_if_t<std::is_base_of<google::protobuf::MessageLite, Message>::value
-                   && Inspector::writes_state,
+                     && Inspector::writes_state,
                  typename Inspector::result_type>
 inspect(Inspector& f, Message& x) {
   std::string bytes;

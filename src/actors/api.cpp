@@ -34,9 +34,10 @@ using self_pointer = caf::stateful_actor<api_state>*;
 /// Answers `promise` with the job's committed record.
 void deliver_job(self_pointer self, caf::response_promise promise, const std::string& job_id) {
   const auto& config = self->state.config;
-  self->request(config.leader_election, config.internal_timeout, local_atom::value, status_atom::value, job_id)
-    .then([promise](pb::Job& job) mutable { promise.deliver(std::move(job)); },
-          [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+  self->request(config.leader_election, config.internal_timeout, local_atom::value,
+                status_atom::value, job_id)
+      .then([promise](pb::Job& job) mutable { promise.deliver(std::move(job)); },
+            [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
 }
 
 caf::result<pb::Job> submit(self_pointer self, pb::JobSpec& spec) {
@@ -46,23 +47,24 @@ caf::result<pb::Job> submit(self_pointer self, pb::JobSpec& spec) {
   if (spec.name().empty())
     spec.set_name(spec.argv(0).substr(spec.argv(0).rfind('/') + 1));
   auto promise = self->make_response_promise();
-  self->request(config.leader_election, config.internal_timeout, local_atom::value, nodes_atom::value)
-    .then(
-      [=](const pb::NodeList& list) mutable {
-        std::vector<pb::Node> nodes(list.nodes().begin(), list.nodes().end());
-        if (auto never = sched::never_fits_reason(nodes, spec); !never.empty()) {
-          promise.deliver(make_error(errc::invalid_request, never));
-          return;
-        }
-        pb::LogEntry entry;
-        *entry.mutable_job_submitted()->mutable_spec() = spec;
-        self->request(self->state.config.leader_election, self->state.config.internal_timeout,
-                      propose_atom::value,
-                      entry)
-          .then([=](const std::string& job_id) mutable { deliver_job(self, promise, job_id); },
-                [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
-      },
-      [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+  self->request(config.leader_election, config.internal_timeout, local_atom::value,
+                nodes_atom::value)
+      .then(
+          [=](const pb::NodeList& list) mutable {
+            std::vector<pb::Node> nodes(list.nodes().begin(), list.nodes().end());
+            if (auto never = sched::never_fits_reason(nodes, spec); !never.empty()) {
+              promise.deliver(make_error(errc::invalid_request, never));
+              return;
+            }
+            pb::LogEntry entry;
+            *entry.mutable_job_submitted()->mutable_spec() = spec;
+            self->request(self->state.config.leader_election, self->state.config.internal_timeout,
+                          propose_atom::value, entry)
+                .then(
+                    [=](const std::string& job_id) mutable { deliver_job(self, promise, job_id); },
+                    [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+          },
+          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
   return promise;
 }
 
@@ -71,18 +73,18 @@ caf::result<pb::Job> kill(self_pointer self, const std::string& job_id) {
   auto promise = self->make_response_promise();
   // The status read turns an unknown id into not_found before anything is written; apply still
   // has the last word on a job that ends in between.
-  self->request(config.leader_election, config.internal_timeout, local_atom::value, status_atom::value, job_id)
-    .then(
-      [=](const pb::Job&) mutable {
-        pb::LogEntry entry;
-        entry.mutable_job_kill_requested()->set_job_id(job_id);
-        self->request(self->state.config.leader_election, self->state.config.internal_timeout,
-                      propose_atom::value,
-                      entry)
-          .then([=](const std::string&) mutable { deliver_job(self, promise, job_id); },
-                [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
-      },
-      [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+  self->request(config.leader_election, config.internal_timeout, local_atom::value,
+                status_atom::value, job_id)
+      .then(
+          [=](const pb::Job&) mutable {
+            pb::LogEntry entry;
+            entry.mutable_job_kill_requested()->set_job_id(job_id);
+            self->request(self->state.config.leader_election, self->state.config.internal_timeout,
+                          propose_atom::value, entry)
+                .then([=](const std::string&) mutable { deliver_job(self, promise, job_id); },
+                      [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+          },
+          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
   return promise;
 }
 
@@ -96,18 +98,18 @@ caf::result<pb::Job> wait(self_pointer self, const std::string& job_id) {
   auto serial = ++st.next_serial;
   self->request(st.config.leader_election, st.config.internal_timeout, local_atom::value,
                 status_atom::value, job_id)
-    .then(
-      [=](pb::Job& job) mutable {
-        auto& st = self->state;
-        if (state::is_terminal(job.state())) {
-          promise.deliver(std::move(job));
-          return;
-        }
-        st.waiters[job_id].push_back({serial, promise});
-        ++st.waiter_count;
-        self->delayed_send(self, st.config.wait_poll, expire_atom::value, job_id, serial);
-      },
-      [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+      .then(
+          [=](pb::Job& job) mutable {
+            auto& st = self->state;
+            if (state::is_terminal(job.state())) {
+              promise.deliver(std::move(job));
+              return;
+            }
+            st.waiters[job_id].push_back({serial, promise});
+            ++st.waiter_count;
+            self->delayed_send(self, st.config.wait_poll, expire_atom::value, job_id, serial);
+          },
+          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
   return promise;
 }
 
@@ -145,27 +147,27 @@ void on_job_update(self_pointer self, pb::Job& job) {
 caf::result<pb::LogChunk> logs(self_pointer self, pb::LogRequest& request) {
   const auto& config = self->state.config;
   auto promise = self->make_response_promise();
-  self->request(config.leader_election, config.internal_timeout, local_atom::value, status_atom::value,
-                request.job_id())
-    .then(
-      [=](const pb::Job& job) mutable {
-        if (job.node_id().empty()) {
-          promise.deliver(make_error(
-            errc::conflict,
-            fmt::format("job {} has not started yet, so it has no output", job.id())));
-          return;
-        }
-        if (request.attempt() == 0)
-          request.set_attempt(job.attempts());
-        promise.delegate(self->state.config.resource_tracker, logs_atom::value, request,
-                         job.node_id());
-      },
-      [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+  self->request(config.leader_election, config.internal_timeout, local_atom::value,
+                status_atom::value, request.job_id())
+      .then(
+          [=](const pb::Job& job) mutable {
+            if (job.node_id().empty()) {
+              promise.deliver(make_error(
+                  errc::conflict,
+                  fmt::format("job {} has not started yet, so it has no output", job.id())));
+              return;
+            }
+            if (request.attempt() == 0)
+              request.set_attempt(job.attempts());
+            promise.delegate(self->state.config.resource_tracker, logs_atom::value, request,
+                             job.node_id());
+          },
+          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
   return promise;
 }
 
 /// Hands the request on; `to` answers the client directly.
-template <class... Ts>
+template<class... Ts>
 caf::response_promise forward(self_pointer self, const caf::actor& to, Ts&&... xs) {
   auto promise = self->make_response_promise();
   promise.delegate(to, std::forward<Ts>(xs)...);
@@ -181,7 +183,7 @@ caf::error no_leader_error(const api_state& st) {
 }
 
 /// On a follower: sends the request to the leader's api, which answers the client directly.
-template <class... Ts>
+template<class... Ts>
 caf::response_promise to_leader(self_pointer self, Ts... xs) {
   auto promise = self->make_response_promise();
   const auto& st = self->state;
@@ -190,8 +192,8 @@ caf::response_promise to_leader(self_pointer self, Ts... xs) {
     return promise;
   }
   self->request(st.config.peers, st.config.internal_timeout, lookup_atom::value, st.leader)
-    .then([=](caf::actor& leader) mutable { promise.delegate(leader, xs...); },
-          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+      .then([=](caf::actor& leader) mutable { promise.delegate(leader, xs...); },
+            [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
   return promise;
 }
 
@@ -223,70 +225,76 @@ caf::behavior api(self_pointer self, api_config config) {
   auto election = [=] { return self->state.config.leader_election; };
   auto leading = [=] { return self->state.leading; };
   return {
-    [=](submit_atom atom, pb::JobSpec& spec) -> caf::result<pb::Job> {
-      if (!leading())
-        return to_leader(self, atom, std::move(spec));
-      return submit(self, spec);
-    },
-    [=](kill_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
-      if (!leading())
-        return to_leader(self, atom, job_id);
-      return kill(self, job_id);
-    },
-    [=](wait_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
-      if (!leading())
-        return to_leader(self, atom, job_id);
-      return wait(self, job_id);
-    },
-    [=](logs_atom atom, pb::LogRequest& request) -> caf::result<pb::LogChunk> {
-      if (!leading())
-        return to_leader(self, atom, std::move(request));
-      return logs(self, request);
-    },
-    [=](status_atom atom, const std::string& job_id) {
-      return leading() ? forward(self, election(), atom, job_id) : to_leader(self, atom, job_id);
-    },
-    [=](jobs_atom atom) { return leading() ? forward(self, election(), atom) : to_leader(self, atom); },
-    [=](nodes_atom atom) {
-      return leading() ? forward(self, election(), atom) : to_leader(self, atom);
-    },
-    [=](leader_atom atom) {
-      return leading() ? forward(self, election(), atom) : to_leader(self, atom);
-    },
-    [=](local_atom local, status_atom atom, const std::string& job_id) {
-      return forward(self, election(), local, atom, job_id);
-    },
-    [=](local_atom local, jobs_atom atom) { return forward(self, election(), local, atom); },
-    [=](local_atom local, nodes_atom atom) { return forward(self, election(), local, atom); },
-    [=](local_atom local, leader_atom atom) { return forward(self, election(), local, atom); },
-    [=](expire_atom, const std::string& job_id, uint64_t serial) {
-      expire_waiter(self, job_id, serial);
-    },
-    [=](register_atom atom, pb::SlaveReport& report, caf::actor& supervisor) -> caf::result<caf::unit_t> {
-      if (!leading())
-        return slave_redirect(self->state);
-      return forward(self, self->state.config.resource_tracker, atom, std::move(report),
-                     std::move(supervisor));
-    },
-    [=](report_atom atom, std::string& node_id, pb::JobReport& report) -> caf::result<caf::unit_t> {
-      if (!leading())
-        return slave_redirect(self->state);
-      return forward(self, self->state.config.resource_tracker, atom, std::move(node_id),
-                     std::move(report));
-    },
-    [=](ping_atom atom, std::string& node_id) -> caf::result<caf::unit_t> {
-      if (!leading())
-        return slave_redirect(self->state);
-      return forward(self, self->state.config.resource_tracker, atom, std::move(node_id));
-    },
-    [=](raft_atom atom, pb::RaftMessage& message) {
-      self->send(election(), atom, std::move(message));
-    },
-    [=](role_atom, bool is_leader, const std::string& leader) { on_role(self, is_leader, leader); },
-    [=](job_update_atom, pb::Job& job) { on_job_update(self, job); },
-    [=](node_update_atom, const pb::Node&) {
-      // Nodes matter to the api only through reads.
-    },
+      [=](submit_atom atom, pb::JobSpec& spec) -> caf::result<pb::Job> {
+        if (!leading())
+          return to_leader(self, atom, std::move(spec));
+        return submit(self, spec);
+      },
+      [=](kill_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
+        if (!leading())
+          return to_leader(self, atom, job_id);
+        return kill(self, job_id);
+      },
+      [=](wait_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
+        if (!leading())
+          return to_leader(self, atom, job_id);
+        return wait(self, job_id);
+      },
+      [=](logs_atom atom, pb::LogRequest& request) -> caf::result<pb::LogChunk> {
+        if (!leading())
+          return to_leader(self, atom, std::move(request));
+        return logs(self, request);
+      },
+      [=](status_atom atom, const std::string& job_id) {
+        return leading() ? forward(self, election(), atom, job_id) : to_leader(self, atom, job_id);
+      },
+      [=](jobs_atom atom) {
+        return leading() ? forward(self, election(), atom) : to_leader(self, atom);
+      },
+      [=](nodes_atom atom) {
+        return leading() ? forward(self, election(), atom) : to_leader(self, atom);
+      },
+      [=](leader_atom atom) {
+        return leading() ? forward(self, election(), atom) : to_leader(self, atom);
+      },
+      [=](local_atom local, status_atom atom, const std::string& job_id) {
+        return forward(self, election(), local, atom, job_id);
+      },
+      [=](local_atom local, jobs_atom atom) { return forward(self, election(), local, atom); },
+      [=](local_atom local, nodes_atom atom) { return forward(self, election(), local, atom); },
+      [=](local_atom local, leader_atom atom) { return forward(self, election(), local, atom); },
+      [=](expire_atom, const std::string& job_id, uint64_t serial) {
+        expire_waiter(self, job_id, serial);
+      },
+      [=](register_atom atom, pb::SlaveReport& report,
+          caf::actor& supervisor) -> caf::result<caf::unit_t> {
+        if (!leading())
+          return slave_redirect(self->state);
+        return forward(self, self->state.config.resource_tracker, atom, std::move(report),
+                       std::move(supervisor));
+      },
+      [=](report_atom atom, std::string& node_id,
+          pb::JobReport& report) -> caf::result<caf::unit_t> {
+        if (!leading())
+          return slave_redirect(self->state);
+        return forward(self, self->state.config.resource_tracker, atom, std::move(node_id),
+                       std::move(report));
+      },
+      [=](ping_atom atom, std::string& node_id) -> caf::result<caf::unit_t> {
+        if (!leading())
+          return slave_redirect(self->state);
+        return forward(self, self->state.config.resource_tracker, atom, std::move(node_id));
+      },
+      [=](raft_atom atom, pb::RaftMessage& message) {
+        self->send(election(), atom, std::move(message));
+      },
+      [=](role_atom, bool is_leader, const std::string& leader) {
+        on_role(self, is_leader, leader);
+      },
+      [=](job_update_atom, pb::Job& job) { on_job_update(self, job); },
+      [=](node_update_atom, const pb::Node&) {
+        // Nodes matter to the api only through reads.
+      },
   };
 }
 

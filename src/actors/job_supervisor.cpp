@@ -50,11 +50,11 @@ std::string attempt_dir(const job_supervisor_config& config, const std::string& 
 
 /// mkdir -p for DATA/jobs/<job>/<attempt>; job ids are decimal, so no path tricks get through.
 void make_dirs(const std::string& path) {
-  for (size_t slash = path.find('/', 1); ; slash = path.find('/', slash + 1)) {
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
     auto prefix = path.substr(0, slash);
     if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
       throw proc::spawn_error(
-        fmt::format("cannot create job directory {} ({})", prefix, std::strerror(errno)));
+          fmt::format("cannot create job directory {} ({})", prefix, std::strerror(errno)));
     if (slash == std::string::npos)
       return;
   }
@@ -66,18 +66,18 @@ void send_report(self_pointer self, const std::string& job_id) {
     return;
   auto report = st.jobs.at(job_id).report;
   self->request(st.link, st.config.report_timeout, report_atom::value, report)
-    .then(
-      [=]() {
-        auto i = self->state.jobs.find(report.job_id());
-        // Only the report that was sent is acknowledged; a newer one is still to be sent.
-        if (i != self->state.jobs.end() && i->second.report.attempt() == report.attempt()
-            && i->second.report.running() == report.running())
-          i->second.acknowledged = true;
-      },
-      [=](caf::error& err) {
-        log::debug("supervisor", "report not acknowledged yet",
-                   {{"job", report.job_id()}, {"error", error_message(err)}});
-      });
+      .then(
+          [=]() {
+            auto i = self->state.jobs.find(report.job_id());
+            // Only the report that was sent is acknowledged; a newer one is still to be sent.
+            if (i != self->state.jobs.end() && i->second.report.attempt() == report.attempt()
+                && i->second.report.running() == report.running())
+              i->second.acknowledged = true;
+          },
+          [=](caf::error& err) {
+            log::debug("supervisor", "report not acknowledged yet",
+                       {{"job", report.job_id()}, {"error", error_message(err)}});
+          });
 }
 
 void start_job(self_pointer self, const pb::Job& job) {
@@ -101,7 +101,8 @@ void start_job(self_pointer self, const pb::Job& job) {
     st.job_by_pid[record.pid] = job.id();
     st.reaper->watch(record.pid);
     log::info("supervisor", "job started",
-              {{"job", job.id()}, {"attempt", std::to_string(job.attempts())},
+              {{"job", job.id()},
+               {"attempt", std::to_string(job.attempts())},
                {"pid", std::to_string(record.pid)}});
   } catch (const proc::spawn_error& e) {
     record.report.set_running(false);
@@ -205,22 +206,24 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
       proc::signal_process_group(pid, SIGKILL);
   });
   return {
-    [=](link_to_atom, caf::actor& link) { self->state.link = std::move(link); },
-    [=](start_atom, const pb::StartJob& start) { start_job(self, start.job()); },
-    [=](kill_atom, const std::string& job_id, uint32_t attempt) { kill_job(self, job_id, attempt); },
-    [=](escalate_atom, const std::string& job_id, uint32_t attempt) {
-      escalate(self, job_id, attempt);
-    },
-    [=](exited_atom, pid_t pid, bool exited, int code, int signal) {
-      on_exit(self, pid, exited, code, signal);
-    },
-    [=](logs_atom, const pb::LogRequest& request) { return read_log(self, request); },
-    [=](report_atom) { return full_report(self); },
-    [=](resend_atom) {
-      for (const auto& [id, record] : self->state.jobs)
-        if (!record.acknowledged)
-          send_report(self, id);
-    },
+      [=](link_to_atom, caf::actor& link) { self->state.link = std::move(link); },
+      [=](start_atom, const pb::StartJob& start) { start_job(self, start.job()); },
+      [=](kill_atom, const std::string& job_id, uint32_t attempt) {
+        kill_job(self, job_id, attempt);
+      },
+      [=](escalate_atom, const std::string& job_id, uint32_t attempt) {
+        escalate(self, job_id, attempt);
+      },
+      [=](exited_atom, pid_t pid, bool exited, int code, int signal) {
+        on_exit(self, pid, exited, code, signal);
+      },
+      [=](logs_atom, const pb::LogRequest& request) { return read_log(self, request); },
+      [=](report_atom) { return full_report(self); },
+      [=](resend_atom) {
+        for (const auto& [id, record] : self->state.jobs)
+          if (!record.acknowledged)
+            send_report(self, id);
+      },
   };
 }
 

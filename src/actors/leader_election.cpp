@@ -126,11 +126,11 @@ void announce_role(self_pointer self) {
     st.reads.clear();
     for (auto& [index, proposal] : st.proposals)
       proposal.promise.deliver(make_error(
-        errc::outcome_unknown,
-        fmt::format("this master lost the leadership (it cannot reach a majority of the {} "
-                    "masters) before the write committed; it may still commit — check with "
-                    "`claud jobs`",
-                    st.config.masters.size())));
+          errc::outcome_unknown,
+          fmt::format("this master lost the leadership (it cannot reach a majority of the {} "
+                      "masters) before the write committed; it may still commit — check with "
+                      "`claud jobs`",
+                      st.config.masters.size())));
     st.proposals.clear();
   }
 }
@@ -156,7 +156,7 @@ void resolve_proposal(self_pointer self, const replica::applied_entry& applied) 
   auto& promise = i->second.promise;
   if (applied.entry.term() != i->second.term)
     promise.deliver(make_error(
-      errc::unavailable, "leadership changed before the write committed; it was not applied"));
+        errc::unavailable, "leadership changed before the write committed; it was not applied"));
   else if (applied.result.applied)
     promise.deliver(applied.result.job_id);
   else
@@ -192,8 +192,8 @@ void flush(self_pointer self) {
     // Proposals the snapshot covered are decided, but not knowable here.
     auto covered = st.proposals.upper_bound(st.replica->raft().log().applied());
     for (auto i = st.proposals.begin(); i != covered; ++i)
-      i->second.promise.deliver(make_error(errc::outcome_unknown,
-                                           "this master installed a snapshot; check the state"));
+      i->second.promise.deliver(
+          make_error(errc::outcome_unknown, "this master installed a snapshot; check the state"));
     st.proposals.erase(st.proposals.begin(), covered);
   }
   for (const auto& read : out.reads)
@@ -249,44 +249,52 @@ caf::behavior leader_election(self_pointer self, std::shared_ptr<leader_election
   self->send(self, tick_atom::value);
   schedule_flush(self); // apply what the log recovered
   return {
-    [=](tick_atom) {
-      self->state.replica->raft().tick();
-      self->delayed_send(self, self->state.config.tick, tick_atom::value);
-      schedule_flush(self);
-    },
-    [=](flush_atom) { flush(self); },
-    [=](raft_atom, const pb::RaftMessage& message) {
-      if (!message.from_name().empty())
-        self->state.names[message.from()] = message.from_name();
-      self->state.replica->raft().step(message);
-      schedule_flush(self);
-    },
-    [=](peer_down_atom, const std::string& address) {
-      if (address == self->state.replica->raft().leader()) {
-        log::info("raft", "lost the leader's connection, campaigning", {{"leader", address}});
-        self->state.replica->raft().leader_unreachable();
+      [=](tick_atom) {
+        self->state.replica->raft().tick();
+        self->delayed_send(self, self->state.config.tick, tick_atom::value);
         schedule_flush(self);
-      }
-    },
-    [=](propose_atom, pb::LogEntry& entry) { return propose(self, entry); },
-    [=](status_atom, std::string& id) { return read(self, {state_query::status, id}); },
-    [=](jobs_atom) { return read(self, {state_query::jobs, {}}); },
-    [=](nodes_atom) { return read(self, {state_query::nodes, {}}); },
-    [=](leader_atom) { return read(self, {state_query::leader, {}}); },
-    [=](local_atom, status_atom, std::string& id) {
-      auto promise = self->make_response_promise();
-      deliver_query(promise, {state_query::status, id}, self->state.replica->state());
-      return promise;
-    },
-    [=](local_atom, jobs_atom) { return job_list(self->state.replica->state()); },
-    [=](local_atom, nodes_atom) { return node_list(self->state.replica->state()); },
-    [=](local_atom, leader_atom) { return leader_info(self->state); },
-    [=](view_atom) { return scheduler_view(self->state.replica->state()); },
-    [=](subscribe_atom, caf::actor& subscriber) {
-      auto& st = self->state;
-      self->send(subscriber, role_atom::value, leads(st), st.replica->raft().leader());
-      st.subscribers.push_back(std::move(subscriber));
-    },
+      },
+      [=](flush_atom) { flush(self); },
+      [=](raft_atom, const pb::RaftMessage& message) {
+        if (!message.from_name().empty())
+          self->state.names[message.from()] = message.from_name();
+        self->state.replica->raft().step(message);
+        schedule_flush(self);
+      },
+      [=](peer_down_atom, const std::string& address) {
+        if (address == self->state.replica->raft().leader()) {
+          log::info("raft", "lost the leader's connection, campaigning", {{"leader", address}});
+          self->state.replica->raft().leader_unreachable();
+          schedule_flush(self);
+        }
+      },
+      [=](propose_atom, pb::LogEntry& entry) { return propose(self, entry); },
+      [=](status_atom, std::string& id) {
+        return read(self, {state_query::status, id});
+      },
+      [=](jobs_atom) {
+        return read(self, {state_query::jobs, {}});
+      },
+      [=](nodes_atom) {
+        return read(self, {state_query::nodes, {}});
+      },
+      [=](leader_atom) {
+        return read(self, {state_query::leader, {}});
+      },
+      [=](local_atom, status_atom, std::string& id) {
+        auto promise = self->make_response_promise();
+        deliver_query(promise, {state_query::status, id}, self->state.replica->state());
+        return promise;
+      },
+      [=](local_atom, jobs_atom) { return job_list(self->state.replica->state()); },
+      [=](local_atom, nodes_atom) { return node_list(self->state.replica->state()); },
+      [=](local_atom, leader_atom) { return leader_info(self->state); },
+      [=](view_atom) { return scheduler_view(self->state.replica->state()); },
+      [=](subscribe_atom, caf::actor& subscriber) {
+        auto& st = self->state;
+        self->send(subscriber, role_atom::value, leads(st), st.replica->raft().leader());
+        st.subscribers.push_back(std::move(subscriber));
+      },
   };
 }
 
@@ -304,9 +312,8 @@ caf::actor spawn_leader_election(caf::actor_system& system, leader_election_conf
   log::info("raft", "recovered",
             {{"last_index", std::to_string(recovered->raft().log().last_index())},
              {"term", std::to_string(recovered->raft().term())}});
-  return system.spawn<caf::detached>(leader_election,
-                                     std::make_shared<leader_election_config>(std::move(config)),
-                                     recovered);
+  return system.spawn<caf::detached>(
+      leader_election, std::make_shared<leader_election_config>(std::move(config)), recovered);
 }
 
 } // namespace claud

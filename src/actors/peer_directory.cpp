@@ -59,27 +59,27 @@ void connect(self_pointer self, const std::string& address) {
   auto middleman = self->home_system().middleman().actor_handle();
   self->request(middleman, self->state.config.connect_timeout, caf::connect_atom_v, p.where.host,
                 p.where.port)
-    .then(
-      [=](const caf::node_id&, caf::strong_actor_ptr& handle, const std::set<std::string>&) {
-        auto& p = self->state.peers.at(address);
-        p.connecting = false;
-        p.api = caf::actor_cast<caf::actor>(handle);
-        if (p.api) {
-          self->monitor(p.api);
-          log::info("peers", "connected", {{"master", address}});
-        }
-        settle(self, p,
-               make_error(errc::unavailable, fmt::format("master {} is unreachable", address)));
-      },
-      [=](caf::error& err) {
-        auto& p = self->state.peers.at(address);
-        p.connecting = false;
-        log::debug("peers", "cannot connect", {{"master", address}, {"error", error_message(err)}});
-        settle(self, p,
-               make_error(errc::unavailable,
-                          fmt::format("master {} is unreachable ({})", address,
-                                      error_message(err))));
-      });
+      .then(
+          [=](const caf::node_id&, caf::strong_actor_ptr& handle, const std::set<std::string>&) {
+            auto& p = self->state.peers.at(address);
+            p.connecting = false;
+            p.api = caf::actor_cast<caf::actor>(handle);
+            if (p.api) {
+              self->monitor(p.api);
+              log::info("peers", "connected", {{"master", address}});
+            }
+            settle(self, p,
+                   make_error(errc::unavailable, fmt::format("master {} is unreachable", address)));
+          },
+          [=](caf::error& err) {
+            auto& p = self->state.peers.at(address);
+            p.connecting = false;
+            log::debug("peers", "cannot connect",
+                       {{"master", address}, {"error", error_message(err)}});
+            settle(self, p,
+                   make_error(errc::unavailable, fmt::format("master {} is unreachable ({})",
+                                                             address, error_message(err))));
+          });
 }
 
 void on_down(self_pointer self, const caf::down_msg& down) {
@@ -100,39 +100,41 @@ caf::behavior peer_directory(self_pointer self, peer_directory_config config) {
   self->state.config = std::move(config);
   self->set_down_handler([=](caf::down_msg& down) { on_down(self, down); });
   return {
-    [=](relay_atom, const std::string& address, pb::RaftMessage& message) {
-      auto i = self->state.peers.find(address);
-      if (i == self->state.peers.end())
-        return;
-      auto& p = i->second;
-      if (p.api) {
-        self->send(p.api, raft_atom::value, std::move(message));
-        return;
-      }
-      if (p.queued.size() == max_queued_messages)
-        p.queued.pop_front();
-      p.queued.push_back(std::move(message));
-      connect(self, address);
-    },
-    [=](lookup_atom, const std::string& address) -> caf::result<caf::actor> {
-      auto i = self->state.peers.find(address);
-      if (i == self->state.peers.end())
-        return make_error(errc::unavailable, fmt::format("{} is not a master", address));
-      if (i->second.api)
-        return i->second.api;
-      auto promise = self->make_response_promise();
-      i->second.waiting.push_back(promise);
-      connect(self, address);
-      return promise;
-    },
-    [=](tick_atom) {
-      // Connections to every master are kept open, so that a campaign's first messages (and
-      // the CAF monitors that detect a dead leader) are ready when they are needed.
-      for (const auto& [address, p] : self->state.peers)
+      [=](relay_atom, const std::string& address, pb::RaftMessage& message) {
+        auto i = self->state.peers.find(address);
+        if (i == self->state.peers.end())
+          return;
+        auto& p = i->second;
+        if (p.api) {
+          self->send(p.api, raft_atom::value, std::move(message));
+          return;
+        }
+        if (p.queued.size() == max_queued_messages)
+          p.queued.pop_front();
+        p.queued.push_back(std::move(message));
         connect(self, address);
-      self->delayed_send(self, self->state.config.retry_interval, tick_atom::value);
-    },
-    [=](subscribe_atom, caf::actor& subscriber) { self->state.subscriber = std::move(subscriber); },
+      },
+      [=](lookup_atom, const std::string& address) -> caf::result<caf::actor> {
+        auto i = self->state.peers.find(address);
+        if (i == self->state.peers.end())
+          return make_error(errc::unavailable, fmt::format("{} is not a master", address));
+        if (i->second.api)
+          return i->second.api;
+        auto promise = self->make_response_promise();
+        i->second.waiting.push_back(promise);
+        connect(self, address);
+        return promise;
+      },
+      [=](tick_atom) {
+        // Connections to every master are kept open, so that a campaign's first messages (and
+        // the CAF monitors that detect a dead leader) are ready when they are needed.
+        for (const auto& [address, p] : self->state.peers)
+          connect(self, address);
+        self->delayed_send(self, self->state.config.retry_interval, tick_atom::value);
+      },
+      [=](subscribe_atom, caf::actor& subscriber) {
+        self->state.subscriber = std::move(subscriber);
+      },
   };
 }
 

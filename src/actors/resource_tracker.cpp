@@ -55,10 +55,10 @@ void propose(self_pointer self, pb::LogEntry entry) {
   const auto& config = self->state.config;
   self->request(config.leader_election, config.internal_timeout, propose_atom::value,
                 std::move(entry))
-    .then([](const std::string&) {},
-          [](caf::error& err) {
-            log::debug("tracker", "proposal not applied", {{"error", error_message(err)}});
-          });
+      .then([](const std::string&) {},
+            [](caf::error& err) {
+              log::debug("tracker", "proposal not applied", {{"error", error_message(err)}});
+            });
 }
 
 void send_start(self_pointer self, const pb::Job& job) {
@@ -107,7 +107,7 @@ void reconcile(self_pointer self, const std::string& node_id, const pb::SlaveRep
       pb::LogEntry entry;
       entry.mutable_job_lost()->set_job_id(id);
       entry.mutable_job_lost()->set_reason(
-        fmt::format("slave {} no longer runs it (it restarted)", node_id));
+          fmt::format("slave {} no longer runs it (it restarted)", node_id));
       propose(self, std::move(entry));
     }
   }
@@ -130,18 +130,19 @@ caf::result<caf::unit_t> register_slave(self_pointer self, pb::SlaveReport& repo
   auto promise = self->make_response_promise();
   const auto& config = self->state.config;
   self->request(config.leader_election, config.internal_timeout, propose_atom::value, entry)
-    .then(
-      [=](const std::string&) mutable {
-        promise.deliver(caf::unit);
-        const auto& config = self->state.config;
-        self->request(config.leader_election, config.internal_timeout, local_atom::value, jobs_atom::value)
-          .then([=](const pb::JobList& jobs) { reconcile(self, node_id, report, jobs); },
-                [=](caf::error& err) {
-                  log::warn("tracker", "cannot reconcile",
-                            {{"node", node_id}, {"error", error_message(err)}});
-                });
-      },
-      [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+      .then(
+          [=](const std::string&) mutable {
+            promise.deliver(caf::unit);
+            const auto& config = self->state.config;
+            self->request(config.leader_election, config.internal_timeout, local_atom::value,
+                          jobs_atom::value)
+                .then([=](const pb::JobList& jobs) { reconcile(self, node_id, report, jobs); },
+                      [=](caf::error& err) {
+                        log::warn("tracker", "cannot reconcile",
+                                  {{"node", node_id}, {"error", error_message(err)}});
+                      });
+          },
+          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
   return promise;
 }
 
@@ -153,14 +154,14 @@ caf::result<caf::unit_t> job_report(self_pointer self, const std::string& node_i
   const auto& config = self->state.config;
   self->request(config.leader_election, config.internal_timeout, propose_atom::value,
                 entry_from_report(node_id, report))
-    .then([=](const std::string&) mutable { promise.deliver(caf::unit); },
-          [=](caf::error& err) mutable {
-            // A conflict means the state has moved past this report: it is acknowledged.
-            if (has_code(err, errc::conflict))
-              promise.deliver(caf::unit);
-            else
-              promise.deliver(std::move(err));
-          });
+      .then([=](const std::string&) mutable { promise.deliver(caf::unit); },
+            [=](caf::error& err) mutable {
+              // A conflict means the state has moved past this report: it is acknowledged.
+              if (has_code(err, errc::conflict))
+                promise.deliver(caf::unit);
+              else
+                promise.deliver(std::move(err));
+            });
   return promise;
 }
 
@@ -207,9 +208,9 @@ void check_heartbeats(self_pointer self, uint64_t leadership) {
     if (now - slave.last_heard > st.config.slave_timeout)
       silent.push_back(node_id);
   for (const auto& node_id : silent)
-    lose_slave(self, node_id,
-               fmt::format("no heartbeat for {} ms (frozen or cut off)",
-                           st.config.slave_timeout.count()));
+    lose_slave(
+        self, node_id,
+        fmt::format("no heartbeat for {} ms (frozen or cut off)", st.config.slave_timeout.count()));
   self->delayed_send(self, st.config.slave_timeout / 4, tick_atom::value, leadership);
 }
 
@@ -234,24 +235,25 @@ void end_grace(self_pointer self, uint64_t leadership) {
   if (!self->state.leading || leadership != self->state.leadership)
     return;
   const auto& config = self->state.config;
-  self->request(config.leader_election, config.internal_timeout, local_atom::value, nodes_atom::value)
-    .then(
-      [=](const pb::NodeList& nodes) {
-        for (const auto& node : nodes.nodes()) {
-          if (node.state() != pb::NODE_ALIVE || !state::runs_jobs(node.role())
-              || self->state.slaves.count(node.id()))
-            continue;
-          pb::LogEntry entry;
-          entry.mutable_node_lost()->set_node_id(node.id());
-          entry.mutable_node_lost()->set_reason(
-            fmt::format("it did not register within {} ms of this master starting to lead",
-                        self->state.config.registration_grace.count()));
-          propose(self, std::move(entry));
-        }
-      },
-      [](caf::error& err) {
-        log::warn("tracker", "cannot check registrations", {{"error", error_message(err)}});
-      });
+  self->request(config.leader_election, config.internal_timeout, local_atom::value,
+                nodes_atom::value)
+      .then(
+          [=](const pb::NodeList& nodes) {
+            for (const auto& node : nodes.nodes()) {
+              if (node.state() != pb::NODE_ALIVE || !state::runs_jobs(node.role())
+                  || self->state.slaves.count(node.id()))
+                continue;
+              pb::LogEntry entry;
+              entry.mutable_node_lost()->set_node_id(node.id());
+              entry.mutable_node_lost()->set_reason(
+                  fmt::format("it did not register within {} ms of this master starting to lead",
+                              self->state.config.registration_grace.count()));
+              propose(self, std::move(entry));
+            }
+          },
+          [](caf::error& err) {
+            log::warn("tracker", "cannot check registrations", {{"error", error_message(err)}});
+          });
 }
 
 caf::behavior resource_tracker(self_pointer self, resource_tracker_config config) {
@@ -260,40 +262,40 @@ caf::behavior resource_tracker(self_pointer self, resource_tracker_config config
              caf::actor_cast<caf::actor>(self));
   self->set_down_handler([=](caf::down_msg& down) { on_slave_down(self, down); });
   return {
-    [=](register_atom, pb::SlaveReport& report, caf::actor& supervisor) {
-      return register_slave(self, report, supervisor);
-    },
-    [=](report_atom, const std::string& node_id, const pb::JobReport& report) {
-      return job_report(self, node_id, report);
-    },
-    [=](logs_atom, const pb::LogRequest& request, const std::string& node_id)
-      -> caf::result<pb::LogChunk> {
-      auto i = self->state.slaves.find(node_id);
-      if (i == self->state.slaves.end())
-        return make_error(errc::unavailable,
-                          fmt::format("node {} that ran job {} is not connected; its output stays "
-                                      "in that node's data dir under jobs/{}/{}",
-                                      node_id, request.job_id(), request.job_id(),
-                                      request.attempt()));
-      auto promise = self->make_response_promise();
-      self->request(i->second.supervisor, self->state.config.internal_timeout, logs_atom::value,
-                    request)
-        .then([=](pb::LogChunk& chunk) mutable { promise.deliver(std::move(chunk)); },
-              [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
-      return promise;
-    },
-    [=](ping_atom, const std::string& node_id) -> caf::result<caf::unit_t> {
-      auto i = self->state.slaves.find(node_id);
-      if (i == self->state.slaves.end())
-        return make_error(errc::not_found, "not registered with this leader");
-      i->second.last_heard = self->clock().now();
-      return caf::unit;
-    },
-    [=](tick_atom, uint64_t leadership) { check_heartbeats(self, leadership); },
-    [=](grace_atom, uint64_t leadership) { end_grace(self, leadership); },
-    [=](role_atom, bool leading, const std::string&) { on_role(self, leading); },
-    [=](job_update_atom, const pb::Job& job) { on_job_update(self, job); },
-    [=](node_update_atom, const pb::Node&) {},
+      [=](register_atom, pb::SlaveReport& report, caf::actor& supervisor) {
+        return register_slave(self, report, supervisor);
+      },
+      [=](report_atom, const std::string& node_id, const pb::JobReport& report) {
+        return job_report(self, node_id, report);
+      },
+      [=](logs_atom, const pb::LogRequest& request,
+          const std::string& node_id) -> caf::result<pb::LogChunk> {
+        auto i = self->state.slaves.find(node_id);
+        if (i == self->state.slaves.end())
+          return make_error(
+              errc::unavailable,
+              fmt::format("node {} that ran job {} is not connected; its output stays "
+                          "in that node's data dir under jobs/{}/{}",
+                          node_id, request.job_id(), request.job_id(), request.attempt()));
+        auto promise = self->make_response_promise();
+        self->request(i->second.supervisor, self->state.config.internal_timeout, logs_atom::value,
+                      request)
+            .then([=](pb::LogChunk& chunk) mutable { promise.deliver(std::move(chunk)); },
+                  [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+        return promise;
+      },
+      [=](ping_atom, const std::string& node_id) -> caf::result<caf::unit_t> {
+        auto i = self->state.slaves.find(node_id);
+        if (i == self->state.slaves.end())
+          return make_error(errc::not_found, "not registered with this leader");
+        i->second.last_heard = self->clock().now();
+        return caf::unit;
+      },
+      [=](tick_atom, uint64_t leadership) { check_heartbeats(self, leadership); },
+      [=](grace_atom, uint64_t leadership) { end_grace(self, leadership); },
+      [=](role_atom, bool leading, const std::string&) { on_role(self, leading); },
+      [=](job_update_atom, const pb::Job& job) { on_job_update(self, job); },
+      [=](node_update_atom, const pb::Node&) {},
   };
 }
 

@@ -55,12 +55,12 @@ void propose(self_pointer self, pb::LogEntry entry) {
   };
   self->request(st.config.leader_election, st.config.internal_timeout, propose_atom::value,
                 std::move(entry))
-    .then([done](const std::string&) { done(); },
-          [done](caf::error& err) {
-            // A placement that no longer fits is refused by apply; the next pass retries it.
-            log::debug("scheduler", "proposal not applied", {{"error", error_message(err)}});
-            done();
-          });
+      .then([done](const std::string&) { done(); },
+            [done](caf::error& err) {
+              // A placement that no longer fits is refused by apply; the next pass retries it.
+              log::debug("scheduler", "proposal not applied", {{"error", error_message(err)}});
+              done();
+            });
 }
 
 /// Job ids are decimal counters: order by length, then text, to place the oldest first.
@@ -109,11 +109,12 @@ void pass(self_pointer self) {
   st.dirty = false;
   st.passing = true;
   self->request(st.config.leader_election, st.config.internal_timeout, view_atom::value)
-    .then([=](const pb::ClusterState& view) { place_pending(self, view); },
-          [=](caf::error& err) {
-            log::warn("scheduler", "cannot read the cluster state", {{"error", error_message(err)}});
-            finish_pass(self);
-          });
+      .then([=](const pb::ClusterState& view) { place_pending(self, view); },
+            [=](caf::error& err) {
+              log::warn("scheduler", "cannot read the cluster state",
+                        {{"error", error_message(err)}});
+              finish_pass(self);
+            });
 }
 
 caf::behavior scheduler(self_pointer self, scheduler_config config) {
@@ -121,18 +122,18 @@ caf::behavior scheduler(self_pointer self, scheduler_config config) {
   self->send(self->state.config.leader_election, subscribe_atom::value,
              caf::actor_cast<caf::actor>(self));
   return {
-    [=](role_atom, bool leading, const std::string&) {
-      bool became_leader = leading && !self->state.leading;
-      self->state.leading = leading;
-      if (became_leader)
-        request_pass(self); // jobs may be pending since before this master led
-    },
-    [=](schedule_atom) { pass(self); },
-    [=](job_update_atom, const pb::Job& job) {
-      if (job.state() == pb::JOB_PENDING || state::is_terminal(job.state()))
-        request_pass(self);
-    },
-    [=](node_update_atom, const pb::Node&) { request_pass(self); },
+      [=](role_atom, bool leading, const std::string&) {
+        bool became_leader = leading && !self->state.leading;
+        self->state.leading = leading;
+        if (became_leader)
+          request_pass(self); // jobs may be pending since before this master led
+      },
+      [=](schedule_atom) { pass(self); },
+      [=](job_update_atom, const pb::Job& job) {
+        if (job.state() == pb::JOB_PENDING || state::is_terminal(job.state()))
+          request_pass(self);
+      },
+      [=](node_update_atom, const pb::Node&) { request_pass(self); },
   };
 }
 

@@ -69,15 +69,15 @@ void ping(self_pointer self, uint64_t session) {
   if (session != st.session || st.current != link_state::registered)
     return;
   self->request(st.master, st.config.request_timeout, ping_atom::value, st.config.node.id())
-    .then(
-      [=]() {
-        if (session == self->state.session)
-          self->delayed_send(self, self->state.config.ping_interval, ping_atom::value, session);
-      },
-      [=](caf::error& err) {
-        if (session == self->state.session)
-          on_master_error(self, err);
-      });
+      .then(
+          [=]() {
+            if (session == self->state.session)
+              self->delayed_send(self, self->state.config.ping_interval, ping_atom::value, session);
+          },
+          [=](caf::error& err) {
+            if (session == self->state.session)
+              on_master_error(self, err);
+          });
 }
 
 void register_with(self_pointer self, caf::actor master) {
@@ -90,32 +90,32 @@ void register_with(self_pointer self, caf::actor master) {
   st.current = link_state::registering;
   auto session = st.session;
   self->request(st.config.supervisor, st.config.request_timeout, report_atom::value)
-    .then(
-      [=](pb::SlaveReport& report) {
-        auto& st = self->state;
-        *report.mutable_node() = st.config.node;
-        self->request(master, st.config.request_timeout, register_atom::value, report,
-                      st.config.supervisor)
-          .then(
-            [=]() {
-              auto& st = self->state;
-              if (session != st.session)
-                return;
-              st.current = link_state::registered;
-              st.leader_hint.clear();
-              log::info("link", "registered", {{"node", st.config.node.id()}});
-              self->send(st.config.supervisor, resend_atom::value);
-              self->delayed_send(self, st.config.ping_interval, ping_atom::value, session);
-            },
-            [=](caf::error& err) {
-              if (session == self->state.session)
-                on_master_error(self, err);
-            });
-      },
-      [=](caf::error& err) {
-        log::error("link", "supervisor did not report", {{"error", error_message(err)}});
-        retry_later(self);
-      });
+      .then(
+          [=](pb::SlaveReport& report) {
+            auto& st = self->state;
+            *report.mutable_node() = st.config.node;
+            self->request(master, st.config.request_timeout, register_atom::value, report,
+                          st.config.supervisor)
+                .then(
+                    [=]() {
+                      auto& st = self->state;
+                      if (session != st.session)
+                        return;
+                      st.current = link_state::registered;
+                      st.leader_hint.clear();
+                      log::info("link", "registered", {{"node", st.config.node.id()}});
+                      self->send(st.config.supervisor, resend_atom::value);
+                      self->delayed_send(self, st.config.ping_interval, ping_atom::value, session);
+                    },
+                    [=](caf::error& err) {
+                      if (session == self->state.session)
+                        on_master_error(self, err);
+                    });
+          },
+          [=](caf::error& err) {
+            log::error("link", "supervisor did not report", {{"error", error_message(err)}});
+            retry_later(self);
+          });
 }
 
 /// The leader a follower named, else the next master of the list.
@@ -145,24 +145,24 @@ void connect(self_pointer self) {
   auto session = st.session;
   auto middleman = self->home_system().middleman().actor_handle();
   self->request(middleman, st.config.request_timeout, caf::connect_atom_v, where.host, where.port)
-    .then(
-      [=](const caf::node_id&, caf::strong_actor_ptr& handle, const std::set<std::string>&) {
-        if (session != self->state.session)
-          return;
-        auto master = caf::actor_cast<caf::actor>(handle);
-        if (!master) {
-          retry_later(self);
-          return;
-        }
-        register_with(self, master);
-      },
-      [=](caf::error& err) {
-        if (session != self->state.session)
-          return;
-        log::debug("link", "cannot reach master",
-                   {{"master", where.to_string()}, {"error", error_message(err)}});
-        retry_later(self);
-      });
+      .then(
+          [=](const caf::node_id&, caf::strong_actor_ptr& handle, const std::set<std::string>&) {
+            if (session != self->state.session)
+              return;
+            auto master = caf::actor_cast<caf::actor>(handle);
+            if (!master) {
+              retry_later(self);
+              return;
+            }
+            register_with(self, master);
+          },
+          [=](caf::error& err) {
+            if (session != self->state.session)
+              return;
+            log::debug("link", "cannot reach master",
+                       {{"master", where.to_string()}, {"error", error_message(err)}});
+            retry_later(self);
+          });
 }
 
 caf::result<caf::unit_t> forward_report(self_pointer self, pb::JobReport& report) {
@@ -173,13 +173,13 @@ caf::result<caf::unit_t> forward_report(self_pointer self, pb::JobReport& report
   auto session = st.session;
   self->request(st.master, st.config.request_timeout, report_atom::value, st.config.node.id(),
                 report)
-    .then([=]() mutable { promise.deliver(caf::unit); },
-          [=](caf::error& err) mutable {
-            if (session == self->state.session
-                && (has_code(err, errc::not_leader) || has_code(err, errc::not_found)))
-              on_master_error(self, err);
-            promise.deliver(std::move(err));
-          });
+      .then([=]() mutable { promise.deliver(caf::unit); },
+            [=](caf::error& err) mutable {
+              if (session == self->state.session
+                  && (has_code(err, errc::not_leader) || has_code(err, errc::not_found)))
+                on_master_error(self, err);
+              promise.deliver(std::move(err));
+            });
   return promise;
 }
 
@@ -192,13 +192,12 @@ caf::behavior slave_link(self_pointer self, slave_link_config config) {
     drop_master(self);
     self->send(self, caf::connect_atom_v); // another master may lead already
   });
-  self->send(self->state.config.supervisor, link_to_atom::value,
-             caf::actor_cast<caf::actor>(self));
+  self->send(self->state.config.supervisor, link_to_atom::value, caf::actor_cast<caf::actor>(self));
   self->send(self, caf::connect_atom_v);
   return {
-    [=](caf::connect_atom) { connect(self); },
-    [=](ping_atom, uint64_t session) { ping(self, session); },
-    [=](report_atom, pb::JobReport& report) { return forward_report(self, report); },
+      [=](caf::connect_atom) { connect(self); },
+      [=](ping_atom, uint64_t session) { ping(self, session); },
+      [=](report_atom, pb::JobReport& report) { return forward_report(self, report); },
   };
 }
 

@@ -22,21 +22,22 @@ bool job_id_less(const pb::Job& a, const pb::Job& b) {
 void deliver_query(caf::response_promise& promise, const state_query& query,
                    const state::cluster_state& state) {
   switch (query.kind) {
-    case state_query::status:
-      if (auto job = state.find_job(query.job_id))
-        promise.deliver(*job);
-      else
-        promise.deliver(make_error(
-          errc::not_found, fmt::format("no job with id '{}'; `claud jobs` lists them", query.job_id)));
-      return;
-    case state_query::jobs:
-      promise.deliver(job_list(state));
-      return;
-    case state_query::nodes:
-      promise.deliver(node_list(state));
-      return;
-    case state_query::leader:
-      break;
+  case state_query::status:
+    if (auto job = state.find_job(query.job_id))
+      promise.deliver(*job);
+    else
+      promise.deliver(
+          make_error(errc::not_found,
+                     fmt::format("no job with id '{}'; `claud jobs` lists them", query.job_id)));
+    return;
+  case state_query::jobs:
+    promise.deliver(job_list(state));
+    return;
+  case state_query::nodes:
+    promise.deliver(node_list(state));
+    return;
+  case state_query::leader:
+    break;
   }
   throw std::logic_error("deliver_query: leader queries are answered by leader_election");
 }

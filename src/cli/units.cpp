@@ -36,11 +36,11 @@ int64_t parse_cpu_millis(const std::string& text, const std::string& flag) {
   double cpus = 0;
   if (!parse_decimal(text, cpus) || cpus <= 0 || cpus > 1e6)
     throw std::invalid_argument(fmt::format(
-      "{} '{}' is not a valid CPU count; give a positive number such as 0.5 or 2", flag, text));
+        "{} '{}' is not a valid CPU count; give a positive number such as 0.5 or 2", flag, text));
   auto millis = static_cast<int64_t>(std::llround(cpus * 1000.0));
   if (millis == 0)
     throw std::invalid_argument(
-      fmt::format("{} '{}' is below the smallest unit, 0.001 CPUs", flag, text));
+        fmt::format("{} '{}' is below the smallest unit, 0.001 CPUs", flag, text));
   return millis;
 }
 
@@ -67,8 +67,8 @@ int64_t parse_memory_bytes(const std::string& text, const std::string& flag) {
   if ((binary_marker && unit == std::string::npos) || !parse_decimal(number, value)
       || value * multiplier < 1 || value * multiplier > 9e18)
     throw std::invalid_argument(fmt::format(
-      "{} '{}' is not a valid size; give bytes or a number with K, M, G or T, such as 512M or 4G",
-      flag, text));
+        "{} '{}' is not a valid size; give bytes or a number with K, M, G or T, such as 512M or 4G",
+        flag, text));
   return static_cast<int64_t>(value * multiplier);
 }
 

@@ -12,7 +12,7 @@ namespace claud::cli {
 int64_t parse_cpu_millis(const std::string& text, const std::string& flag);
 int64_t parse_memory_bytes(const std::string& text, const std::string& flag);
 
-std::string format_cpus(int64_t cpu_millis);     // "1.5"
-std::string format_bytes(int64_t bytes);         // "512M", "1.5G"
+std::string format_cpus(int64_t cpu_millis); // "1.5"
+std::string format_bytes(int64_t bytes);     // "512M", "1.5G"
 
 } // namespace claud::cli

@@ -92,7 +92,8 @@ pb::view::Node to_view(const pb::Node& node) {
   v.set_cpus_total(static_cast<double>(node.cpu_millis_total()) / 1000.0);
   v.set_cpus_free(static_cast<double>(node.cpu_millis_total() - node.cpu_millis_used()) / 1000.0);
   v.set_memory_total_bytes(static_cast<double>(node.memory_bytes_total()));
-  v.set_memory_free_bytes(static_cast<double>(node.memory_bytes_total() - node.memory_bytes_used()));
+  v.set_memory_free_bytes(
+      static_cast<double>(node.memory_bytes_total() - node.memory_bytes_used()));
   return v;
 }
 
@@ -163,13 +164,13 @@ void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {
   out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16}\n", "ID", "ROLE", "ADDRESS", "STATE",
                      "CPUS FREE", "MEMORY FREE");
   for (const auto& node : nodes)
-    out << fmt::format(
-      "{:<16} {:<6} {:<22} {:<6} {:>12} {:>16}\n", node.id(), state::node_role_name(node.role()),
-      node.address(), state::node_state_name(node.state()),
-      format_cpus(node.cpu_millis_total() - node.cpu_millis_used()) + "/"
-        + format_cpus(node.cpu_millis_total()),
-      format_bytes(node.memory_bytes_total() - node.memory_bytes_used()) + "/"
-        + format_bytes(node.memory_bytes_total()));
+    out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16}\n", node.id(),
+                       state::node_role_name(node.role()), node.address(),
+                       state::node_state_name(node.state()),
+                       format_cpus(node.cpu_millis_total() - node.cpu_millis_used()) + "/"
+                           + format_cpus(node.cpu_millis_total()),
+                       format_bytes(node.memory_bytes_total() - node.memory_bytes_used()) + "/"
+                           + format_bytes(node.memory_bytes_total()));
 }
 
 void print_leader(std::ostream& out, const pb::LeaderInfo& info) {

@@ -35,8 +35,7 @@ struct client::impl {
   std::string address;
 
   explicit impl(client_options opts)
-    : options(std::move(opts)), system(configure(cfg)), self(system) {
-  }
+      : options(std::move(opts)), system(configure(cfg)), self(system) {}
 
   void connect() {
     std::vector<std::string> failures;
@@ -56,19 +55,19 @@ struct client::impl {
       failures.push_back(fmt::format("{} ({})", text, error_message(handle.error())));
     }
     throw client_error(
-      fmt::format("cannot reach the cluster at {}; start one with `claud --role=dev`, or point "
-                  "--cluster or CLAUD_ADDR at a running master",
-                  fmt::join(failures, ", ")),
-      true);
+        fmt::format("cannot reach the cluster at {}; start one with `claud --role=dev`, or point "
+                    "--cluster or CLAUD_ADDR at a running master",
+                    fmt::join(failures, ", ")),
+        true);
   }
 
   /// One request, answered or failed.
-  template <class Result, class... Ts>
+  template<class Result, class... Ts>
   caf::expected<Result> attempt(std::chrono::milliseconds timeout, const Ts&... xs) {
     caf::expected<Result> outcome{caf::sec::request_timeout};
     self->request(api, timeout, xs...)
-      .receive([&](Result& value) { outcome = std::move(value); },
-               [&](caf::error& err) { outcome = std::move(err); });
+        .receive([&](Result& value) { outcome = std::move(value); },
+                 [&](caf::error& err) { outcome = std::move(err); });
     return outcome;
   }
 
@@ -85,7 +84,7 @@ struct client::impl {
 
   /// Sends the request, retrying through failovers until `options.request_timeout` has passed.
   /// Only an idempotent request is sent again after its master went away mid-request.
-  template <class Result, class... Ts>
+  template<class Result, class... Ts>
   Result request(bool idempotent, std::chrono::milliseconds timeout, const Ts&... xs) {
     auto deadline = std::chrono::steady_clock::now() + options.request_timeout;
     auto backoff = std::chrono::milliseconds{20};
@@ -97,10 +96,10 @@ struct client::impl {
       bool lost = connection_lost(err);
       if (lost && !idempotent)
         throw client_error(
-          fmt::format("{} before answering; the request may or may not have been applied — check "
-                      "with `claud jobs`",
-                      error_message(err)),
-          true);
+            fmt::format("{} before answering; the request may or may not have been applied — check "
+                        "with `claud jobs`",
+                        error_message(err)),
+            true);
       if ((!retryable(err) && !lost) || std::chrono::steady_clock::now() + backoff > deadline)
         throw client_error(error_message(err), lost);
       std::this_thread::sleep_for(backoff);
@@ -146,35 +145,35 @@ pb::Job client::wait(const std::string& job_id) {
   // The master answers a wait after at most its poll period, so each round has a short bound and
   // a master that dies mid-wait is noticed; a job that has not ended yet is simply asked again.
   for (;;) {
-    auto job = impl_->request<pb::Job>(true, impl_->options.request_timeout, wait_atom::value,
-                                       job_id);
+    auto job
+        = impl_->request<pb::Job>(true, impl_->options.request_timeout, wait_atom::value, job_id);
     switch (job.state()) {
-      case pb::JOB_SUCCEEDED:
-      case pb::JOB_FAILED:
-      case pb::JOB_KILLED:
-      case pb::JOB_LOST:
-        return job;
-      default:
-        break;
+    case pb::JOB_SUCCEEDED:
+    case pb::JOB_FAILED:
+    case pb::JOB_KILLED:
+    case pb::JOB_LOST:
+      return job;
+    default:
+      break;
     }
   }
 }
 
 std::vector<pb::Job> client::jobs(read_mode mode) {
-  auto list = mode == read_mode::local
-                ? impl_->request<pb::JobList>(true, impl_->options.attempt_timeout,
-                                              local_atom::value, jobs_atom::value)
-                : impl_->request<pb::JobList>(true, impl_->options.attempt_timeout,
-                                              jobs_atom::value);
+  auto list
+      = mode == read_mode::local
+            ? impl_->request<pb::JobList>(true, impl_->options.attempt_timeout, local_atom::value,
+                                          jobs_atom::value)
+            : impl_->request<pb::JobList>(true, impl_->options.attempt_timeout, jobs_atom::value);
   return {list.jobs().begin(), list.jobs().end()};
 }
 
 std::vector<pb::Node> client::nodes(read_mode mode) {
-  auto list = mode == read_mode::local
-                ? impl_->request<pb::NodeList>(true, impl_->options.attempt_timeout,
-                                               local_atom::value, nodes_atom::value)
-                : impl_->request<pb::NodeList>(true, impl_->options.attempt_timeout,
-                                               nodes_atom::value);
+  auto list
+      = mode == read_mode::local
+            ? impl_->request<pb::NodeList>(true, impl_->options.attempt_timeout, local_atom::value,
+                                           nodes_atom::value)
+            : impl_->request<pb::NodeList>(true, impl_->options.attempt_timeout, nodes_atom::value);
   return {list.nodes().begin(), list.nodes().end()};
 }
 

@@ -7,22 +7,22 @@ namespace claud {
 
 const char* to_string(errc code) {
   switch (code) {
-    case errc::invalid_request:
-      return "invalid request";
-    case errc::not_found:
-      return "not found";
-    case errc::conflict:
-      return "conflict";
-    case errc::unavailable:
-      return "unavailable";
-    case errc::storage_failure:
-      return "storage failure";
-    case errc::overloaded:
-      return "overloaded";
-    case errc::not_leader:
-      return "not leader";
-    case errc::outcome_unknown:
-      return "outcome unknown";
+  case errc::invalid_request:
+    return "invalid request";
+  case errc::not_found:
+    return "not found";
+  case errc::conflict:
+    return "conflict";
+  case errc::unavailable:
+    return "unavailable";
+  case errc::storage_failure:
+    return "storage failure";
+  case errc::overloaded:
+    return "overloaded";
+  case errc::not_leader:
+    return "not leader";
+  case errc::outcome_unknown:
+    return "outcome unknown";
   }
   return "unknown error";
 }
@@ -42,16 +42,16 @@ std::string error_message(const caf::error& error) {
     return context.get_as<std::string>(0);
   if (error.category() == caf::atom("system")) {
     switch (static_cast<caf::sec>(error.code())) {
-      case caf::sec::request_timeout:
-        return "the cluster did not answer in time";
-      case caf::sec::request_receiver_down:
-        return "the master went away while answering";
-      case caf::sec::cannot_connect_to_node:
-        return "nothing answers there";
-      case caf::sec::unexpected_response:
-        return "the peer answered with an unexpected message (a different claud version?)";
-      default:
-        break;
+    case caf::sec::request_timeout:
+      return "the cluster did not answer in time";
+    case caf::sec::request_receiver_down:
+      return "the master went away while answering";
+    case caf::sec::cannot_connect_to_node:
+      return "nothing answers there";
+    case caf::sec::unexpected_response:
+      return "the peer answered with an unexpected message (a different claud version?)";
+    default:
+      break;
     }
   }
   return caf::to_string(error);
@@ -71,12 +71,13 @@ void register_protocol(caf::actor_system_config& cfg) {
   cfg.add_message_type<pb::LeaderInfo>("claud.pb.LeaderInfo");
   cfg.add_message_type<pb::LogEntry>("claud.pb.LogEntry");
   cfg.add_message_type<pb::RaftMessage>("claud.pb.RaftMessage");
-  cfg.add_error_category(caf::atom("claud"), [](uint8_t code, caf::atom_value, const caf::message& context) {
-    std::string text = to_string(static_cast<errc>(code));
-    if (context.match_elements<std::string>())
-      text += ": " + context.get_as<std::string>(0);
-    return text;
-  });
+  cfg.add_error_category(caf::atom("claud"),
+                         [](uint8_t code, caf::atom_value, const caf::message& context) {
+                           std::string text = to_string(static_cast<errc>(code));
+                           if (context.match_elements<std::string>())
+                             text += ": " + context.get_as<std::string>(0);
+                           return text;
+                         });
   cfg.set("middleman.app-identifiers", std::vector<std::string>{application_id});
 }
 

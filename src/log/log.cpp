@@ -31,7 +31,7 @@ level parse_level(const std::string& text) {
   if (text == "debug")
     return level::debug;
   throw std::invalid_argument(
-    fmt::format("unknown log level '{}'; use error, warn, info or debug", text));
+      fmt::format("unknown log level '{}'; use error, warn, info or debug", text));
 }
 
 const char* level_name(level lvl) {
@@ -85,8 +85,8 @@ void write(level lvl, const char* module, const std::string& message, fields kv)
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   auto line = fmt::format("ts={:%Y-%m-%dT%H:%M:%S}.{:03}Z level={} module={} msg={}",
-                          std::chrono::floor<std::chrono::seconds>(now), ms % 1000,
-                          level_name(lvl), module, quoted_if_needed(message));
+                          std::chrono::floor<std::chrono::seconds>(now), ms % 1000, level_name(lvl),
+                          module, quoted_if_needed(message));
   for (const auto& [key, value] : kv)
     line += fmt::format(" {}={}", key, quoted_if_needed(value));
   line += '\n';

@@ -14,8 +14,8 @@ std::string host_port::to_string() const {
 
 host_port parse_host_port(const std::string& text) {
   auto fail = [&](const char* why) {
-    return std::invalid_argument(
-      fmt::format("invalid address '{}': {}; expected HOST:PORT, e.g. 127.0.0.1:7400", text, why));
+    return std::invalid_argument(fmt::format(
+        "invalid address '{}': {}; expected HOST:PORT, e.g. 127.0.0.1:7400", text, why));
   };
   std::string host;
   std::string port_text;

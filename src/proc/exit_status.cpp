@@ -18,7 +18,7 @@ exit_status exit_status::from_wait_status(int wait_status) {
     result.signal = WTERMSIG(wait_status);
   } else {
     throw std::invalid_argument(
-      fmt::format("wait status {:#x} is not the status of an ended process", wait_status));
+        fmt::format("wait status {:#x} is not the status of an ended process", wait_status));
   }
   return result;
 }

@@ -87,7 +87,7 @@ void reaper::watch(pid_t pid) {
   if (!pidfd.valid()) {
     if (errno == ESRCH)
       throw std::invalid_argument(
-        fmt::format("reaper::watch: no process {} (was it reaped already?)", pid));
+          fmt::format("reaper::watch: no process {} (was it reaped already?)", pid));
     throw std::system_error(errno, std::generic_category(),
                             fmt::format("reaper::watch: pidfd_open({})", pid));
   }
@@ -100,7 +100,7 @@ void reaper::watch(pid_t pid) {
   } while (rc != 0 && errno == EINTR);
   if (rc != 0 && errno == ECHILD)
     throw std::invalid_argument(
-      fmt::format("reaper::watch: process {} is not a child of this process", pid));
+        fmt::format("reaper::watch: process {} is not a child of this process", pid));
   {
     std::lock_guard<std::mutex> lock{mutex_};
     if (!watched_.insert(pid).second)

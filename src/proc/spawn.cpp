@@ -131,27 +131,27 @@ std::string find_command(const std::string& command) {
 std::string exec_failure_message(const std::string& command, int error_number) {
   const char* reason = std::strerror(error_number);
   switch (error_number) {
-    case ENOENT: {
-      auto found = find_command(command);
-      if (!found.empty())
-        return fmt::format("cannot start job: '{}' exists but its interpreter (#! line) or "
-                           "loader is missing ({})",
-                           found, reason);
-      if (command.find('/') != std::string::npos)
-        return fmt::format("cannot start job: command '{}' not found", command);
-      return fmt::format("cannot start job: command '{}' not found in PATH", command);
-    }
-    case EACCES:
-      return fmt::format("cannot start job: '{}' is not executable ({})", command, reason);
-    case ENOEXEC:
-      return fmt::format("cannot start job: '{}' is not a program; a script needs a '#!' line "
-                         "({})",
-                         command, reason);
-    case EAGAIN:
-    case ENOMEM:
-      return fmt::format("cannot start job: no resources for a new process ({})", reason);
-    default:
-      return fmt::format("cannot start job: cannot run '{}' ({})", command, reason);
+  case ENOENT: {
+    auto found = find_command(command);
+    if (!found.empty())
+      return fmt::format("cannot start job: '{}' exists but its interpreter (#! line) or "
+                         "loader is missing ({})",
+                         found, reason);
+    if (command.find('/') != std::string::npos)
+      return fmt::format("cannot start job: command '{}' not found", command);
+    return fmt::format("cannot start job: command '{}' not found in PATH", command);
+  }
+  case EACCES:
+    return fmt::format("cannot start job: '{}' is not executable ({})", command, reason);
+  case ENOEXEC:
+    return fmt::format("cannot start job: '{}' is not a program; a script needs a '#!' line "
+                       "({})",
+                       command, reason);
+  case EAGAIN:
+  case ENOMEM:
+    return fmt::format("cannot start job: no resources for a new process ({})", reason);
+  default:
+    return fmt::format("cannot start job: cannot run '{}' ({})", command, reason);
   }
 }
 
@@ -181,7 +181,7 @@ pid_t spawn_process(const spawn_request& request) {
   auto stdin_fd = open_for_child("/dev/null", O_RDONLY);
   if (!stdin_fd.valid())
     throw spawn_error(
-      fmt::format("cannot start job: cannot open /dev/null ({})", std::strerror(errno)));
+        fmt::format("cannot start job: cannot open /dev/null ({})", std::strerror(errno)));
   auto stdout_fd = open_output(request.stdout_path);
   // Two opens of one file would have two offsets and overwrite each other's output.
   unique_fd stderr_fd;
@@ -226,7 +226,7 @@ pid_t spawn_process(const spawn_request& request) {
 bool signal_process_group(pid_t pid, int signal) {
   if (pid <= 1)
     throw std::invalid_argument(
-      fmt::format("signal_process_group: pid {} does not name a job's process group", pid));
+        fmt::format("signal_process_group: pid {} does not name a job's process group", pid));
   if (::kill(-pid, signal) == 0)
     return true;
   if (errno == ESRCH)

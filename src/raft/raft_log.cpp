@@ -7,7 +7,7 @@ namespace claud::raft {
 
 raft_log::raft_log(const pb::Snapshot& snapshot, std::vector<pb::LogEntry> entries,
                    uint64_t committed)
-  : snapshot_index_(snapshot.index()), snapshot_term_(snapshot.term()) {
+    : snapshot_index_(snapshot.index()), snapshot_term_(snapshot.term()) {
   for (auto& entry : entries)
     if (entry.index() > snapshot_index_)
       entries_.push_back(std::move(entry));
@@ -63,8 +63,7 @@ uint64_t raft_log::append(pb::LogEntry entry) {
 
 std::vector<pb::LogEntry> raft_log::slice(uint64_t from, size_t max_count) const {
   std::vector<pb::LogEntry> out;
-  for (uint64_t i = std::max(from, first_index()); i <= last_index() && out.size() < max_count;
-       ++i)
+  for (uint64_t i = std::max(from, first_index()); i <= last_index() && out.size() < max_count; ++i)
     out.push_back(entries_[i - snapshot_index_ - 1]);
   return out;
 }

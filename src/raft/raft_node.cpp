@@ -29,24 +29,22 @@ std::string validate(const raft_config& config) {
 
 const char* to_string(role r) {
   switch (r) {
-    case role::follower:
-      return "follower";
-    case role::pre_candidate:
-      return "pre-candidate";
-    case role::candidate:
-      return "candidate";
-    case role::leader:
-      return "leader";
+  case role::follower:
+    return "follower";
+  case role::pre_candidate:
+    return "pre-candidate";
+  case role::candidate:
+    return "candidate";
+  case role::leader:
+    return "leader";
   }
   return "unknown";
 }
 
 raft_node::raft_node(raft_config config, const pb::HardState& hard_state,
-                     const pb::Snapshot& snapshot, std::vector<pb::LogEntry> entries,
-                     uint64_t seed)
-  : config_(std::move(config)),
-    rng_(seed),
-    log_(snapshot, std::move(entries), hard_state.commit()) {
+                     const pb::Snapshot& snapshot, std::vector<pb::LogEntry> entries, uint64_t seed)
+    : config_(std::move(config)), rng_(seed),
+      log_(snapshot, std::move(entries), hard_state.commit()) {
   if (auto problem = validate(config_); !problem.empty())
     throw std::invalid_argument(problem);
   term_ = hard_state.term();
@@ -154,8 +152,8 @@ void raft_node::leader_unreachable() {
   std::sort(others.begin(), others.end());
   auto rank = std::find(others.begin(), others.end(), config_.id) - others.begin();
   leader_.clear();
-  election_elapsed_ = std::max(election_elapsed_,
-                               randomized_election_timeout_ - 1 - 3 * static_cast<int>(rank));
+  election_elapsed_
+      = std::max(election_elapsed_, randomized_election_timeout_ - 1 - 3 * static_cast<int>(rank));
 }
 
 void raft_node::send(pb::RaftMessage message) {
@@ -186,38 +184,38 @@ void raft_node::step(const pb::RaftMessage& m) {
     return;
   }
   switch (m.type()) {
-    case pb::RAFT_VOTE:
-    case pb::RAFT_PRE_VOTE:
-      handle_vote_request(m);
-      return;
-    case pb::RAFT_VOTE_RESPONSE:
-    case pb::RAFT_PRE_VOTE_RESPONSE:
-      handle_vote_response(m);
-      return;
-    default:
-      break;
+  case pb::RAFT_VOTE:
+  case pb::RAFT_PRE_VOTE:
+    handle_vote_request(m);
+    return;
+  case pb::RAFT_VOTE_RESPONSE:
+  case pb::RAFT_PRE_VOTE_RESPONSE:
+    handle_vote_response(m);
+    return;
+  default:
+    break;
   }
   if (role_ == role::leader) {
     step_leader(m);
     return;
   }
   switch (m.type()) {
-    case pb::RAFT_APPEND:
-    case pb::RAFT_HEARTBEAT:
-    case pb::RAFT_SNAPSHOT:
-      if (role_ != role::follower)
-        become_follower(term_, m.from());
-      election_elapsed_ = 0;
-      leader_ = m.from();
-      if (m.type() == pb::RAFT_APPEND)
-        handle_append(m);
-      else if (m.type() == pb::RAFT_HEARTBEAT)
-        handle_heartbeat(m);
-      else
-        handle_snapshot(m);
-      return;
-    default:
-      return; // responses meant for a leader we no longer are
+  case pb::RAFT_APPEND:
+  case pb::RAFT_HEARTBEAT:
+  case pb::RAFT_SNAPSHOT:
+    if (role_ != role::follower)
+      become_follower(term_, m.from());
+    election_elapsed_ = 0;
+    leader_ = m.from();
+    if (m.type() == pb::RAFT_APPEND)
+      handle_append(m);
+    else if (m.type() == pb::RAFT_HEARTBEAT)
+      handle_heartbeat(m);
+    else
+      handle_snapshot(m);
+    return;
+  default:
+    return; // responses meant for a leader we no longer are
   }
 }
 
@@ -242,8 +240,8 @@ void raft_node::step_stale(const pb::RaftMessage& m) {
 
 void raft_node::handle_vote_request(const pb::RaftMessage& m) {
   const bool pre_vote = m.type() == pb::RAFT_PRE_VOTE;
-  const bool can_vote = vote_ == m.from() || (vote_.empty() && leader_.empty())
-                        || (pre_vote && m.term() > term_);
+  const bool can_vote
+      = vote_ == m.from() || (vote_.empty() && leader_.empty()) || (pre_vote && m.term() > term_);
   const bool grant = can_vote && log_.is_up_to_date(m.index(), m.log_term());
   pb::RaftMessage reply;
   reply.set_type(pre_vote ? pb::RAFT_PRE_VOTE_RESPONSE : pb::RAFT_VOTE_RESPONSE);
@@ -336,9 +334,8 @@ void raft_node::compact(const pb::Snapshot& snapshot) {
 
 bool raft_node::has_ready() const {
   return !outbox_.empty() || log_.unstable_entries().size() > 0 || has_pending_snapshot_
-         || log_.committed() > log_.applied() || !ready_reads_.empty()
-         || persisted_.term() != term_ || persisted_.vote() != vote_
-         || persisted_.commit() != log_.committed();
+         || log_.committed() > log_.applied() || !ready_reads_.empty() || persisted_.term() != term_
+         || persisted_.vote() != vote_ || persisted_.commit() != log_.committed();
 }
 
 ready raft_node::take_ready() {

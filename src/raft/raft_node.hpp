@@ -48,7 +48,7 @@ struct ready {
   pb::HardState hard_state;
   std::vector<pb::LogEntry> entries; // to persist; may replace a suffix of the stored log
   bool has_snapshot = false;
-  pb::Snapshot snapshot;             // to persist, and to restore the state machine from
+  pb::Snapshot snapshot; // to persist, and to restore the state machine from
   std::vector<pb::RaftMessage> messages;
   std::vector<pb::LogEntry> committed; // to apply, in order
   std::vector<read_state> reads;
@@ -171,7 +171,7 @@ private:
   std::vector<pb::RaftMessage> outbox_;
   pb::HardState persisted_;
   bool has_snapshot_to_send_ = false;
-  pb::Snapshot snapshot_;          // the latest snapshot, for lagging followers
+  pb::Snapshot snapshot_;             // the latest snapshot, for lagging followers
   bool has_pending_snapshot_ = false; // received from the leader, not yet handed out
 };
 

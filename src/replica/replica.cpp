@@ -17,12 +17,10 @@ state::cluster_state state_from(const pb::Snapshot& snapshot) {
 } // namespace
 
 replica::replica(replica_options options, std::shared_ptr<storage::log_store> store)
-  : options_(std::move(options)),
-    store_(std::move(store)),
-    state_(state_from(store_->snapshot())),
-    raft_(options_.raft, store_->hard_state(), store_->snapshot(), store_->entries(),
-          options_.seed) {
-}
+    : options_(std::move(options)), store_(std::move(store)),
+      state_(state_from(store_->snapshot())),
+      raft_(options_.raft, store_->hard_state(), store_->snapshot(), store_->entries(),
+            options_.seed) {}
 
 output replica::process() {
   output out;
@@ -41,7 +39,8 @@ output replica::process() {
     // commit index alone need not be (after a crash the leader tells it again), so it rides along
     // with the next sync instead of costing one of its own.
     const auto& durable = raft_.persisted_hard_state();
-    bool vote_changed = rd.hard_state.term() != durable.term() || rd.hard_state.vote() != durable.vote();
+    bool vote_changed
+        = rd.hard_state.term() != durable.term() || rd.hard_state.vote() != durable.vote();
     if (!rd.entries.empty() || (rd.hard_state_changed && vote_changed)) {
       store_->sync();
       ++syncs_;

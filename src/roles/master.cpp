@@ -6,8 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <random>
 #include <iostream>
+#include <random>
 
 #include <fmt/format.h>
 

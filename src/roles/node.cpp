@@ -19,8 +19,8 @@ constexpr const char* default_listen = "127.0.0.1:7400";
 
 void validate(node_options& options) {
   if (options.role != "master" && options.role != "slave" && options.role != "dev")
-    throw startup_error(
-      fmt::format("unknown role '{}'; use --role=master, --role=slave or --role=dev", options.role));
+    throw startup_error(fmt::format(
+        "unknown role '{}'; use --role=master, --role=slave or --role=dev", options.role));
   if (options.listen.empty()) {
     if (options.role == "slave")
       throw startup_error("a slave needs --listen HOST:PORT, a port of its own");

@@ -55,11 +55,11 @@ pb::Node slave_node(const node_options& options, const std::string& node_id, pb:
   node.set_address(options.listen);
   node.set_state(pb::NODE_ALIVE);
   node.set_cpu_millis_total(options.cpus.empty()
-                              ? static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN)) * 1000
-                              : cli::parse_cpu_millis(options.cpus, "--cpus"));
+                                ? static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN)) * 1000
+                                : cli::parse_cpu_millis(options.cpus, "--cpus"));
   node.set_memory_bytes_total(options.memory.empty()
-                                ? machine_memory_bytes()
-                                : cli::parse_memory_bytes(options.memory, "--memory"));
+                                  ? machine_memory_bytes()
+                                  : cli::parse_memory_bytes(options.memory, "--memory"));
   return node;
 }
 

@@ -42,8 +42,7 @@ private:
 void publish_api(caf::actor_system& system, const caf::actor& api, const net::host_port& where);
 
 /// The resources this slave offers: the flags, else what the machine has.
-pb::Node slave_node(const node_options& options, const std::string& node_id,
-                    pb::NodeRole role);
+pb::Node slave_node(const node_options& options, const std::string& node_id, pb::NodeRole role);
 
 /// Blocks until SIGINT or SIGTERM (blocked in every thread by block_stop_signals()).
 void wait_for_stop_signal();

@@ -44,26 +44,26 @@ apply_result cluster_state::apply(const pb::LogEntry& entry) {
   data_.set_applied_index(entry.index());
   const int64_t now = entry.time_ms();
   switch (entry.op_case()) {
-    case pb::LogEntry::kJobSubmitted:
-      return submit(entry.job_submitted(), now);
-    case pb::LogEntry::kJobPlaced:
-      return place(entry.job_placed());
-    case pb::LogEntry::kJobUnplaceable:
-      return unplaceable(entry.job_unplaceable());
-    case pb::LogEntry::kJobStarted:
-      return start(entry.job_started(), now);
-    case pb::LogEntry::kJobFinished:
-      return finish(entry.job_finished(), now);
-    case pb::LogEntry::kJobKillRequested:
-      return request_kill(entry.job_kill_requested(), now);
-    case pb::LogEntry::kJobLost:
-      return lose_job(entry.job_lost(), now);
-    case pb::LogEntry::kNodeRegistered:
-      return register_node(entry.node_registered(), now);
-    case pb::LogEntry::kNodeLost:
-      return lose_node(entry.node_lost(), now);
-    case pb::LogEntry::OP_NOT_SET:
-      break;
+  case pb::LogEntry::kJobSubmitted:
+    return submit(entry.job_submitted(), now);
+  case pb::LogEntry::kJobPlaced:
+    return place(entry.job_placed());
+  case pb::LogEntry::kJobUnplaceable:
+    return unplaceable(entry.job_unplaceable());
+  case pb::LogEntry::kJobStarted:
+    return start(entry.job_started(), now);
+  case pb::LogEntry::kJobFinished:
+    return finish(entry.job_finished(), now);
+  case pb::LogEntry::kJobKillRequested:
+    return request_kill(entry.job_kill_requested(), now);
+  case pb::LogEntry::kJobLost:
+    return lose_job(entry.job_lost(), now);
+  case pb::LogEntry::kNodeRegistered:
+    return register_node(entry.node_registered(), now);
+  case pb::LogEntry::kNodeLost:
+    return lose_node(entry.node_lost(), now);
+  case pb::LogEntry::OP_NOT_SET:
+    break;
   }
   return rejected("empty log entry");
 }
@@ -180,7 +180,7 @@ apply_result cluster_state::request_kill(const pb::JobKillRequested& op, int64_t
   pb::Job& job = it->second;
   if (is_terminal(job.state()))
     return rejected(
-      fmt::format("job {} has already ended ({})", job.id(), job_state_name(job.state())));
+        fmt::format("job {} has already ended ({})", job.id(), job_state_name(job.state())));
   auto result = touched(job.id());
   job.set_kill_requested(true);
   if (job.state() == pb::JOB_PENDING) {

@@ -4,13 +4,13 @@ namespace claud::state {
 
 bool is_terminal(pb::JobState state) {
   switch (state) {
-    case pb::JOB_SUCCEEDED:
-    case pb::JOB_FAILED:
-    case pb::JOB_KILLED:
-    case pb::JOB_LOST:
-      return true;
-    default:
-      return false;
+  case pb::JOB_SUCCEEDED:
+  case pb::JOB_FAILED:
+  case pb::JOB_KILLED:
+  case pb::JOB_LOST:
+    return true;
+  default:
+    return false;
   }
 }
 
@@ -20,46 +20,46 @@ bool holds_resources(pb::JobState state) {
 
 std::string job_state_name(pb::JobState state) {
   switch (state) {
-    case pb::JOB_PENDING:
-      return "pending";
-    case pb::JOB_PLACED:
-      return "placed";
-    case pb::JOB_RUNNING:
-      return "running";
-    case pb::JOB_SUCCEEDED:
-      return "succeeded";
-    case pb::JOB_FAILED:
-      return "failed";
-    case pb::JOB_KILLED:
-      return "killed";
-    case pb::JOB_LOST:
-      return "lost";
-    default:
-      return "unknown";
+  case pb::JOB_PENDING:
+    return "pending";
+  case pb::JOB_PLACED:
+    return "placed";
+  case pb::JOB_RUNNING:
+    return "running";
+  case pb::JOB_SUCCEEDED:
+    return "succeeded";
+  case pb::JOB_FAILED:
+    return "failed";
+  case pb::JOB_KILLED:
+    return "killed";
+  case pb::JOB_LOST:
+    return "lost";
+  default:
+    return "unknown";
   }
 }
 
 std::string node_state_name(pb::NodeState state) {
   switch (state) {
-    case pb::NODE_ALIVE:
-      return "alive";
-    case pb::NODE_DOWN:
-      return "down";
-    default:
-      return "unknown";
+  case pb::NODE_ALIVE:
+    return "alive";
+  case pb::NODE_DOWN:
+    return "down";
+  default:
+    return "unknown";
   }
 }
 
 std::string node_role_name(pb::NodeRole role) {
   switch (role) {
-    case pb::ROLE_MASTER:
-      return "master";
-    case pb::ROLE_SLAVE:
-      return "slave";
-    case pb::ROLE_DEV:
-      return "dev";
-    default:
-      return "unknown";
+  case pb::ROLE_MASTER:
+    return "master";
+  case pb::ROLE_SLAVE:
+    return "slave";
+  case pb::ROLE_DEV:
+    return "dev";
+  default:
+    return "unknown";
   }
 }
 

@@ -31,7 +31,8 @@ std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
     return fmt::format("the command is {} bytes long; at most {} are allowed", command_bytes,
                        limits.max_command_bytes);
   if (spec.name().size() > limits.max_name_bytes || !printable(spec.name()))
-    return fmt::format("the job name must be printable and at most {} bytes", limits.max_name_bytes);
+    return fmt::format("the job name must be printable and at most {} bytes",
+                       limits.max_name_bytes);
   if (spec.cpu_millis() <= 0)
     return "the job must ask for more than 0 CPUs, e.g. --cpus 0.1";
   if (spec.memory_bytes() < limits.min_memory_bytes)

@@ -24,7 +24,6 @@ constexpr char meta_format_v1 = '\x01';
 constexpr std::string_view segment_prefix = "log-";
 constexpr std::string_view segment_suffix = ".seg";
 
-
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }

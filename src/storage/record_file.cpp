@@ -27,7 +27,6 @@ void store_le32(char* p, uint32_t value) {
     p[i] = static_cast<char>((value >> (8 * i)) & 0xFFu);
 }
 
-
 // The checksum work the scan for a valid record after a bad one may do (about a second). Random
 // binary bytes make a plausible length at roughly one offset in 2^32 / remaining, and each costs a
 // checksum over up to the rest of the file: a multi-megabyte torn tail of such bytes could take

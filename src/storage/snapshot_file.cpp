@@ -17,7 +17,6 @@ constexpr std::string_view prefix = "snap-";
 constexpr std::string_view suffix = ".pb";
 constexpr std::string_view temp_suffix = ".pb.tmp";
 
-
 } // namespace
 
 std::string name(uint64_t index) {

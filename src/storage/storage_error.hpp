@@ -13,7 +13,7 @@ struct storage_error : std::runtime_error {
 };
 
 /// The last words of every corruption message: what a user can do about a damaged data dir.
-inline constexpr const char* repair_advice =
-  "the data dir needs repair — restore it from another master";
+inline constexpr const char* repair_advice
+    = "the data dir needs repair — restore it from another master";
 
 } // namespace claud::storage

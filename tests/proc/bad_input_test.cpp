@@ -67,9 +67,8 @@ TEST_CASE("bad input gives one clear error line and leaves the cluster running")
 
   {
     // A second master on a port in use.
-    auto r = c.run_raw({"--role=master", "--listen", master.address, "--data-dir",
-                        c.root() + "/second"},
-                       15s);
+    auto r = c.run_raw(
+        {"--role=master", "--listen", master.address, "--data-dir", c.root() + "/second"}, 15s);
     require_one_line_error(r, {master.address});
   }
 
@@ -80,12 +79,12 @@ TEST_CASE("bad input gives one clear error line and leaves the cluster running")
     ::close(::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
     auto port = "127.0.0.1:" + std::to_string(cluster::free_port());
     require_one_line_error(
-      c.run_raw({"--role=master", "--listen", port, "--data-dir", file + "/data"}, 15s),
-      {file + "/data"});
+        c.run_raw({"--role=master", "--listen", port, "--data-dir", file + "/data"}, 15s),
+        {file + "/data"});
     // The running master's data dir is locked.
     require_one_line_error(
-      c.run_raw({"--role=master", "--listen", port, "--data-dir", master.data_dir}, 15s),
-      {master.data_dir});
+        c.run_raw({"--role=master", "--listen", port, "--data-dir", master.data_dir}, 15s),
+        {master.data_dir});
   }
 
   {
@@ -112,16 +111,16 @@ TEST_CASE("bad input gives one clear error line and leaves the cluster running")
     // Slave flags.
     auto port = [] { return "127.0.0.1:" + std::to_string(cluster::free_port()); };
     for (std::string bad : {"-2", "0", "many"}) {
-      require_one_line_error(c.run_raw({"--role=slave", "--listen", port(), "--join",
-                                        master.address, "--data-dir", c.root() + "/bad-slave",
-                                        "--cpus", bad},
-                                       15s),
-                             {"--cpus"});
-      require_one_line_error(c.run_raw({"--role=slave", "--listen", port(), "--join",
-                                        master.address, "--data-dir", c.root() + "/bad-slave",
-                                        "--memory", bad},
-                                       15s),
-                             {"--memory"});
+      require_one_line_error(
+          c.run_raw({"--role=slave", "--listen", port(), "--join", master.address, "--data-dir",
+                     c.root() + "/bad-slave", "--cpus", bad},
+                    15s),
+          {"--cpus"});
+      require_one_line_error(
+          c.run_raw({"--role=slave", "--listen", port(), "--join", master.address, "--data-dir",
+                     c.root() + "/bad-slave", "--memory", bad},
+                    15s),
+          {"--memory"});
     }
     // A second slave on the first one's port.
     require_one_line_error(c.run_raw({"--role=slave", "--listen", c.address("s1"), "--join",

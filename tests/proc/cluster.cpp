@@ -99,7 +99,7 @@ int exit_code_of(int status) {
   ::signal(SIGPIPE, SIG_DFL);
   ::execv(argv[0], argv);
   const char message[] = "claud test harness: exec failed\n";
-  (void)!::write(2, message, sizeof message - 1);
+  (void) !::write(2, message, sizeof message - 1);
   ::_exit(127);
 }
 
@@ -141,7 +141,8 @@ std::vector<pid_t> own_children() {
     if (pid <= 0 || *end != '\0')
       continue;
     auto stat = read_file(std::string("/proc/") + entry->d_name + "/stat");
-    // "pid (comm) state ppid ...": comm may hold spaces or parentheses, so parse after the last ')'.
+    // "pid (comm) state ppid ...": comm may hold spaces or parentheses, so parse after the last
+    // ')'.
     auto close = stat.rfind(')');
     if (close == std::string::npos)
       continue;
@@ -458,8 +459,8 @@ node_process& cluster::add_node(const std::string& name, const std::string& role
 
 void cluster::spawn(node_process& p) {
   ++p.incarnation;
-  std::vector<std::string> argv{binary(), "--role=" + p.role, "--listen", p.address,
-                                "--data-dir", p.data_dir, "--node-id", p.name};
+  std::vector<std::string> argv{binary(),     "--role=" + p.role, "--listen",  p.address,
+                                "--data-dir", p.data_dir,         "--node-id", p.name};
   argv.insert(argv.end(), p.args.begin(), p.args.end());
   int out_fd = ::open(file_of(p, "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int err_fd = ::open(file_of(p, "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -556,8 +557,7 @@ node_process& cluster::start_master(const std::string& name, std::vector<std::st
   return p;
 }
 
-void cluster::start_masters(const std::vector<std::string>& names,
-                             std::vector<std::string> extra) {
+void cluster::start_masters(const std::vector<std::string>& names, std::vector<std::string> extra) {
   std::vector<node_process*> masters;
   for (const auto& name : names) {
     std::vector<std::string> args{"--registration-grace-ms", "1500", "--log", "info"};
@@ -589,50 +589,50 @@ std::string cluster::leader_name(milliseconds timeout) {
   std::string leader;
   std::string last;
   wait_until(
-    "a master leads",
-    [&] {
-      auto r = run({"leader", "--json"}, 5s);
-      last = r.describe();
-      if (r.exit_code != 0)
-        return false;
-      auto address = json::parse(r.out)["leader"]["address"].str();
-      for (const auto& [name, p] : nodes_)
-        if (p.address == address && p.pid != 0)
-          leader = name;
-      return !leader.empty();
-    },
-    timeout, [&] { return last; });
+      "a master leads",
+      [&] {
+        auto r = run({"leader", "--json"}, 5s);
+        last = r.describe();
+        if (r.exit_code != 0)
+          return false;
+        auto address = json::parse(r.out)["leader"]["address"].str();
+        for (const auto& [name, p] : nodes_)
+          if (p.address == address && p.pid != 0)
+            leader = name;
+        return !leader.empty();
+      },
+      timeout, [&] { return last; });
   return leader;
 }
 
 void cluster::wait_masters_in_sync(milliseconds timeout) {
   std::string last;
   wait_until(
-    "every master holds the leader's whole log",
-    [&] {
-      auto r = run({"leader", "--json"}, 5s);
-      last = r.describe();
-      if (r.exit_code != 0)
-        return false;
-      auto info = json::parse(r.out);
-      double leader_match = -1;
-      std::vector<double> matches;
-      for (const auto& m : info["masters"].items()) {
-        if (m["role"].str() == "leader")
-          leader_match = m["match_index"].num();
-        matches.push_back(m["match_index"].num());
-      }
-      for (auto match : matches)
-        if (match != leader_match)
+      "every master holds the leader's whole log",
+      [&] {
+        auto r = run({"leader", "--json"}, 5s);
+        last = r.describe();
+        if (r.exit_code != 0)
           return false;
-      return matches.size() == master_names().size();
-    },
-    timeout, [&] { return last; });
+        auto info = json::parse(r.out);
+        double leader_match = -1;
+        std::vector<double> matches;
+        for (const auto& m : info["masters"].items()) {
+          if (m["role"].str() == "leader")
+            leader_match = m["match_index"].num();
+          matches.push_back(m["match_index"].num());
+        }
+        for (auto match : matches)
+          if (match != leader_match)
+            return false;
+        return matches.size() == master_names().size();
+      },
+      timeout, [&] { return last; });
 }
 
 node_process& cluster::start_dev(const std::string& name, std::vector<std::string> extra) {
-  std::vector<std::string> args{"--registration-grace-ms", "1500", "--kill-grace-ms", "1000",
-                                "--log", "info"};
+  std::vector<std::string> args{
+      "--registration-grace-ms", "1500", "--kill-grace-ms", "1000", "--log", "info"};
   args.insert(args.end(), extra.begin(), extra.end());
   auto& p = add_node(name, "dev", std::move(args), {});
   launch_and_wait(p);
@@ -648,8 +648,9 @@ node_process& cluster::start_slave(const std::string& name, const std::string& c
       joined += (joined.empty() ? "" : ",") + node(n).address;
   if (joined.empty())
     fail("start a master before slave " + name);
-  std::vector<std::string> args{"--join", joined, "--reconnect-interval-ms", "100",
-                                "--kill-grace-ms", "1000", "--log", "info"};
+  std::vector<std::string> args{
+      "--join", joined, "--reconnect-interval-ms", "100", "--kill-grace-ms", "1000",
+      "--log",  "info"};
   if (!cpus.empty())
     args.insert(args.end(), {"--cpus", cpus});
   if (!memory.empty())
@@ -747,12 +748,12 @@ void cluster::wait_until(const std::string& what, const std::function<bool()>& p
 json cluster::wait_job(const std::string& id, milliseconds timeout) {
   json last;
   wait_until(
-    "job " + id + " ends",
-    [&] {
-      last = job(id);
-      return is_terminal_state(last["state"].str());
-    },
-    timeout, [&] { return last.dump(); });
+      "job " + id + " ends",
+      [&] {
+        last = job(id);
+        return is_terminal_state(last["state"].str());
+      },
+      timeout, [&] { return last.dump(); });
   return last;
 }
 
@@ -760,12 +761,12 @@ json cluster::wait_job_state(const std::string& id, const std::string& state,
                              milliseconds timeout) {
   json last;
   wait_until(
-    "job " + id + " is " + state,
-    [&] {
-      last = job(id);
-      return last["state"].str() == state;
-    },
-    timeout, [&] { return last.dump(); });
+      "job " + id + " is " + state,
+      [&] {
+        last = job(id);
+        return last["state"].str() == state;
+      },
+      timeout, [&] { return last.dump(); });
   return last;
 }
 

@@ -55,8 +55,7 @@ run_result run_process(const std::vector<std::string>& argv, milliseconds timeou
 class json {
 public:
   json() = default;
-  explicit json(google::protobuf::Value value) : value_(std::move(value)) {
-  }
+  explicit json(google::protobuf::Value value) : value_(std::move(value)) {}
 
   /// Parses `text`; throws std::runtime_error with the parser's message and the text.
   static json parse(const std::string& text);
@@ -85,15 +84,15 @@ bool is_terminal_state(const std::string& state);
 
 struct node_process {
   std::string name;
-  std::string role;                // master | slave | dev
-  std::string address;             // 127.0.0.1:PORT
-  std::string dir;                 // ROOT/<name>
-  std::string data_dir;            // ROOT/<name>/data
-  std::vector<std::string> args;   // flags after the binary, reused by restart()
-  std::string master;              // slaves: the master they join
-  pid_t pid = 0;                   // 0 when not running
+  std::string role;              // master | slave | dev
+  std::string address;           // 127.0.0.1:PORT
+  std::string dir;               // ROOT/<name>
+  std::string data_dir;          // ROOT/<name>/data
+  std::vector<std::string> args; // flags after the binary, reused by restart()
+  std::string master;            // slaves: the master they join
+  pid_t pid = 0;                 // 0 when not running
   int incarnation = 0;
-  int exit_status = -1;            // of the last incarnation that ended
+  int exit_status = -1; // of the last incarnation that ended
 };
 
 class cluster {
@@ -159,9 +158,9 @@ public:
   /// Submits a job (`submit --json [options] -- command...`), requires success, returns its id.
   std::string submit(const std::vector<std::string>& command,
                      const std::vector<std::string>& options = {}) const;
-  json job(const std::string& id) const;                 // `status ID --json`
-  json jobs() const;                                     // `jobs --json`
-  json nodes() const;                                    // `nodes --json`
+  json job(const std::string& id) const; // `status ID --json`
+  json jobs() const;                     // `jobs --json`
+  json nodes() const;                    // `nodes --json`
   /// The node record of `node_id` in `nodes --json`, or null if absent.
   json node_record(const std::string& node_id) const;
 

@@ -62,17 +62,17 @@ TEST_CASE("a master schedules jobs over two slaves and reports how each ended") 
     REQUIRE(ids.size() == 20);
     std::vector<json> ours;
     c.wait_until(
-      "the 20 jobs end",
-      [&] {
-        ours.clear();
-        for (const auto& job : c.jobs().items())
-          if (ids.count(job["id"].str()))
-            ours.push_back(job);
-        return ours.size() == 20
-               && std::all_of(ours.begin(), ours.end(),
-                              [](const json& j) { return is_terminal_state(j["state"].str()); });
-      },
-      40s, [&] { return c.run({"jobs"}).out; });
+        "the 20 jobs end",
+        [&] {
+          ours.clear();
+          for (const auto& job : c.jobs().items())
+            if (ids.count(job["id"].str()))
+              ours.push_back(job);
+          return ours.size() == 20 && std::all_of(ours.begin(), ours.end(), [](const json& j) {
+                   return is_terminal_state(j["state"].str());
+                 });
+        },
+        40s, [&] { return c.run({"jobs"}).out; });
     std::map<std::string, std::vector<json>> by_node;
     for (const auto& job : ours) {
       INFO(job.dump());

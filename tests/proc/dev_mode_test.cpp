@@ -11,12 +11,17 @@ using namespace claud::test;
 namespace {
 
 // The documented --json schema (README, src/proto/views.proto).
-const char* job_fields[] = {"id",         "name",         "state",      "exit_code",
-                            "signal",     "node",         "attempts",   "submitted_at",
-                            "started_at", "finished_at",  "reason",     "command",
-                            "cpus",       "memory_bytes"};
-const char* node_fields[] = {"id",        "role",      "address",           "state",
-                             "cpus_total", "cpus_free", "memory_total_bytes", "memory_free_bytes"};
+const char* job_fields[]
+    = {"id",           "name",       "state",       "exit_code", "signal",  "node", "attempts",
+       "submitted_at", "started_at", "finished_at", "reason",    "command", "cpus", "memory_bytes"};
+const char* node_fields[] = {"id",
+                             "role",
+                             "address",
+                             "state",
+                             "cpus_total",
+                             "cpus_free",
+                             "memory_total_bytes",
+                             "memory_free_bytes"};
 
 bool is_utc_time(const json& value) {
   auto text = value.str();

@@ -33,9 +33,8 @@ TEST_CASE("a master SIGKILLed after acknowledged submissions keeps them and fini
     clients.emplace_back([&] {
       for (;;) {
         bool after_kill = master_killed;
-        auto r = c.run({"submit", "--cpus", "0.5", "--memory", "64M", "--", "sh", "-c",
-                        "sleep 0.4"},
-                       15s);
+        auto r = c.run(
+            {"submit", "--cpus", "0.5", "--memory", "64M", "--", "sh", "-c", "sleep 0.4"}, 15s);
         std::lock_guard<std::mutex> lock(mutex);
         if (r.exit_code != 0) {
           refusals.emplace_back(after_kill || master_killed, r.describe());
@@ -99,13 +98,13 @@ TEST_CASE("a master SIGKILLed after acknowledged submissions keeps them and fini
     // That includes submissions whose clients were cut off by the crash but that had committed.
     std::vector<json> all;
     c.wait_until(
-      "every job ends",
-      [&] {
-        all = c.jobs().items();
-        return std::all_of(all.begin(), all.end(),
-                           [](const json& j) { return is_terminal_state(j["state"].str()); });
-      },
-      40s, [&] { return c.run({"jobs"}).out; });
+        "every job ends",
+        [&] {
+          all = c.jobs().items();
+          return std::all_of(all.begin(), all.end(),
+                             [](const json& j) { return is_terminal_state(j["state"].str()); });
+        },
+        40s, [&] { return c.run({"jobs"}).out; });
     CHECK(all.size() >= acknowledged.size());
     for (const auto& job : all) {
       INFO(job.dump());

@@ -27,12 +27,12 @@ TEST_CASE("a job on a SIGKILLed slave ends lost and the slave is shown down") {
 
   json s1;
   c.wait_until(
-    "s1 is shown down",
-    [&] {
-      s1 = c.node_record("s1");
-      return !s1.is_null() && s1["state"].str() == "down";
-    },
-    10s, [&] { return s1.dump(); });
+      "s1 is shown down",
+      [&] {
+        s1 = c.node_record("s1");
+        return !s1.is_null() && s1["state"].str() == "down";
+      },
+      10s, [&] { return s1.dump(); });
   // A node that is down offers nothing to the scheduler; `nodes` still lists it.
   auto table = c.run({"nodes"});
   INFO(table.describe());

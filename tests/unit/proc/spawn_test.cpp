@@ -233,7 +233,7 @@ TEST_CASE("a missing working directory is reported", "[proc][spawn]") {
   request.working_dir = dir.file("no-such-dir");
   CHECK(spawn_error_text(request)
         == "cannot start job: working directory " + request.working_dir
-             + " cannot be used (No such file or directory)");
+               + " cannot be used (No such file or directory)");
 }
 
 TEST_CASE("programmer errors in the request are rejected", "[proc][spawn]") {

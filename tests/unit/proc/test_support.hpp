@@ -143,7 +143,7 @@ inline std::optional<std::string> read_line(int fd, std::chrono::milliseconds ti
   std::string line;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      until - std::chrono::steady_clock::now());
+        until - std::chrono::steady_clock::now());
     if (left.count() <= 0)
       return std::nullopt;
     pollfd entry{fd, POLLIN, 0};
