@@ -102,6 +102,21 @@ int main(int argc, char** argv) {
   submit_cmd->add_option("--memory", submit.memory, "Memory the job needs, e.g. 512M")
       ->capture_default_str();
   submit_cmd->add_flag("--wait", submit.wait, "Wait for the end and exit with the job's exit code");
+  submit_cmd->add_option("--restart", submit.restart, "never, on-failure or always")
+      ->capture_default_str();
+  submit_cmd
+      ->add_option("--max-attempts", submit.max_attempts,
+                   "Placements in all, restarts and reschedules included (0: no limit)")
+      ->capture_default_str();
+  submit_cmd
+      ->add_option("--on-node-lost", submit.on_node_lost,
+                   "reschedule (run again elsewhere) or fail, when its node dies")
+      ->check(CLI::IsMember({"reschedule", "fail"}))
+      ->capture_default_str();
+  submit_cmd
+      ->add_option("--backoff-ms", submit.backoff_ms,
+                   "First restart delay; it doubles with each attempt, up to 64x")
+      ->capture_default_str();
   submit_cmd->add_option("command", submit.command, "The command and its arguments, after --");
   submit_cmd->callback(
       [&] { exit_code = guarded([&] { return cli::submit_command(common, submit); }); });

@@ -30,6 +30,7 @@ private:
 
 struct client_options {
   std::vector<std::string> addresses;               // HOST:PORT of masters, tried in order
+  std::chrono::milliseconds connect_timeout{1000};  // reaching one master
   std::chrono::milliseconds attempt_timeout{3000};  // one try at one master
   std::chrono::milliseconds request_timeout{10000}; // all tries, through failovers
 };

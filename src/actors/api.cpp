@@ -40,6 +40,15 @@ void deliver_job(self_pointer self, caf::response_promise promise, const std::st
             [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
 }
 
+/// Proposes `entry` and answers `promise` with the record of the job it is about, once committed.
+void commit_and_answer(self_pointer self, caf::response_promise promise, pb::LogEntry entry) {
+  const auto& config = self->state.config;
+  self->request(config.leader_election, config.internal_timeout, propose_atom::value,
+                std::move(entry))
+      .then([=](const std::string& job_id) mutable { deliver_job(self, promise, job_id); },
+            [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+}
+
 caf::result<pb::Job> submit(self_pointer self, pb::JobSpec& spec) {
   const auto& config = self->state.config;
   if (auto problem = state::validate_spec(spec, config.limits); !problem.empty())
@@ -58,11 +67,7 @@ caf::result<pb::Job> submit(self_pointer self, pb::JobSpec& spec) {
             }
             pb::LogEntry entry;
             *entry.mutable_job_submitted()->mutable_spec() = spec;
-            self->request(self->state.config.leader_election, self->state.config.internal_timeout,
-                          propose_atom::value, entry)
-                .then(
-                    [=](const std::string& job_id) mutable { deliver_job(self, promise, job_id); },
-                    [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+            commit_and_answer(self, promise, std::move(entry));
           },
           [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
   return promise;
@@ -79,10 +84,7 @@ caf::result<pb::Job> kill(self_pointer self, const std::string& job_id) {
           [=](const pb::Job&) mutable {
             pb::LogEntry entry;
             entry.mutable_job_kill_requested()->set_job_id(job_id);
-            self->request(self->state.config.leader_election, self->state.config.internal_timeout,
-                          propose_atom::value, entry)
-                .then([=](const std::string&) mutable { deliver_job(self, promise, job_id); },
-                      [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+            commit_and_answer(self, promise, std::move(entry));
           },
           [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
   return promise;
@@ -209,7 +211,7 @@ void on_role(self_pointer self, bool leading, const std::string& leader) {
   st.leader = leader;
   if (!lost_leadership)
     return;
-  // Parked waits answer now with what this master knows; clients ask the new leader next.
+  // Parked waits end now with a retryable error: the client asks again and reaches the new leader.
   for (auto& [job_id, list] : st.waiters)
     for (auto& w : list)
       w.promise.deliver(make_error(errc::unavailable, "the master that held this wait lost the "

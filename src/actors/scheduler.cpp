@@ -1,6 +1,7 @@
 #include "actors/scheduler.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include <caf/all.hpp>
 
@@ -16,7 +17,8 @@ namespace {
 
 struct scheduler_state {
   scheduler_config config;
-  bool leading = false; // only the leader places jobs
+  int64_t wakeup_at_ms = 0; // a pass is scheduled for then (a restart's backoff ends), 0 if none
+  bool leading = false;     // only the leader places jobs
   bool passing = false;
   bool dirty = false;
   size_t proposals_in_flight = 0;
@@ -70,14 +72,35 @@ bool older(const pb::Job* a, const pb::Job* b) {
   return a->id() < b->id();
 }
 
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void schedule_wakeup(self_pointer self, int64_t at_ms, int64_t now) {
+  auto& st = self->state;
+  if (at_ms == 0 || (st.wakeup_at_ms != 0 && st.wakeup_at_ms <= at_ms && st.wakeup_at_ms > now))
+    return;
+  st.wakeup_at_ms = at_ms;
+  self->delayed_send(self, std::chrono::milliseconds{at_ms - now}, tick_atom::value);
+}
+
 void place_pending(self_pointer self, const pb::ClusterState& view) {
   std::vector<pb::Node> nodes;
   nodes.reserve(view.nodes_size());
   for (const auto& [id, node] : view.nodes())
     nodes.push_back(node);
+  // Restarts wait out their backoff; a timer brings the scheduler back when the first one ends.
+  const int64_t now = now_ms();
+  int64_t next_wakeup = 0;
   std::vector<const pb::Job*> pending;
-  for (const auto& [id, job] : view.jobs())
-    pending.push_back(&job);
+  for (const auto& [id, job] : view.jobs()) {
+    if (job.not_before_ms() <= now)
+      pending.push_back(&job);
+    else if (next_wakeup == 0 || job.not_before_ms() < next_wakeup)
+      next_wakeup = job.not_before_ms();
+  }
+  schedule_wakeup(self, next_wakeup, now);
   std::sort(pending.begin(), pending.end(), older);
   if (pending.size() > self->state.config.max_placements_per_pass) {
     pending.resize(self->state.config.max_placements_per_pass);
@@ -129,6 +152,10 @@ caf::behavior scheduler(self_pointer self, scheduler_config config) {
           request_pass(self); // jobs may be pending since before this master led
       },
       [=](schedule_atom) { pass(self); },
+      [=](tick_atom) {
+        self->state.wakeup_at_ms = 0;
+        request_pass(self);
+      },
       [=](job_update_atom, const pb::Job& job) {
         if (job.state() == pb::JOB_PENDING || state::is_terminal(job.state()))
           request_pass(self);

@@ -3,7 +3,9 @@
 // pending job run (a submission, a job ending, a node joining or leaving), it takes a view of the
 // nodes and pending jobs, places them oldest first with the pure `sched::place`, and proposes one
 // JobPlaced per placement; a job that fits nowhere gets a JobUnplaceable with the reason whenever
-// that reason changes. The slave hears of a placement only after it commits (resource_tracker).
+// that reason changes. A job restarting after a failure waits out its backoff (not_before_ms): a
+// timer brings the scheduler back when the first backoff ends. The slave hears of a placement
+// only after it commits (resource_tracker).
 //
 // It acts only while this master leads (leader_election tells it, role_atom).
 // States: idle -> passing (a view requested, proposals in flight) -> idle; changes that arrive

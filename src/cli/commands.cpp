@@ -33,6 +33,17 @@ client_options connection(const common_options& common) {
   return options;
 }
 
+pb::RestartPolicy parse_restart_policy(const std::string& text) {
+  if (text == "never")
+    return pb::RESTART_NEVER;
+  if (text == "on-failure")
+    return pb::RESTART_ON_FAILURE;
+  if (text == "always")
+    return pb::RESTART_ALWAYS;
+  throw std::invalid_argument(
+      fmt::format("--restart '{}' is not a policy; use never, on-failure or always", text));
+}
+
 /// The exit status of `submit --wait`: the job's exit code, 128 + the signal that ended it, or 125
 /// when it never ran to an exit (lost, failed to start, cancelled).
 int wait_exit_status(const pb::Job& job) {
@@ -75,6 +86,10 @@ int submit_command(const common_options& common, const submit_options& options) 
     spec.add_argv(arg);
   spec.set_cpu_millis(parse_cpu_millis(options.cpus, "--cpus"));
   spec.set_memory_bytes(parse_memory_bytes(options.memory, "--memory"));
+  spec.set_restart(parse_restart_policy(options.restart));
+  spec.set_max_attempts(options.max_attempts);
+  spec.set_fail_on_node_lost(options.on_node_lost == "fail");
+  spec.set_backoff_base_ms(options.backoff_ms);
   client cluster{connection(common)};
   auto job = cluster.submit(spec);
   if (!options.wait) {

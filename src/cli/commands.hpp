@@ -18,6 +18,10 @@ struct submit_options {
   std::string cpus = "0.1";
   std::string memory = "64M";
   bool wait = false;
+  std::string restart = "never";           // never | on-failure | always
+  uint32_t max_attempts = 3;               // 0 = no limit
+  std::string on_node_lost = "reschedule"; // reschedule | fail
+  int64_t backoff_ms = 1000;
   std::vector<std::string> command;
 };
 

@@ -40,16 +40,32 @@ Value time_or_null(int64_t ms) {
   return string_or_null(ms == 0 ? std::string{} : format_time_ms(ms));
 }
 
-std::string exit_text(const pb::Job& job) {
-  if (job.has_exit_code())
-    return std::to_string(job.exit_code());
-  if (job.term_signal() != 0)
-    return fmt::format("sig{}", job.term_signal());
+/// "3", "sig9" or "-" (not ended, or ended without an exit: lost, failed to start).
+std::string exit_text(bool has_exit_code, int32_t exit_code, int32_t term_signal) {
+  if (has_exit_code)
+    return std::to_string(exit_code);
+  if (term_signal != 0)
+    return fmt::format("sig{}", term_signal);
   return "-";
+}
+
+std::string exit_text(const pb::Job& job) {
+  return exit_text(job.has_exit_code(), job.exit_code(), job.term_signal());
 }
 
 std::string or_dash(const std::string& text) {
   return text.empty() ? "-" : text;
+}
+
+const char* restart_policy_name(pb::RestartPolicy policy) {
+  switch (policy) {
+  case pb::RESTART_ON_FAILURE:
+    return "on-failure";
+  case pb::RESTART_ALWAYS:
+    return "always";
+  default:
+    return "never";
+  }
 }
 
 } // namespace
@@ -80,6 +96,18 @@ pb::view::Job to_view(const pb::Job& job) {
     v.add_command(arg);
   v.set_cpus(static_cast<double>(job.spec().cpu_millis()) / 1000.0);
   v.set_memory_bytes(static_cast<double>(job.spec().memory_bytes()));
+  v.set_restart(restart_policy_name(job.spec().restart()));
+  v.set_max_attempts(job.spec().max_attempts());
+  for (const auto& event : job.history()) {
+    auto* e = v.add_history();
+    e->set_time(format_time_ms(event.time_ms()));
+    e->set_attempt(event.attempt());
+    e->set_state(state::job_state_name(event.state()));
+    *e->mutable_node() = string_or_null(event.node_id());
+    *e->mutable_exit_code() = number_or_null(event.has_exit_code(), event.exit_code());
+    *e->mutable_signal() = number_or_null(event.term_signal() != 0, event.term_signal());
+    *e->mutable_reason() = string_or_null(event.reason());
+  }
   return v;
 }
 
@@ -156,8 +184,21 @@ void print_job_details(std::ostream& out, const pb::Job& job) {
   out << fmt::format("submitted:   {}\n", time(job.submitted_at_ms()));
   out << fmt::format("started:     {}\n", time(job.started_at_ms()));
   out << fmt::format("finished:    {}\n", time(job.finished_at_ms()));
+  out << fmt::format("restart:     {}, {} attempts at most\n",
+                     restart_policy_name(job.spec().restart()),
+                     job.spec().max_attempts() == 0 ? std::string{"no limit on"}
+                                                    : std::to_string(job.spec().max_attempts()));
   if (!job.reason().empty())
     out << fmt::format("reason:      {}\n", job.reason());
+  if (job.history_size() == 0)
+    return;
+  out << fmt::format("history:\n  {:<24} {:>7} {:<10} {:<16} {:<6} {}\n", "TIME", "ATTEMPT",
+                     "STATE", "NODE", "EXIT", "REASON");
+  for (const auto& event : job.history())
+    out << fmt::format(
+        "  {:<24} {:>7} {:<10} {:<16} {:<6} {}\n", format_time_ms(event.time_ms()), event.attempt(),
+        state::job_state_name(event.state()), or_dash(event.node_id()),
+        exit_text(event.has_exit_code(), event.exit_code(), event.term_signal()), event.reason());
 }
 
 void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -37,6 +38,24 @@ struct client::impl {
   explicit impl(client_options opts)
       : options(std::move(opts)), system(configure(cfg)), self(system) {}
 
+  /// The api published at `where`, within connect_timeout: a frozen master's kernel still
+  /// accepts the TCP connection, and CAF's blocking remote_actor would wait for its handshake
+  /// forever, so the connection is requested from the middleman with a deadline instead.
+  caf::expected<caf::actor> connect_to(const net::host_port& where) {
+    caf::expected<caf::actor> outcome{caf::sec::request_timeout};
+    self->request(system.middleman().actor_handle(), options.connect_timeout, caf::connect_atom_v,
+                  where.host, where.port)
+        .receive(
+            [&](const caf::node_id&, caf::strong_actor_ptr& handle, const std::set<std::string>&) {
+              if (auto actor = caf::actor_cast<caf::actor>(handle))
+                outcome = std::move(actor);
+              else
+                outcome = caf::sec::no_actor_published_at_port;
+            },
+            [&](caf::error& err) { outcome = std::move(err); });
+    return outcome;
+  }
+
   void connect() {
     std::vector<std::string> failures;
     for (const auto& text : options.addresses) {
@@ -46,7 +65,7 @@ struct client::impl {
       } catch (const std::invalid_argument& e) {
         throw client_error(e.what());
       }
-      auto handle = system.middleman().remote_actor(where.host, where.port);
+      auto handle = connect_to(where);
       if (handle) {
         api = *handle;
         address = text;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "state/job_states.hpp"
+#include "state/restart_policy.hpp"
 
 namespace claud::state {
 
@@ -47,7 +48,7 @@ apply_result cluster_state::apply(const pb::LogEntry& entry) {
   case pb::LogEntry::kJobSubmitted:
     return submit(entry.job_submitted(), now);
   case pb::LogEntry::kJobPlaced:
-    return place(entry.job_placed());
+    return place(entry.job_placed(), now);
   case pb::LogEntry::kJobUnplaceable:
     return unplaceable(entry.job_unplaceable());
   case pb::LogEntry::kJobStarted:
@@ -76,10 +77,11 @@ apply_result cluster_state::submit(const pb::JobSubmitted& op, int64_t time_ms) 
   *job.mutable_spec() = op.spec();
   job.set_state(pb::JOB_PENDING);
   job.set_submitted_at_ms(time_ms);
+  record_event(job, time_ms);
   return touched(id);
 }
 
-apply_result cluster_state::place(const pb::JobPlaced& op) {
+apply_result cluster_state::place(const pb::JobPlaced& op, int64_t time_ms) {
   auto jobs = data_.mutable_jobs();
   auto job_it = jobs->find(op.job_id());
   if (job_it == jobs->end() || job_it->second.state() != pb::JOB_PENDING)
@@ -107,6 +109,8 @@ apply_result cluster_state::place(const pb::JobPlaced& op) {
   job.clear_term_signal();
   job.clear_started_at_ms();
   job.clear_finished_at_ms();
+  job.clear_not_before_ms();
+  record_event(job, time_ms);
   auto result = touched(job.id());
   result.changed_nodes.push_back(node.id());
   return result;
@@ -147,6 +151,7 @@ apply_result cluster_state::start(const pb::JobStarted& op, int64_t time_ms) {
     return rejected(fmt::format("job {} is already running", op.job_id()));
   job->set_state(pb::JOB_RUNNING);
   job->set_started_at_ms(time_ms);
+  record_event(*job, time_ms);
   return touched(job->id());
 }
 
@@ -187,6 +192,7 @@ apply_result cluster_state::request_kill(const pb::JobKillRequested& op, int64_t
     job.set_state(pb::JOB_KILLED);
     job.set_reason("cancelled by a user before it started");
     job.set_finished_at_ms(time_ms);
+    record_event(job, time_ms);
   }
   return result;
 }
@@ -216,6 +222,34 @@ void cluster_state::end_attempt(pb::Job& job, pb::JobState state, int64_t time_m
   }
   job.set_state(state);
   job.set_finished_at_ms(time_ms);
+  record_event(job, time_ms);
+  auto decision = decide_restart(job, state, time_ms);
+  if (decision.restart) {
+    job.set_state(pb::JOB_PENDING);
+    job.set_not_before_ms(decision.not_before_ms);
+    job.clear_node_id();
+    job.set_reason(decision.reason);
+    record_event(job, time_ms);
+  } else if (!decision.reason.empty()) {
+    job.set_reason(job.reason().empty() ? decision.reason : job.reason() + "; " + decision.reason);
+  }
+}
+
+void cluster_state::record_event(pb::Job& job, int64_t time_ms) {
+  auto& history = *job.mutable_history();
+  if (history.size() >= static_cast<int>(max_history_events))
+    history.DeleteSubrange(0, history.size() - static_cast<int>(max_history_events) + 1);
+  auto* event = history.Add();
+  event->set_time_ms(time_ms);
+  event->set_attempt(job.attempts());
+  event->set_state(job.state());
+  event->set_node_id(job.node_id());
+  if (is_terminal(job.state())) {
+    event->set_has_exit_code(job.has_exit_code());
+    event->set_exit_code(job.exit_code());
+    event->set_term_signal(job.term_signal());
+  }
+  event->set_reason(job.reason());
 }
 
 apply_result cluster_state::register_node(const pb::NodeRegistered& op, int64_t time_ms) {

@@ -24,6 +24,9 @@ struct apply_result {
 /// since changed, or a slave reported an old attempt) is a no-op with a reason, never a crash.
 class cluster_state {
 public:
+  /// How many steps of its life a job keeps (`claud status` shows them).
+  static constexpr size_t max_history_events = 20;
+
   cluster_state() = default;
   explicit cluster_state(pb::ClusterState snapshot);
 
@@ -40,7 +43,7 @@ public:
 
 private:
   apply_result submit(const pb::JobSubmitted& op, int64_t time_ms);
-  apply_result place(const pb::JobPlaced& op);
+  apply_result place(const pb::JobPlaced& op, int64_t time_ms);
   apply_result unplaceable(const pb::JobUnplaceable& op);
   apply_result start(const pb::JobStarted& op, int64_t time_ms);
   apply_result finish(const pb::JobFinished& op, int64_t time_ms);
@@ -49,8 +52,11 @@ private:
   apply_result register_node(const pb::NodeRegistered& op, int64_t time_ms);
   apply_result lose_node(const pb::NodeLost& op, int64_t time_ms);
 
-  /// Ends the current attempt of `job` in `state`, releasing what it held on its node.
+  /// Ends the current attempt of `job` in `state`, releasing what it held on its node; the job
+  /// then goes back to pending if its restart policy says so (restart_policy.hpp).
   void end_attempt(pb::Job& job, pb::JobState state, int64_t time_ms, apply_result& result);
+  /// Appends the job's current state to its history, keeping the last max_history_events.
+  static void record_event(pb::Job& job, int64_t time_ms);
   /// The job's current attempt on `node_id`, if `attempt` names it; else an error result.
   pb::Job* current_attempt(const std::string& job_id, const std::string& node_id, uint32_t attempt,
                            apply_result& result);

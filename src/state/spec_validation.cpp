@@ -38,6 +38,12 @@ std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
   if (spec.memory_bytes() < limits.min_memory_bytes)
     return fmt::format("the job must ask for at least {} MiB of memory, e.g. --memory 64M",
                        limits.min_memory_bytes / (1024 * 1024));
+  if (spec.max_attempts() > limits.max_attempts)
+    return fmt::format("--max-attempts may be at most {} (0 means no limit)", limits.max_attempts);
+  if (spec.backoff_base_ms() < 0 || spec.backoff_base_ms() > limits.max_backoff_base_ms)
+    return fmt::format("the restart backoff must be from 0 to {} ms", limits.max_backoff_base_ms);
+  if (!pb::RestartPolicy_IsValid(spec.restart()))
+    return "unknown restart policy; use never, on-failure or always";
   return {};
 }
 

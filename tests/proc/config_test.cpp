@@ -1,5 +1,6 @@
-// The commented configuration files in config/ are real: a master, a slave and a dev node start from
-// them (the harness's flags, given on the command line, win over the files' addresses and dirs).
+// The commented configuration files in config/ are real: a master, a slave and a dev node start
+// from them (the harness's flags, given on the command line, win over the files' addresses and
+// dirs).
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,6 @@
-// A slave dies (SIGKILL) or freezes (SIGSTOP) while it runs a long job: the master notices, the
-// job ends lost with a reason that names the node or the cause, and the node is shown down.
+// A slave dies (SIGKILL) or freezes (SIGSTOP) while it runs a long job: the leader notices (its
+// connection closes, or its heartbeats stop), shows the node down, and runs the job again on the
+// other slave — or, for a job submitted with --on-node-lost fail, ends it lost with the reason.
 
 #include <csignal>
 
@@ -9,64 +10,103 @@
 
 using namespace claud::test;
 
-TEST_CASE("a job on a SIGKILLed slave ends lost and the slave is shown down") {
+namespace {
+
+/// The job prints its own pid, so a test can tell when that process is gone.
+const std::vector<std::string> long_job{"sh", "-c", "echo $$; exec sleep 30"};
+
+pid_t pid_of_job(cluster& c, const std::string& id) {
+  std::string out;
+  c.wait_until("the job printed its pid", [&] {
+    auto r = c.run({"logs", id});
+    out = r.out;
+    return r.exit_code == 0 && out.find('\n') != std::string::npos;
+  });
+  return std::stoi(out);
+}
+
+void wait_node_state(cluster& c, const std::string& node, const std::string& state) {
+  json record;
+  c.wait_until(
+      node + " is shown " + state,
+      [&] {
+        record = c.node_record(node);
+        return !record.is_null() && record["state"].str() == state;
+      },
+      10s, [&] { return record.dump(); });
+}
+
+} // namespace
+
+TEST_CASE("a job on a SIGKILLed slave runs again on the other slave") {
   cluster c;
   c.start_master("m");
   c.start_slave("s1", "1", "1G");
-
-  auto id = c.submit({"sleep", "30"});
+  auto id = c.submit(long_job, {"--cpus", "0.5"});
   c.wait_job_state(id, "running");
-  c.kill("s1", SIGKILL); // its `sleep` is orphaned; the harness ends it at the end of the test
+  REQUIRE(c.job(id)["node"].str() == "s1");
+  c.start_slave("s2", "1", "1G");
 
+  c.kill("s1", SIGKILL); // its `sleep` is orphaned; the harness ends it at the end of the test
+  json job;
+  c.wait_until(
+      "the job runs on s2",
+      [&] {
+        job = c.job(id);
+        return job["state"].str() == "running" && job["node"].str() == "s2";
+      },
+      10s, [&] { return job.dump(); });
+  CHECK(job["attempts"].num() == 2);
+  bool lost_on_s1 = false;
+  for (const auto& event : job["history"].items())
+    lost_on_s1 |= event["state"].str() == "lost" && event["node"].str() == "s1";
+  CHECK(lost_on_s1);
+  wait_node_state(c, "s1", "down");
+}
+
+TEST_CASE("a job submitted with --on-node-lost fail ends lost with its node") {
+  cluster c;
+  c.start_master("m");
+  c.start_slave("s1", "1", "1G");
+  auto id = c.submit(long_job, {"--on-node-lost", "fail"});
+  c.wait_job_state(id, "running");
+  c.kill("s1", SIGKILL);
   auto job = c.wait_job(id, 10s);
   INFO(job.dump());
   CHECK(job["state"].str() == "lost");
-  CHECK(!job["reason"].is_null());
-  if (!job["reason"].is_null())
-    CHECK(job["reason"].str().find("s1") != std::string::npos);
-
-  json s1;
-  c.wait_until(
-      "s1 is shown down",
-      [&] {
-        s1 = c.node_record("s1");
-        return !s1.is_null() && s1["state"].str() == "down";
-      },
-      10s, [&] { return s1.dump(); });
-  // A node that is down offers nothing to the scheduler; `nodes` still lists it.
-  auto table = c.run({"nodes"});
-  INFO(table.describe());
-  CHECK(table.exit_code == 0);
-  CHECK(table.out.find("s1") != std::string::npos);
-  CHECK(table.out.find("down") != std::string::npos);
+  CHECK(job["reason"].str().find("s1") != std::string::npos);
+  wait_node_state(c, "s1", "down");
 }
 
 TEST_CASE("a frozen slave is lost after the heartbeat timeout, and its old copy stops on SIGCONT") {
   cluster c;
   c.start_master("m", {"--slave-timeout-ms", "1000"});
   c.start_slave("s1", "1", "1G", {"--ping-interval-ms", "200"});
-
-  // The job prints its own pid, so the test can tell when the process is gone.
-  auto id = c.submit({"sh", "-c", "echo $$; exec sleep 30"});
+  auto id = c.submit(long_job);
   c.wait_job_state(id, "running");
-  std::string pid_text;
-  c.wait_until("the job printed its pid", [&] {
-    auto r = c.run({"logs", id});
-    pid_text = r.out;
-    return r.exit_code == 0 && pid_text.find('\n') != std::string::npos;
-  });
-  const pid_t pid = std::stoi(pid_text);
+  const pid_t old_copy = pid_of_job(c, id);
+  c.start_slave("s2", "1", "1G", {"--ping-interval-ms", "200"});
 
   c.kill("s1", SIGSTOP); // its connection stays open: only its silence tells
-  auto job = c.wait_job(id, 10s);
-  INFO(job.dump());
-  CHECK(job["state"].str() == "lost");
-  CHECK(job["reason"].str().find("no heartbeat") != std::string::npos);
-  CHECK(c.node_record("s1")["state"].str() == "down");
+  wait_node_state(c, "s1", "down");
+  json job;
+  c.wait_until(
+      "the job runs on s2",
+      [&] {
+        job = c.job(id);
+        return job["state"].str() == "running" && job["node"].str() == "s2";
+      },
+      10s, [&] { return job.dump(); });
+  bool silence_named = false;
+  for (const auto& event : job["history"].items())
+    silence_named |= !event["reason"].is_null()
+                     && event["reason"].str().find("no heartbeat") != std::string::npos;
+  CHECK(silence_named);
 
   c.kill("s1", SIGCONT);
-  c.wait_until("s1 registers again", [&] { return c.node_record("s1")["state"].str() == "alive"; });
-  // No committed decision explains the old process any more: the leader has it stopped.
-  c.wait_until("the old copy of the job stops", [&] { return ::kill(pid, 0) != 0; });
-  CHECK(c.job(id)["state"].str() == "lost");
+  wait_node_state(c, "s1", "alive");
+  // No committed decision explains the old copy any more: the leader has it stopped, so the job
+  // does not run twice.
+  c.wait_until("the old copy of the job stops", [&] { return ::kill(old_copy, 0) != 0; });
+  CHECK(c.job(id)["node"].str() == "s2");
 }

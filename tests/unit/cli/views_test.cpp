@@ -65,9 +65,11 @@ pb::Job pending_job() {
   return job;
 }
 
-const keys job_keys{"id",     "name",     "state",        "exit_code",   "signal",
-                    "node",   "attempts", "submitted_at", "started_at",  "finished_at",
-                    "reason", "command",  "cpus",         "memory_bytes"};
+const keys job_keys{"id",       "name",         "state",      "exit_code",    "signal", "node",
+                    "attempts", "submitted_at", "started_at", "finished_at",  "reason", "command",
+                    "cpus",     "memory_bytes", "restart",    "max_attempts", "history"};
+
+const keys event_keys{"time", "attempt", "state", "node", "exit_code", "signal", "reason"};
 
 } // namespace
 
@@ -230,4 +232,35 @@ TEST_CASE("the tables show exits, signals and free/total resources") {
   CHECK(nodes.str().find("down") != std::string::npos);
   CHECK(nodes.str().find("1.5/4") != std::string::npos);
   CHECK(nodes.str().find("7G/8G") != std::string::npos);
+}
+
+TEST_CASE("a job's history lists each step with the documented keys") {
+  auto job = pending_job();
+  job.mutable_spec()->set_restart(pb::RESTART_ON_FAILURE);
+  job.mutable_spec()->set_max_attempts(3);
+  auto* placed = job.add_history();
+  placed->set_time_ms(t0);
+  placed->set_attempt(1);
+  placed->set_state(pb::JOB_PLACED);
+  placed->set_node_id("s1");
+  auto* failed = job.add_history();
+  failed->set_time_ms(t0 + 5);
+  failed->set_attempt(1);
+  failed->set_state(pb::JOB_FAILED);
+  failed->set_node_id("s1");
+  failed->set_has_exit_code(true);
+  failed->set_exit_code(2);
+  auto doc = parse<Struct>(to_json(to_view(job)));
+  CHECK(text(doc, "restart") == "on-failure");
+  CHECK(number(doc, "max_attempts") == 3);
+  const auto& history = doc.fields().at("history").list_value();
+  REQUIRE(history.values_size() == 2);
+  const auto& first = history.values(0).struct_value();
+  const auto& second = history.values(1).struct_value();
+  CHECK(keys_of(first) == event_keys);
+  CHECK(text(first, "state") == "placed");
+  CHECK(text(first, "time") == "2026-11-23T10:15:30.123Z");
+  CHECK(is_null(first, "exit_code"));
+  CHECK(number(second, "exit_code") == 2);
+  CHECK(text(second, "node") == "s1");
 }

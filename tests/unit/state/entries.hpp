@@ -21,8 +21,11 @@ namespace claud::state::test {
 
 constexpr int64_t gib = int64_t{1} << 30;
 
+/// A job that ends where its attempt ends: no restart, not rescheduled when its node is lost
+/// (tests of restarts set the policy they need).
 inline pb::JobSpec spec(int64_t cpu_millis, int64_t memory_bytes, const std::string& name = "") {
   pb::JobSpec s;
+  s.set_fail_on_node_lost(true);
   s.set_name(name);
   s.add_argv("sleep");
   s.add_argv("1");

@@ -1,0 +1,265 @@
+// api, against a fake leader_election (and the real resource_tracker behind it) under CAF's test
+// coordinator: validation before anything is written, submissions answered once committed, parked
+// waits, followers forwarding clients and redirecting slaves, and a cluster without a leader.
+#include "actors/api.hpp"
+
+#include <string>
+
+#include "actor_fixture.hpp"
+#include "actors/resource_tracker.hpp"
+
+using namespace claud;
+using namespace claud::test;
+
+namespace {
+
+constexpr auto wait_poll = std::chrono::milliseconds{2000};
+
+struct api_fixture : actor_fixture {
+  caf::actor tracker;
+  caf::actor leader_api; // another master's api, reached through the peer directory
+  caf::actor peers;
+  caf::actor api;
+
+  api_fixture() {
+    resource_tracker_config tracker_config;
+    tracker_config.leader_election = election;
+    tracker_config.registration_grace = std::chrono::minutes{1};
+    tracker_config.slave_timeout = std::chrono::minutes{1};
+    tracker_config.internal_timeout = std::chrono::minutes{1};
+    tracker = keep(spawn_resource_tracker(sys, tracker_config));
+    leader_api = keep(sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+      return {
+          [](submit_atom, const pb::JobSpec& spec) {
+            pb::Job job;
+            job.set_id("42");
+            *job.mutable_spec() = spec;
+            return job;
+          },
+      };
+    }));
+    peers = keep(sys.spawn([leader = leader_api](caf::event_based_actor*) -> caf::behavior {
+      return {
+          [=](lookup_atom, const std::string& address) -> caf::result<caf::actor> {
+            if (address == "m2:7400")
+              return leader;
+            return make_error(errc::unavailable, "cannot reach master " + address);
+          },
+      };
+    }));
+    api_config config;
+    config.leader_election = election;
+    config.resource_tracker = tracker;
+    config.peers = peers;
+    config.masters = 3;
+    config.wait_poll = wait_poll;
+    config.internal_timeout = std::chrono::minutes{1};
+    api = keep(spawn_api(sys, config));
+    run();
+  }
+
+  /// This master leads, with slave a (4 CPUs, 8 GiB) known.
+  void leading_with_slave() {
+    set_role(true);
+    commit(entries::registered("a", 4000, 8 * entries::gib));
+  }
+
+  std::shared_ptr<reply<pb::Job>> submit(const pb::JobSpec& spec) {
+    auto answer = ask<pb::Job>(api, submit_atom::value, spec);
+    run();
+    return answer;
+  }
+
+  /// Job `id` placed and running on a (attempt 1).
+  void running_job(const std::string& id) {
+    commit(entries::submitted(job_spec(1)));
+    commit(entries::placed(id, "a"));
+    commit(entries::started(id, "a", 1));
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(api_fixture,
+                 "an empty command is refused with a clear message, nothing proposed") {
+  leading_with_slave();
+  pb::JobSpec empty = job_spec(1);
+  empty.clear_argv();
+  auto answer = submit(empty);
+  REQUIRE(answer->done);
+  CHECK(has_code(answer->error, errc::invalid_request));
+  CHECK(answer->message()
+        == "the command is empty; give it after `--`, e.g. `claud submit -- echo hi`");
+  CHECK(election_state().proposals.empty());
+}
+
+TEST_CASE_METHOD(api_fixture, "a job asking more than any known slave offers is refused") {
+  leading_with_slave();
+  auto answer = submit(job_spec(64));
+  REQUIRE(answer->done);
+  CHECK(has_code(answer->error, errc::invalid_request));
+  CHECK(answer->message()
+        == "no node could ever run this job: it needs 64 CPUs and 1 GiB, the largest node offers "
+           "4 CPUs (a); ask for less with --cpus");
+  CHECK(election_state().proposals.empty());
+}
+
+TEST_CASE_METHOD(api_fixture, "a valid submission answers the committed job") {
+  leading_with_slave();
+  auto answer = submit(job_spec(1));
+  REQUIRE(answer->ok());
+  CHECK(answer->value.id() == "1");
+  CHECK(answer->value.state() == pb::JOB_PENDING);
+  CHECK(answer->value.spec().name() == "sleep"); // named after its command
+  CHECK(answer->value.submitted_at_ms() > 0);
+  auto submissions = proposed(pb::LogEntry::kJobSubmitted);
+  REQUIRE(submissions.size() == 1);
+  CHECK(submissions[0].job_submitted().spec().argv(0) == "sleep");
+  CHECK(job("1").spec().name() == "sleep");
+}
+
+TEST_CASE_METHOD(api_fixture, "kill answers the committed job; an unknown job is not found") {
+  leading_with_slave();
+  commit(entries::submitted(job_spec(1)));
+  auto killed = ask<pb::Job>(api, kill_atom::value, std::string{"1"});
+  auto unknown = ask<pb::Job>(api, kill_atom::value, std::string{"7"});
+  run();
+  REQUIRE(killed->ok());
+  CHECK(killed->value.state() == pb::JOB_KILLED);
+  CHECK(killed->value.kill_requested());
+  REQUIRE(unknown->done);
+  CHECK(has_code(unknown->error, errc::not_found));
+  CHECK(proposed(pb::LogEntry::kJobKillRequested).size() == 1);
+}
+
+TEST_CASE_METHOD(api_fixture, "wait on a running job is parked until the job ends") {
+  leading_with_slave();
+  running_job("1");
+  auto waiting = ask<pb::Job>(api, wait_atom::value, std::string{"1"});
+  auto second = ask<pb::Job>(api, wait_atom::value, std::string{"1"});
+  run();
+  CHECK_FALSE(waiting->done);
+  CHECK_FALSE(second->done);
+  commit(entries::exited("1", "a", 1, 0));
+  REQUIRE(waiting->ok());
+  CHECK(waiting->value.state() == pb::JOB_SUCCEEDED);
+  REQUIRE(second->ok());
+  CHECK(second->value.state() == pb::JOB_SUCCEEDED);
+
+  // A job that has ended answers at once; an unknown one is not found.
+  auto ended = ask<pb::Job>(api, wait_atom::value, std::string{"1"});
+  auto unknown = ask<pb::Job>(api, wait_atom::value, std::string{"5"});
+  run();
+  CHECK(ended->ok());
+  REQUIRE(unknown->done);
+  CHECK(has_code(unknown->error, errc::not_found));
+}
+
+TEST_CASE_METHOD(api_fixture, "a parked wait answers after wait_poll with the current job") {
+  leading_with_slave();
+  running_job("1");
+  auto waiting = ask<pb::Job>(api, wait_atom::value, std::string{"1"});
+  run();
+  advance(wait_poll - std::chrono::milliseconds{1});
+  CHECK_FALSE(waiting->done);
+  advance(std::chrono::milliseconds{1});
+  REQUIRE(waiting->ok());
+  CHECK(waiting->value.state() == pb::JOB_RUNNING);
+  // The job ending later answers no one twice.
+  commit(entries::exited("1", "a", 1, 0));
+  CHECK(waiting->value.state() == pb::JOB_RUNNING);
+}
+
+TEST_CASE_METHOD(api_fixture, "a master that loses the leadership answers its parked waits") {
+  leading_with_slave();
+  running_job("1");
+  auto waiting = ask<pb::Job>(api, wait_atom::value, std::string{"1"});
+  run();
+  REQUIRE_FALSE(waiting->done);
+  set_role(false, "m2:7400");
+  REQUIRE(waiting->done);
+  CHECK(has_code(waiting->error, errc::unavailable));
+  CHECK_THAT(waiting->message(), Catch::Contains("lost the leadership"));
+}
+
+TEST_CASE_METHOD(api_fixture, "on the leader, slaves register and ping through the tracker") {
+  set_role(true);
+  pb::SlaveReport report;
+  *report.mutable_node() = slave_node("s1", 2, 4);
+  auto early = ask<caf::unit_t>(api, ping_atom::value, std::string{"s1"});
+  run();
+  CHECK(has_code(early->error, errc::not_found));
+  auto registered = ask<caf::unit_t>(api, register_atom::value, report, leader_api);
+  run();
+  CHECK(registered->ok());
+  CHECK(node("s1").state() == pb::NODE_ALIVE);
+  auto pinged = ask<caf::unit_t>(api, ping_atom::value, std::string{"s1"});
+  run();
+  CHECK(pinged->ok());
+}
+
+TEST_CASE_METHOD(api_fixture, "a follower tells slaves where the leader is") {
+  set_role(false, "m2:7400");
+  pb::SlaveReport report;
+  *report.mutable_node() = slave_node("s1", 2, 4);
+  auto registered = ask<caf::unit_t>(api, register_atom::value, report, leader_api);
+  auto pinged = ask<caf::unit_t>(api, ping_atom::value, std::string{"s1"});
+  pb::JobReport job_report;
+  job_report.set_job_id("1");
+  auto reported = ask<caf::unit_t>(api, report_atom::value, std::string{"s1"}, job_report);
+  run();
+  for (const auto& answer : {registered, pinged, reported}) {
+    REQUIRE(answer->done);
+    CHECK(has_code(answer->error, errc::not_leader));
+    CHECK(answer->message() == "m2:7400");
+  }
+  CHECK(election_state().proposals.empty());
+}
+
+TEST_CASE_METHOD(api_fixture, "a follower forwards clients to the leader's api") {
+  set_role(false, "m2:7400");
+  auto answer = submit(job_spec(1));
+  REQUIRE(answer->ok());
+  CHECK(answer->value.id() == "42"); // answered by the leader's api
+  CHECK(election_state().proposals.empty());
+
+  set_role(false, "m3:7400"); // a leader this master cannot reach
+  auto unreachable = submit(job_spec(1));
+  REQUIRE(unreachable->done);
+  CHECK(has_code(unreachable->error, errc::unavailable));
+  CHECK(unreachable->message() == "cannot reach master m3:7400");
+}
+
+TEST_CASE_METHOD(api_fixture, "with no leader, clients get unavailable naming the majority") {
+  set_role(false, "");
+  auto submitted = submit(job_spec(1));
+  auto status = ask<pb::Job>(api, status_atom::value, std::string{"1"});
+  auto jobs = ask<pb::JobList>(api, jobs_atom::value);
+  auto waited = ask<pb::Job>(api, wait_atom::value, std::string{"1"});
+  run();
+  for (const auto& answer : {submitted, status, waited}) {
+    REQUIRE(answer->done);
+    CHECK(has_code(answer->error, errc::unavailable));
+    CHECK_THAT(answer->message(), Catch::Contains("majority") && Catch::Contains("3 masters"));
+  }
+  REQUIRE(jobs->done);
+  CHECK(has_code(jobs->error, errc::unavailable));
+  // Slaves are told that no leader is known (an empty address) and look again.
+  auto pinged = ask<caf::unit_t>(api, ping_atom::value, std::string{"s1"});
+  run();
+  CHECK(has_code(pinged->error, errc::not_leader));
+  CHECK(pinged->message().empty());
+  CHECK(election_state().proposals.empty());
+}
+
+TEST_CASE_METHOD(api_fixture, "local reads are answered from this master's state, leading or not") {
+  commit(entries::submitted(job_spec(1)));
+  set_role(false, "");
+  auto status = ask<pb::Job>(api, local_atom::value, status_atom::value, std::string{"1"});
+  auto jobs = ask<pb::JobList>(api, local_atom::value, jobs_atom::value);
+  run();
+  REQUIRE(status->ok());
+  CHECK(status->value.state() == pb::JOB_PENDING);
+  REQUIRE(jobs->ok());
+  CHECK(jobs->value.jobs_size() == 1);
+}

@@ -1,0 +1,139 @@
+// scheduler, against a fake leader_election under CAF's test coordinator: it places only while
+// this master leads, bin-packs onto the tightest node, proposes a JobUnplaceable once per reason,
+// coalesces bursts into few passes, and places a waiting job once room frees up.
+#include "actors/scheduler.hpp"
+
+#include <string>
+
+#include "actor_fixture.hpp"
+
+using namespace claud;
+using namespace claud::test;
+
+namespace {
+
+struct scheduler_fixture : actor_fixture {
+  caf::actor scheduler;
+
+  scheduler_fixture() {
+    scheduler_config config;
+    config.leader_election = election;
+    config.internal_timeout = 60s;
+    scheduler = keep(spawn_scheduler(sys, config));
+    run();
+  }
+
+  std::vector<pb::LogEntry> unplaceable_of(const std::string& job_id) {
+    std::vector<pb::LogEntry> out;
+    for (const auto& e : proposed(pb::LogEntry::kJobUnplaceable))
+      if (e.job_unplaceable().job_id() == job_id)
+        out.push_back(e);
+    return out;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(scheduler_fixture, "while not leading the scheduler proposes nothing") {
+  commit(entries::registered("a", 4000, 8 * entries::gib));
+  commit(entries::submitted(job_spec(1)));
+  set_role(false, "m2:7400"); // another master leads
+  commit(entries::submitted(job_spec(1)));
+  CHECK(election_state().proposals.empty());
+  CHECK(election_state().views == 0);
+  CHECK(job("1").state() == pb::JOB_PENDING);
+  CHECK(job("2").state() == pb::JOB_PENDING);
+}
+
+TEST_CASE_METHOD(scheduler_fixture,
+                 "once leading, a pending job that fits is placed on the tightest node") {
+  commit(entries::registered("a", 4000, 8 * entries::gib));
+  commit(entries::registered("b", 2000, 8 * entries::gib));
+  commit(entries::registered("c", 1000, 8 * entries::gib));
+  commit(entries::submitted(job_spec(1.5))); // fits a and b; b is left with less
+  REQUIRE(election_state().proposals.empty());
+
+  set_role(true); // jobs pending from before this master led are placed now
+  auto placements = proposed(pb::LogEntry::kJobPlaced);
+  REQUIRE(placements.size() == 1);
+  CHECK(placements[0].job_placed().job_id() == "1");
+  CHECK(placements[0].job_placed().node_id() == "b");
+  CHECK(job("1").state() == pb::JOB_PLACED);
+  CHECK(job("1").node_id() == "b");
+  CHECK(job("1").attempts() == 1);
+  CHECK(node("b").cpu_millis_used() == 1500);
+  CHECK(proposed(pb::LogEntry::kJobUnplaceable).empty());
+}
+
+TEST_CASE_METHOD(scheduler_fixture,
+                 "a job that fits nowhere gets one JobUnplaceable per reason, with the reason") {
+  set_role(true);
+  commit(entries::registered("a", 4000, 8 * entries::gib));
+  commit(entries::submitted(job_spec(8)));
+  auto first = unplaceable_of("1");
+  REQUIRE(first.size() == 1);
+  const std::string reason = "needs 8 CPUs and 1 GiB; most free CPU is 4 CPUs on a";
+  CHECK(first[0].job_unplaceable().reason() == reason);
+  CHECK(job("1").state() == pb::JOB_PENDING);
+  CHECK(job("1").reason() == reason);
+
+  // More passes that leave the reason as it is propose nothing more for job 1.
+  auto views = election_state().views;
+  commit(entries::registered("d", 1000, 8 * entries::gib)); // a smaller node joins
+  commit(entries::submitted(job_spec(16)));                 // another job that fits nowhere
+  CHECK(election_state().views > views);
+  CHECK(unplaceable_of("1").size() == 1);
+  CHECK(unplaceable_of("2").size() == 1);
+  CHECK(proposed(pb::LogEntry::kJobPlaced).empty());
+
+  // A larger node changes the reason of the job that still does not fit: said once more.
+  commit(entries::registered("e", 6000, 8 * entries::gib));
+  auto again = unplaceable_of("1");
+  REQUIRE(again.size() == 2);
+  CHECK(again[1].job_unplaceable().reason()
+        == "needs 8 CPUs and 1 GiB; most free CPU is 6 CPUs on e");
+  CHECK(unplaceable_of("2").size() == 2);
+}
+
+TEST_CASE_METHOD(scheduler_fixture, "a burst of submissions coalesces into few passes") {
+  set_role(true);
+  commit(entries::registered("a", 16000, 64 * entries::gib));
+  const auto views_before = election_state().views;
+  const int burst = 20;
+  for (int i = 0; i < burst; ++i) // all in the fake's mailbox before any actor runs
+    caf::anon_send(election, commit_atom::value, entries::submitted(job_spec(0.5)));
+  run();
+  const auto passes = election_state().views - views_before;
+  INFO("passes: " << passes);
+  CHECK(passes >= 1);
+  CHECK(passes <= 3);
+  CHECK(proposed(pb::LogEntry::kJobPlaced).size() == burst); // each placed exactly once
+  for (int i = 1; i <= burst; ++i)
+    CHECK(job(std::to_string(i)).state() == pb::JOB_PLACED);
+  CHECK(node("a").cpu_millis_used() == burst * 500);
+}
+
+TEST_CASE_METHOD(scheduler_fixture, "a job waiting for room is placed when a job there ends") {
+  set_role(true);
+  commit(entries::registered("a", 2000, 8 * entries::gib));
+  commit(entries::submitted(job_spec(2)));
+  commit(entries::submitted(job_spec(2)));
+  REQUIRE(job("1").state() == pb::JOB_PLACED);
+  REQUIRE(job("2").state() == pb::JOB_PENDING);
+  CHECK(unplaceable_of("2").size() == 1);
+
+  commit(entries::started("1", "a", 1));
+  commit(entries::exited("1", "a", 1, 0));
+  CHECK(job("1").state() == pb::JOB_SUCCEEDED);
+  CHECK(job("2").state() == pb::JOB_PLACED);
+  CHECK(job("2").node_id() == "a");
+}
+
+TEST_CASE_METHOD(scheduler_fixture, "a scheduler that stops leading stops placing") {
+  set_role(true);
+  commit(entries::registered("a", 2000, 8 * entries::gib));
+  set_role(false, "m2:7400");
+  commit(entries::submitted(job_spec(1)));
+  CHECK(proposed(pb::LogEntry::kJobPlaced).empty());
+  CHECK(job("1").state() == pb::JOB_PENDING);
+}
