@@ -142,6 +142,7 @@ int main(int argc, char** argv) {
   add_common(logs_cmd, common);
   logs_cmd->add_option("job", logs.job_id, "Job id")->required();
   logs_cmd->add_flag("--stderr", logs.stderr_stream, "Print standard error instead of output");
+  logs_cmd->add_flag("-f,--follow", logs.follow, "Keep printing while the job runs");
   logs_cmd->callback([&] { exit_code = guarded([&] { return cli::logs_command(common, logs); }); });
 
   auto* kill_cmd = app.add_subcommand("kill", "Stop a job (SIGTERM, then SIGKILL), or cancel it");

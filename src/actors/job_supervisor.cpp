@@ -176,6 +176,7 @@ caf::result<pb::LogChunk> read_log(self_pointer self, const pb::LogRequest& requ
   data.resize(static_cast<size_t>(got));
   pb::LogChunk chunk;
   chunk.set_next_offset(request.offset() + static_cast<uint64_t>(got));
+  chunk.set_attempt(request.attempt());
   auto known = st.jobs.find(request.job_id());
   bool running = known != st.jobs.end() && known->second.report.attempt() == request.attempt()
                  && known->second.pid != 0;

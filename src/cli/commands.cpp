@@ -1,7 +1,9 @@
 #include "cli/commands.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -53,6 +55,9 @@ int wait_exit_status(const pb::Job& job) {
     return 128 + job.term_signal();
   return 125;
 }
+
+/// How often `logs --follow` asks for more output of a running job.
+constexpr std::chrono::milliseconds follow_poll{200};
 
 read_mode mode_of(const common_options& common) {
   return common.local ? read_mode::local : read_mode::linearizable;
@@ -160,13 +165,24 @@ int logs_command(const common_options& common, const logs_options& options) {
   pb::LogRequest request;
   request.set_job_id(options.job_id);
   request.set_stderr(options.stderr_stream);
-  // Chunk by chunk until the end of what the file holds now.
+  // A pending job has no output yet: follow waits for its placement (or its end, if cancelled).
+  for (auto job = cluster.status(options.job_id);
+       options.follow && job.attempts() == 0 && !state::is_terminal(job.state());
+       job = cluster.status(options.job_id))
+    std::this_thread::sleep_for(follow_poll);
+  // Chunk by chunk until the end of what the file holds now, or with --follow until the process
+  // has ended; one attempt throughout (the first answer names the latest).
   for (;;) {
     auto chunk = cluster.logs(request);
     std::cout.write(chunk.data().data(), static_cast<std::streamsize>(chunk.data().size()));
-    if (chunk.data().empty())
-      break;
+    request.set_attempt(chunk.attempt());
     request.set_offset(chunk.next_offset());
+    if (!chunk.data().empty())
+      continue;
+    if (!options.follow || chunk.finished())
+      break;
+    std::cout.flush();
+    std::this_thread::sleep_for(follow_poll);
   }
   std::cout.flush();
   return 0;

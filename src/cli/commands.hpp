@@ -28,6 +28,7 @@ struct submit_options {
 struct logs_options {
   std::string job_id;
   bool stderr_stream = false;
+  bool follow = false; // keep printing while the job runs, until it ends
 };
 
 int submit_command(const common_options& common, const submit_options& options);

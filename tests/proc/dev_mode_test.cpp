@@ -126,3 +126,14 @@ TEST_CASE("a dev node runs a job, keeps its output and describes it in JSON") {
     CHECK(job["exit_code"].num() == 0);
   }
 }
+
+TEST_CASE("logs --follow prints a running job's output as it comes, until the job ends") {
+  cluster c;
+  c.start_dev("d");
+  auto id = c.submit({"sh", "-c", "echo one; sleep 1; echo two"});
+  auto r = c.run({"logs", "--follow", id}, 20s);
+  INFO(r.describe());
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "one\ntwo\n");
+  CHECK(c.job(id)["state"].str() == "succeeded");
+}
