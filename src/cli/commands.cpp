@@ -166,10 +166,11 @@ int logs_command(const common_options& common, const logs_options& options) {
   request.set_job_id(options.job_id);
   request.set_stderr(options.stderr_stream);
   // A pending job has no output yet: follow waits for its placement (or its end, if cancelled).
-  for (auto job = cluster.status(options.job_id);
-       options.follow && job.attempts() == 0 && !state::is_terminal(job.state());
-       job = cluster.status(options.job_id))
-    std::this_thread::sleep_for(follow_poll);
+  if (options.follow)
+    for (auto job = cluster.status(options.job_id);
+         job.attempts() == 0 && !state::is_terminal(job.state());
+         job = cluster.status(options.job_id))
+      std::this_thread::sleep_for(follow_poll);
   // Chunk by chunk until the end of what the file holds now, or with --follow until the process
   // has ended; one attempt throughout (the first answer names the latest).
   for (;;) {
