@@ -1,0 +1,107 @@
+// Trivial jobs (`true`) through a local cluster of 3 masters and 2 slaves: jobs per second from
+// the first submission to the last completion, beside the raw rate of spawning and reaping `true`
+// at the same parallelism, measured in the same run (target: >= 50 % of it); and the latency of
+// one job at a time, from submit to observed completion (target p50 <= 5 ms).
+//
+//   CLAUD_BENCH_JOBS=10000 build/bench/throughput_bench   (make bench; `make test`: smoke size)
+
+#include <deque>
+#include <iostream>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "baseline.hpp"
+#include "claud/client.hpp"
+#include "claud/protocol.hpp"
+#include "cluster.hpp"
+#include "net/address.hpp"
+#include "stats.hpp"
+#include "workload.hpp"
+
+namespace {
+
+using namespace claud;
+using claud::test::cluster;
+
+/// Submits `count` trivial jobs to `api` with `in_flight` outstanding; returns the ids.
+std::vector<std::string> submit_all(caf::actor_system& system, const caf::actor& api, size_t count,
+                                    size_t in_flight) {
+  const auto spec = bench::trivial_job();
+  std::vector<std::string> ids;
+  caf::scoped_actor self{system};
+  using handle_type = decltype(self->request(api, caf::infinite, submit_atom::value, spec));
+  std::deque<handle_type> outstanding;
+  size_t sent = 0;
+  while (ids.size() < count) {
+    while (sent < count && outstanding.size() < in_flight) {
+      outstanding.push_back(self->request(api, std::chrono::seconds{30}, submit_atom::value, spec));
+      ++sent;
+    }
+    auto handle = std::move(outstanding.front());
+    outstanding.pop_front();
+    handle.receive([&](const pb::Job& job) { ids.push_back(job.id()); },
+                   [&](const caf::error& err) { throw std::runtime_error(error_message(err)); });
+  }
+  return ids;
+}
+
+size_t count_finished(client& cluster_client) {
+  size_t finished = 0;
+  for (const auto& job : cluster_client.jobs(read_mode::local))
+    finished += job.state() == pb::JOB_SUCCEEDED || job.state() == pb::JOB_FAILED ? 1 : 0;
+  return finished;
+}
+
+} // namespace
+
+TEST_CASE("throughput of trivial jobs, and the latency of one at a time") {
+  const auto jobs = static_cast<size_t>(bench::size_from_env("CLAUD_BENCH_JOBS", 300, 50));
+  const size_t slots = 40; // 2 slaves x 2 CPUs / 0.1 CPU per job
+  cluster c;
+  c.start_masters({"m1", "m2", "m3"});
+  c.start_slave("s1", "2", "8G");
+  c.start_slave("s2", "2", "8G");
+  auto raw = bench::measure_spawn_rate(std::min<size_t>(jobs, 2000), slots);
+
+  caf::actor_system_config cfg;
+  register_protocol(cfg);
+  cfg.load<caf::io::middleman>();
+  caf::actor_system system{cfg};
+  auto leader = net::parse_host_port(c.address(c.leader_name()));
+  auto api = system.middleman().remote_actor(leader.host, leader.port);
+  REQUIRE(api);
+  client_options options;
+  options.addresses = {c.address(c.leader_name())};
+  client cluster_client{options};
+
+  auto start = std::chrono::steady_clock::now();
+  submit_all(system, *api, jobs, 64);
+  c.wait_until(
+      "every job finished", [&] { return count_finished(cluster_client) == jobs; },
+      std::chrono::minutes{5});
+  double seconds = bench::elapsed_ms(start) / 1000.0;
+  double rate = static_cast<double>(jobs) / seconds;
+
+  std::vector<double> latency;
+  for (int i = 0; i < 50; ++i) {
+    auto one = std::chrono::steady_clock::now();
+    auto job = cluster_client.wait(cluster_client.submit(bench::trivial_job()).id());
+    latency.push_back(bench::elapsed_ms(one));
+    REQUIRE(job.state() == pb::JOB_SUCCEEDED);
+  }
+  auto p50 = bench::percentile(latency, 50);
+  std::cout << fmt::format("raw spawn+reap of /bin/true, {} at a time: {:.0f}/s\n", slots,
+                           raw.processes_per_second);
+  std::cout << fmt::format("claud, {} jobs through 3 masters and 2 slaves: {:.0f} jobs/s ({:.0f} % "
+                           "of raw; target >= 50 %)\n",
+                           jobs, rate, 100.0 * rate / raw.processes_per_second);
+  std::cout << fmt::format("one job at a time, submit to completion: p50 {:.2f} ms, p99 {:.2f} ms "
+                           "(target p50 <= 5 ms)\n",
+                           p50, bench::percentile(latency, 99));
+  std::cout << fmt::format("{{\"bench\":\"throughput\",\"jobs\":{},\"jobs_per_s\":{:.0f},"
+                           "\"raw_spawn_per_s\":{:.0f},\"one_job_p50_ms\":{:.3f}}}\n",
+                           jobs, rate, raw.processes_per_second, p50);
+}
