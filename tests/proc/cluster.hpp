@@ -27,57 +27,13 @@
 #include <string>
 #include <vector>
 
-#include <google/protobuf/struct.pb.h>
+#include "json.hpp"
+#include "process.hpp"
 
 namespace claud::test {
 
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
-
-/// The outcome of a finished (or timed-out) command.
-struct run_result {
-  int exit_code = -1;     // the exit status, 128 + signal if a signal ended it
-  std::string out;        // everything it wrote to stdout
-  std::string err;        // everything it wrote to stderr
-  bool timed_out = false; // it was SIGKILLed at the deadline
-
-  /// One line for failure messages: the exit code and both streams.
-  std::string describe() const;
-};
-
-/// Runs `argv` (argv[0] is a path) with stdin from /dev/null, capturing stdout and stderr; after
-/// `timeout` the process group is SIGKILLed and `timed_out` set.
-run_result run_process(const std::vector<std::string>& argv, milliseconds timeout);
-
-/// A parsed JSON document (from protobuf's JSON parser into google.protobuf.Value). Accessors
-/// throw std::runtime_error naming the missing key or the wrong type, so a test fails with a
-/// readable message rather than a crash.
-class json {
-public:
-  json() = default;
-  explicit json(google::protobuf::Value value) : value_(std::move(value)) {}
-
-  /// Parses `text`; throws std::runtime_error with the parser's message and the text.
-  static json parse(const std::string& text);
-
-  bool is_null() const;
-  bool is_object() const;
-  bool is_array() const;
-  bool has(const std::string& key) const;
-  /// A member of an object; throws if this is not an object or has no such key.
-  json operator[](const std::string& key) const;
-  json operator[](size_t index) const;
-  size_t size() const; // elements of an array
-  std::vector<json> items() const;
-  std::string str() const;
-  double num() const;
-  bool boolean() const;
-  /// The value as compact JSON text, for messages.
-  std::string dump() const;
-
-private:
-  google::protobuf::Value value_;
-};
 
 /// Whether a job state is final.
 bool is_terminal_state(const std::string& state);

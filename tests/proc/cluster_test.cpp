@@ -1,5 +1,6 @@
 // One master and two slaves as separate processes: jobs spread over both slaves within their
-// resources, and a job's end (success, exit code, user kill, command not found) reaches the CLI.
+// resources, a job's end (success, exit code, user kill, command not found) reaches the CLI, and
+// a job constrained to a slave's label runs there.
 
 #include <algorithm>
 #include <cstdio>
@@ -50,8 +51,8 @@ size_t max_overlap(const std::vector<json>& jobs) {
 TEST_CASE("a master schedules jobs over two slaves and reports how each ended") {
   cluster c;
   c.start_master("m");
-  c.start_slave("s1", "1", "1G");
-  c.start_slave("s2", "1", "1G");
+  c.start_slave("s1", "1", "1G", {"--label", "zone=a"});
+  c.start_slave("s2", "1", "1G", {"--label", "zone=b", "--label", "disk=ssd"});
 
   {
     // 20 short jobs of half a CPU: all succeed, both slaves run some, and no slave ever runs more
@@ -130,5 +131,28 @@ TEST_CASE("a master schedules jobs over two slaves and reports how each ended") 
     CHECK(job["state"].str() == "failed");
     CHECK(job["reason"].str().find("no-such-command-4711") != std::string::npos);
     CHECK(job["exit_code"].is_null());
+  }
+
+  {
+    // Labels reach the node view; a job constrained to zone=b runs on s2 even where bin-packing
+    // and spreading would both have a choice; a zone no slave has is refused at submit.
+    auto s2 = c.node_record("s2");
+    INFO(s2.dump());
+    CHECK(s2["labels"]["zone"].str() == "b");
+    CHECK(s2["labels"]["disk"].str() == "ssd");
+    CHECK(c.node_record("s1")["labels"]["zone"].str() == "a");
+    for (const char* strategy : {"binpack", "spread"}) {
+      auto id = c.submit({"true"}, {"--constraint", "zone=b", "--strategy", strategy});
+      auto job = c.wait_job(id);
+      INFO(job.dump());
+      CHECK(job["state"].str() == "succeeded");
+      CHECK(job["node"].str() == "s2");
+      CHECK(job["constraints"][0].str() == "zone=b");
+      CHECK(job["strategy"].str() == strategy);
+    }
+    auto r = c.run({"submit", "--constraint", "zone=c", "--", "true"});
+    INFO(r.describe());
+    CHECK(r.exit_code != 0);
+    CHECK(r.err.find("it needs zone=c, which no known node has") != std::string::npos);
   }
 }

@@ -36,6 +36,18 @@ void wait_node_state(cluster& c, const std::string& node, const std::string& sta
       10s, [&] { return record.dump(); });
 }
 
+json wait_running_on(cluster& c, const std::string& id, const std::string& node) {
+  json job;
+  c.wait_until(
+      "the job runs on " + node,
+      [&] {
+        job = c.job(id);
+        return job["state"].str() == "running" && job["node"].str() == node;
+      },
+      10s, [&] { return job.dump(); });
+  return job;
+}
+
 } // namespace
 
 TEST_CASE("a job on a SIGKILLed slave runs again on the other slave") {
@@ -48,14 +60,7 @@ TEST_CASE("a job on a SIGKILLed slave runs again on the other slave") {
   c.start_slave("s2", "1", "1G");
 
   c.kill("s1", SIGKILL); // its `sleep` is orphaned; the harness ends it at the end of the test
-  json job;
-  c.wait_until(
-      "the job runs on s2",
-      [&] {
-        job = c.job(id);
-        return job["state"].str() == "running" && job["node"].str() == "s2";
-      },
-      10s, [&] { return job.dump(); });
+  auto job = wait_running_on(c, id, "s2");
   CHECK(job["attempts"].num() == 2);
   bool lost_on_s1 = false;
   for (const auto& event : job["history"].items())
@@ -89,14 +94,7 @@ TEST_CASE("a frozen slave is lost after the heartbeat timeout, and its old copy 
 
   c.kill("s1", SIGSTOP); // its connection stays open: only its silence tells
   wait_node_state(c, "s1", "down");
-  json job;
-  c.wait_until(
-      "the job runs on s2",
-      [&] {
-        job = c.job(id);
-        return job["state"].str() == "running" && job["node"].str() == "s2";
-      },
-      10s, [&] { return job.dump(); });
+  auto job = wait_running_on(c, id, "s2");
   bool silence_named = false;
   for (const auto& event : job["history"].items())
     silence_named |= !event["reason"].is_null()
