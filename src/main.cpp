@@ -28,6 +28,9 @@ void add_node_options(CLI::App& app, roles::node_options& o) {
   app.add_option("--memory", o.memory,
                  "Memory a slave offers, e.g. 512M or 4G (default: the "
                  "machine's)");
+  app.add_option("--label", o.labels,
+                 "KEY=VALUE a slave or dev node carries, for --constraint (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--log", o.log, "Log level, or MODULE@LEVEL,... (error, warn, info, debug)")
       ->capture_default_str();
   app.add_option("--registration-grace-ms", o.registration_grace_ms,
@@ -116,6 +119,15 @@ int main(int argc, char** argv) {
   submit_cmd
       ->add_option("--backoff-ms", submit.backoff_ms,
                    "First restart delay; it doubles with each attempt, up to 64x")
+      ->capture_default_str();
+  submit_cmd
+      ->add_option("--constraint", submit.constraints,
+                   "KEY=VALUE or KEY!=VALUE a node's labels must satisfy (repeatable)")
+      ->allow_extra_args(false);
+  submit_cmd
+      ->add_option("--strategy", submit.strategy,
+                   "binpack (fill nodes up) or spread (the node with the most free CPU)")
+      ->check(CLI::IsMember({"binpack", "spread"}))
       ->capture_default_str();
   submit_cmd->add_option("command", submit.command, "The command and its arguments, after --");
   submit_cmd->callback(

@@ -11,6 +11,7 @@
 #include "cli/units.hpp"
 #include "cli/views.hpp"
 #include "state/job_states.hpp"
+#include "state/spec_validation.hpp"
 
 namespace claud::cli {
 
@@ -95,6 +96,10 @@ int submit_command(const common_options& common, const submit_options& options) 
   spec.set_max_attempts(options.max_attempts);
   spec.set_fail_on_node_lost(options.on_node_lost == "fail");
   spec.set_backoff_base_ms(options.backoff_ms);
+  for (const auto& text : options.constraints)
+    if (auto problem = state::parse_constraint(text, *spec.add_constraints()); !problem.empty())
+      throw std::invalid_argument(problem);
+  spec.set_strategy(options.strategy == "spread" ? pb::STRATEGY_SPREAD : pb::STRATEGY_BINPACK);
   client cluster{connection(common)};
   auto job = cluster.submit(spec);
   if (!options.wait) {

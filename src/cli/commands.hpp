@@ -22,6 +22,8 @@ struct submit_options {
   uint32_t max_attempts = 3;               // 0 = no limit
   std::string on_node_lost = "reschedule"; // reschedule | fail
   int64_t backoff_ms = 1000;
+  std::vector<std::string> constraints; // KEY=VALUE or KEY!=VALUE
+  std::string strategy = "binpack";     // binpack | spread
   std::vector<std::string> command;
 };
 

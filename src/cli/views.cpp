@@ -1,12 +1,14 @@
 #include "cli/views.hpp"
 
 #include <ctime>
+#include <map>
 
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 
 #include "cli/units.hpp"
 #include "state/job_states.hpp"
+#include "state/spec_validation.hpp"
 
 namespace claud::cli {
 
@@ -68,6 +70,19 @@ const char* restart_policy_name(pb::RestartPolicy policy) {
   }
 }
 
+const char* strategy_name(pb::PlacementStrategy strategy) {
+  return strategy == pb::STRATEGY_SPREAD ? "spread" : "binpack";
+}
+
+/// "disk=ssd,zone=a" (sorted by key: a protobuf map has no order), or "-".
+std::string labels_text(const pb::Node& node) {
+  std::map<std::string, std::string> sorted(node.labels().begin(), node.labels().end());
+  std::string out;
+  for (const auto& [key, value] : sorted)
+    out += (out.empty() ? "" : ",") + key + "=" + value;
+  return or_dash(out);
+}
+
 } // namespace
 
 std::string format_time_ms(int64_t ms) {
@@ -98,6 +113,9 @@ pb::view::Job to_view(const pb::Job& job) {
   v.set_memory_bytes(static_cast<double>(job.spec().memory_bytes()));
   v.set_restart(restart_policy_name(job.spec().restart()));
   v.set_max_attempts(job.spec().max_attempts());
+  for (const auto& constraint : job.spec().constraints())
+    v.add_constraints(state::constraint_text(constraint));
+  v.set_strategy(strategy_name(job.spec().strategy()));
   for (const auto& event : job.history()) {
     auto* e = v.add_history();
     e->set_time(format_time_ms(event.time_ms()));
@@ -122,6 +140,7 @@ pb::view::Node to_view(const pb::Node& node) {
   v.set_memory_total_bytes(static_cast<double>(node.memory_bytes_total()));
   v.set_memory_free_bytes(
       static_cast<double>(node.memory_bytes_total() - node.memory_bytes_used()));
+  *v.mutable_labels() = node.labels();
   return v;
 }
 
@@ -188,6 +207,13 @@ void print_job_details(std::ostream& out, const pb::Job& job) {
                      restart_policy_name(job.spec().restart()),
                      job.spec().max_attempts() == 0 ? std::string{"no limit on"}
                                                     : std::to_string(job.spec().max_attempts()));
+  if (job.spec().constraints_size() > 0 || job.spec().strategy() != pb::STRATEGY_BINPACK) {
+    std::vector<std::string> constraints;
+    for (const auto& constraint : job.spec().constraints())
+      constraints.push_back(state::constraint_text(constraint));
+    out << fmt::format("placement:   {}{}{}\n", strategy_name(job.spec().strategy()),
+                       constraints.empty() ? "" : " on nodes with ", fmt::join(constraints, ", "));
+  }
   if (!job.reason().empty())
     out << fmt::format("reason:      {}\n", job.reason());
   if (job.history_size() == 0)
@@ -202,16 +228,17 @@ void print_job_details(std::ostream& out, const pb::Job& job) {
 }
 
 void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {
-  out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16}\n", "ID", "ROLE", "ADDRESS", "STATE",
-                     "CPUS FREE", "MEMORY FREE");
+  out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {}\n", "ID", "ROLE", "ADDRESS",
+                     "STATE", "CPUS FREE", "MEMORY FREE", "LABELS");
   for (const auto& node : nodes)
-    out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16}\n", node.id(),
+    out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {}\n", node.id(),
                        state::node_role_name(node.role()), node.address(),
                        state::node_state_name(node.state()),
                        format_cpus(node.cpu_millis_total() - node.cpu_millis_used()) + "/"
                            + format_cpus(node.cpu_millis_total()),
                        format_bytes(node.memory_bytes_total() - node.memory_bytes_used()) + "/"
-                           + format_bytes(node.memory_bytes_total()));
+                           + format_bytes(node.memory_bytes_total()),
+                       labels_text(node));
 }
 
 void print_leader(std::ostream& out, const pb::LeaderInfo& info) {

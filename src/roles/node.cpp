@@ -1,6 +1,7 @@
 // Entry of every node role: validate the options, open the data dir, then hand over to the role's
 // composition root.
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -9,6 +10,7 @@
 #include "cli/units.hpp"
 #include "log/log.hpp"
 #include "roles/node_context.hpp"
+#include "state/spec_validation.hpp"
 #include "storage/storage_error.hpp"
 
 namespace claud::roles {
@@ -16,6 +18,26 @@ namespace claud::roles {
 namespace {
 
 constexpr const char* default_listen = "127.0.0.1:7400";
+
+void validate_labels(const node_options& options) {
+  if (options.labels.empty())
+    return;
+  if (options.role == "master")
+    throw startup_error("--label describes a node that runs jobs; a master runs none");
+  if (options.labels.size() > state::max_labels)
+    throw startup_error(fmt::format("{} labels given; a node may have at most {}",
+                                    options.labels.size(), state::max_labels));
+  std::vector<std::string> keys;
+  for (const auto& label : options.labels) {
+    std::string key;
+    std::string value;
+    if (auto problem = state::parse_label(label, key, value); !problem.empty())
+      throw startup_error(problem);
+    if (std::find(keys.begin(), keys.end(), key) != keys.end())
+      throw startup_error(fmt::format("--label {} is given twice; give each key once", key));
+    keys.push_back(key);
+  }
+}
 
 void validate(node_options& options) {
   if (options.role != "master" && options.role != "slave" && options.role != "dev")
@@ -37,6 +59,7 @@ void validate(node_options& options) {
     cli::parse_cpu_millis(options.cpus, "--cpus");
   if (!options.memory.empty())
     cli::parse_memory_bytes(options.memory, "--memory");
+  validate_labels(options);
   if (options.data_dir.empty())
     options.data_dir = default_data_dir(options.role);
   auto positive = [](int64_t value, const char* flag) {

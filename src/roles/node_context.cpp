@@ -9,6 +9,7 @@
 
 #include "claud/protocol.hpp"
 #include "cli/units.hpp"
+#include "state/spec_validation.hpp"
 
 namespace claud::roles {
 
@@ -60,6 +61,12 @@ pb::Node slave_node(const node_options& options, const std::string& node_id, pb:
   node.set_memory_bytes_total(options.memory.empty()
                                   ? machine_memory_bytes()
                                   : cli::parse_memory_bytes(options.memory, "--memory"));
+  for (const auto& label : options.labels) { // validated at start
+    std::string key;
+    std::string value;
+    state::parse_label(label, key, value);
+    (*node.mutable_labels())[key] = value;
+  }
   return node;
 }
 

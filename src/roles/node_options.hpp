@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace claud::roles {
 
@@ -12,9 +13,10 @@ struct node_options {
   std::string listen; // HOST:PORT
   std::string join;   // HOST:PORT[,...]: the masters (slaves), or the other masters (masters)
   std::string data_dir;
-  std::string node_id; // empty: generated once and kept in the data dir
-  std::string cpus;    // slaves: offered CPUs; empty = the machine's
-  std::string memory;  // slaves: offered memory; empty = the machine's
+  std::string node_id;             // empty: generated once and kept in the data dir
+  std::string cpus;                // slaves: offered CPUs; empty = the machine's
+  std::string memory;              // slaves: offered memory; empty = the machine's
+  std::vector<std::string> labels; // slaves and dev: KEY=VALUE, as --label gives them
   std::string log = "warn";
   int64_t registration_grace_ms = 5000; // masters: how long restarted slaves have to re-register
   int64_t reconnect_interval_ms = 250;  // slaves: pause between attempts to reach a master

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "state/job_states.hpp"
+#include "state/spec_validation.hpp"
 
 namespace claud::sched {
 
@@ -39,16 +40,42 @@ std::string memory(int64_t bytes) {
   return fmt::format("{:.4g} {}", value, units[unit]);
 }
 
-/// Smaller is better: the leftover after placing, CPU first, then memory, then the id.
+/// Whether `node`'s labels satisfy every constraint of `spec` (no allocation: map lookups only).
+bool matches(const pb::Node& node, const pb::JobSpec& spec) {
+  for (const auto& constraint : spec.constraints()) {
+    auto label = node.labels().find(constraint.key());
+    bool equal = label != node.labels().end() && label->second == constraint.value();
+    if (equal == constraint.negated())
+      return false;
+  }
+  return true;
+}
+
+/// "zone=a, disk!=hdd".
+std::string constraints_text(const pb::JobSpec& spec) {
+  std::string out;
+  for (const auto& constraint : spec.constraints())
+    out += (out.empty() ? "" : ", ") + state::constraint_text(constraint);
+  return out;
+}
+
+bool one_label_wanted(const pb::JobSpec& spec) {
+  return spec.constraints_size() == 1 && !spec.constraints(0).negated();
+}
+
+/// Whether `candidate` beats `best` for `spec`. Both are compared by what they would have left
+/// after the job, which orders them as their free resources do: bin-packing prefers less left
+/// (CPU first, then memory), spreading prefers more; then the smaller id.
 bool better_fit(const pb::Node& candidate, const pb::Node& best, const pb::JobSpec& spec) {
-  auto cpu_left_candidate = free_cpu_millis(candidate) - spec.cpu_millis();
-  auto cpu_left_best = free_cpu_millis(best) - spec.cpu_millis();
-  if (cpu_left_candidate != cpu_left_best)
-    return cpu_left_candidate < cpu_left_best;
-  auto memory_left_candidate = free_memory_bytes(candidate) - spec.memory_bytes();
-  auto memory_left_best = free_memory_bytes(best) - spec.memory_bytes();
-  if (memory_left_candidate != memory_left_best)
-    return memory_left_candidate < memory_left_best;
+  const bool spread = spec.strategy() == pb::STRATEGY_SPREAD;
+  auto cpu_candidate = free_cpu_millis(candidate);
+  auto cpu_best = free_cpu_millis(best);
+  if (cpu_candidate != cpu_best)
+    return spread ? cpu_candidate > cpu_best : cpu_candidate < cpu_best;
+  auto memory_candidate = free_memory_bytes(candidate);
+  auto memory_best = free_memory_bytes(best);
+  if (memory_candidate != memory_best)
+    return spread ? memory_candidate > memory_best : memory_candidate < memory_best;
   return candidate.id() < best.id();
 }
 
@@ -61,8 +88,12 @@ bool more_free(int64_t candidate, const std::string& candidate_id, int64_t best,
 std::string no_fit_reason(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
   const pb::Node* most_cpu = nullptr;
   const pb::Node* most_memory = nullptr;
+  bool any_alive = false;
   for (const auto& node : nodes) {
     if (!eligible(node))
+      continue;
+    any_alive = true;
+    if (!matches(node, spec))
       continue;
     if (most_cpu == nullptr
         || more_free(free_cpu_millis(node), node.id(), free_cpu_millis(*most_cpu), most_cpu->id()))
@@ -72,16 +103,26 @@ std::string no_fit_reason(const std::vector<pb::Node>& nodes, const pb::JobSpec&
                      most_memory->id()))
       most_memory = &node;
   }
-  if (most_cpu == nullptr)
+  if (!any_alive)
     return "no slave is alive; start one with `claud --role=slave --join MASTER:PORT`";
+  if (most_cpu == nullptr)
+    return fmt::format("needs {}: no alive node {}", constraints_text(spec),
+                       one_label_wanted(spec)         ? "has that label"
+                       : spec.constraints_size() == 1 ? "satisfies it"
+                                                      : "satisfies them all");
   auto needs = fmt::format("needs {} and {}", cpus(spec.cpu_millis()), memory(spec.memory_bytes()));
+  const char* there = "";
+  if (spec.constraints_size() > 0) {
+    needs += " on a node with " + constraints_text(spec);
+    there = " there";
+  }
   if (free_cpu_millis(*most_cpu) < spec.cpu_millis())
-    return fmt::format("{}; most free CPU is {} on {}", needs, cpus(free_cpu_millis(*most_cpu)),
-                       most_cpu->id());
+    return fmt::format("{}; most free CPU{} is {} on {}", needs, there,
+                       cpus(free_cpu_millis(*most_cpu)), most_cpu->id());
   if (free_memory_bytes(*most_memory) < spec.memory_bytes())
-    return fmt::format("{}; most free memory is {} on {}", needs,
+    return fmt::format("{}; most free memory{} is {} on {}", needs, there,
                        memory(free_memory_bytes(*most_memory)), most_memory->id());
-  return fmt::format("{}; no single node has both free", needs);
+  return fmt::format("{}; no single node{} has both free", needs, there);
 }
 
 } // namespace
@@ -90,7 +131,7 @@ placement place(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
   const pb::Node* best = nullptr;
   for (const auto& node : nodes) {
     if (!eligible(node) || free_cpu_millis(node) < spec.cpu_millis()
-        || free_memory_bytes(node) < spec.memory_bytes())
+        || free_memory_bytes(node) < spec.memory_bytes() || !matches(node, spec))
       continue;
     if (best == nullptr || better_fit(node, *best, spec))
       best = &node;
@@ -103,8 +144,12 @@ placement place(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
 std::string never_fits_reason(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
   const pb::Node* largest_cpu = nullptr;
   const pb::Node* largest_memory = nullptr;
+  bool any_known = false;
   for (const auto& node : nodes) {
     if (!state::runs_jobs(node.role()))
+      continue;
+    any_known = true;
+    if (!matches(node, spec))
       continue;
     if (node.cpu_millis_total() >= spec.cpu_millis()
         && node.memory_bytes_total() >= spec.memory_bytes())
@@ -118,17 +163,32 @@ std::string never_fits_reason(const std::vector<pb::Node>& nodes, const pb::JobS
                      largest_memory->id()))
       largest_memory = &node;
   }
-  if (largest_cpu == nullptr)
+  if (!any_known)
     return {};
+  if (largest_cpu == nullptr) {
+    if (one_label_wanted(spec))
+      return fmt::format("no node could ever run this job: it needs {0}, which no known node has; "
+                         "start a slave with --label {0} or change --constraint",
+                         constraints_text(spec));
+    return fmt::format("no node could ever run this job: it needs {}, which no known node "
+                       "satisfies; start a slave with matching --label or change --constraint",
+                       constraints_text(spec));
+  }
   auto needs = fmt::format("no node could ever run this job: it needs {} and {}",
                            cpus(spec.cpu_millis()), memory(spec.memory_bytes()));
+  const char* largest = "the largest node";
+  if (spec.constraints_size() > 0) {
+    needs += " on a node with " + constraints_text(spec);
+    largest = "the largest such node";
+  }
   if (largest_cpu->cpu_millis_total() < spec.cpu_millis())
-    return fmt::format("{}, the largest node offers {} ({}); ask for less with --cpus", needs,
+    return fmt::format("{}, {} offers {} ({}); ask for less with --cpus", needs, largest,
                        cpus(largest_cpu->cpu_millis_total()), largest_cpu->id());
   if (largest_memory->memory_bytes_total() < spec.memory_bytes())
-    return fmt::format("{}, the largest node offers {} ({}); ask for less with --memory", needs,
+    return fmt::format("{}, {} offers {} ({}); ask for less with --memory", needs, largest,
                        memory(largest_memory->memory_bytes_total()), largest_memory->id());
-  return fmt::format("{}; no single node offers both", needs);
+  return fmt::format("{}; no single {} both", needs,
+                     spec.constraints_size() > 0 ? "such node offers" : "node offers");
 }
 
 void reserve(pb::Node& node, const pb::JobSpec& spec) {

@@ -13,7 +13,52 @@ bool printable(const std::string& text) {
   return true;
 }
 
+bool label_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+         || c == '_' || c == '-';
+}
+
 } // namespace
+
+std::string label_text_problem(const std::string& text, const char* flag) {
+  bool ok = !text.empty() && text.size() <= max_label_chars;
+  for (char c : text)
+    ok = ok && label_char(c);
+  if (ok)
+    return {};
+  auto shown = text.size() > max_label_chars ? text.substr(0, max_label_chars) + "..." : text;
+  return fmt::format("{} '{}': keys and values must be 1 to {} characters of A-Z a-z 0-9 . _ -",
+                     flag, shown, max_label_chars);
+}
+
+std::string parse_label(const std::string& text, std::string& key, std::string& value) {
+  auto equals = text.find('=');
+  if (equals == std::string::npos)
+    return fmt::format("--label '{}' must be KEY=VALUE, e.g. --label zone=a", text);
+  key = text.substr(0, equals);
+  value = text.substr(equals + 1);
+  if (auto problem = label_text_problem(key, "--label"); !problem.empty())
+    return problem;
+  return label_text_problem(value, "--label");
+}
+
+std::string parse_constraint(const std::string& text, pb::Constraint& out) {
+  auto equals = text.find('=');
+  if (equals == std::string::npos)
+    return fmt::format("--constraint '{}' must be KEY=VALUE or KEY!=VALUE, e.g. zone=a", text);
+  bool negated = equals > 0 && text[equals - 1] == '!';
+  out.set_key(text.substr(0, negated ? equals - 1 : equals));
+  out.set_value(text.substr(equals + 1));
+  out.set_negated(negated);
+  if (auto problem = label_text_problem(out.key(), "--constraint"); !problem.empty())
+    return problem;
+  return label_text_problem(out.value(), "--constraint");
+}
+
+std::string constraint_text(const pb::Constraint& constraint) {
+  return fmt::format("{}{}={}", constraint.key(), constraint.negated() ? "!" : "",
+                     constraint.value());
+}
 
 std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
   if (spec.argv_size() == 0 || spec.argv(0).empty())
@@ -44,6 +89,17 @@ std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
     return fmt::format("the restart backoff must be from 0 to {} ms", limits.max_backoff_base_ms);
   if (!pb::RestartPolicy_IsValid(spec.restart()))
     return "unknown restart policy; use never, on-failure or always";
+  if (!pb::PlacementStrategy_IsValid(spec.strategy()))
+    return "unknown placement strategy; use binpack or spread";
+  if (static_cast<size_t>(spec.constraints_size()) > limits.max_constraints)
+    return fmt::format("the job has {} constraints; at most {} are allowed",
+                       spec.constraints_size(), limits.max_constraints);
+  for (const auto& constraint : spec.constraints()) {
+    if (auto problem = label_text_problem(constraint.key(), "--constraint"); !problem.empty())
+      return problem;
+    if (auto problem = label_text_problem(constraint.value(), "--constraint"); !problem.empty())
+      return problem;
+  }
   return {};
 }
 

@@ -15,7 +15,26 @@ struct spec_limits {
   int64_t min_memory_bytes = 1024 * 1024;
   uint32_t max_attempts = 1000;
   int64_t max_backoff_base_ms = 3600 * 1000;
+  size_t max_constraints = 64;
 };
+
+/// Node labels and constraints: keys and values are 1..`max_label_chars` characters of
+/// [A-Za-z0-9._-], so they need no quoting in tables, flags or JSON; a node has at most
+/// `max_labels`.
+constexpr size_t max_label_chars = 63;
+constexpr size_t max_labels = 64;
+
+/// Empty when `text` is a valid label key or value, else one line naming `flag` and the rule.
+std::string label_text_problem(const std::string& text, const char* flag);
+
+/// Parses a node's `--label KEY=VALUE`; returns empty or one line saying what is wrong.
+std::string parse_label(const std::string& text, std::string& key, std::string& value);
+
+/// Parses a job's `--constraint KEY=VALUE` or `KEY!=VALUE`; returns empty or one line.
+std::string parse_constraint(const std::string& text, pb::Constraint& out);
+
+/// "zone=a" or "disk!=hdd", as `--constraint` takes it.
+std::string constraint_text(const pb::Constraint& constraint);
 
 /// Returns an empty string for a valid spec, else one line saying what is wrong and what to do.
 std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits = {});

@@ -65,9 +65,10 @@ pb::Job pending_job() {
   return job;
 }
 
-const keys job_keys{"id",       "name",         "state",      "exit_code",    "signal", "node",
-                    "attempts", "submitted_at", "started_at", "finished_at",  "reason", "command",
-                    "cpus",     "memory_bytes", "restart",    "max_attempts", "history"};
+const keys job_keys{"id",           "name",     "state",        "exit_code",    "signal",
+                    "node",         "attempts", "submitted_at", "started_at",   "finished_at",
+                    "reason",       "command",  "cpus",         "memory_bytes", "restart",
+                    "max_attempts", "history",  "constraints",  "strategy"};
 
 const keys event_keys{"time", "attempt", "state", "node", "exit_code", "signal", "reason"};
 
@@ -96,6 +97,8 @@ TEST_CASE("a pending job's JSON has every documented key, null where nothing is 
   CHECK(text(doc, "submitted_at") == "2026-11-23T10:15:30.123Z");
   CHECK(number(doc, "cpus") == 1.5);
   CHECK(number(doc, "memory_bytes") == 3.0 * gib);
+  CHECK(doc.fields().at("constraints").list_value().values().empty());
+  CHECK(text(doc, "strategy") == "binpack");
   const auto& command = doc.fields().at("command");
   REQUIRE(command.kind_case() == Value::kListValue);
   REQUIRE(command.list_value().values_size() == 2);
@@ -146,7 +149,8 @@ TEST_CASE("a node's JSON has its documented keys and free resources") {
   auto doc = parse<Struct>(to_json(to_view(node)));
   CHECK(keys_of(doc)
         == keys{"id", "role", "address", "state", "cpus_total", "cpus_free", "memory_total_bytes",
-                "memory_free_bytes"});
+                "memory_free_bytes", "labels"});
+  CHECK(doc.fields().at("labels").struct_value().fields().empty());
   CHECK(text(doc, "id") == "s1");
   CHECK(text(doc, "role") == "slave");
   CHECK(text(doc, "address") == "10.0.0.2:7400");
@@ -217,6 +221,7 @@ TEST_CASE("the tables show exits, signals and free/total resources") {
   CHECK(details.str().find("submitted:   2026-11-23T10:15:30.123Z\n") != std::string::npos);
   CHECK(details.str().find("started:     -\n") != std::string::npos);
   CHECK(details.str().find("reason:") == std::string::npos);
+  CHECK(details.str().find("placement:") == std::string::npos);
 
   pb::Node node;
   node.set_id("s1");
@@ -232,6 +237,46 @@ TEST_CASE("the tables show exits, signals and free/total resources") {
   CHECK(nodes.str().find("down") != std::string::npos);
   CHECK(nodes.str().find("1.5/4") != std::string::npos);
   CHECK(nodes.str().find("7G/8G") != std::string::npos);
+  CHECK(nodes.str().rfind("ID ", 0) == 0);
+  CHECK(nodes.str().find(" LABELS\n") != std::string::npos);
+  CHECK(nodes.str().find("7G/8G -\n") != std::string::npos);
+}
+
+TEST_CASE("labels, constraints and the strategy show in JSON and tables") {
+  pb::Node node;
+  node.set_id("s1");
+  node.set_role(pb::ROLE_SLAVE);
+  (*node.mutable_labels())["zone"] = "a";
+  (*node.mutable_labels())["disk"] = "ssd";
+  auto doc = parse<Struct>(to_json(to_view(node)));
+  const auto& labels = doc.fields().at("labels").struct_value();
+  CHECK(keys_of(labels) == keys{"zone", "disk"});
+  CHECK(text(labels, "zone") == "a");
+  CHECK(text(labels, "disk") == "ssd");
+  std::ostringstream nodes;
+  cli::print_node_table(nodes, {node});
+  CHECK(nodes.str().find(" disk=ssd,zone=a\n") != std::string::npos);
+
+  auto job = pending_job();
+  auto* zone = job.mutable_spec()->add_constraints();
+  zone->set_key("zone");
+  zone->set_value("a");
+  auto* disk = job.mutable_spec()->add_constraints();
+  disk->set_key("disk");
+  disk->set_value("hdd");
+  disk->set_negated(true);
+  job.mutable_spec()->set_strategy(pb::STRATEGY_SPREAD);
+  auto job_doc = parse<Struct>(to_json(to_view(job)));
+  CHECK(keys_of(job_doc) == job_keys);
+  const auto& constraints = job_doc.fields().at("constraints").list_value();
+  REQUIRE(constraints.values_size() == 2);
+  CHECK(constraints.values(0).string_value() == "zone=a");
+  CHECK(constraints.values(1).string_value() == "disk!=hdd");
+  CHECK(text(job_doc, "strategy") == "spread");
+  std::ostringstream details;
+  cli::print_job_details(details, job);
+  CHECK(details.str().find("placement:   spread on nodes with zone=a, disk!=hdd\n")
+        != std::string::npos);
 }
 
 TEST_CASE("a job's history lists each step with the documented keys") {

@@ -1,10 +1,13 @@
-// placement: where place() puts a job (bin-packing, ties by id whatever the input order, only alive
-// nodes that run jobs), the reasons it gives when it cannot, never_fits_reason, and reserve.
+// placement: where place() puts a job (bin-packing or spreading, ties by id whatever the input
+// order, only alive nodes that run jobs and satisfy its label constraints), the reasons it gives
+// when it cannot, never_fits_reason, and reserve.
 #include "sched/placement.hpp"
+#include "state/spec_validation.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -26,6 +29,7 @@ struct node_def {
   int64_t memory_bytes_used = 0;
   pb::NodeRole role = pb::ROLE_SLAVE;
   pb::NodeState state = pb::NODE_ALIVE;
+  std::map<std::string, std::string> labels = {};
 };
 
 std::vector<pb::Node> nodes(const std::vector<node_def>& defs) {
@@ -39,6 +43,7 @@ std::vector<pb::Node> nodes(const std::vector<node_def>& defs) {
     n.set_memory_bytes_total(d.memory_bytes_total);
     n.set_cpu_millis_used(d.cpu_millis_used);
     n.set_memory_bytes_used(d.memory_bytes_used);
+    n.mutable_labels()->insert(d.labels.begin(), d.labels.end());
     out.push_back(n);
   }
   return out;
@@ -50,6 +55,19 @@ pb::JobSpec job(int64_t cpu_millis, int64_t memory_bytes) {
   s.set_cpu_millis(cpu_millis);
   s.set_memory_bytes(memory_bytes);
   return s;
+}
+
+/// `spec` with constraints written as on the command line: "zone=a", "disk!=hdd".
+pb::JobSpec with(pb::JobSpec spec, const std::vector<std::string>& constraints,
+                 pb::PlacementStrategy strategy = pb::STRATEGY_BINPACK) {
+  for (const auto& text : constraints)
+    REQUIRE(state::parse_constraint(text, *spec.add_constraints()) == "");
+  spec.set_strategy(strategy);
+  return spec;
+}
+
+pb::JobSpec spread(int64_t cpu_millis, int64_t memory_bytes) {
+  return with(job(cpu_millis, memory_bytes), {}, pb::STRATEGY_SPREAD);
 }
 
 /// The chosen node, or "reason: ..." so that a failed comparison shows why.
@@ -185,4 +203,125 @@ TEST_CASE("reserve takes a job's resources from a node, so a batch sees them gon
   sched::reserve(view[1], spec);
   sched::reserve(view[1], spec);
   CHECK(where(view, spec) == "reason: needs 1.5 CPUs and 1 GiB; most free CPU is 1 CPU on b");
+}
+
+TEST_CASE("constraints keep a job to nodes whose labels match, all of them") {
+  using labels = std::map<std::string, std::string>;
+  auto view = nodes({{"a", 4000, 4 * gib, 0, 0, pb::ROLE_SLAVE, pb::NODE_ALIVE, {{"zone", "a"}}},
+                     {"b", 8000, 8 * gib, 0, 0, pb::ROLE_SLAVE, pb::NODE_ALIVE,
+                      labels{{"zone", "b"}, {"disk", "ssd"}}},
+                     {"c", 2000, 2 * gib, 0, 0, pb::ROLE_DEV, pb::NODE_ALIVE,
+                      labels{{"zone", "b"}, {"disk", "hdd"}}},
+                     {"d", 1000, gib}});
+  CHECK(where(view, job(1000, gib)) == "d");
+  CHECK(where(view, with(job(1000, gib), {"zone=a"})) == "a");
+  CHECK(where(view, with(job(1000, gib), {"zone=b"})) == "c");
+  CHECK(where(view, with(job(1000, gib), {"zone=b", "disk=ssd"})) == "b");
+  // A value must match exactly, and labels are case-sensitive.
+  CHECK(where(view, with(job(1000, gib), {"zone=A"})).find("reason: ") == 0);
+  // KEY!=VALUE: a node without the key satisfies it too.
+  CHECK(where(view, with(job(1000, gib), {"disk!=hdd"})) == "d");
+  CHECK(where(view, with(job(1000, gib), {"zone!=a", "disk!=hdd"})) == "d");
+  CHECK(where(view, with(job(2000, gib), {"zone!=a", "disk!=hdd"})) == "b");
+  CHECK(where(view, with(job(1000, gib), {"zone=b", "disk!=ssd"})) == "c");
+}
+
+TEST_CASE("spread picks the node with the most free CPU, then memory; bin-pack the least") {
+  auto view = nodes({{"roomy", 8000, 4 * gib, 2000, 0},
+                     {"tight", 2000, 16 * gib},
+                     {"mid", 4000, 2 * gib},
+                     {"full", 16000, 16 * gib, 16000, 0}});
+  CHECK(where(view, job(1000, gib)) == "tight");
+  CHECK(where(view, spread(1000, gib)) == "roomy");
+  CHECK(where(view, spread(1000, 8 * gib)) == "tight");
+  auto same_cpu = nodes({{"a", 2000, 8 * gib}, {"b", 2000, 2 * gib}, {"c", 2000, 4 * gib}});
+  CHECK(where(same_cpu, spread(1000, gib)) == "a");
+  CHECK(where(same_cpu, job(1000, gib)) == "b");
+  // Spread with constraints still stays within the matching nodes.
+  auto labelled = nodes({{"big", 16000, 16 * gib},
+                         {"x1", 2000, gib, 0, 0, pb::ROLE_SLAVE, pb::NODE_ALIVE, {{"zone", "x"}}},
+                         {"x2", 4000, gib, 0, 0, pb::ROLE_SLAVE, pb::NODE_ALIVE, {{"zone", "x"}}}});
+  CHECK(where(labelled, with(job(1000, gib), {"zone=x"}, pb::STRATEGY_SPREAD)) == "x2");
+  CHECK(where(labelled, with(job(1000, gib), {"zone=x"})) == "x1");
+}
+
+TEST_CASE("spread ties go to the smallest id whatever the order of the nodes") {
+  auto view = nodes({{"n3", 8000, 4 * gib},
+                     {"n10", 8000, 4 * gib},
+                     {"n1", 8000, 4 * gib},
+                     {"n2", 8000, 4 * gib},
+                     {"n0", 2000, 4 * gib}});
+  std::mt19937 random(11);
+  for (int i = 0; i < 50; ++i) {
+    std::shuffle(view.begin(), view.end(), random);
+    REQUIRE(where(view, spread(1000, gib)) == "n1");
+  }
+}
+
+TEST_CASE("spread over a batch puts one job on each equal node before doubling up") {
+  auto view = nodes({{"s2", 2000, 2 * gib}, {"s1", 2000, 2 * gib}, {"s3", 2000, 2 * gib}});
+  std::vector<std::string> order;
+  for (int i = 0; i < 4; ++i) {
+    auto p = place(view, spread(500, 256 * mib));
+    REQUIRE(!p.node_id.empty());
+    order.push_back(p.node_id);
+    for (auto& node : view)
+      if (node.id() == p.node_id)
+        sched::reserve(node, spread(500, 256 * mib));
+  }
+  CHECK(order == std::vector<std::string>{"s1", "s2", "s3", "s1"});
+}
+
+TEST_CASE("reasons say when constraints are the cause") {
+  auto view
+      = nodes({{"s1", 4000, 4 * gib, 0, 0, pb::ROLE_SLAVE, pb::NODE_ALIVE, {{"zone", "b"}}},
+               {"s2", 2000, 4 * gib, 1000, 0, pb::ROLE_SLAVE, pb::NODE_ALIVE, {{"zone", "a"}}},
+               {"s3", 2000, 4 * gib, 0, 0, pb::ROLE_SLAVE, pb::NODE_DOWN, {{"zone", "c"}}}});
+  CHECK(where(view, with(job(1000, 64 * mib), {"zone=c"}))
+        == "reason: needs zone=c: no alive node has that label");
+  CHECK(where(view, with(job(1000, 64 * mib), {"zone!=a", "zone!=b"}))
+        == "reason: needs zone!=a, zone!=b: no alive node satisfies them all");
+  CHECK(where(view, with(job(1000, 64 * mib), {"zone!=b"})) == "s2");
+  CHECK(where(view, with(job(2000, 64 * mib), {"zone=a"}))
+        == "reason: needs 2 CPUs and 64 MiB on a node with zone=a; most free CPU there is 1 CPU "
+           "on s2");
+  CHECK(where(view, with(job(1000, 5 * gib), {"zone!=b"}))
+        == "reason: needs 1 CPU and 5 GiB on a node with zone!=b; most free memory there is 4 GiB "
+           "on s2");
+  // No alive node at all is said as before, constraints or not.
+  auto down = nodes({{"s3", 2000, 4 * gib, 0, 0, pb::ROLE_SLAVE, pb::NODE_DOWN, {{"zone", "c"}}}});
+  CHECK(where(down, with(job(1000, 64 * mib), {"zone=c"})).find("no slave is alive")
+        != std::string::npos);
+}
+
+TEST_CASE("never_fits_reason weighs labels and totals together") {
+  auto view = nodes(
+      {{"big", 16000, 64 * gib},
+       {"a1", 2000, 4 * gib, 2000, 4 * gib, pb::ROLE_SLAVE, pb::NODE_ALIVE, {{"zone", "a"}}},
+       {"a2", 4000, 2 * gib, 0, 0, pb::ROLE_SLAVE, pb::NODE_DOWN, {{"zone", "a"}}}});
+  // Busy or down matching nodes may still run it later.
+  CHECK(never_fits_reason(view, with(job(4000, gib), {"zone=a"})) == "");
+  CHECK(never_fits_reason(view, with(job(2000, 4 * gib), {"zone=a"})) == "");
+  CHECK(never_fits_reason(view, with(job(1000, gib), {"zone!=a"})) == "");
+  CHECK(never_fits_reason(view, with(job(1000, gib), {"zone=b"}))
+        == "no node could ever run this job: it needs zone=b, which no known node has; start a "
+           "slave with --label zone=b or change --constraint");
+  CHECK(never_fits_reason(view, with(job(1000, gib), {"zone=a", "disk=ssd"}))
+        == "no node could ever run this job: it needs zone=a, disk=ssd, which no known node "
+           "satisfies; start a slave with matching --label or change --constraint");
+  // The big node does not count for a job that needs zone=a.
+  CHECK(never_fits_reason(view, with(job(8000, gib), {"zone=a"}))
+        == "no node could ever run this job: it needs 8 CPUs and 1 GiB on a node with zone=a, the "
+           "largest such node offers 4 CPUs (a2); ask for less with --cpus");
+  CHECK(never_fits_reason(view, with(job(1000, 8 * gib), {"zone=a"}))
+        == "no node could ever run this job: it needs 1 CPU and 8 GiB on a node with zone=a, the "
+           "largest such node offers 4 GiB (a1); ask for less with --memory");
+  CHECK(never_fits_reason(view, with(job(3000, 3 * gib), {"zone=a"}))
+        == "no node could ever run this job: it needs 3 CPUs and 3 GiB on a node with zone=a; no "
+           "single such node offers both");
+  // No node that runs jobs known yet: the job waits, whatever it needs.
+  node_def master{"m", 64000, 64 * gib};
+  master.role = pb::ROLE_MASTER;
+  CHECK(never_fits_reason({}, with(job(1000, gib), {"zone=b"})) == "");
+  CHECK(never_fits_reason(nodes({master}), with(job(1000, gib), {"zone=b"})) == "");
 }

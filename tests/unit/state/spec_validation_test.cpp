@@ -1,5 +1,6 @@
 // spec_validation: a valid spec passes; each kind of wrong spec gets its own one-line message, and
-// every bound is a setting (spec_limits) checked at its edge.
+// every bound is a setting (spec_limits) checked at its edge; labels and constraints parse from
+// their flags' text.
 #include "state/spec_validation.hpp"
 
 #include <catch2/catch.hpp>
@@ -92,4 +93,64 @@ TEST_CASE("resources must be asked for") {
   limits.min_memory_bytes = 16 * 1024 * 1024;
   CHECK(validate_spec(s, limits)
         == "the job must ask for at least 16 MiB of memory, e.g. --memory 64M");
+}
+
+TEST_CASE("labels are KEY=VALUE of 1 to 63 safe characters") {
+  std::string key;
+  std::string value;
+  CHECK(state::parse_label("zone=eu-west.1_a", key, value) == "");
+  CHECK(key == "zone");
+  CHECK(value == "eu-west.1_a");
+  CHECK(state::parse_label("zone", key, value)
+        == "--label 'zone' must be KEY=VALUE, e.g. --label zone=a");
+  const std::string rule = "keys and values must be 1 to 63 characters of A-Z a-z 0-9 . _ -";
+  CHECK(state::parse_label("=a", key, value) == "--label '': " + rule);
+  CHECK(state::parse_label("zone=", key, value) == "--label '': " + rule);
+  CHECK(state::parse_label("zone=a=b", key, value) == "--label 'a=b': " + rule);
+  CHECK(state::parse_label("my zone=a", key, value) == "--label 'my zone': " + rule);
+  CHECK(state::parse_label("zone=" + std::string(63, 'v'), key, value) == "");
+  CHECK(state::parse_label("zone=" + std::string(64, 'v'), key, value)
+        == "--label '" + std::string(63, 'v') + "...': " + rule);
+  CHECK(state::parse_label(std::string(63, 'k') + "=v", key, value) == "");
+}
+
+TEST_CASE("constraints are KEY=VALUE or KEY!=VALUE") {
+  pb::Constraint c;
+  CHECK(state::parse_constraint("zone=a", c) == "");
+  CHECK(c.key() == "zone");
+  CHECK(c.value() == "a");
+  CHECK_FALSE(c.negated());
+  CHECK(state::constraint_text(c) == "zone=a");
+  CHECK(state::parse_constraint("disk!=hdd", c) == "");
+  CHECK(c.key() == "disk");
+  CHECK(c.value() == "hdd");
+  CHECK(c.negated());
+  CHECK(state::constraint_text(c) == "disk!=hdd");
+  CHECK(state::parse_constraint("zone", c)
+        == "--constraint 'zone' must be KEY=VALUE or KEY!=VALUE, e.g. zone=a");
+  CHECK(state::parse_constraint("!=a", c).find("--constraint '': keys and values") == 0);
+  CHECK(state::parse_constraint("zone==a", c).find("--constraint '=a'") == 0);
+  CHECK(state::parse_constraint("zone=a b", c).find("--constraint 'a b'") == 0);
+}
+
+TEST_CASE("a spec's constraints and strategy are checked") {
+  auto s = valid_spec();
+  REQUIRE(state::parse_constraint("zone=a", *s.add_constraints()) == "");
+  REQUIRE(state::parse_constraint("disk!=hdd", *s.add_constraints()) == "");
+  s.set_strategy(pb::STRATEGY_SPREAD);
+  CHECK(validate_spec(s) == "");
+  spec_limits limits;
+  limits.max_constraints = 2;
+  CHECK(validate_spec(s, limits) == "");
+  s.add_constraints()->CopyFrom(s.constraints(0));
+  CHECK(validate_spec(s, limits) == "the job has 3 constraints; at most 2 are allowed");
+  s.mutable_constraints(2)->set_value("x\ny");
+  CHECK(validate_spec(s).find("--constraint 'x\ny': keys and values must be") == 0);
+  s.mutable_constraints(2)->set_value("ok");
+  s.mutable_constraints(1)->set_key("");
+  CHECK(validate_spec(s).find("--constraint '': keys and values must be") == 0);
+  s.mutable_constraints(1)->set_key("disk");
+  CHECK(validate_spec(s) == "");
+  s.set_strategy(static_cast<pb::PlacementStrategy>(7));
+  CHECK(validate_spec(s) == "unknown placement strategy; use binpack or spread");
 }
