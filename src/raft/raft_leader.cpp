@@ -141,6 +141,15 @@ void raft_node::step_leader(const pb::RaftMessage& m) {
   if (m.type() != pb::RAFT_APPEND_RESPONSE)
     return;
   if (m.reject()) {
+    if (m.reject_hint() < pr.match) {
+      // Its log is shorter than it once confirmed: the master came back without its data dir.
+      // Lowering match only delays commits, so believing this (even from a reordered, stale
+      // answer) is safe, and it lets an emptied master catch up from the start or a snapshot.
+      pr.match = m.reject_hint();
+      pr.next = m.reject_hint() + 1;
+      send_append(m.from());
+      return;
+    }
     if (m.index() <= pr.match)
       return; // stale: answers an append sent before the follower caught up
     pr.next = std::max(pr.match + 1, std::min(m.index(), m.reject_hint() + 1));

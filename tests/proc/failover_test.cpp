@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -141,4 +142,25 @@ TEST_CASE("a frozen leader is replaced, and steps down when it resumes") {
   });
   c.wait_masters_in_sync();
   CHECK(job_ids_on(c, c.address(frozen)).count(id) == 1);
+}
+
+TEST_CASE("a master that lost its data dir rejoins empty and catches up") {
+  cluster c;
+  c.start_masters({"m1", "m2", "m3"});
+  std::set<std::string> ids;
+  for (int i = 0; i < 5; ++i)
+    ids.insert(c.submit({"true"}));
+  std::string follower;
+  auto leader = c.leader_name();
+  for (const auto& name : c.master_names())
+    if (name != leader)
+      follower = name;
+  c.kill(follower, SIGKILL);
+  std::filesystem::remove_all(c.node(follower).data_dir);
+  ids.insert(c.submit({"true"}));
+  c.restart(follower);
+  c.wait_masters_in_sync();
+  auto held = job_ids_on(c, c.address(follower));
+  for (const auto& id : ids)
+    CHECK(held.count(id) == 1);
 }
