@@ -1,6 +1,9 @@
 // A dev node (master and slave in one process) runs jobs end to end through the real CLI: submit
 // --wait, logs (stdout and --stderr), and the documented --json documents of status, jobs and
-// nodes.
+// nodes; logs --follow; kill with its grace period.
+
+#include <chrono>
+#include <csignal>
 
 #include <catch2/catch.hpp>
 
@@ -136,4 +139,22 @@ TEST_CASE("logs --follow prints a running job's output as it comes, until the jo
   CHECK(r.exit_code == 0);
   CHECK(r.out == "one\ntwo\n");
   CHECK(c.job(id)["state"].str() == "succeeded");
+}
+
+TEST_CASE("kill escalates to SIGKILL after the grace period for a job that ignores SIGTERM") {
+  cluster c;
+  c.start_dev("d"); // the harness gives it --kill-grace-ms 1000
+  auto id = c.submit({"sh", "-c", "trap '' TERM; echo ready; sleep 30"});
+  c.wait_until("the job is running and has set its trap", [&] {
+    auto r = c.run({"logs", id});
+    return r.exit_code == 0 && r.out == "ready\n";
+  });
+  auto started = std::chrono::steady_clock::now();
+  REQUIRE(c.run({"kill", id}).exit_code == 0);
+  auto job = c.wait_job(id, 10s);
+  auto waited = std::chrono::steady_clock::now() - started;
+  INFO(job.dump());
+  CHECK(job["state"].str() == "killed");
+  CHECK(job["signal"].num() == SIGKILL); // SIGTERM was ignored; the grace period ran out
+  CHECK(waited >= 900ms);
 }
