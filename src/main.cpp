@@ -163,6 +163,15 @@ int main(int argc, char** argv) {
   kill_cmd->callback(
       [&] { exit_code = guarded([&] { return cli::kill_command(common, job_id); }); });
 
+  cli::drain_options drain;
+  auto* drain_cmd = app.add_subcommand("drain", "Stop placing jobs on a node (--undo: resume)");
+  add_common(drain_cmd, common);
+  drain_cmd->add_option("node", drain.node_id, "Node id")->required();
+  drain_cmd->add_flag("--migrate", drain.migrate, "Also move its jobs to other nodes");
+  drain_cmd->add_flag("--undo", drain.undo, "Place jobs on it again");
+  drain_cmd->callback(
+      [&] { exit_code = guarded([&] { return cli::drain_command(common, drain); }); });
+
   auto* leader_cmd = app.add_subcommand("leader", "Show the term, the leader and every master");
   add_common(leader_cmd, common);
   add_local(leader_cmd, common);

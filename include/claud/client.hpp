@@ -57,6 +57,8 @@ public:
   std::vector<pb::Job> jobs(read_mode mode = read_mode::linearizable);
   std::vector<pb::Node> nodes(read_mode mode = read_mode::linearizable);
   pb::Job kill(const std::string& job_id);
+  /// Stops (or, with draining false, resumes) placements on a node; `migrate` also moves its jobs.
+  pb::Node drain(const std::string& node_id, bool draining, bool migrate);
   pb::LogChunk logs(const pb::LogRequest& request);
   pb::LeaderInfo leader(read_mode mode = read_mode::linearizable);
 

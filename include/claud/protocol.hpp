@@ -14,6 +14,8 @@
 //   (kill_atom, std::string job_id)      -> pb::Job   after the kill request is committed
 //   (logs_atom, pb::LogRequest)          -> pb::LogChunk  read from the slave that ran the job
 //   (leader_atom)                        -> pb::LeaderInfo
+//   (drain_atom, std::string node_id, bool draining, bool migrate) -> pb::Node once committed;
+//                                           with migrate its jobs are stopped there and rescheduled
 // Reads go through the leader and are linearizable; prefixed with local_atom, e.g.
 // (local_atom, jobs_atom), the master that receives them answers from its own state at once
 // (possibly behind; (local_atom, leader_atom) tells its applied and known commit index).
@@ -64,6 +66,7 @@ using start_atom = caf::atom_constant<caf::atom("start")>;
 using raft_atom = caf::atom_constant<caf::atom("raft")>;
 using local_atom = caf::atom_constant<caf::atom("local")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
 
 /// Error codes of the `claud` error category; the context carries one line for the user.
 enum class errc : uint8_t {

@@ -40,6 +40,23 @@ void deliver_job(self_pointer self, caf::response_promise promise, const std::st
             [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
 }
 
+/// Answers `promise` with the node's committed record.
+void deliver_node(self_pointer self, caf::response_promise promise, const std::string& node_id) {
+  const auto& config = self->state.config;
+  self->request(config.leader_election, config.internal_timeout, local_atom::value,
+                nodes_atom::value)
+      .then(
+          [=](const pb::NodeList& nodes) mutable {
+            for (const auto& node : nodes.nodes())
+              if (node.id() == node_id) {
+                promise.deliver(node);
+                return;
+              }
+            promise.deliver(make_error(errc::not_found, "no node " + node_id));
+          },
+          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+}
+
 /// Proposes `entry` and answers `promise` with the record of the job it is about, once committed.
 void commit_and_answer(self_pointer self, caf::response_promise promise, pb::LogEntry entry) {
   const auto& config = self->state.config;
@@ -85,6 +102,42 @@ caf::result<pb::Job> kill(self_pointer self, const std::string& job_id) {
             pb::LogEntry entry;
             entry.mutable_job_kill_requested()->set_job_id(job_id);
             commit_and_answer(self, promise, std::move(entry));
+          },
+          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+  return promise;
+}
+
+/// Drains a node (or undoes it). With `migrate`, the jobs placed or running there end in the same
+/// committed entry (and go back to pending by their policy); their old processes are then told to
+/// stop, since no committed decision explains them any more.
+caf::result<pb::Node> drain(self_pointer self, const std::string& node_id, bool draining,
+                            bool migrate) {
+  const auto& config = self->state.config;
+  auto promise = self->make_response_promise();
+  self->request(config.leader_election, config.internal_timeout, local_atom::value,
+                jobs_atom::value)
+      .then(
+          [=](const pb::JobList& jobs) mutable {
+            std::vector<std::pair<std::string, uint32_t>> moved;
+            for (const auto& job : jobs.jobs())
+              if (migrate && state::holds_resources(job.state()) && job.node_id() == node_id)
+                moved.emplace_back(job.id(), job.attempts());
+            pb::LogEntry entry;
+            auto* op = entry.mutable_node_drain();
+            op->set_node_id(node_id);
+            op->set_draining(draining);
+            op->set_migrate(migrate);
+            const auto& config = self->state.config;
+            self->request(config.leader_election, config.internal_timeout, propose_atom::value,
+                          std::move(entry))
+                .then(
+                    [=](const std::string&) mutable {
+                      for (const auto& [job_id, attempt] : moved)
+                        self->send(self->state.config.resource_tracker, kill_atom::value, node_id,
+                                   job_id, attempt);
+                      deliver_node(self, promise, node_id);
+                    },
+                    [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
           },
           [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
   return promise;
@@ -236,6 +289,12 @@ caf::behavior api(self_pointer self, api_config config) {
         if (!leading())
           return to_leader(self, atom, job_id);
         return kill(self, job_id);
+      },
+      [=](drain_atom atom, const std::string& node_id, bool draining,
+          bool migrate) -> caf::result<pb::Node> {
+        if (!leading())
+          return to_leader(self, atom, node_id, draining, migrate);
+        return drain(self, node_id, draining, migrate);
       },
       [=](wait_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
         if (!leading())

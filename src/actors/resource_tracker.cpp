@@ -284,6 +284,9 @@ caf::behavior resource_tracker(self_pointer self, resource_tracker_config config
                   [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
         return promise;
       },
+      [=](kill_atom, const std::string& node_id, const std::string& job_id, uint32_t attempt) {
+        send_kill(self, node_id, job_id, attempt);
+      },
       [=](ping_atom, const std::string& node_id) -> caf::result<caf::unit_t> {
         auto i = self->state.slaves.find(node_id);
         if (i == self->state.slaves.end())

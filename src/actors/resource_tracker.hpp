@@ -12,6 +12,8 @@
 //                                                               stale report is acknowledged too)
 //   (logs_atom, pb::LogRequest, std::string node_id)        -> pb::LogChunk from that slave
 //   (ping_atom, std::string node_id)                        -> void if registered, else not_found
+//   (kill_atom, std::string node_id, std::string job_id, uint32_t attempt) -> void; tells that
+//        slave to stop the attempt (a drain with --migrate moved the job)
 // and, as a subscriber of leader_election, job and node updates.
 //
 // It works only while this master leads. Nodes the state holds as alive that do not register

@@ -200,6 +200,18 @@ int kill_command(const common_options& common, const std::string& job_id) {
   return 0;
 }
 
+int drain_command(const common_options& common, const drain_options& options) {
+  if (options.undo && options.migrate)
+    throw std::invalid_argument("--undo and --migrate contradict each other; give one");
+  client cluster{connection(common)};
+  auto node = cluster.drain(options.node_id, !options.undo, options.migrate);
+  if (common.json)
+    std::cout << to_json(to_view(node)) << "\n";
+  else
+    print_node_table(std::cout, {node});
+  return 0;
+}
+
 int leader_command(const common_options& common) {
   client cluster{connection(common)};
   auto info = cluster.leader(mode_of(common));

@@ -41,6 +41,14 @@ int logs_command(const common_options& common, const logs_options& options);
 int kill_command(const common_options& common, const std::string& job_id);
 int leader_command(const common_options& common);
 
+struct drain_options {
+  std::string node_id;
+  bool migrate = false; // also move its jobs elsewhere
+  bool undo = false;    // take the node back into use
+};
+
+int drain_command(const common_options& common, const drain_options& options);
+
 /// The address a client uses when none is given and $CLAUD_ADDR is unset: the dev node's.
 constexpr const char* default_cluster_address = "127.0.0.1:7400";
 

@@ -135,6 +135,7 @@ pb::view::Node to_view(const pb::Node& node) {
   v.set_role(state::node_role_name(node.role()));
   v.set_address(node.address());
   v.set_state(state::node_state_name(node.state()));
+  v.set_draining(node.draining());
   v.set_cpus_total(static_cast<double>(node.cpu_millis_total()) / 1000.0);
   v.set_cpus_free(static_cast<double>(node.cpu_millis_total() - node.cpu_millis_used()) / 1000.0);
   v.set_memory_total_bytes(static_cast<double>(node.memory_bytes_total()));
@@ -227,13 +228,23 @@ void print_job_details(std::ostream& out, const pb::Job& job) {
         exit_text(event.has_exit_code(), event.exit_code(), event.term_signal()), event.reason());
 }
 
+namespace {
+
+/// alive, down, or drain (alive, but `claud drain` keeps new jobs away).
+std::string node_state_text(const pb::Node& node) {
+  if (node.state() == pb::NODE_ALIVE && node.draining())
+    return "drain";
+  return state::node_state_name(node.state());
+}
+
+} // namespace
+
 void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {
   out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {}\n", "ID", "ROLE", "ADDRESS",
                      "STATE", "CPUS FREE", "MEMORY FREE", "LABELS");
   for (const auto& node : nodes)
     out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {}\n", node.id(),
-                       state::node_role_name(node.role()), node.address(),
-                       state::node_state_name(node.state()),
+                       state::node_role_name(node.role()), node.address(), node_state_text(node),
                        format_cpus(node.cpu_millis_total() - node.cpu_millis_used()) + "/"
                            + format_cpus(node.cpu_millis_total()),
                        format_bytes(node.memory_bytes_total() - node.memory_bytes_used()) + "/"

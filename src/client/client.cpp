@@ -200,6 +200,11 @@ pb::Job client::kill(const std::string& job_id) {
   return impl_->request<pb::Job>(true, impl_->options.attempt_timeout, kill_atom::value, job_id);
 }
 
+pb::Node client::drain(const std::string& node_id, bool draining, bool migrate) {
+  return impl_->request<pb::Node>(true, impl_->options.attempt_timeout, drain_atom::value, node_id,
+                                  draining, migrate);
+}
+
 pb::LogChunk client::logs(const pb::LogRequest& request) {
   return impl_->request<pb::LogChunk>(true, impl_->options.attempt_timeout, logs_atom::value,
                                       request);

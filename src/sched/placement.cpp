@@ -20,7 +20,7 @@ int64_t free_memory_bytes(const pb::Node& node) {
 }
 
 bool eligible(const pb::Node& node) {
-  return node.state() == pb::NODE_ALIVE && state::runs_jobs(node.role());
+  return node.state() == pb::NODE_ALIVE && !node.draining() && state::runs_jobs(node.role());
 }
 
 std::string cpus(int64_t millis) {
@@ -89,7 +89,9 @@ std::string no_fit_reason(const std::vector<pb::Node>& nodes, const pb::JobSpec&
   const pb::Node* most_cpu = nullptr;
   const pb::Node* most_memory = nullptr;
   bool any_alive = false;
+  bool any_drained = false;
   for (const auto& node : nodes) {
+    any_drained |= node.state() == pb::NODE_ALIVE && node.draining();
     if (!eligible(node))
       continue;
     any_alive = true;
@@ -103,6 +105,8 @@ std::string no_fit_reason(const std::vector<pb::Node>& nodes, const pb::JobSpec&
                      most_memory->id()))
       most_memory = &node;
   }
+  if (!any_alive && any_drained)
+    return "every alive node is drained; `claud drain NODE --undo` takes one back";
   if (!any_alive)
     return "no slave is alive; start one with `claud --role=slave --join MASTER:PORT`";
   if (most_cpu == nullptr)

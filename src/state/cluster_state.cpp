@@ -63,6 +63,8 @@ apply_result cluster_state::apply(const pb::LogEntry& entry) {
     return register_node(entry.node_registered(), now);
   case pb::LogEntry::kNodeLost:
     return lose_node(entry.node_lost(), now);
+  case pb::LogEntry::kNodeDrain:
+    return drain_node(entry.node_drain(), now);
   case pb::LogEntry::OP_NOT_SET:
     break;
   }
@@ -92,6 +94,8 @@ apply_result cluster_state::place(const pb::JobPlaced& op, int64_t time_ms) {
     return rejected(fmt::format("node {} is not alive", op.node_id()));
   if (!runs_jobs(node_it->second.role()))
     return rejected(fmt::format("node {} does not run jobs", op.node_id()));
+  if (node_it->second.draining())
+    return rejected(fmt::format("node {} is drained", op.node_id()));
   pb::Job& job = job_it->second;
   pb::Node& node = node_it->second;
   const auto& spec = job.spec();
@@ -258,9 +262,11 @@ apply_result cluster_state::register_node(const pb::NodeRegistered& op, int64_t 
   // What the node uses is the state's own bookkeeping, not the node's claim.
   const int64_t cpu_used = node.cpu_millis_used();
   const int64_t memory_used = node.memory_bytes_used();
+  const bool draining = node.draining(); // a user's decision outlives the node's restarts
   node = incoming;
   node.set_cpu_millis_used(cpu_used);
   node.set_memory_bytes_used(memory_used);
+  node.set_draining(draining);
   node.set_state(pb::NODE_ALIVE);
   node.set_registered_at_ms(time_ms);
   node.clear_reason();
@@ -281,9 +287,15 @@ apply_result cluster_state::lose_node(const pb::NodeLost& op, int64_t time_ms) {
   result.applied = true;
   result.changed_nodes.push_back(op.node_id());
   // Its jobs are lost in the same entry, so no master ever sees a dead node holding running jobs.
-  const auto reason = fmt::format("node {} was lost: {}", op.node_id(), op.reason());
+  lose_jobs_on(op.node_id(), fmt::format("node {} was lost: {}", op.node_id(), op.reason()),
+               time_ms, result);
+  return result;
+}
+
+void cluster_state::lose_jobs_on(const std::string& node_id, const std::string& reason,
+                                 int64_t time_ms, apply_result& result) {
   for (auto& [id, job] : *data_.mutable_jobs()) {
-    if (holds_resources(job.state()) && job.node_id() == op.node_id()) {
+    if (holds_resources(job.state()) && job.node_id() == node_id) {
       job.set_reason(reason);
       result.changed_jobs.push_back(id);
       end_attempt(job, pb::JOB_LOST, time_ms, result);
@@ -291,6 +303,20 @@ apply_result cluster_state::lose_node(const pb::NodeLost& op, int64_t time_ms) {
   }
   // Map order is unspecified; callers see changes in a stable order.
   std::sort(result.changed_jobs.begin(), result.changed_jobs.end());
+}
+
+apply_result cluster_state::drain_node(const pb::NodeDrain& op, int64_t time_ms) {
+  auto nodes = data_.mutable_nodes();
+  auto it = nodes->find(op.node_id());
+  if (it == nodes->end() || !runs_jobs(it->second.role()))
+    return rejected(fmt::format("no node {} that runs jobs", op.node_id()));
+  it->second.set_draining(op.draining());
+  apply_result result;
+  result.applied = true;
+  result.changed_nodes.push_back(op.node_id());
+  if (op.draining() && op.migrate())
+    lose_jobs_on(op.node_id(), fmt::format("moved off node {}, which is drained", op.node_id()),
+                 time_ms, result);
   return result;
 }
 

@@ -51,6 +51,10 @@ private:
   apply_result lose_job(const pb::JobLost& op, int64_t time_ms);
   apply_result register_node(const pb::NodeRegistered& op, int64_t time_ms);
   apply_result lose_node(const pb::NodeLost& op, int64_t time_ms);
+  apply_result drain_node(const pb::NodeDrain& op, int64_t time_ms);
+  /// Ends every attempt placed or running on `node_id` as lost, with `reason`.
+  void lose_jobs_on(const std::string& node_id, const std::string& reason, int64_t time_ms,
+                    apply_result& result);
 
   /// Ends the current attempt of `job` in `state`, releasing what it held on its node; the job
   /// then goes back to pending if its restart policy says so (restart_policy.hpp).

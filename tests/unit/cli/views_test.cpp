@@ -149,8 +149,9 @@ TEST_CASE("a node's JSON has its documented keys and free resources") {
   auto doc = parse<Struct>(to_json(to_view(node)));
   CHECK(keys_of(doc)
         == keys{"id", "role", "address", "state", "cpus_total", "cpus_free", "memory_total_bytes",
-                "memory_free_bytes", "labels"});
+                "memory_free_bytes", "labels", "draining"});
   CHECK(doc.fields().at("labels").struct_value().fields().empty());
+  CHECK_FALSE(doc.fields().at("draining").bool_value());
   CHECK(text(doc, "id") == "s1");
   CHECK(text(doc, "role") == "slave");
   CHECK(text(doc, "address") == "10.0.0.2:7400");

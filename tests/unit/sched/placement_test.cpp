@@ -325,3 +325,14 @@ TEST_CASE("never_fits_reason weighs labels and totals together") {
   CHECK(never_fits_reason({}, with(job(1000, gib), {"zone=b"})) == "");
   CHECK(never_fits_reason(nodes({master}), with(job(1000, gib), {"zone=b"})) == "");
 }
+
+TEST_CASE("drained nodes take no new jobs, and the reason says so when all are drained") {
+  auto view = nodes({{"a", 8000, 8 * gib}, {"b", 2000, 2 * gib}});
+  view[1].set_draining(true);
+  CHECK(where(view, job(1000, gib)) == "a");
+  view[0].set_draining(true);
+  CHECK(where(view, job(1000, gib))
+        == "reason: every alive node is drained; `claud drain NODE --undo` takes one back");
+  // A drained node may still be the one that could ever run it: not refused at submission.
+  CHECK(never_fits_reason(view, job(1000, gib)).empty());
+}

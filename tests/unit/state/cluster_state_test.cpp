@@ -530,3 +530,43 @@ TEST_CASE("a job keeps only its last events") {
   CHECK(history.rbegin()->state() == pb::JOB_PENDING);
   CHECK(history.rbegin()->attempt() == 10);
 }
+
+TEST_CASE("a drained node takes no placements, keeps its drain across restarts, and can migrate") {
+  replica r;
+  r.apply(registered("a", 2000, 4 * gib));
+  r.apply(registered("b", 2000, 4 * gib));
+  auto s = spec(1000, gib);
+  s.set_fail_on_node_lost(false);
+  r.apply(submitted(s));
+  r.apply(submitted(s));
+  REQUIRE(r.apply(placed("1", "a")).applied);
+  REQUIRE(r.apply(started("1", "a", 1)).applied);
+
+  pb::LogEntry drain;
+  drain.mutable_node_drain()->set_node_id("a");
+  drain.mutable_node_drain()->set_draining(true);
+  auto result = r.apply(drain);
+  CHECK(result.applied);
+  CHECK(result.changed_jobs.empty()); // without migrate, running jobs stay
+  CHECK(r.job("1").state() == pb::JOB_RUNNING);
+  CHECK(r.apply(placed("2", "a")).error == "node a is drained");
+  r.apply(registered("a", 2000, 4 * gib)); // the slave restarted and registered again
+  CHECK(r.node("a").draining());
+
+  drain.mutable_node_drain()->set_migrate(true);
+  result = r.apply(drain);
+  CHECK(result.changed_jobs == strings{"1"});
+  CHECK(r.job("1").state() == pb::JOB_PENDING);
+  CHECK(r.node("a").cpu_millis_used() == 0);
+  const auto& moved = r.job("1").history(r.job("1").history_size() - 2);
+  CHECK(moved.state() == pb::JOB_LOST);
+  CHECK(moved.reason() == "moved off node a, which is drained");
+
+  drain.mutable_node_drain()->set_draining(false);
+  drain.mutable_node_drain()->set_migrate(false);
+  REQUIRE(r.apply(drain).applied);
+  CHECK(r.apply(placed("2", "a")).applied);
+  pb::LogEntry unknown;
+  unknown.mutable_node_drain()->set_node_id("zz");
+  CHECK(r.apply(unknown).error == "no node zz that runs jobs");
+}
