@@ -52,6 +52,12 @@ void add_node_options(CLI::App& app, roles::node_options& o) {
   app.add_option("--slave-timeout-ms", o.slave_timeout_ms,
                  "Master: a slave not heard from this long (frozen or cut off) is lost")
       ->capture_default_str();
+  app.add_option("--job-retention-ms", o.job_retention_ms,
+                 "Master: ended jobs leave the state this long after they end")
+      ->capture_default_str();
+  app.add_option("--log-retention-ms", o.log_retention_ms,
+                 "Slave, dev: a job's output is deleted this long after it ends")
+      ->capture_default_str();
   app.add_option("--ping-interval-ms", o.ping_interval_ms,
                  "Slave: how often it checks that its master still leads")
       ->capture_default_str();

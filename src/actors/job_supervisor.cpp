@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <map>
 #include <memory>
 
@@ -185,6 +187,35 @@ caf::result<pb::LogChunk> read_log(self_pointer self, const pb::LogRequest& requ
   return chunk;
 }
 
+/// Deletes the output of jobs that ended (or are unknown here) more than log_retention ago, and
+/// forgets their acknowledged records, so a long-lived slave does not fill its disk or memory.
+void sweep_old_output(self_pointer self) {
+  namespace fs = std::filesystem;
+  auto& st = self->state;
+  auto period = std::clamp(st.config.log_retention / 10, std::chrono::milliseconds{1000},
+                           std::chrono::milliseconds{600000});
+  self->delayed_send(self, period, expire_atom::value);
+  const auto cutoff = fs::file_time_type::clock::now() - st.config.log_retention;
+  std::error_code ec;
+  for (const auto& dir : fs::directory_iterator(st.config.jobs_dir, ec)) {
+    auto job_id = dir.path().filename().string();
+    auto known = st.jobs.find(job_id);
+    if (known != st.jobs.end() && (known->second.pid != 0 || !known->second.acknowledged))
+      continue; // running, or its end is not committed yet
+    auto newest = fs::file_time_type::min();
+    for (const auto& file : fs::recursive_directory_iterator(dir.path(), ec))
+      newest = std::max(newest, fs::last_write_time(file.path(), ec));
+    if (newest >= cutoff)
+      continue;
+    fs::remove_all(dir.path(), ec);
+    if (ec)
+      log::warn("supervisor", "cannot delete old output",
+                {{"dir", dir.path().string()}, {"error", ec.message()}});
+    else if (known != st.jobs.end())
+      st.jobs.erase(known);
+  }
+}
+
 pb::SlaveReport full_report(self_pointer self) {
   pb::SlaveReport report;
   for (const auto& [id, record] : self->state.jobs)
@@ -206,7 +237,9 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
     for (const auto& [pid, job] : self->state.job_by_pid)
       proc::signal_process_group(pid, SIGKILL);
   });
+  self->send(self, expire_atom::value);
   return {
+      [=](expire_atom) { sweep_old_output(self); },
       [=](link_to_atom, caf::actor& link) { self->state.link = std::move(link); },
       [=](start_atom, const pb::StartJob& start) { start_job(self, start.job()); },
       [=](kill_atom, const std::string& job_id, uint32_t attempt) {

@@ -4,7 +4,8 @@
 // DATA/jobs/<job>/<attempt>/. Exits are noticed by a proc::reaper thread, never by blocking a CAF
 // worker, and come back to the actor as messages. Every change is reported through the
 // slave_link; a report stays unacknowledged (and is sent again after the next registration) until
-// the leader has committed it.
+// the leader has committed it. Output of jobs that ended more than `log_retention` ago is deleted
+// (and forgotten) by a periodic sweep.
 //
 // Interface:
 //   (start_atom, pb::StartJob)                -> void; idempotent per (job, attempt)
@@ -28,6 +29,7 @@ struct job_supervisor_config {
   std::chrono::milliseconds kill_grace{3000};
   std::chrono::milliseconds report_timeout{5000};
   uint32_t max_log_chunk_bytes = 1024 * 1024;
+  std::chrono::milliseconds log_retention{24 * 3600 * 1000}; // output of ended jobs kept this long
 };
 
 /// Spawns the supervisor; it reports once given its link. Stopping the

@@ -140,11 +140,34 @@ void pass(self_pointer self) {
             });
 }
 
+/// How often retention runs: a tenth of the retention, between one second and ten minutes.
+std::chrono::milliseconds retention_period(std::chrono::milliseconds retention) {
+  return std::clamp(retention / 10, std::chrono::milliseconds{1000},
+                    std::chrono::milliseconds{600000});
+}
+
+void expire_old_jobs(self_pointer self) {
+  auto& st = self->state;
+  self->delayed_send(self, retention_period(st.config.job_retention), expire_atom::value);
+  if (!st.leading)
+    return;
+  pb::LogEntry entry;
+  entry.mutable_jobs_expired()->set_finished_before_ms(now_ms() - st.config.job_retention.count());
+  self->request(st.config.leader_election, st.config.internal_timeout, propose_atom::value,
+                std::move(entry))
+      .then([](const std::string&) {},
+            [](caf::error& err) {
+              log::debug("scheduler", "retention not applied", {{"error", error_message(err)}});
+            });
+}
+
 caf::behavior scheduler(self_pointer self, scheduler_config config) {
   self->state.config = std::move(config);
   self->send(self->state.config.leader_election, subscribe_atom::value,
              caf::actor_cast<caf::actor>(self));
+  self->delayed_send(self, retention_period(self->state.config.job_retention), expire_atom::value);
   return {
+      [=](expire_atom) { expire_old_jobs(self); },
       [=](role_atom, bool leading, const std::string&) {
         bool became_leader = leading && !self->state.leading;
         self->state.leading = leading;

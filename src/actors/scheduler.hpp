@@ -7,6 +7,8 @@
 // timer brings the scheduler back when the first backoff ends. The slave hears of a placement
 // only after it commits (resource_tracker).
 //
+// It also keeps the state from growing without bound: while leading, it periodically commits a
+// JobsExpired entry that drops the jobs that ended more than `job_retention` ago.
 // It acts only while this master leads (leader_election tells it, role_atom).
 // States: idle -> passing (a view requested, proposals in flight) -> idle; changes that arrive
 // while passing mark it dirty, and one more pass follows.
@@ -20,6 +22,7 @@ namespace claud {
 
 struct scheduler_config {
   caf::actor leader_election;
+  std::chrono::milliseconds job_retention{24 * 3600 * 1000}; // ended jobs leave the state after
   size_t max_placements_per_pass = 1024;
   std::chrono::milliseconds internal_timeout{5000};
 };

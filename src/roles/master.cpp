@@ -75,6 +75,7 @@ caf::actor spawn_master(caf::actor_system& system, actor_stopper& actors,
   auto tracker = actors.add(spawn_resource_tracker(system, tracker_config));
   scheduler_config scheduler_config;
   scheduler_config.leader_election = leader;
+  scheduler_config.job_retention = std::chrono::milliseconds{options.job_retention_ms};
   actors.add(spawn_scheduler(system, scheduler_config));
   api_config api_config;
   api_config.leader_election = leader;
@@ -93,6 +94,7 @@ void spawn_local_slave(caf::actor_system& system, actor_stopper& actors,
   supervisor_config.node_id = node_id;
   supervisor_config.jobs_dir = dir.subdir("jobs");
   supervisor_config.kill_grace = std::chrono::milliseconds{options.kill_grace_ms};
+  supervisor_config.log_retention = std::chrono::milliseconds{options.log_retention_ms};
   slave_link_config link_config;
   link_config.node = slave_node(options, node_id, pb::ROLE_DEV);
   link_config.local_api = api;

@@ -71,6 +71,8 @@ void validate(node_options& options) {
   positive(options.kill_grace_ms, "--kill-grace-ms");
   positive(options.wait_poll_ms, "--wait-poll-ms");
   positive(options.ping_interval_ms, "--ping-interval-ms");
+  if (options.job_retention_ms < 1000 || options.log_retention_ms < 1000)
+    throw startup_error("--job-retention-ms and --log-retention-ms must be at least 1000");
   if (options.slave_timeout_ms < 100)
     throw startup_error("--slave-timeout-ms must be at least 100 (slaves ping every "
                         "--ping-interval-ms, 500 by default; give them several pings)");

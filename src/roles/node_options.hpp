@@ -26,6 +26,8 @@ struct node_options {
   int64_t election_timeout_ms = 300;    // masters: a follower campaigns after 1-2x this silence
   int64_t ping_interval_ms = 500;       // slaves: how often a slave checks its leader
   int64_t slave_timeout_ms = 2000;      // masters: a slave silent this long is lost
+  int64_t job_retention_ms = 86400000;  // masters: ended jobs leave the state after this long
+  int64_t log_retention_ms = 86400000;  // slaves: output of ended jobs is deleted after this long
 };
 
 /// The masters' clock: raft counts time in ticks of this length.

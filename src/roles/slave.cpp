@@ -28,6 +28,7 @@ int run_slave(const node_options& options, storage::data_dir& dir, const std::st
   supervisor_config.node_id = node_id;
   supervisor_config.jobs_dir = dir.subdir("jobs");
   supervisor_config.kill_grace = std::chrono::milliseconds{options.kill_grace_ms};
+  supervisor_config.log_retention = std::chrono::milliseconds{options.log_retention_ms};
   link_config.supervisor = actors.add(spawn_job_supervisor(system, supervisor_config));
   // The leader reaches the supervisor through the handle the slave registers with; publishing
   // it on --listen claims the slave's port (a port in use is an error at start). It comes before

@@ -65,6 +65,8 @@ apply_result cluster_state::apply(const pb::LogEntry& entry) {
     return lose_node(entry.node_lost(), now);
   case pb::LogEntry::kNodeDrain:
     return drain_node(entry.node_drain(), now);
+  case pb::LogEntry::kJobsExpired:
+    return expire_jobs(entry.jobs_expired());
   case pb::LogEntry::OP_NOT_SET:
     break;
   }
@@ -303,6 +305,20 @@ void cluster_state::lose_jobs_on(const std::string& node_id, const std::string& 
   }
   // Map order is unspecified; callers see changes in a stable order.
   std::sort(result.changed_jobs.begin(), result.changed_jobs.end());
+}
+
+apply_result cluster_state::expire_jobs(const pb::JobsExpired& op) {
+  apply_result result;
+  result.applied = true;
+  auto jobs = data_.mutable_jobs();
+  for (auto it = jobs->begin(); it != jobs->end();) {
+    const auto& job = it->second;
+    if (is_terminal(job.state()) && job.finished_at_ms() < op.finished_before_ms())
+      it = jobs->erase(it);
+    else
+      ++it;
+  }
+  return result;
 }
 
 apply_result cluster_state::drain_node(const pb::NodeDrain& op, int64_t time_ms) {

@@ -52,6 +52,7 @@ private:
   apply_result register_node(const pb::NodeRegistered& op, int64_t time_ms);
   apply_result lose_node(const pb::NodeLost& op, int64_t time_ms);
   apply_result drain_node(const pb::NodeDrain& op, int64_t time_ms);
+  apply_result expire_jobs(const pb::JobsExpired& op);
   /// Ends every attempt placed or running on `node_id` as lost, with `reason`.
   void lose_jobs_on(const std::string& node_id, const std::string& reason, int64_t time_ms,
                     apply_result& result);

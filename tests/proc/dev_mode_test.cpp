@@ -1,6 +1,8 @@
 // A dev node (master and slave in one process) runs jobs end to end through the real CLI: submit
 // --wait, logs (stdout and --stderr), and the documented --json documents of status, jobs and
-// nodes; logs --follow; kill with its grace period.
+// nodes; logs --follow; kill with its grace period; retention of ended jobs and their output.
+
+#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
@@ -157,4 +159,17 @@ TEST_CASE("kill escalates to SIGKILL after the grace period for a job that ignor
   CHECK(job["state"].str() == "killed");
   CHECK(job["signal"].num() == SIGKILL); // SIGTERM was ignored; the grace period ran out
   CHECK(waited >= 900ms);
+}
+
+TEST_CASE("ended jobs and their output leave after the retention period") {
+  cluster c;
+  c.start_dev("d", {"--job-retention-ms", "1000", "--log-retention-ms", "1000"});
+  auto id = c.submit({"echo", "short-lived"});
+  CHECK(c.wait_job(id)["state"].str() == "succeeded");
+  const auto output_dir = c.node("d").data_dir + "/jobs/" + id;
+  CHECK(::access(output_dir.c_str(), F_OK) == 0);
+  c.wait_until("the job leaves the state", [&] { return c.run({"status", id}).exit_code != 0; });
+  CHECK(c.run({"status", id}).err.find("no job") != std::string::npos);
+  c.wait_until("its output leaves the slave",
+               [&] { return ::access(output_dir.c_str(), F_OK) != 0; });
 }

@@ -570,3 +570,23 @@ TEST_CASE("a drained node takes no placements, keeps its drain across restarts, 
   unknown.mutable_node_drain()->set_node_id("zz");
   CHECK(r.apply(unknown).error == "no node zz that runs jobs");
 }
+
+TEST_CASE("retention drops jobs that ended before the cutoff, and only those") {
+  replica r;
+  r.apply(registered("a", 4000, 4 * gib));
+  for (int i = 0; i < 3; ++i)
+    r.apply(submitted(spec(1000, gib)));
+  REQUIRE(r.apply(placed("1", "a")).applied);
+  REQUIRE(r.apply(exited("1", "a", 1, 0)).applied); // ended early
+  REQUIRE(r.apply(placed("2", "a")).applied);       // still placed
+  const auto ended_at = r.job("1").finished_at_ms();
+  pb::LogEntry expire;
+  expire.mutable_jobs_expired()->set_finished_before_ms(ended_at + 1);
+  CHECK(r.apply(expire).applied);
+  CHECK(r.state.find_job("1") == nullptr);
+  CHECK(r.state.find_job("2") != nullptr);
+  CHECK(r.state.find_job("3") != nullptr);
+  expire.mutable_jobs_expired()->set_finished_before_ms(ended_at);
+  CHECK(r.apply(expire).applied); // nothing left to drop
+  CHECK(r.state.data().jobs_size() == 2);
+}
