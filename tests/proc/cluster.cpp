@@ -469,6 +469,32 @@ json cluster::wait_job(const std::string& id, milliseconds timeout) {
   return last;
 }
 
+json cluster::wait_running_on(const std::string& id, const std::string& node,
+                              milliseconds timeout) {
+  json last;
+  wait_until(
+      "job " + id + " runs on " + node,
+      [&] {
+        last = job(id);
+        return last["state"].str() == "running" && last["node"].str() == node;
+      },
+      timeout, [&] { return last.dump(); });
+  return last;
+}
+
+pid_t cluster::wait_printed_pid(const std::string& id, milliseconds timeout) {
+  std::string out;
+  wait_until(
+      "job " + id + " printed its pid",
+      [&] {
+        auto r = run({"logs", id});
+        out = r.out;
+        return r.exit_code == 0 && out.find('\n') != std::string::npos;
+      },
+      timeout, [&] { return out; });
+  return static_cast<pid_t>(std::stoi(out));
+}
+
 json cluster::wait_job_state(const std::string& id, const std::string& state,
                              milliseconds timeout) {
   json last;

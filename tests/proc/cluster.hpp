@@ -127,6 +127,11 @@ public:
   /// Waits until the job is in a final state and returns its record.
   json wait_job(const std::string& id, milliseconds timeout = 20s);
   json wait_job_state(const std::string& id, const std::string& state, milliseconds timeout = 20s);
+  /// Waits until the job runs on `node` (after a reschedule or a migration) and returns it.
+  json wait_running_on(const std::string& id, const std::string& node, milliseconds timeout = 10s);
+  /// The pid a job printed as its first output line (`sh -c 'echo $$; exec ...'`), once printed:
+  /// lets a test tell when that very process is gone.
+  pid_t wait_printed_pid(const std::string& id, milliseconds timeout = 15s);
 
   /// The stdout/stderr file contents of the node's current (or last) incarnation.
   std::string node_stdout(const std::string& name) const;

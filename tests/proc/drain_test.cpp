@@ -15,12 +15,7 @@ TEST_CASE("drain keeps jobs away, --migrate moves them, --undo takes the node ba
   c.start_slave("s1", "1", "1G");
   auto id = c.submit({"sh", "-c", "echo $$; exec sleep 30"});
   c.wait_job_state(id, "running");
-  std::string pid_text;
-  c.wait_until("the job printed its pid", [&] {
-    auto r = c.run({"logs", id});
-    pid_text = r.out;
-    return r.exit_code == 0 && pid_text.find('\n') != std::string::npos;
-  });
+  const pid_t old_copy = c.wait_printed_pid(id);
   c.start_slave("s2", "1", "1G");
 
   auto drained = c.run_json({"drain", "s2"});
@@ -31,15 +26,7 @@ TEST_CASE("drain keeps jobs away, --migrate moves them, --undo takes the node ba
 
   REQUIRE(c.run({"drain", "s2", "--undo"}).exit_code == 0);
   REQUIRE(c.run({"drain", "s1", "--migrate"}).exit_code == 0);
-  json job;
-  c.wait_until(
-      "the job runs on s2",
-      [&] {
-        job = c.job(id);
-        return job["state"].str() == "running" && job["node"].str() == "s2";
-      },
-      10s, [&] { return job.dump(); });
-  const pid_t old_copy = std::stoi(pid_text);
+  c.wait_running_on(id, "s2");
   c.wait_until("the old copy on s1 stops", [&] { return ::kill(old_copy, 0) != 0; });
 
   auto refused = c.run({"drain", "nosuchnode"});

@@ -15,16 +15,6 @@ namespace {
 /// The job prints its own pid, so a test can tell when that process is gone.
 const std::vector<std::string> long_job{"sh", "-c", "echo $$; exec sleep 30"};
 
-pid_t pid_of_job(cluster& c, const std::string& id) {
-  std::string out;
-  c.wait_until("the job printed its pid", [&] {
-    auto r = c.run({"logs", id});
-    out = r.out;
-    return r.exit_code == 0 && out.find('\n') != std::string::npos;
-  });
-  return std::stoi(out);
-}
-
 void wait_node_state(cluster& c, const std::string& node, const std::string& state) {
   json record;
   c.wait_until(
@@ -34,18 +24,6 @@ void wait_node_state(cluster& c, const std::string& node, const std::string& sta
         return !record.is_null() && record["state"].str() == state;
       },
       10s, [&] { return record.dump(); });
-}
-
-json wait_running_on(cluster& c, const std::string& id, const std::string& node) {
-  json job;
-  c.wait_until(
-      "the job runs on " + node,
-      [&] {
-        job = c.job(id);
-        return job["state"].str() == "running" && job["node"].str() == node;
-      },
-      10s, [&] { return job.dump(); });
-  return job;
 }
 
 } // namespace
@@ -60,7 +38,7 @@ TEST_CASE("a job on a SIGKILLed slave runs again on the other slave") {
   c.start_slave("s2", "1", "1G");
 
   c.kill("s1", SIGKILL); // its `sleep` is orphaned; the harness ends it at the end of the test
-  auto job = wait_running_on(c, id, "s2");
+  auto job = c.wait_running_on(id, "s2");
   CHECK(job["attempts"].num() == 2);
   bool lost_on_s1 = false;
   for (const auto& event : job["history"].items())
@@ -89,12 +67,12 @@ TEST_CASE("a frozen slave is lost after the heartbeat timeout, and its old copy 
   c.start_slave("s1", "1", "1G", {"--ping-interval-ms", "200"});
   auto id = c.submit(long_job);
   c.wait_job_state(id, "running");
-  const pid_t old_copy = pid_of_job(c, id);
+  const pid_t old_copy = c.wait_printed_pid(id);
   c.start_slave("s2", "1", "1G", {"--ping-interval-ms", "200"});
 
   c.kill("s1", SIGSTOP); // its connection stays open: only its silence tells
   wait_node_state(c, "s1", "down");
-  auto job = wait_running_on(c, id, "s2");
+  auto job = c.wait_running_on(id, "s2");
   bool silence_named = false;
   for (const auto& event : job["history"].items())
     silence_named |= !event["reason"].is_null()
