@@ -1,14 +1,16 @@
 #include "proc/spawn.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <system_error>
 #include <vector>
@@ -22,50 +24,6 @@ extern char** environ;
 namespace claud::proc {
 
 namespace {
-
-// The posix_spawn setup calls fail only on ENOMEM or bad arguments (a bug here).
-void check_setup(int error_number, const char* what) {
-  if (error_number != 0)
-    throw std::system_error(error_number, std::generic_category(), what);
-}
-
-class file_actions {
-public:
-  file_actions() {
-    check_setup(posix_spawn_file_actions_init(&actions_), "posix_spawn_file_actions_init");
-  }
-  ~file_actions() {
-    posix_spawn_file_actions_destroy(&actions_);
-  }
-  file_actions(const file_actions&) = delete;
-  file_actions& operator=(const file_actions&) = delete;
-
-  posix_spawn_file_actions_t* get() {
-    return &actions_;
-  }
-
-private:
-  posix_spawn_file_actions_t actions_;
-};
-
-class spawn_attributes {
-public:
-  spawn_attributes() {
-    check_setup(posix_spawnattr_init(&attributes_), "posix_spawnattr_init");
-  }
-  ~spawn_attributes() {
-    posix_spawnattr_destroy(&attributes_);
-  }
-  spawn_attributes(const spawn_attributes&) = delete;
-  spawn_attributes& operator=(const spawn_attributes&) = delete;
-
-  posix_spawnattr_t* get() {
-    return &attributes_;
-  }
-
-private:
-  posix_spawnattr_t attributes_;
-};
 
 // Opens close-on-exec, so threads spawning concurrently never inherit it, and above 2, so the dup2
 // actions that install stdin/stdout/stderr cannot overwrite a descriptor they still need to copy
@@ -93,7 +51,7 @@ unique_fd open_output(const std::string& path) {
 }
 
 // Opening the directory here (and entering it in the child with fchdir) leaves the exec as the only
-// step in the child that can fail, so an error from posix_spawnp is always about the command.
+// step in the child that is likely to fail, so a failure there is about the command.
 unique_fd open_working_dir(const std::string& path) {
   auto fd = open_for_child(path.c_str(), O_RDONLY | O_DIRECTORY);
   if (!fd.valid() || ::access(path.c_str(), X_OK) != 0)
@@ -107,24 +65,32 @@ bool is_regular_file(const std::string& path) {
   return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
 }
 
-// Mirrors execvp's search to tell "no such command" from "the command exists but its #!
-// interpreter or ELF loader does not": execve reports ENOENT for both.
-std::string find_command(const std::string& command) {
+/// The candidates execvp would try for `command`, in order: the command itself when it names a
+/// path, else each directory of PATH (an empty entry is the current directory).
+std::vector<std::string> exec_candidates(const std::string& command) {
   if (command.find('/') != std::string::npos)
-    return is_regular_file(command) ? command : std::string{};
+    return {command};
   const char* path_env = std::getenv("PATH");
   std::string search_path = path_env != nullptr ? path_env : "/bin:/usr/bin";
+  std::vector<std::string> candidates;
   size_t begin = 0;
   while (begin <= search_path.size()) {
     size_t end = search_path.find(':', begin);
     if (end == std::string::npos)
       end = search_path.size();
     std::string dir = search_path.substr(begin, end - begin);
-    std::string candidate = (dir.empty() ? std::string{"."} : dir) + "/" + command;
-    if (is_regular_file(candidate))
-      return candidate;
+    candidates.push_back((dir.empty() ? std::string{"."} : dir) + "/" + command);
     begin = end + 1;
   }
+  return candidates;
+}
+
+// Mirrors execvp's search to tell "no such command" from "the command exists but its #!
+// interpreter or ELF loader does not": execve reports ENOENT for both.
+std::string find_command(const std::string& command) {
+  for (const auto& candidate : exec_candidates(command))
+    if (is_regular_file(candidate))
+      return candidate;
   return {};
 }
 
@@ -155,19 +121,111 @@ std::string exec_failure_message(const std::string& command, int error_number) {
   }
 }
 
-void configure_attributes(spawn_attributes& attributes) {
+// The steps of the child between clone and exec, named in the error when one fails.
+enum class child_step { none, process_group, cgroup, descriptors, working_dir, exec };
+
+// Everything the child needs, prepared by the parent. Between clone and exec the child shares the
+// parent's memory and runs on its own small stack, so it only makes system calls: no allocation,
+// no locks, nothing that could wait for another thread of the slave.
+struct child_plan {
+  std::vector<const char*> candidates; // paths to execve, in order
+  char* const* argv = nullptr;
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  int dir_fd = -1;
+  const std::vector<int>* cgroup_fds = nullptr;
+  // Written by the child when a step fails; read by the parent once the child has exec'd or
+  // exited (CLONE_VFORK suspends the parent's thread until then).
+  child_step failed_step = child_step::none;
+  int error_number = 0;
+};
+
+int fail(child_plan& plan, child_step step) {
+  plan.failed_step = step;
+  plan.error_number = errno;
+  ::_exit(127);
+}
+
+int run_child(void* argument) {
+  auto& plan = *static_cast<child_plan*>(argument);
+  // Process group 0 means "the child's own pid": the job leads a fresh group.
+  if (::setpgid(0, 0) != 0)
+    return fail(plan, child_step::process_group);
+  // Joining before exec: everything the job does, from its first allocation, counts.
+  for (int fd : *plan.cgroup_fds)
+    if (::write(fd, "0", 1) != 1)
+      return fail(plan, child_step::cgroup);
+  if (::dup2(plan.stdin_fd, STDIN_FILENO) < 0 || ::dup2(plan.stdout_fd, STDOUT_FILENO) < 0
+      || ::dup2(plan.stderr_fd, STDERR_FILENO) < 0)
+    return fail(plan, child_step::descriptors);
+  if (plan.dir_fd >= 0 && ::fchdir(plan.dir_fd) != 0)
+    return fail(plan, child_step::working_dir);
+  // Descriptors opened without O_CLOEXEC elsewhere in the slave (by libraries) must not leak into
+  // jobs: they would keep sockets and files open for as long as the job runs.
+  ::close_range(STDERR_FILENO + 1, ~0U, 0);
+  // Nothing the slave blocks or handles leaks into the job. The parent blocked every signal
+  // around clone, so no handler of the slave can run here before this.
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int signal = 1; signal < NSIG; ++signal)
+    ::sigaction(signal, &default_action, nullptr); // fails harmlessly for SIGKILL, SIGSTOP
   sigset_t empty_set;
   sigemptyset(&empty_set);
+  ::sigprocmask(SIG_SETMASK, &empty_set, nullptr);
+  // execvp's search: a candidate that is missing or not executable lets the next one try; "not
+  // executable" wins over "missing" in the error, as with execvp.
+  int error_number = ENOENT;
+  for (const char* path : plan.candidates) {
+    ::execve(path, plan.argv, environ);
+    if (errno == EACCES)
+      error_number = EACCES;
+    else if (errno != ENOENT && errno != ENOTDIR) {
+      error_number = errno;
+      break;
+    }
+  }
+  errno = error_number;
+  return fail(plan, child_step::exec);
+}
+
+/// A stack for the child, reused by every spawn on this thread. The child's frames are few and
+/// small; the kernel's exec copies arguments from the caller's memory, not onto this stack.
+char* child_stack_top() {
+  constexpr size_t stack_bytes = 64 * 1024;
+  thread_local std::unique_ptr<char[]> stack{new char[stack_bytes]};
+  return stack.get() + stack_bytes;
+}
+
+/// clone with CLONE_VM | CLONE_VFORK, as glibc's posix_spawn does, with every signal blocked in
+/// this thread meanwhile. Returns the child's pid, or -1 with errno set.
+pid_t clone_child(child_plan& plan) {
   sigset_t all_signals;
+  sigset_t previous;
   sigfillset(&all_signals);
-  short flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-  check_setup(posix_spawnattr_setflags(attributes.get(), flags), "posix_spawnattr_setflags");
-  // Process group 0 means "the child's own pid": the job leads a fresh group.
-  check_setup(posix_spawnattr_setpgroup(attributes.get(), 0), "posix_spawnattr_setpgroup");
-  check_setup(posix_spawnattr_setsigmask(attributes.get(), &empty_set),
-              "posix_spawnattr_setsigmask");
-  check_setup(posix_spawnattr_setsigdefault(attributes.get(), &all_signals),
-              "posix_spawnattr_setsigdefault");
+  ::pthread_sigmask(SIG_SETMASK, &all_signals, &previous);
+  pid_t pid = ::clone(run_child, child_stack_top(), CLONE_VM | CLONE_VFORK | SIGCHLD, &plan);
+  int saved_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  errno = saved_errno;
+  return pid;
+}
+
+std::string child_failure_message(const spawn_request& request, const child_plan& plan) {
+  const char* reason = std::strerror(plan.error_number);
+  switch (plan.failed_step) {
+  case child_step::exec:
+    return exec_failure_message(request.argv.front(), plan.error_number);
+  case child_step::cgroup:
+    return fmt::format("cannot start job: cannot move it into its cgroup ({})", reason);
+  case child_step::process_group:
+    return fmt::format("cannot start job: cannot give it a process group ({})", reason);
+  case child_step::working_dir:
+    return fmt::format("cannot start job: cannot enter working directory {} ({})",
+                       request.working_dir, reason);
+  default:
+    return fmt::format("cannot start job: cannot set up its output ({})", reason);
+  }
 }
 
 } // namespace
@@ -187,39 +245,36 @@ pid_t spawn_process(const spawn_request& request) {
   unique_fd stderr_fd;
   if (request.stderr_path != request.stdout_path)
     stderr_fd = open_output(request.stderr_path);
-  int stderr_source = stderr_fd.valid() ? stderr_fd.get() : stdout_fd.get();
   unique_fd dir_fd;
   if (!request.working_dir.empty())
     dir_fd = open_working_dir(request.working_dir);
 
-  file_actions actions;
-  auto* fa = actions.get();
-  check_setup(posix_spawn_file_actions_adddup2(fa, stdin_fd.get(), STDIN_FILENO), "adddup2");
-  check_setup(posix_spawn_file_actions_adddup2(fa, stdout_fd.get(), STDOUT_FILENO), "adddup2");
-  check_setup(posix_spawn_file_actions_adddup2(fa, stderr_source, STDERR_FILENO), "adddup2");
-  if (dir_fd.valid())
-    check_setup(posix_spawn_file_actions_addfchdir_np(fa, dir_fd.get()), "addfchdir_np");
-#if __GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34)
-  // Descriptors opened without O_CLOEXEC elsewhere in the slave (by libraries) must not leak into
-  // jobs: they would keep sockets and files open for as long as the job runs.
-  check_setup(posix_spawn_file_actions_addclosefrom_np(fa, STDERR_FILENO + 1), "addclosefrom_np");
-#endif
-
-  spawn_attributes attributes;
-  configure_attributes(attributes);
-
+  auto candidates = exec_candidates(request.argv.front());
   std::vector<char*> argv;
   argv.reserve(request.argv.size() + 1);
   for (const auto& arg : request.argv)
-    argv.push_back(const_cast<char*>(arg.c_str())); // posix_spawnp does not write to argv
+    argv.push_back(const_cast<char*>(arg.c_str())); // execve does not write to argv
   argv.push_back(nullptr);
 
-  // glibc (>= 2.24) runs the child with CLONE_VFORK and returns the child's exec error here, having
-  // reaped the failed child itself.
-  pid_t pid = 0;
-  int error_number = posix_spawnp(&pid, argv.front(), fa, attributes.get(), argv.data(), environ);
-  if (error_number != 0)
-    throw spawn_error(exec_failure_message(request.argv.front(), error_number));
+  child_plan plan;
+  for (const auto& candidate : candidates)
+    plan.candidates.push_back(candidate.c_str());
+  plan.argv = argv.data();
+  plan.stdin_fd = stdin_fd.get();
+  plan.stdout_fd = stdout_fd.get();
+  plan.stderr_fd = stderr_fd.valid() ? stderr_fd.get() : stdout_fd.get();
+  plan.dir_fd = dir_fd.valid() ? dir_fd.get() : -1;
+  plan.cgroup_fds = &request.join_cgroups;
+
+  pid_t pid = clone_child(plan);
+  if (pid < 0)
+    throw spawn_error(exec_failure_message(request.argv.front(), errno));
+  if (plan.failed_step != child_step::none) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    throw spawn_error(child_failure_message(request, plan));
+  }
   return pid;
 }
 

@@ -11,10 +11,12 @@ namespace claud::proc {
 // What to run for one job. Paths are used as given; relative paths resolve against the caller's
 // current directory, not against `working_dir` (the slave passes absolute paths).
 struct spawn_request {
-  std::vector<std::string> argv; // argv[0] looked up in PATH (posix_spawnp semantics)
+  std::vector<std::string> argv; // argv[0] looked up in PATH as execvp does (no /bin/sh retry)
   std::string stdout_path;       // created/truncated, mode 0644
   std::string stderr_path;       // may equal stdout_path: both streams then share one file
   std::string working_dir;       // empty = inherit
+  // Descriptors of cgroup.procs files (see job_cgroups) the child moves itself into before exec.
+  std::vector<int> join_cgroups;
 };
 
 // A job could not be started; what() is one line a user can act on.
@@ -30,6 +32,7 @@ struct spawn_error : std::runtime_error {
 // - reads stdin from /dev/null, writes stdout/stderr to the requested files;
 // - has its signal mask emptied and every signal disposition reset to the default, so nothing the
 //   slave blocks or ignores leaks into jobs;
+// - joins the cgroups of `join_cgroups` before exec, so all it does counts against their limits;
 // - inherits the environment and no descriptor other than 0, 1 and 2.
 //
 // Every failure, including a command that cannot be executed, is reported here and never as an

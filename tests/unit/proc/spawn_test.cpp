@@ -259,3 +259,12 @@ TEST_CASE("signalling pid 0, 1 or a negative pid is refused", "[proc][spawn]") {
   CHECK_THROWS_AS(signal_process_group(1, 0), std::invalid_argument);
   CHECK_THROWS_AS(signal_process_group(-5, 0), std::invalid_argument);
 }
+
+TEST_CASE("a cgroup the child cannot join fails the start with that reason") {
+  scratch_dir dir;
+  unique_fd read_only{::open("/dev/null", O_RDONLY | O_CLOEXEC)};
+  auto request = request_in(dir, {"true"});
+  request.join_cgroups.push_back(read_only.get());
+  CHECK_THAT(spawn_error_text(request),
+             Catch::StartsWith("cannot start job: cannot move it into its cgroup"));
+}
