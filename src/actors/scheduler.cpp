@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include <caf/all.hpp>
 
 #include "actors/internal_atoms.hpp"
 #include "claud/protocol.hpp"
 #include "log/log.hpp"
-#include "sched/placement.hpp"
+#include "sched/placement_index.hpp"
 #include "state/job_states.hpp"
 
 namespace claud {
@@ -86,10 +87,6 @@ void schedule_wakeup(self_pointer self, int64_t at_ms, int64_t now) {
 }
 
 void place_pending(self_pointer self, const pb::ClusterState& view) {
-  std::vector<pb::Node> nodes;
-  nodes.reserve(view.nodes_size());
-  for (const auto& [id, node] : view.nodes())
-    nodes.push_back(node);
   // Restarts wait out their backoff; a timer brings the scheduler back when the first one ends.
   const int64_t now = now_ms();
   int64_t next_wakeup = 0;
@@ -106,13 +103,16 @@ void place_pending(self_pointer self, const pb::ClusterState& view) {
     pending.resize(self->state.config.max_placements_per_pass);
     self->state.dirty = true; // the rest in the next pass
   }
+  // One index of the nodes for the whole pass: each placement reserves its resources in it, so
+  // the next job sees what is left, without a scan of every node per job.
+  std::optional<sched::placement_index> index;
+  if (!pending.empty())
+    index.emplace(view.nodes());
   for (const pb::Job* job : pending) {
-    auto where = sched::place(nodes, job->spec());
+    auto where = index->place(job->spec());
     pb::LogEntry entry;
     if (!where.node_id.empty()) {
-      auto node = std::find_if(nodes.begin(), nodes.end(),
-                               [&](const pb::Node& n) { return n.id() == where.node_id; });
-      sched::reserve(*node, job->spec());
+      index->reserve(where.node_id, job->spec());
       entry.mutable_job_placed()->set_job_id(job->id());
       entry.mutable_job_placed()->set_node_id(where.node_id);
     } else if (where.reason != job->reason()) {

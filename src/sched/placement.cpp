@@ -19,10 +19,6 @@ int64_t free_memory_bytes(const pb::Node& node) {
   return node.memory_bytes_total() - node.memory_bytes_used();
 }
 
-bool eligible(const pb::Node& node) {
-  return node.state() == pb::NODE_ALIVE && !node.draining() && state::runs_jobs(node.role());
-}
-
 std::string cpus(int64_t millis) {
   return fmt::format("{:g} CPU{}", static_cast<double>(millis) / 1000.0, millis == 1000 ? "" : "s");
 }
@@ -40,17 +36,6 @@ std::string memory(int64_t bytes) {
   return fmt::format("{:.4g} {}", value, units[unit]);
 }
 
-/// Whether `node`'s labels satisfy every constraint of `spec` (no allocation: map lookups only).
-bool matches(const pb::Node& node, const pb::JobSpec& spec) {
-  for (const auto& constraint : spec.constraints()) {
-    auto label = node.labels().find(constraint.key());
-    bool equal = label != node.labels().end() && label->second == constraint.value();
-    if (equal == constraint.negated())
-      return false;
-  }
-  return true;
-}
-
 /// "zone=a, disk!=hdd".
 std::string constraints_text(const pb::JobSpec& spec) {
   std::string out;
@@ -63,53 +48,91 @@ bool one_label_wanted(const pb::JobSpec& spec) {
   return spec.constraints_size() == 1 && !spec.constraints(0).negated();
 }
 
-/// Whether `candidate` beats `best` for `spec`. Both are compared by what they would have left
-/// after the job, which orders them as their free resources do: bin-packing prefers less left
-/// (CPU first, then memory), spreading prefers more; then the smaller id.
-bool better_fit(const pb::Node& candidate, const pb::Node& best, const pb::JobSpec& spec) {
-  const bool spread = spec.strategy() == pb::STRATEGY_SPREAD;
-  auto cpu_candidate = free_cpu_millis(candidate);
-  auto cpu_best = free_cpu_millis(best);
-  if (cpu_candidate != cpu_best)
-    return spread ? cpu_candidate > cpu_best : cpu_candidate < cpu_best;
-  auto memory_candidate = free_memory_bytes(candidate);
-  auto memory_best = free_memory_bytes(best);
-  if (memory_candidate != memory_best)
-    return spread ? memory_candidate > memory_best : memory_candidate < memory_best;
-  return candidate.id() < best.id();
-}
-
 /// Prefers more, then the smaller id, so reasons name the same node on every master.
 bool more_free(int64_t candidate, const std::string& candidate_id, int64_t best,
                const std::string& best_id) {
   return candidate != best ? candidate > best : candidate_id < best_id;
 }
 
-std::string no_fit_reason(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
-  const pb::Node* most_cpu = nullptr;
-  const pb::Node* most_memory = nullptr;
-  bool any_alive = false;
-  bool any_drained = false;
+/// satisfies() for a node. Without constraints it leaves the labels alone: reading a protobuf map
+/// field syncs it, which would double the cost of a scan for the many jobs without constraints.
+bool matches(const pb::Node& node, const pb::JobSpec& spec) {
+  return spec.constraints_size() == 0 || satisfies(node.labels(), spec);
+}
+
+/// The facts for no_fit_reason, from one scan of `nodes`.
+no_fit_facts scan_no_fit(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
+  no_fit_facts facts;
   for (const auto& node : nodes) {
-    any_drained |= node.state() == pb::NODE_ALIVE && node.draining();
+    facts.any_drained |= drained(node);
     if (!eligible(node))
       continue;
-    any_alive = true;
+    facts.any_eligible = true;
     if (!matches(node, spec))
       continue;
-    if (most_cpu == nullptr
-        || more_free(free_cpu_millis(node), node.id(), free_cpu_millis(*most_cpu), most_cpu->id()))
-      most_cpu = &node;
-    if (most_memory == nullptr
-        || more_free(free_memory_bytes(node), node.id(), free_memory_bytes(*most_memory),
-                     most_memory->id()))
-      most_memory = &node;
+    facts.offer_cpu(free_cpu_millis(node), node.id());
+    facts.offer_memory(free_memory_bytes(node), node.id());
   }
-  if (!any_alive && any_drained)
+  return facts;
+}
+
+} // namespace
+
+bool eligible(const pb::Node& node) {
+  return node.state() == pb::NODE_ALIVE && !node.draining() && state::runs_jobs(node.role());
+}
+
+bool drained(const pb::Node& node) {
+  return node.state() == pb::NODE_ALIVE && node.draining();
+}
+
+bool satisfies(const google::protobuf::Map<std::string, std::string>& labels,
+               const pb::JobSpec& spec) {
+  for (const auto& constraint : spec.constraints()) {
+    auto label = labels.find(constraint.key());
+    bool equal = label != labels.end() && label->second == constraint.value();
+    if (equal == constraint.negated())
+      return false;
+  }
+  return true;
+}
+
+free_resources free_of(const pb::Node& node) {
+  return {free_cpu_millis(node), free_memory_bytes(node), &node.id()};
+}
+
+bool better_fit(const free_resources& candidate, const free_resources& best,
+                const pb::JobSpec& spec) {
+  const bool spread = spec.strategy() == pb::STRATEGY_SPREAD;
+  if (candidate.cpu_millis != best.cpu_millis)
+    return spread ? candidate.cpu_millis > best.cpu_millis : candidate.cpu_millis < best.cpu_millis;
+  if (candidate.memory_bytes != best.memory_bytes)
+    return spread ? candidate.memory_bytes > best.memory_bytes
+                  : candidate.memory_bytes < best.memory_bytes;
+  return *candidate.id < *best.id;
+}
+
+void no_fit_facts::offer_cpu(int64_t cpu_millis, const std::string& node) {
+  if (most_cpu_node == nullptr || more_free(cpu_millis, node, most_cpu_millis, *most_cpu_node)) {
+    most_cpu_node = &node;
+    most_cpu_millis = cpu_millis;
+  }
+}
+
+void no_fit_facts::offer_memory(int64_t memory_bytes, const std::string& node) {
+  if (most_memory_node == nullptr
+      || more_free(memory_bytes, node, most_memory_bytes, *most_memory_node)) {
+    most_memory_node = &node;
+    most_memory_bytes = memory_bytes;
+  }
+}
+
+std::string no_fit_reason(const no_fit_facts& facts, const pb::JobSpec& spec) {
+  if (!facts.any_eligible && facts.any_drained)
     return "every alive node is drained; `claud drain NODE --undo` takes one back";
-  if (!any_alive)
+  if (!facts.any_eligible)
     return "no slave is alive; start one with `claud --role=slave --join MASTER:PORT`";
-  if (most_cpu == nullptr)
+  if (facts.most_cpu_node == nullptr)
     return fmt::format("needs {}: no alive node {}", constraints_text(spec),
                        one_label_wanted(spec)         ? "has that label"
                        : spec.constraints_size() == 1 ? "satisfies it"
@@ -120,16 +143,14 @@ std::string no_fit_reason(const std::vector<pb::Node>& nodes, const pb::JobSpec&
     needs += " on a node with " + constraints_text(spec);
     there = " there";
   }
-  if (free_cpu_millis(*most_cpu) < spec.cpu_millis())
-    return fmt::format("{}; most free CPU{} is {} on {}", needs, there,
-                       cpus(free_cpu_millis(*most_cpu)), most_cpu->id());
-  if (free_memory_bytes(*most_memory) < spec.memory_bytes())
+  if (facts.most_cpu_millis < spec.cpu_millis())
+    return fmt::format("{}; most free CPU{} is {} on {}", needs, there, cpus(facts.most_cpu_millis),
+                       *facts.most_cpu_node);
+  if (facts.most_memory_bytes < spec.memory_bytes())
     return fmt::format("{}; most free memory{} is {} on {}", needs, there,
-                       memory(free_memory_bytes(*most_memory)), most_memory->id());
+                       memory(facts.most_memory_bytes), *facts.most_memory_node);
   return fmt::format("{}; no single node{} has both free", needs, there);
 }
-
-} // namespace
 
 placement place(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
   const pb::Node* best = nullptr;
@@ -137,12 +158,12 @@ placement place(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
     if (!eligible(node) || free_cpu_millis(node) < spec.cpu_millis()
         || free_memory_bytes(node) < spec.memory_bytes() || !matches(node, spec))
       continue;
-    if (best == nullptr || better_fit(node, *best, spec))
+    if (best == nullptr || better_fit(free_of(node), free_of(*best), spec))
       best = &node;
   }
   if (best != nullptr)
     return {best->id(), {}};
-  return {{}, no_fit_reason(nodes, spec)};
+  return {{}, no_fit_reason(scan_no_fit(nodes, spec), spec)};
 }
 
 std::string never_fits_reason(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
