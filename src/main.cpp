@@ -31,6 +31,10 @@ void add_node_options(CLI::App& app, roles::node_options& o) {
   app.add_option("--label", o.labels,
                  "KEY=VALUE a slave or dev node carries, for --constraint (repeatable)")
       ->allow_extra_args(false);
+  app.add_option("--cgroups", o.cgroups,
+                 "Slave, dev: enforce job memory and CPU limits with cgroups: auto (where the "
+                 "slave can), off, or required (refuse to start without them)")
+      ->capture_default_str();
   app.add_option("--log", o.log, "Log level, or MODULE@LEVEL,... (error, warn, info, debug)")
       ->capture_default_str();
   app.add_option("--registration-grace-ms", o.registration_grace_ms,

@@ -16,6 +16,7 @@
 #include "actors/internal_atoms.hpp"
 #include "claud/protocol.hpp"
 #include "log/log.hpp"
+#include "proc/job_cgroups.hpp"
 #include "proc/reaper.hpp"
 #include "proc/spawn.hpp"
 
@@ -32,6 +33,7 @@ struct attempt_record {
   pb::JobReport report;
   pid_t pid = 0;
   bool acknowledged = false;
+  int64_t memory_bytes = 0; // its limit, for the reason when it goes over
 };
 
 struct job_supervisor_state {
@@ -48,6 +50,16 @@ using self_pointer = caf::stateful_actor<job_supervisor_state>*;
 std::string attempt_dir(const job_supervisor_config& config, const std::string& job_id,
                         uint32_t attempt) {
   return fmt::format("{}/{}/{}", config.jobs_dir, job_id, attempt);
+}
+
+std::string memory_text(int64_t bytes) {
+  constexpr int64_t mib = 1024 * 1024;
+  return bytes % mib == 0 ? fmt::format("{} MiB", bytes / mib) : fmt::format("{} bytes", bytes);
+}
+
+/// The name of an attempt's cgroup: job ids are decimal, so it is a plain file name.
+std::string cgroup_name(const std::string& job_id, uint32_t attempt) {
+  return fmt::format("{}.{}", job_id, attempt);
 }
 
 /// mkdir -p for DATA/jobs/<job>/<attempt>; job ids are decimal, so no path tricks get through.
@@ -90,6 +102,7 @@ void start_job(self_pointer self, const pb::Job& job) {
   attempt_record record;
   record.report.set_job_id(job.id());
   record.report.set_attempt(job.attempts());
+  record.memory_bytes = job.spec().memory_bytes();
   auto dir = attempt_dir(st.config, job.id(), job.attempts());
   try {
     make_dirs(dir);
@@ -97,7 +110,16 @@ void start_job(self_pointer self, const pb::Job& job) {
     request.argv.assign(job.spec().argv().begin(), job.spec().argv().end());
     request.stdout_path = dir + "/stdout";
     request.stderr_path = dir + "/stderr";
-    record.pid = proc::spawn_process(request);
+    auto cgroup = st.config.cgroups->create(cgroup_name(job.id(), job.attempts()),
+                                            job.spec().cpu_millis(), job.spec().memory_bytes());
+    for (const auto& fd : cgroup.procs_files)
+      request.join_cgroups.push_back(fd.get());
+    try {
+      record.pid = proc::spawn_process(request);
+    } catch (const proc::spawn_error&) {
+      st.config.cgroups->remove(cgroup_name(job.id(), job.attempts()));
+      throw;
+    }
     record.report.set_running(true);
     record.report.set_started_at_ms(now_ms());
     st.job_by_pid[record.pid] = job.id();
@@ -106,7 +128,7 @@ void start_job(self_pointer self, const pb::Job& job) {
               {{"job", job.id()},
                {"attempt", std::to_string(job.attempts())},
                {"pid", std::to_string(record.pid)}});
-  } catch (const proc::spawn_error& e) {
+  } catch (const std::runtime_error& e) { // spawn_error, or a cgroup that cannot be made
     record.report.set_running(false);
     record.report.set_reason(e.what());
     record.report.set_finished_at_ms(now_ms());
@@ -132,6 +154,11 @@ void on_exit(self_pointer self, pid_t pid, bool exited, int code, int signal) {
   report.set_exit_code(exited ? code : 0);
   report.set_term_signal(exited ? 0 : signal);
   report.set_finished_at_ms(now_ms());
+  auto cgroup = cgroup_name(job_id, report.attempt());
+  if (st.config.cgroups->memory_exceeded(cgroup))
+    report.set_reason(fmt::format("over its memory limit of {}; ask for more with --memory",
+                                  memory_text(record.memory_bytes)));
+  st.config.cgroups->remove(cgroup);
   log::info("supervisor", "job exited",
             {{"job", job_id}, {"code", std::to_string(code)}, {"signal", std::to_string(signal)}});
   send_report(self, job_id);
@@ -225,6 +252,8 @@ pb::SlaveReport full_report(self_pointer self) {
 }
 
 caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
+  if (!config.cgroups)
+    config.cgroups = std::make_shared<proc::job_cgroups>("", proc::job_cgroups::mode::off);
   self->state.config = std::move(config);
   // The reaper's thread must not keep the actor alive: it holds a weak address.
   caf::actor_addr weak_self = self->address();
@@ -239,7 +268,10 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
   });
   self->send(self, expire_atom::value);
   return {
-      [=](expire_atom) { sweep_old_output(self); },
+      [=](expire_atom) {
+        sweep_old_output(self);
+        self->state.config.cgroups->remove_finished();
+      },
       [=](link_to_atom, caf::actor& link) { self->state.link = std::move(link); },
       [=](start_atom, const pb::StartJob& start) { start_job(self, start.job()); },
       [=](kill_atom, const std::string& job_id, uint32_t attempt) {

@@ -1,11 +1,12 @@
 #pragma once
 // job_supervisor (slave side): starts, watches and stops the job processes of this slave. Each job
-// attempt is a child process in its own process group with stdout and stderr in
-// DATA/jobs/<job>/<attempt>/. Exits are noticed by a proc::reaper thread, never by blocking a CAF
-// worker, and come back to the actor as messages. Every change is reported through the
-// slave_link; a report stays unacknowledged (and is sent again after the next registration) until
-// the leader has committed it. Output of jobs that ended more than `log_retention` ago is deleted
-// (and forgotten) by a periodic sweep.
+// attempt is a child process in its own process group and, where the slave can make them, its own
+// cgroup limiting its memory and CPU (ended by the kernel over its memory: failed, saying so),
+// with stdout and stderr in DATA/jobs/<job>/<attempt>/. Exits are noticed by a proc::reaper thread,
+// never by blocking a CAF worker, and come back to the actor as messages. Every change is reported
+// through the slave_link; a report stays unacknowledged (and is sent again after the next
+// registration) until the leader has committed it. Output of jobs that ended more than
+// `log_retention` ago is deleted (and forgotten) by a periodic sweep.
 //
 // Interface:
 //   (start_atom, pb::StartJob)                -> void; idempotent per (job, attempt)
@@ -17,11 +18,16 @@
 //   (link_to_atom, caf::actor link)           -> void; the slave_link that carries reports
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include <caf/fwd.hpp>
 
 namespace claud {
+
+namespace proc {
+class job_cgroups;
+}
 
 struct job_supervisor_config {
   std::string node_id;
@@ -30,6 +36,7 @@ struct job_supervisor_config {
   std::chrono::milliseconds report_timeout{5000};
   uint32_t max_log_chunk_bytes = 1024 * 1024;
   std::chrono::milliseconds log_retention{24 * 3600 * 1000}; // output of ended jobs kept this long
+  std::shared_ptr<proc::job_cgroups> cgroups; // limits of each job attempt; null: no limits
 };
 
 /// Spawns the supervisor; it reports once given its link. Stopping the

@@ -142,6 +142,11 @@ pb::view::Node to_view(const pb::Node& node) {
   v.set_memory_free_bytes(
       static_cast<double>(node.memory_bytes_total() - node.memory_bytes_used()));
   *v.mutable_labels() = node.labels();
+  auto* limits = v.mutable_limits();
+  limits->set_memory(node.limits().memory());
+  limits->set_cpu(node.limits().cpu());
+  limits->set_mechanism(node.limits().mechanism());
+  limits->set_note(node.limits().note());
   return v;
 }
 
@@ -237,19 +242,32 @@ std::string node_state_text(const pb::Node& node) {
   return state::node_state_name(node.state());
 }
 
+/// The limits a node enforces, in a word: "mem,cpu", "mem", "cpu" or "none".
+std::string limits_text(const pb::LimitEnforcement& limits) {
+  if (limits.memory() && limits.cpu())
+    return "mem,cpu";
+  if (limits.memory() || limits.cpu())
+    return limits.memory() ? "mem" : "cpu";
+  return "none";
+}
+
 } // namespace
 
 void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {
-  out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {}\n", "ID", "ROLE", "ADDRESS",
-                     "STATE", "CPUS FREE", "MEMORY FREE", "LABELS");
+  out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {:<8} {}\n", "ID", "ROLE", "ADDRESS",
+                     "STATE", "CPUS FREE", "MEMORY FREE", "LIMITS", "LABELS");
   for (const auto& node : nodes)
-    out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {}\n", node.id(),
+    out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {:<8} {}\n", node.id(),
                        state::node_role_name(node.role()), node.address(), node_state_text(node),
                        format_cpus(node.cpu_millis_total() - node.cpu_millis_used()) + "/"
                            + format_cpus(node.cpu_millis_total()),
                        format_bytes(node.memory_bytes_total() - node.memory_bytes_used()) + "/"
                            + format_bytes(node.memory_bytes_total()),
-                       labels_text(node));
+                       limits_text(node.limits()), labels_text(node));
+  // What a node cannot enforce is worth a line of its own: its jobs may take more than they ask.
+  for (const auto& node : nodes)
+    if (!node.limits().note().empty())
+      out << fmt::format("{}: limits not enforced: {}\n", node.id(), node.limits().note());
 }
 
 void print_leader(std::ostream& out, const pb::LeaderInfo& info) {

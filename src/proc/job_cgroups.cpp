@@ -125,11 +125,11 @@ job_cgroups::job_cgroups(const std::string& slave_key, mode wanted) {
     throw std::runtime_error(fmt::format("cannot enforce job limits: {}; fix that or start with "
                                          "--cgroups=auto to run jobs without them",
                                          enforcement_.note));
-  kill_leftovers();
+  remove_all();
 }
 
 job_cgroups::~job_cgroups() {
-  // Only an empty subtree goes: jobs still running keep theirs for the next start to clean up.
+  remove_all();
   for (const auto& h : hierarchies_)
     ::rmdir(h.base.c_str());
 }
@@ -188,7 +188,7 @@ void job_cgroups::set_up_v1(const std::string& controller, const std::string& ow
   hierarchies_.push_back({base, false, memory, !memory});
 }
 
-void job_cgroups::kill_leftovers() {
+void job_cgroups::remove_all() {
   namespace fs = std::filesystem;
   for (const auto& h : hierarchies_) {
     std::error_code ec;

@@ -45,7 +45,8 @@ public:
   /// leader has already declared them lost). `slave_key` is a file name. With mode::required
   /// a slave that cannot enforce both limits throws std::runtime_error with the note.
   job_cgroups(const std::string& slave_key, mode wanted);
-  /// Removes the slave's subtree if no job cgroup is left in it.
+  /// Kills whatever still runs in the slave's subtree and removes it: a stopping slave takes its
+  /// jobs with it.
   ~job_cgroups();
   job_cgroups(const job_cgroups&) = delete;
   job_cgroups& operator=(const job_cgroups&) = delete;
@@ -79,7 +80,7 @@ private:
   void set_up_v2(const std::string& own_dir, const std::string& slave_key);
   void set_up_v1(const std::string& controller, const std::string& own_dir,
                  const std::string& slave_key);
-  void kill_leftovers();
+  void remove_all(); // kills every process in the subtree and removes every job cgroup
 
   limit_enforcement enforcement_;
   std::vector<hierarchy> hierarchies_;

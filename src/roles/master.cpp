@@ -90,15 +90,11 @@ caf::actor spawn_master(caf::actor_system& system, actor_stopper& actors,
 void spawn_local_slave(caf::actor_system& system, actor_stopper& actors,
                        const node_options& options, storage::data_dir& dir,
                        const std::string& node_id, const caf::actor& api) {
-  job_supervisor_config supervisor_config;
-  supervisor_config.node_id = node_id;
-  supervisor_config.jobs_dir = dir.subdir("jobs");
-  supervisor_config.kill_grace = std::chrono::milliseconds{options.kill_grace_ms};
-  supervisor_config.log_retention = std::chrono::milliseconds{options.log_retention_ms};
+  auto setup = prepare_slave(options, dir, node_id, pb::ROLE_DEV);
   slave_link_config link_config;
-  link_config.node = slave_node(options, node_id, pb::ROLE_DEV);
+  link_config.node = setup.node;
   link_config.local_api = api;
-  link_config.supervisor = actors.add(spawn_job_supervisor(system, supervisor_config));
+  link_config.supervisor = actors.add(spawn_job_supervisor(system, setup.supervisor));
   actors.add(spawn_slave_link(system, link_config));
 }
 

@@ -60,6 +60,9 @@ void validate(node_options& options) {
   if (!options.memory.empty())
     cli::parse_memory_bytes(options.memory, "--memory");
   validate_labels(options);
+  if (options.cgroups != "auto" && options.cgroups != "off" && options.cgroups != "required")
+    throw startup_error(
+        fmt::format("--cgroups must be auto, off or required (got '{}')", options.cgroups));
   if (options.data_dir.empty())
     options.data_dir = default_data_dir(options.role);
   auto positive = [](int64_t value, const char* flag) {

@@ -3,12 +3,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "claud/protocol.hpp"
 #include "cli/units.hpp"
+#include "log/log.hpp"
+#include "proc/job_cgroups.hpp"
 #include "state/spec_validation.hpp"
 
 namespace claud::roles {
@@ -41,6 +45,25 @@ void publish_api(caf::actor_system& system, const caf::actor& api, const net::ho
 
 namespace {
 
+/// The slave's cgroups are named after its node id and data dir: two slaves on one machine (even
+/// with one node id, in two clusters) never share them, and a restarted slave finds its own.
+std::shared_ptr<proc::job_cgroups>
+open_job_cgroups(const node_options& options, storage::data_dir& dir, const std::string& node_id) {
+  auto mode = options.cgroups == "off"        ? proc::job_cgroups::mode::off
+              : options.cgroups == "required" ? proc::job_cgroups::mode::required
+                                              : proc::job_cgroups::mode::automatic;
+  std::error_code ec;
+  auto where = std::filesystem::absolute(dir.path(), ec).lexically_normal().string();
+  uint32_t hash = 2166136261u; // FNV-1a: a short, stable name for the path
+  for (unsigned char c : where)
+    hash = (hash ^ c) * 16777619u;
+  try {
+    return std::make_shared<proc::job_cgroups>(fmt::format("{}-{:08x}", node_id, hash), mode);
+  } catch (const std::runtime_error& e) {
+    throw startup_error(e.what());
+  }
+}
+
 int64_t machine_memory_bytes() {
   auto pages = ::sysconf(_SC_PHYS_PAGES);
   auto page_size = ::sysconf(_SC_PAGE_SIZE);
@@ -49,8 +72,10 @@ int64_t machine_memory_bytes() {
 
 } // namespace
 
-pb::Node slave_node(const node_options& options, const std::string& node_id, pb::NodeRole role) {
-  pb::Node node;
+slave_setup prepare_slave(const node_options& options, storage::data_dir& dir,
+                          const std::string& node_id, pb::NodeRole role) {
+  slave_setup setup;
+  pb::Node& node = setup.node;
   node.set_id(node_id);
   node.set_role(role);
   node.set_address(options.listen);
@@ -67,7 +92,24 @@ pb::Node slave_node(const node_options& options, const std::string& node_id, pb:
     state::parse_label(label, key, value);
     (*node.mutable_labels())[key] = value;
   }
-  return node;
+  auto& supervisor = setup.supervisor;
+  supervisor.node_id = node_id;
+  supervisor.jobs_dir = dir.subdir("jobs");
+  supervisor.kill_grace = std::chrono::milliseconds{options.kill_grace_ms};
+  supervisor.log_retention = std::chrono::milliseconds{options.log_retention_ms};
+  supervisor.cgroups = open_job_cgroups(options, dir, node_id);
+  const auto& enforced = supervisor.cgroups->enforcement();
+  auto* limits = node.mutable_limits();
+  limits->set_memory(enforced.memory);
+  limits->set_cpu(enforced.cpu);
+  limits->set_mechanism(enforced.mechanism);
+  limits->set_note(enforced.note);
+  if (!enforced.note.empty())
+    log::info("slave", "job limits not all enforced",
+              {{"memory", enforced.memory ? "yes" : "no"},
+               {"cpu", enforced.cpu ? "yes" : "no"},
+               {"why", enforced.note}});
+  return setup;
 }
 
 void block_stop_signals() {

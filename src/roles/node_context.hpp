@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/job_supervisor.hpp"
 #include "cluster.pb.h"
 #include "net/address.hpp"
 #include "roles/node_options.hpp"
@@ -41,8 +42,16 @@ private:
 /// Publishes `api` on `where` (reusing the address during TIME_WAIT), or throws startup_error.
 void publish_api(caf::actor_system& system, const caf::actor& api, const net::host_port& where);
 
-/// The resources this slave offers: the flags, else what the machine has.
-pb::Node slave_node(const node_options& options, const std::string& node_id, pb::NodeRole role);
+/// A slave's half of a node (of a slave or dev node): what it offers (the flags, else what the
+/// machine has; its labels; which limits it enforces) and its supervisor's settings, with the
+/// cgroups for its jobs set up or found impossible. Throws startup_error with --cgroups=required
+/// when they cannot be made.
+struct slave_setup {
+  pb::Node node;
+  job_supervisor_config supervisor;
+};
+slave_setup prepare_slave(const node_options& options, storage::data_dir& dir,
+                          const std::string& node_id, pb::NodeRole role);
 
 /// Blocks until SIGINT or SIGTERM (blocked in every thread by block_stop_signals()).
 void wait_for_stop_signal();

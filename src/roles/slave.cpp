@@ -16,7 +16,8 @@ int run_slave(const node_options& options, storage::data_dir& dir, const std::st
     throw startup_error("a slave needs --join HOST:PORT[,...] naming the masters");
   slave_link_config link_config;
   link_config.masters = net::parse_host_port_list(options.join);
-  link_config.node = slave_node(options, node_id, pb::ROLE_SLAVE);
+  auto setup = prepare_slave(options, dir, node_id, pb::ROLE_SLAVE);
+  link_config.node = setup.node;
   link_config.retry_interval = std::chrono::milliseconds{options.reconnect_interval_ms};
   link_config.ping_interval = std::chrono::milliseconds{options.ping_interval_ms};
   auto where = net::parse_host_port(options.listen);
@@ -24,12 +25,7 @@ int run_slave(const node_options& options, storage::data_dir& dir, const std::st
   claud_system_config cfg;
   caf::actor_system system{cfg};
   actor_stopper actors; // stops them before `system` waits for them, also on errors
-  job_supervisor_config supervisor_config;
-  supervisor_config.node_id = node_id;
-  supervisor_config.jobs_dir = dir.subdir("jobs");
-  supervisor_config.kill_grace = std::chrono::milliseconds{options.kill_grace_ms};
-  supervisor_config.log_retention = std::chrono::milliseconds{options.log_retention_ms};
-  link_config.supervisor = actors.add(spawn_job_supervisor(system, supervisor_config));
+  link_config.supervisor = actors.add(spawn_job_supervisor(system, setup.supervisor));
   // The leader reaches the supervisor through the handle the slave registers with; publishing
   // it on --listen claims the slave's port (a port in use is an error at start). It comes before
   // the link: a connection to a master still in its handshake when the system shuts down keeps

@@ -77,8 +77,19 @@ cluster::cluster() : failures_at_start_(failed_assertions.load()) {
 }
 
 cluster::~cluster() {
+  // A stop signal first, so that slaves remove their jobs' cgroups as they stop; whatever has not
+  // stopped within a bounded time is killed.
   for (auto& [name, p] : nodes_)
+    if (p.pid != 0) {
+      ::kill(p.pid, SIGCONT);
+      ::kill(p.pid, SIGTERM);
+    }
+  const auto deadline = clock_type::now() + 3s;
+  for (auto& [name, p] : nodes_) {
+    while (!reap_if_exited(p) && clock_type::now() < deadline)
+      std::this_thread::sleep_for(5ms);
     end_process(p);
+  }
   reap_strays();
   bool failed = std::uncaught_exceptions() > 0 || failed_assertions.load() > failures_at_start_;
   const char* keep = std::getenv("CLAUD_TEST_KEEP");

@@ -149,7 +149,7 @@ TEST_CASE("a node's JSON has its documented keys and free resources") {
   auto doc = parse<Struct>(to_json(to_view(node)));
   CHECK(keys_of(doc)
         == keys{"id", "role", "address", "state", "cpus_total", "cpus_free", "memory_total_bytes",
-                "memory_free_bytes", "labels", "draining"});
+                "memory_free_bytes", "labels", "draining", "limits"});
   CHECK(doc.fields().at("labels").struct_value().fields().empty());
   CHECK_FALSE(doc.fields().at("draining").bool_value());
   CHECK(text(doc, "id") == "s1");
@@ -240,7 +240,39 @@ TEST_CASE("the tables show exits, signals and free/total resources") {
   CHECK(nodes.str().find("7G/8G") != std::string::npos);
   CHECK(nodes.str().rfind("ID ", 0) == 0);
   CHECK(nodes.str().find(" LABELS\n") != std::string::npos);
-  CHECK(nodes.str().find("7G/8G -\n") != std::string::npos);
+  CHECK(nodes.str().find("7G/8G none     -\n") != std::string::npos);
+}
+
+TEST_CASE("which limits a node enforces shows in JSON and tables, and why not") {
+  pb::Node enforcing;
+  enforcing.set_id("s1");
+  enforcing.set_role(pb::ROLE_SLAVE);
+  enforcing.mutable_limits()->set_memory(true);
+  enforcing.mutable_limits()->set_cpu(true);
+  enforcing.mutable_limits()->set_mechanism("cgroup v2");
+  pb::Node unlimited;
+  unlimited.set_id("s2");
+  unlimited.set_role(pb::ROLE_SLAVE);
+  unlimited.mutable_limits()->set_mechanism("none");
+  unlimited.mutable_limits()->set_note("cgroup v2: other processes share /sys/fs/cgroup/x");
+
+  auto doc = parse<Struct>(to_json(to_view(enforcing)));
+  const auto& limits = doc.fields().at("limits").struct_value();
+  CHECK(keys_of(limits) == keys{"memory", "cpu", "mechanism", "note"});
+  CHECK(limits.fields().at("memory").bool_value());
+  CHECK(limits.fields().at("cpu").bool_value());
+  CHECK(text(limits, "mechanism") == "cgroup v2");
+  CHECK(text(limits, "note").empty());
+
+  std::ostringstream nodes;
+  cli::print_node_table(nodes, {enforcing, unlimited});
+  auto table = nodes.str();
+  CHECK(table.find(" LIMITS   LABELS\n") != std::string::npos);
+  CHECK(table.find(" mem,cpu  -\n") != std::string::npos);
+  CHECK(table.find(" none     -\n") != std::string::npos);
+  CHECK(table.find("s2: limits not enforced: cgroup v2: other processes share /sys/fs/cgroup/x\n")
+        != std::string::npos);
+  CHECK(table.find("s1: limits") == std::string::npos);
 }
 
 TEST_CASE("labels, constraints and the strategy show in JSON and tables") {
