@@ -34,6 +34,7 @@ struct attempt_record {
   pid_t pid = 0;
   bool acknowledged = false;
   int64_t memory_bytes = 0; // its limit, for the reason when it goes over
+  proc::job_cgroup cgroup;
 };
 
 struct job_supervisor_state {
@@ -55,11 +56,6 @@ std::string attempt_dir(const job_supervisor_config& config, const std::string& 
 std::string memory_text(int64_t bytes) {
   constexpr int64_t mib = 1024 * 1024;
   return bytes % mib == 0 ? fmt::format("{} MiB", bytes / mib) : fmt::format("{} bytes", bytes);
-}
-
-/// The name of an attempt's cgroup: job ids are decimal, so it is a plain file name.
-std::string cgroup_name(const std::string& job_id, uint32_t attempt) {
-  return fmt::format("{}.{}", job_id, attempt);
 }
 
 /// mkdir -p for DATA/jobs/<job>/<attempt>; job ids are decimal, so no path tricks get through.
@@ -110,16 +106,17 @@ void start_job(self_pointer self, const pb::Job& job) {
     request.argv.assign(job.spec().argv().begin(), job.spec().argv().end());
     request.stdout_path = dir + "/stdout";
     request.stderr_path = dir + "/stderr";
-    auto cgroup = st.config.cgroups->create(cgroup_name(job.id(), job.attempts()),
-                                            job.spec().cpu_millis(), job.spec().memory_bytes());
-    for (const auto& fd : cgroup.procs_files)
+    record.cgroup = st.config.cgroups->acquire(job.spec().cpu_millis(), job.spec().memory_bytes());
+    for (const auto& fd : record.cgroup.procs_files)
       request.join_cgroups.push_back(fd.get());
     try {
       record.pid = proc::spawn_process(request);
     } catch (const proc::spawn_error&) {
-      st.config.cgroups->remove(cgroup_name(job.id(), job.attempts()));
+      st.config.cgroups->release(record.cgroup);
+      record.cgroup = {};
       throw;
     }
+    record.cgroup.procs_files.clear(); // joined
     record.report.set_running(true);
     record.report.set_started_at_ms(now_ms());
     st.job_by_pid[record.pid] = job.id();
@@ -154,11 +151,11 @@ void on_exit(self_pointer self, pid_t pid, bool exited, int code, int signal) {
   report.set_exit_code(exited ? code : 0);
   report.set_term_signal(exited ? 0 : signal);
   report.set_finished_at_ms(now_ms());
-  auto cgroup = cgroup_name(job_id, report.attempt());
-  if (st.config.cgroups->memory_exceeded(cgroup))
+  if (st.config.cgroups->memory_exceeded(record.cgroup))
     report.set_reason(fmt::format("over its memory limit of {}; ask for more with --memory",
                                   memory_text(record.memory_bytes)));
-  st.config.cgroups->remove(cgroup);
+  st.config.cgroups->release(record.cgroup);
+  record.cgroup = {};
   log::info("supervisor", "job exited",
             {{"job", job_id}, {"code", std::to_string(code)}, {"signal", std::to_string(signal)}});
   send_report(self, job_id);
@@ -270,7 +267,7 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
   return {
       [=](expire_atom) {
         sweep_old_output(self);
-        self->state.config.cgroups->remove_finished();
+        self->state.config.cgroups->reuse_emptied();
       },
       [=](link_to_atom, caf::actor& link) { self->state.link = std::move(link); },
       [=](start_atom, const pb::StartJob& start) { start_job(self, start.job()); },

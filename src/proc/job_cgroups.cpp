@@ -201,78 +201,94 @@ void job_cgroups::remove_all() {
   }
 }
 
-job_cgroup job_cgroups::create(const std::string& name, int64_t cpu_millis, int64_t memory_bytes) {
+job_cgroup job_cgroups::acquire(int64_t cpu_millis, int64_t memory_bytes) {
   job_cgroup cgroup;
+  if (hierarchies_.empty())
+    return cgroup;
+  // A cgroup is reused rather than made per job: a task's first move into a new cgroup costs
+  // milliseconds (measured ~5 ms per hierarchy on cgroup v1), reuse costs microseconds.
+  bool fresh = free_.empty();
+  cgroup.name = fresh ? fmt::format("job-{}", ++cgroups_made_) : free_.back();
+  if (!fresh)
+    free_.pop_back();
+  const auto memory = memory_bytes > 0 ? std::to_string(memory_bytes) : std::string{"-1"};
+  const auto quota
+      = cpu_millis > 0
+            ? std::to_string(std::max(min_cpu_quota_us, cpu_millis * cpu_period_us / 1000))
+            : std::string{"-1"};
   for (const auto& h : hierarchies_) {
-    auto dir = h.base + "/" + name;
-    int error_number = make_dir(dir);
+    auto dir = h.base + "/" + cgroup.name;
+    int error_number = fresh ? make_dir(dir) : 0;
     auto set = [&](const std::string& file, const std::string& value) {
       if (error_number == 0)
         error_number = write_control(dir + "/" + file, value);
     };
-    if (h.memory && memory_bytes > 0) {
-      if (h.v2) {
-        set("memory.max", std::to_string(memory_bytes));
-        // Optional files: a job over its memory must not swap instead, and ends as a whole.
-        write_control(dir + "/memory.swap.max", "0");
-        write_control(dir + "/memory.oom.group", "1");
-      } else {
-        set("memory.limit_in_bytes", std::to_string(memory_bytes));
-        write_control(dir + "/memory.memsw.limit_in_bytes", std::to_string(memory_bytes));
-      }
+    if (h.memory && h.v2) {
+      set("memory.max", memory_bytes > 0 ? memory : "max");
+      // Optional files: a job over its memory must not swap instead, and ends as a whole.
+      write_control(dir + "/memory.swap.max", "0");
+      write_control(dir + "/memory.oom.group", "1");
+    } else if (h.memory) {
+      // memory+swap may never be below memory alone: lift it first, then set both.
+      write_control(dir + "/memory.memsw.limit_in_bytes", "-1");
+      set("memory.limit_in_bytes", memory);
+      write_control(dir + "/memory.memsw.limit_in_bytes", memory);
     }
-    if (h.cpu && cpu_millis > 0) {
-      auto quota = std::to_string(std::max(min_cpu_quota_us, cpu_millis * cpu_period_us / 1000));
-      if (h.v2) {
-        set("cpu.max", fmt::format("{} {}", quota, cpu_period_us));
-      } else {
-        set("cpu.cfs_period_us", std::to_string(cpu_period_us));
-        set("cpu.cfs_quota_us", quota);
-      }
+    if (h.cpu && h.v2) {
+      set("cpu.max", fmt::format("{} {}", cpu_millis > 0 ? quota : "max", cpu_period_us));
+    } else if (h.cpu) {
+      set("cpu.cfs_period_us", std::to_string(cpu_period_us));
+      set("cpu.cfs_quota_us", quota);
     }
+    if (h.memory)
+      cgroup.oom_kills_before = oom_kills(h, cgroup.name);
     unique_fd procs;
     if (error_number == 0) {
       procs.reset(::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
       if (!procs.valid())
         error_number = errno;
     }
-    if (error_number != 0)
+    if (error_number != 0) {
+      release(cgroup);
       throw std::runtime_error(fmt::format("cannot start job: cannot set up its cgroup {} ({})",
                                            dir, std::strerror(error_number)));
+    }
     cgroup.procs_files.push_back(std::move(procs));
   }
   return cgroup;
 }
 
-bool job_cgroups::memory_exceeded(const std::string& name) const {
-  for (const auto& h : hierarchies_) {
-    if (!h.memory)
-      continue;
-    auto events
-        = read_text(h.base + "/" + name + (h.v2 ? "/memory.events" : "/memory.oom_control"));
-    if (counter(events, "oom_kill") > 0)
+int64_t job_cgroups::oom_kills(const hierarchy& h, const std::string& name) const {
+  auto events = read_text(h.base + "/" + name + (h.v2 ? "/memory.events" : "/memory.oom_control"));
+  return counter(events, "oom_kill");
+}
+
+bool job_cgroups::memory_exceeded(const job_cgroup& cgroup) const {
+  for (const auto& h : hierarchies_)
+    if (h.memory && !cgroup.name.empty() && oom_kills(h, cgroup.name) > cgroup.oom_kills_before)
       return true;
-  }
   return false;
 }
 
-void job_cgroups::remove(const std::string& name) {
-  for (const auto& h : hierarchies_) {
-    auto dir = h.base + "/" + name;
-    // A job's processes end with it: what it left behind would use resources now free for others.
-    // Killed processes take a moment to leave; a busy cgroup is removed by a later sweep.
-    kill_processes_in(dir);
-    if (::rmdir(dir.c_str()) != 0 && errno == EBUSY
-        && std::find(busy_.begin(), busy_.end(), name) == busy_.end())
-      busy_.push_back(name);
-  }
+void job_cgroups::release(const job_cgroup& cgroup) {
+  if (cgroup.name.empty())
+    return;
+  // A job's processes end with it: what it left behind would use resources now free for others.
+  // Killed processes take a moment to leave; such a cgroup is reused once it is empty.
+  bool empty = true;
+  for (const auto& h : hierarchies_)
+    empty = !kill_processes_in(h.base + "/" + cgroup.name) && empty;
+  (empty ? free_ : emptying_).push_back(cgroup.name);
 }
 
-void job_cgroups::remove_finished() {
-  auto busy = std::move(busy_);
-  busy_.clear();
-  for (const auto& name : busy)
-    remove(name);
+void job_cgroups::reuse_emptied() {
+  auto emptying = std::move(emptying_);
+  emptying_.clear();
+  for (const auto& name : emptying) {
+    job_cgroup cgroup;
+    cgroup.name = name;
+    release(cgroup);
+  }
 }
 
 } // namespace claud::proc

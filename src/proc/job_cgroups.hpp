@@ -1,7 +1,7 @@
 #pragma once
-// Memory and CPU limits of job processes through cgroups: one cgroup per job attempt under a
-// subtree of this slave's own ("claud-KEY", KEY unique to the slave's data dir, so two slaves on
-// one machine never touch each other's jobs).
+// Memory and CPU limits of job processes through cgroups: each running job attempt in a cgroup of
+// its own (reused by later jobs once empty) under a subtree of this slave's own ("claud-KEY", KEY
+// unique to the slave's data dir, so two slaves on one machine never touch each other's jobs).
 //
 // cgroup v2 is used where this slave's cgroup offers the memory and cpu controllers and the slave
 // may hand them to children. Under v2 a cgroup that hands out controllers must hold no processes,
@@ -31,9 +31,12 @@ struct limit_enforcement {
   std::string note;      // why a limit is not enforced: one line an operator can act on
 };
 
-/// The cgroup of one job attempt, open for the child to join (see spawn_request::join_cgroups).
+/// The cgroup one job attempt runs in. Move-only: it holds the files the child joins through.
 struct job_cgroup {
-  std::vector<unique_fd> procs_files; // one per hierarchy: cgroup.procs, open for writing
+  std::string name;                   // empty without enforcement
+  std::vector<unique_fd> procs_files; // one cgroup.procs per hierarchy, open for writing; the
+                                      // child joins through them (spawn_request::join_cgroups)
+  int64_t oom_kills_before = 0;       // the kernel's count of memory kills when it was handed out
 };
 
 class job_cgroups {
@@ -55,19 +58,19 @@ public:
     return enforcement_;
   }
 
-  /// Creates the cgroup `name` (a file name, e.g. "17.2") with the limits a job asked for (0 =
-  /// none). Without enforcement returns an empty job_cgroup. Throws std::runtime_error with a
-  /// line for the user when a cgroup this slave promised cannot be made.
-  job_cgroup create(const std::string& name, int64_t cpu_millis, int64_t memory_bytes);
+  /// A cgroup with the limits a job asked for (0 = none): an emptied one of an ended job, or a new
+  /// one. Without enforcement an empty job_cgroup. Throws std::runtime_error with a line for the
+  /// user when a cgroup this slave promised cannot be made.
+  job_cgroup acquire(int64_t cpu_millis, int64_t memory_bytes);
 
-  /// Whether the kernel killed a process of cgroup `name` for exceeding its memory limit.
-  bool memory_exceeded(const std::string& name) const;
+  /// Whether the kernel killed a process of `cgroup` for exceeding its memory limit since it was
+  /// handed out.
+  bool memory_exceeded(const job_cgroup& cgroup) const;
 
-  /// Removes cgroup `name` once its processes are gone; one still holding processes (a job's
-  /// main process ended but something it started lives on) is removed by a later call to
-  /// remove_finished().
-  void remove(const std::string& name);
-  void remove_finished();
+  /// Takes back the cgroup of an ended job, killing what the job left running in it. One still
+  /// holding processes is reused after reuse_emptied() finds it empty.
+  void release(const job_cgroup& cgroup);
+  void reuse_emptied();
 
 private:
   struct hierarchy {
@@ -81,10 +84,13 @@ private:
   void set_up_v1(const std::string& controller, const std::string& own_dir,
                  const std::string& slave_key);
   void remove_all(); // kills every process in the subtree and removes every job cgroup
+  int64_t oom_kills(const hierarchy& h, const std::string& name) const;
 
   limit_enforcement enforcement_;
   std::vector<hierarchy> hierarchies_;
-  std::vector<std::string> busy_; // cgroups of ended jobs that still held processes
+  uint64_t cgroups_made_ = 0;
+  std::vector<std::string> free_;     // empty cgroups ready for the next job
+  std::vector<std::string> emptying_; // released, but processes were still in them
 };
 
 } // namespace claud::proc

@@ -60,7 +60,7 @@ TEST_CASE("turned off, nothing is enforced and the note says so") {
   CHECK_FALSE(cgroups.enforcement().cpu);
   CHECK(cgroups.enforcement().mechanism == "none");
   CHECK(cgroups.enforcement().note == "turned off with --cgroups=off");
-  CHECK(cgroups.create("1.1", 1000, 64 * mib).procs_files.empty());
+  CHECK(cgroups.acquire(1000, 64 * mib).procs_files.empty());
 }
 
 TEST_CASE("what is enforced comes with a mechanism, what is not with a reason") {
@@ -77,14 +77,27 @@ TEST_CASE("a job over its memory limit is killed and its cgroup says why") {
     return;
   scratch_dir dir;
   child_guard guard;
-  auto cgroup = cgroups.create("1.1", 0, 32 * mib);
+  auto cgroup = cgroups.acquire(0, 32 * mib);
   pid_t pid = guard.add(spawn_in(dir, cgroup, allocate(256 * mib)));
   auto status = wait_and_reap(pid);
   REQUIRE(status.has_value());
   CHECK_FALSE(status->exited);
   CHECK(status->signal == SIGKILL);
-  CHECK(cgroups.memory_exceeded("1.1"));
-  cgroups.remove("1.1");
+  CHECK(cgroups.memory_exceeded(cgroup));
+  cgroups.release(cgroup);
+
+  SECTION("the next job reuses the cgroup with its own limits and a clean record") {
+    auto next = cgroups.acquire(0, 256 * mib);
+    CHECK(next.name == cgroup.name);
+    CHECK_FALSE(cgroups.memory_exceeded(next));
+    pid_t again = guard.add(spawn_in(dir, next, allocate(64 * mib))); // over the old limit
+    auto ended = wait_and_reap(again);
+    REQUIRE(ended.has_value());
+    CHECK(ended->exited);
+    CHECK(ended->code == 0);
+    CHECK_FALSE(cgroups.memory_exceeded(next));
+    cgroups.release(next);
+  }
 }
 
 TEST_CASE("a job within its memory limit runs to its end") {
@@ -93,15 +106,15 @@ TEST_CASE("a job within its memory limit runs to its end") {
     return;
   scratch_dir dir;
   child_guard guard;
-  auto cgroup = cgroups.create("1.1", 0, 256 * mib);
+  auto cgroup = cgroups.acquire(0, 256 * mib);
   pid_t pid = guard.add(spawn_in(dir, cgroup, allocate(16 * mib)));
   auto status = wait_and_reap(pid);
   REQUIRE(status.has_value());
   CHECK(status->exited);
   CHECK(status->code == 0);
   CHECK(read_file(dir.file("stdout")) == std::to_string(16 * mib));
-  CHECK_FALSE(cgroups.memory_exceeded("1.1"));
-  cgroups.remove("1.1");
+  CHECK_FALSE(cgroups.memory_exceeded(cgroup));
+  cgroups.release(cgroup);
 }
 
 TEST_CASE("a CPU limit holds a spinning job to its share") {
@@ -110,7 +123,7 @@ TEST_CASE("a CPU limit holds a spinning job to its share") {
     return;
   scratch_dir dir;
   child_guard guard;
-  auto cgroup = cgroups.create("1.1", 100, 0); // a tenth of a CPU
+  auto cgroup = cgroups.acquire(100, 0); // a tenth of a CPU
   pid_t pid = guard.add(spawn_in(dir, cgroup, {"sh", "-c", "while :; do :; done"}));
   // Unlimited, the loop would use all of the 600 ms; limited, about 60 ms of it.
   std::this_thread::sleep_for(std::chrono::milliseconds{600});
@@ -122,7 +135,7 @@ TEST_CASE("a CPU limit holds a spinning job to its share") {
   auto used_ms = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000
                  + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1000;
   CHECK(used_ms < 250);
-  cgroups.remove("1.1");
+  cgroups.release(cgroup);
 }
 
 TEST_CASE("a restarted slave kills what its jobs left running before it") {
@@ -134,7 +147,7 @@ TEST_CASE("a restarted slave kills what its jobs left running before it") {
     job_cgroups before{key, job_cgroups::mode::automatic};
     if (!enforces(before, true, false))
       return;
-    pid = guard.add(spawn_in(dir, before.create("7.1", 0, 64 * mib), {"sleep", "30"}));
+    pid = guard.add(spawn_in(dir, before.acquire(0, 64 * mib), {"sleep", "30"}));
   } // the slave ends without stopping its job, as when it is SIGKILLed
   job_cgroups after{key, job_cgroups::mode::automatic};
   auto status = wait_and_reap(pid);
