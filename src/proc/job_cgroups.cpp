@@ -248,6 +248,13 @@ job_cgroup job_cgroups::acquire(int64_t cpu_millis, int64_t memory_bytes) {
       if (!procs.valid())
         error_number = errno;
     }
+    if (error_number != 0 && !fresh) {
+      // A reused cgroup can refuse a lower memory limit while the last job's page cache is still
+      // charged to it: retire it and take another.
+      for (const auto& each : hierarchies_)
+        ::rmdir((each.base + "/" + cgroup.name).c_str());
+      return acquire(cpu_millis, memory_bytes);
+    }
     if (error_number != 0) {
       release(cgroup);
       throw std::runtime_error(fmt::format("cannot start job: cannot set up its cgroup {} ({})",
