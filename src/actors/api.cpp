@@ -7,7 +7,6 @@
 
 #include "actors/internal_atoms.hpp"
 #include "claud/protocol.hpp"
-#include "sched/placement.hpp"
 #include "state/job_states.hpp"
 
 namespace claud {
@@ -72,21 +71,11 @@ caf::result<pb::Job> submit(self_pointer self, pb::JobSpec& spec) {
     return make_error(errc::invalid_request, problem);
   if (spec.name().empty())
     spec.set_name(spec.argv(0).substr(spec.argv(0).rfind('/') + 1));
+  // The scheduler refuses a job no node could ever run, and places it in the same entry.
   auto promise = self->make_response_promise();
-  self->request(config.leader_election, config.internal_timeout, local_atom::value,
-                nodes_atom::value)
-      .then(
-          [=](const pb::NodeList& list) mutable {
-            std::vector<pb::Node> nodes(list.nodes().begin(), list.nodes().end());
-            if (auto never = sched::never_fits_reason(nodes, spec); !never.empty()) {
-              promise.deliver(make_error(errc::invalid_request, never));
-              return;
-            }
-            pb::LogEntry entry;
-            *entry.mutable_job_submitted()->mutable_spec() = spec;
-            commit_and_answer(self, promise, std::move(entry));
-          },
-          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+  self->request(config.scheduler, config.internal_timeout, submit_atom::value, std::move(spec))
+      .then([=](const std::string& job_id) mutable { deliver_job(self, promise, job_id); },
+            [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
   return promise;
 }
 

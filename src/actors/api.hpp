@@ -21,6 +21,7 @@ namespace claud {
 struct api_config {
   caf::actor leader_election;
   caf::actor resource_tracker;
+  caf::actor scheduler;                             // places and proposes submissions
   caf::actor peers;                                 // peer_directory, to reach the leader
   size_t masters = 1;                               // how many masters there are, for messages
   std::chrono::milliseconds wait_poll{2000};        // longest a `wait` is parked before an answer

@@ -10,6 +10,7 @@ using propose_atom = caf::atom_constant<caf::atom("propose")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using view_atom = caf::atom_constant<caf::atom("view")>;
+using place_atom = caf::atom_constant<caf::atom("place")>;
 using job_update_atom = caf::atom_constant<caf::atom("jobupdate")>;
 using node_update_atom = caf::atom_constant<caf::atom("nodeupdate")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;

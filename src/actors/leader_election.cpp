@@ -164,13 +164,19 @@ void resolve_proposal(self_pointer self, const replica::applied_entry& applied) 
   proposals.erase(i);
 }
 
+void send_raft(self_pointer self, pb::RaftMessage& message) {
+  message.set_from_name(self->state.config.node_id);
+  auto to = message.to();
+  self->send(self->state.config.peers, relay_atom::value, std::move(to), std::move(message));
+}
+
 /// Persists what the core produced (one fsync), sends, applies, answers.
 void flush(self_pointer self) {
   auto& st = self->state;
   st.flush_scheduled = false;
   replica::output out;
   try {
-    out = st.replica->process();
+    out = st.replica->process([self](pb::RaftMessage& m) { send_raft(self, m); });
   } catch (const storage::storage_error& e) {
     // What reached the disk is unknown: stop rather than guess; the master exits with the error.
     log::error("storage", "write failed, stopping", {{"error", e.what()}});
@@ -179,14 +185,13 @@ void flush(self_pointer self) {
     self->quit(make_error(errc::storage_failure, e.what()));
     return;
   }
-  for (auto& m : out.messages) {
-    m.set_from_name(st.config.node_id);
-    auto to = m.to();
-    self->send(st.config.peers, relay_atom::value, std::move(to), std::move(m));
-  }
+  for (auto& m : out.messages)
+    send_raft(self, m);
+  // Changes first: a proposer that also subscribes (the scheduler) sees the committed record
+  // before the answer that ends its reservation.
   for (const auto& applied : out.applied) {
-    resolve_proposal(self, applied);
     notify_changes(self, applied.result);
+    resolve_proposal(self, applied);
   }
   if (out.snapshot_installed) {
     // Proposals the snapshot covered are decided, but not knowable here.

@@ -9,6 +9,7 @@
 #include "actors/internal_atoms.hpp"
 #include "claud/protocol.hpp"
 #include "log/log.hpp"
+#include "sched/node_ledger.hpp"
 #include "sched/placement_index.hpp"
 #include "state/job_states.hpp"
 
@@ -16,8 +17,17 @@ namespace claud {
 
 namespace {
 
+/// A submission waiting for the next batch to place it.
+struct submission {
+  pb::JobSpec spec;
+  caf::response_promise promise;
+};
+
 struct scheduler_state {
   scheduler_config config;
+  sched::node_ledger nodes; // committed records and what proposals in flight will take
+  std::vector<submission> submissions;
+  bool batch_scheduled = false;
   int64_t wakeup_at_ms = 0; // a pass is scheduled for then (a restart's backoff ends), 0 if none
   bool leading = false;     // only the leader places jobs
   bool passing = false;
@@ -49,21 +59,38 @@ void finish_pass(self_pointer self) {
   }
 }
 
-void propose(self_pointer self, pb::LogEntry entry) {
+/// Proposes `entry`, holding `spec`'s resources on `node_id` (if any) in the ledger until the
+/// proposal is answered; `done` gets the answer.
+template<class Done>
+void propose_holding(self_pointer self, pb::LogEntry entry, const std::string& node_id,
+                     const pb::JobSpec& spec, Done done) {
   auto& st = self->state;
-  ++st.proposals_in_flight;
-  auto done = [self] {
-    if (--self->state.proposals_in_flight == 0)
-      finish_pass(self);
-  };
+  auto held = node_id.empty() ? 0 : st.nodes.reserve(node_id, spec);
   self->request(st.config.leader_election, st.config.internal_timeout, propose_atom::value,
                 std::move(entry))
-      .then([done](const std::string&) { done(); },
-            [done](caf::error& err) {
-              // A placement that no longer fits is refused by apply; the next pass retries it.
-              log::debug("scheduler", "proposal not applied", {{"error", error_message(err)}});
-              done();
-            });
+      .then(
+          [=](std::string& job_id) mutable {
+            self->state.nodes.release(held);
+            done(caf::expected<std::string>{std::move(job_id)});
+          },
+          [=](caf::error& err) mutable {
+            self->state.nodes.release(held);
+            done(caf::expected<std::string>{std::move(err)});
+          });
+}
+
+/// Proposes a pass's placement (or reason); the pass ends when all of them are answered.
+void propose(self_pointer self, pb::LogEntry entry, const pb::JobSpec& spec) {
+  auto& st = self->state;
+  ++st.proposals_in_flight;
+  std::string node_id = entry.has_job_placed() ? entry.job_placed().node_id() : std::string{};
+  propose_holding(self, std::move(entry), node_id, spec, [self](caf::expected<std::string> answer) {
+    // A placement that no longer fits is refused by apply; the next pass retries it.
+    if (!answer)
+      log::debug("scheduler", "proposal not applied", {{"error", error_message(answer.error())}});
+    if (--self->state.proposals_in_flight == 0)
+      finish_pass(self);
+  });
 }
 
 /// Job ids are decimal counters: order by length, then text, to place the oldest first.
@@ -87,6 +114,8 @@ void schedule_wakeup(self_pointer self, int64_t at_ms, int64_t now) {
 }
 
 void place_pending(self_pointer self, const pb::ClusterState& view) {
+  // The view is the committed state as of now; the updates still to come are newer.
+  self->state.nodes.reset(view.nodes());
   // Restarts wait out their backoff; a timer brings the scheduler back when the first one ends.
   const int64_t now = now_ms();
   int64_t next_wakeup = 0;
@@ -105,9 +134,10 @@ void place_pending(self_pointer self, const pb::ClusterState& view) {
   }
   // One index of the nodes for the whole pass: each placement reserves its resources in it, so
   // the next job sees what is left, without a scan of every node per job.
+  // Proposals of submissions may be in flight: their reservations are in the ledger's nodes.
   std::optional<sched::placement_index> index;
   if (!pending.empty())
-    index.emplace(view.nodes());
+    index.emplace(self->state.nodes.nodes());
   for (const pb::Job* job : pending) {
     auto where = index->place(job->spec());
     pb::LogEntry entry;
@@ -121,7 +151,7 @@ void place_pending(self_pointer self, const pb::ClusterState& view) {
     } else {
       continue;
     }
-    propose(self, std::move(entry));
+    propose(self, std::move(entry), job->spec());
   }
   if (self->state.proposals_in_flight == 0)
     finish_pass(self);
@@ -138,6 +168,49 @@ void pass(self_pointer self) {
                         {{"error", error_message(err)}});
               finish_pass(self);
             });
+}
+
+/// Places the submissions that arrived since the last batch against one index of the nodes, and
+/// proposes each as one entry that already holds its placement (or none: it waits for a pass).
+void place_submissions(self_pointer self) {
+  auto& st = self->state;
+  st.batch_scheduled = false;
+  auto batch = std::move(st.submissions);
+  st.submissions.clear();
+  const auto nodes = st.nodes.nodes();
+  sched::placement_index index{nodes};
+  for (auto& [spec, promise] : batch) {
+    if (auto never = sched::never_fits_reason(nodes, spec); !never.empty()) {
+      promise.deliver(make_error(errc::invalid_request, never));
+      continue;
+    }
+    pb::LogEntry entry;
+    *entry.mutable_job_submitted()->mutable_spec() = spec;
+    auto where = index.place(spec);
+    if (!where.node_id.empty()) {
+      index.reserve(where.node_id, spec);
+      entry.mutable_job_submitted()->set_node_id(where.node_id);
+    }
+    propose_holding(self, std::move(entry), where.node_id, spec,
+                    [promise](caf::expected<std::string> job_id) mutable {
+                      if (job_id)
+                        promise.deliver(std::move(*job_id));
+                      else
+                        promise.deliver(std::move(job_id.error()));
+                    });
+  }
+}
+
+/// Queues a submission; the batch runs once the mailbox holds no more of them.
+caf::result<std::string> submit(self_pointer self, pb::JobSpec& spec) {
+  auto& st = self->state;
+  auto promise = self->make_response_promise();
+  st.submissions.push_back({std::move(spec), promise});
+  if (!st.batch_scheduled) {
+    st.batch_scheduled = true;
+    self->send(self, place_atom::value);
+  }
+  return promise;
 }
 
 /// How often retention runs: a tenth of the retention, between one second and ten minutes.
@@ -163,8 +236,18 @@ void expire_old_jobs(self_pointer self) {
 
 caf::behavior scheduler(self_pointer self, scheduler_config config) {
   self->state.config = std::move(config);
-  self->send(self->state.config.leader_election, subscribe_atom::value,
-             caf::actor_cast<caf::actor>(self));
+  const auto& election = self->state.config.leader_election;
+  self->send(election, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
+  // The updates that follow the subscription come after this answer (one sender, in order).
+  self->request(election, caf::infinite, local_atom::value, nodes_atom::value)
+      .then(
+          [=](const pb::NodeList& list) {
+            self->state.nodes.reset(list.nodes());
+            request_pass(self);
+          },
+          [](caf::error& err) {
+            log::error("scheduler", "cannot read the nodes", {{"error", error_message(err)}});
+          });
   self->delayed_send(self, retention_period(self->state.config.job_retention), expire_atom::value);
   return {
       [=](expire_atom) { expire_old_jobs(self); },
@@ -183,7 +266,12 @@ caf::behavior scheduler(self_pointer self, scheduler_config config) {
         if (job.state() == pb::JOB_PENDING || state::is_terminal(job.state()))
           request_pass(self);
       },
-      [=](node_update_atom, const pb::Node&) { request_pass(self); },
+      [=](node_update_atom, const pb::Node& node) {
+        if (self->state.nodes.update(node))
+          request_pass(self);
+      },
+      [=](submit_atom, pb::JobSpec& spec) { return submit(self, spec); },
+      [=](place_atom) { place_submissions(self); },
   };
 }
 

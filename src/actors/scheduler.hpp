@@ -1,7 +1,13 @@
 #pragma once
-// scheduler: turns pending jobs into committed placements. On every change that could let a
-// pending job run (a submission, a job ending, a node joining or leaving), it takes a view of the
-// nodes and pending jobs, places them oldest first with the pure `sched::place`, and proposes one
+// scheduler: decides where jobs go. A submission (from the api) is placed at once and proposed as
+// one JobSubmitted that holds its placement, so a job that fits costs one entry; one that no node
+// could ever run is refused before anything is written. Submissions that arrive together are
+// placed as a batch against one index of the nodes. The nodes come from a node_ledger: the
+// committed records (kept current by leader_election's updates) plus what proposals still in
+// flight will take, so a burst does not pile onto one node.
+//
+// On every change that could let a pending job run (a job that waits, a job ending, a node with
+// more room), it takes a view of the pending jobs, places them oldest first, and proposes one
 // JobPlaced per placement; a job that fits nowhere gets a JobUnplaceable with the reason whenever
 // that reason changes. A job restarting after a failure waits out its backoff (not_before_ms): a
 // timer brings the scheduler back when the first backoff ends. The slave hears of a placement
@@ -9,9 +15,9 @@
 //
 // It also keeps the state from growing without bound: while leading, it periodically commits a
 // JobsExpired entry that drops the jobs that ended more than `job_retention` ago.
-// It acts only while this master leads (leader_election tells it, role_atom).
-// States: idle -> passing (a view requested, proposals in flight) -> idle; changes that arrive
-// while passing mark it dirty, and one more pass follows.
+// It places only while this master leads (leader_election tells it, role_atom).
+// States of the pass: idle -> passing (a view requested, proposals in flight) -> idle; changes
+// that arrive while passing mark it dirty, and one more pass follows.
 
 #include <chrono>
 

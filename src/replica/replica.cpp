@@ -22,10 +22,23 @@ replica::replica(replica_options options, std::shared_ptr<storage::log_store> st
       raft_(options_.raft, store_->hard_state(), store_->snapshot(), store_->entries(),
             options_.seed) {}
 
-output replica::process() {
+output replica::process(const message_sink& send_before_sync) {
   output out;
   while (raft_.has_ready()) {
     auto rd = raft_.take_ready();
+    const auto& durable = raft_.persisted_hard_state();
+    const bool vote_changed
+        = rd.hard_state.term() != durable.term() || rd.hard_state.vote() != durable.vote();
+    // A leader's messages depend on nothing this batch makes durable but its own entries, and a
+    // leader need not hold its entries durably before it sends them (the Raft thesis, 10.2.1): its
+    // own copy counts towards a commit only when a follower's answer is stepped, after this sync.
+    // So the followers write while the leader does, and a commit costs one fsync, not two in a row.
+    if (send_before_sync && raft_.current_role() == raft::role::leader && !vote_changed
+        && !rd.has_snapshot) {
+      for (auto& m : rd.messages)
+        send_before_sync(m);
+      rd.messages.clear();
+    }
     if (rd.has_snapshot) {
       store_->save_snapshot(rd.snapshot);
       state_ = state_from(rd.snapshot);
@@ -37,9 +50,6 @@ output replica::process() {
     // commit index need not be (after a restart the leader tells it again, and a lone master
     // commits its log anew when it leads), so it is written only along with a term or vote: an
     // ordinary commit then costs one fdatasync of the log and none of the meta file.
-    const auto& durable = raft_.persisted_hard_state();
-    const bool vote_changed
-        = rd.hard_state.term() != durable.term() || rd.hard_state.vote() != durable.vote();
     if (vote_changed)
       store_->set_hard_state(rd.hard_state);
     if (!rd.entries.empty() || vote_changed) {

@@ -1,12 +1,14 @@
 #pragma once
 // A master's replica of the cluster: the raft core, the log store it persists through, and the
 // cluster state machine it applies committed entries to. `process()` is etcd's ready loop —
-// persist (entries, hard state, one sync), then hand out messages, then apply, then advance — and
+// persist (entries, hard state, one sync), then hand out messages (a leader's before its sync),
+// then apply, then advance — and
 // takes a snapshot (compacting the log) every `snapshot_every_entries` applied entries.
 //
 // No CAF, clock or sockets: the leader_election actor and the simulator drive the same code, with
 // the file store in production and the memory store in the simulator.
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -58,9 +60,12 @@ public:
     return entries_written_;
   }
 
+  using message_sink = std::function<void(pb::RaftMessage&)>;
+
   /// Runs the ready loop until the core has nothing left. Throws storage::storage_error when the
-  /// store fails; the node must then stop (what reached the disk is unknown).
-  output process();
+  /// store fails; the node must then stop (what reached the disk is unknown). With
+  /// `send_before_sync`, a leader's messages go to it before its sync instead of into the output.
+  output process(const message_sink& send_before_sync = {});
 
 private:
   void maybe_snapshot();

@@ -76,8 +76,9 @@ caf::actor spawn_master(caf::actor_system& system, actor_stopper& actors,
   scheduler_config scheduler_config;
   scheduler_config.leader_election = leader;
   scheduler_config.job_retention = std::chrono::milliseconds{options.job_retention_ms};
-  actors.add(spawn_scheduler(system, scheduler_config));
+  auto scheduler = actors.add(spawn_scheduler(system, scheduler_config));
   api_config api_config;
+  api_config.scheduler = scheduler;
   api_config.leader_election = leader;
   api_config.resource_tracker = tracker;
   api_config.peers = peers;

@@ -82,7 +82,15 @@ apply_result cluster_state::submit(const pb::JobSubmitted& op, int64_t time_ms) 
   job.set_state(pb::JOB_PENDING);
   job.set_submitted_at_ms(time_ms);
   record_event(job, time_ms);
-  return touched(id);
+  if (op.node_id().empty())
+    return touched(id);
+  pb::JobPlaced placed;
+  placed.set_job_id(id);
+  placed.set_node_id(op.node_id());
+  auto result = place(placed, time_ms);
+  if (!result.applied)
+    return touched(id); // the node was taken or lost meanwhile: pending, for the next pass
+  return result;
 }
 
 apply_result cluster_state::place(const pb::JobPlaced& op, int64_t time_ms) {

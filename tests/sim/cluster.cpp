@@ -103,7 +103,7 @@ void cluster::deliver_hints() {
 void cluster::process(node& n) {
   replica::output out;
   try {
-    out = n.replica->process();
+    out = n.replica->process([&](pb::RaftMessage& m) { net_.send(std::move(m), now_); });
   } catch (const simulated_crash&) {
     go_down(n, "during a write");
     return;

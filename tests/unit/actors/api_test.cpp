@@ -1,5 +1,6 @@
-// api, against a fake leader_election (and the real resource_tracker behind it) under CAF's test
-// coordinator: validation before anything is written, submissions answered once committed, parked
+// api, against a fake leader_election (and the real resource_tracker and scheduler behind it) under
+// CAF's test coordinator: validation before anything is written, submissions answered once
+// committed and placed in the same entry, parked
 // waits, followers forwarding clients and redirecting slaves, and a cluster without a leader.
 #include "actors/api.hpp"
 
@@ -7,6 +8,7 @@
 
 #include "actor_fixture.hpp"
 #include "actors/resource_tracker.hpp"
+#include "actors/scheduler.hpp"
 
 using namespace claud;
 using namespace claud::test;
@@ -17,6 +19,7 @@ constexpr auto wait_poll = std::chrono::milliseconds{2000};
 
 struct api_fixture : actor_fixture {
   caf::actor tracker;
+  caf::actor scheduler;
   caf::actor leader_api; // another master's api, reached through the peer directory
   caf::actor peers;
   caf::actor api;
@@ -28,6 +31,10 @@ struct api_fixture : actor_fixture {
     tracker_config.slave_timeout = std::chrono::minutes{1};
     tracker_config.internal_timeout = std::chrono::minutes{1};
     tracker = keep(spawn_resource_tracker(sys, tracker_config));
+    scheduler_config scheduler_config;
+    scheduler_config.leader_election = election;
+    scheduler_config.internal_timeout = std::chrono::minutes{1};
+    scheduler = keep(spawn_scheduler(sys, scheduler_config));
     leader_api = keep(sys.spawn([](caf::event_based_actor*) -> caf::behavior {
       return {
           [](submit_atom, const pb::JobSpec& spec) {
@@ -50,6 +57,7 @@ struct api_fixture : actor_fixture {
     api_config config;
     config.leader_election = election;
     config.resource_tracker = tracker;
+    config.scheduler = scheduler;
     config.peers = peers;
     config.masters = 3;
     config.wait_poll = wait_poll;
@@ -104,23 +112,26 @@ TEST_CASE_METHOD(api_fixture, "a job asking more than any known slave offers is 
   CHECK(election_state().proposals.empty());
 }
 
-TEST_CASE_METHOD(api_fixture, "a valid submission answers the committed job") {
+TEST_CASE_METHOD(api_fixture, "a valid submission answers the committed job, placed at once") {
   leading_with_slave();
   auto answer = submit(job_spec(1));
   REQUIRE(answer->ok());
   CHECK(answer->value.id() == "1");
-  CHECK(answer->value.state() == pb::JOB_PENDING);
+  CHECK(answer->value.state() == pb::JOB_PLACED);
+  CHECK(answer->value.node_id() == "a");
   CHECK(answer->value.spec().name() == "sleep"); // named after its command
   CHECK(answer->value.submitted_at_ms() > 0);
   auto submissions = proposed(pb::LogEntry::kJobSubmitted);
   REQUIRE(submissions.size() == 1);
   CHECK(submissions[0].job_submitted().spec().argv(0) == "sleep");
+  CHECK(submissions[0].job_submitted().node_id() == "a");
+  CHECK(proposed(pb::LogEntry::kJobPlaced).empty()); // one entry for both
   CHECK(job("1").spec().name() == "sleep");
 }
 
 TEST_CASE_METHOD(api_fixture, "kill answers the committed job; an unknown job is not found") {
   leading_with_slave();
-  commit(entries::submitted(job_spec(1)));
+  commit(entries::submitted(job_spec(6))); // more than slave a has: it stays pending
   auto killed = ask<pb::Job>(api, kill_atom::value, std::string{"1"});
   auto unknown = ask<pb::Job>(api, kill_atom::value, std::string{"7"});
   run();

@@ -137,3 +137,55 @@ TEST_CASE_METHOD(scheduler_fixture, "a scheduler that stops leading stops placin
   CHECK(proposed(pb::LogEntry::kJobPlaced).empty());
   CHECK(job("1").state() == pb::JOB_PENDING);
 }
+
+TEST_CASE_METHOD(scheduler_fixture,
+                 "a submission that fits is placed in the entry that submits it") {
+  set_role(true);
+  commit(entries::registered("a", 2000, 8 * entries::gib));
+  commit(entries::registered("b", 1000, 8 * entries::gib));
+  // Sent together: one batch, each placement reserved before the next is decided.
+  auto first = ask<std::string>(scheduler, submit_atom::value, job_spec(1));
+  auto second = ask<std::string>(scheduler, submit_atom::value, job_spec(1));
+  auto third = ask<std::string>(scheduler, submit_atom::value, job_spec(1));
+  auto fourth = ask<std::string>(scheduler, submit_atom::value, job_spec(1));
+  run();
+  for (const auto& answer : {first, second, third})
+    REQUIRE(answer->ok());
+  auto submissions = proposed(pb::LogEntry::kJobSubmitted);
+  REQUIRE(submissions.size() == 4);
+  CHECK(submissions[0].job_submitted().node_id() == "b"); // bin-packing: the tightest first
+  CHECK(submissions[1].job_submitted().node_id() == "a");
+  CHECK(submissions[2].job_submitted().node_id() == "a");
+  CHECK(submissions[3].job_submitted().node_id().empty()); // fits nowhere now: pending
+  CHECK(proposed(pb::LogEntry::kJobPlaced).empty());
+  CHECK(job(first->value).state() == pb::JOB_PLACED);
+  CHECK(job(third->value).node_id() == "a");
+  REQUIRE(fourth->ok());
+  CHECK(job(fourth->value).state() == pb::JOB_PENDING);
+  CHECK(node("a").cpu_millis_used() == 2000);
+}
+
+TEST_CASE_METHOD(scheduler_fixture, "a submission no node could ever run is refused unwritten") {
+  set_role(true);
+  commit(entries::registered("a", 2000, 8 * entries::gib));
+  auto answer = ask<std::string>(scheduler, submit_atom::value, job_spec(3));
+  run();
+  REQUIRE(answer->done);
+  CHECK(has_code(answer->error, errc::invalid_request));
+  CHECK(answer->message()
+        == "no node could ever run this job: it needs 3 CPUs and 1 GiB, the largest node offers "
+           "2 CPUs (a); ask for less with --cpus");
+  CHECK(proposed(pb::LogEntry::kJobSubmitted).empty());
+}
+
+TEST_CASE_METHOD(scheduler_fixture,
+                 "a submission placed on a node that is gone by its commit waits") {
+  set_role(true);
+  commit(entries::registered("a", 2000, 8 * entries::gib));
+  auto entry = entries::submitted(job_spec(1));
+  entry.mutable_job_submitted()->set_node_id("gone"); // decided against an older picture
+  commit(entry);
+  CHECK(job("1").state() == pb::JOB_PLACED); // the pass that the pending job asked for placed it
+  CHECK(job("1").node_id() == "a");
+  REQUIRE(proposed(pb::LogEntry::kJobPlaced).size() == 1);
+}

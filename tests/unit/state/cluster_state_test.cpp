@@ -58,6 +58,43 @@ TEST_CASE("submissions get ids 1, 2, 3 and wait pending") {
   CHECK(r.state.find_job("4") == nullptr);
 }
 
+TEST_CASE("a submission that holds a placement is placed in the same entry, if it still fits") {
+  replica r;
+  r.apply(registered("a", 2000, 4 * gib));
+  auto entry = submitted(spec(1500, gib));
+  entry.mutable_job_submitted()->set_node_id("a");
+  auto result = r.apply(entry);
+  CHECK(result.applied);
+  CHECK(result.job_id == "1");
+  CHECK(result.changed_jobs == strings{"1"});
+  CHECK(result.changed_nodes == strings{"a"});
+  const auto& job = r.job("1");
+  CHECK(job.state() == pb::JOB_PLACED);
+  CHECK(job.node_id() == "a");
+  CHECK(job.attempts() == 1);
+  REQUIRE(job.history_size() == 2); // both steps, at the entry's time
+  CHECK(job.history(0).state() == pb::JOB_PENDING);
+  CHECK(job.history(1).state() == pb::JOB_PLACED);
+  CHECK(job.history(1).time_ms() == job.submitted_at_ms());
+  CHECK(r.node("a").cpu_millis_used() == 1500);
+
+  // Decided before the first one committed: no room left on a, so it waits pending.
+  auto second = submitted(spec(1000, gib));
+  second.mutable_job_submitted()->set_node_id("a");
+  result = r.apply(second);
+  CHECK(result.applied);
+  CHECK(result.changed_nodes.empty());
+  CHECK(r.job("2").state() == pb::JOB_PENDING);
+  CHECK(r.job("2").attempts() == 0);
+  CHECK(r.job("2").reason().empty());
+  CHECK(r.node("a").cpu_millis_used() == 1500);
+
+  auto nowhere = submitted(spec(100, gib));
+  nowhere.mutable_job_submitted()->set_node_id("zz"); // a node the state does not know
+  CHECK(r.apply(nowhere).applied);
+  CHECK(r.job("3").state() == pb::JOB_PENDING);
+}
+
 TEST_CASE("applied_index follows the entry index, also for entries that are no-ops") {
   state::cluster_state s;
   CHECK(s.applied_index() == 0);

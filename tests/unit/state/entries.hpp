@@ -181,8 +181,12 @@ inline pb::LogEntry random_entry(std::mt19937& random, const cluster_state& stat
   }
   switch (op) {
   case 0:
-  case 1:
     return submitted(spec(250 * large, gib / 4 * small));
+  case 1: { // placed by the leader at submission, on a node that may not take it
+    auto e = submitted(spec(250 * large, gib / 4 * small));
+    e.mutable_job_submitted()->set_node_id(std::string(1, static_cast<char>('a' + small - 1)));
+    return e;
+  }
   case 2:
   case 3:
     return placed(job, std::string(1, static_cast<char>('a' + small - 1)));

@@ -1,0 +1,110 @@
+// node_ledger: committed node records plus the reservations of placements still in flight.
+#include "sched/node_ledger.hpp"
+
+#include <catch2/catch.hpp>
+
+using claud::sched::node_ledger;
+namespace pb = claud::pb;
+
+namespace {
+
+pb::Node node(const std::string& id, int64_t cpu_total, int64_t cpu_used) {
+  pb::Node n;
+  n.set_id(id);
+  n.set_cpu_millis_total(cpu_total);
+  n.set_cpu_millis_used(cpu_used);
+  n.set_memory_bytes_total(1000);
+  return n;
+}
+
+pb::JobSpec spec(int64_t cpu_millis, int64_t memory_bytes) {
+  pb::JobSpec s;
+  s.set_cpu_millis(cpu_millis);
+  s.set_memory_bytes(memory_bytes);
+  return s;
+}
+
+google::protobuf::RepeatedPtrField<pb::Node> list(std::initializer_list<pb::Node> nodes) {
+  google::protobuf::RepeatedPtrField<pb::Node> out;
+  for (const auto& n : nodes)
+    *out.Add() = n;
+  return out;
+}
+
+const pb::Node& find(const std::vector<pb::Node>& nodes, const std::string& id) {
+  for (const auto& n : nodes)
+    if (n.id() == id)
+      return n;
+  FAIL("no node " << id);
+  throw std::logic_error("unreachable");
+}
+
+} // namespace
+
+TEST_CASE("a reservation counts as used on its node until it is released") {
+  node_ledger ledger;
+  ledger.reset(list({node("b", 4000, 1000), node("a", 2000, 0)}));
+  auto first = ledger.reserve("b", spec(500, 100));
+  auto second = ledger.reserve("b", spec(250, 50));
+  ledger.reserve("a", spec(2000, 10));
+  auto nodes = ledger.nodes();
+  REQUIRE(nodes.size() == 2);
+  CHECK(nodes[0].id() == "a"); // in id order, whatever the order given
+  CHECK(find(nodes, "b").cpu_millis_used() == 1750);
+  CHECK(find(nodes, "b").memory_bytes_used() == 150);
+  CHECK(find(nodes, "a").cpu_millis_used() == 2000);
+  CHECK(ledger.reservations() == 3);
+
+  ledger.release(first);
+  ledger.release(first); // twice: nothing more
+  ledger.release(12345); // unknown: ignored
+  CHECK(find(ledger.nodes(), "b").cpu_millis_used() == 1250);
+  ledger.release(second);
+  CHECK(find(ledger.nodes(), "b").cpu_millis_used() == 1000);
+  CHECK(ledger.reservations() == 1);
+}
+
+TEST_CASE("committed records replace the held ones; reservations stay across them") {
+  node_ledger ledger;
+  ledger.reset(list({node("a", 4000, 0)}));
+  ledger.reserve("a", spec(1000, 0));
+  ledger.update(node("a", 4000, 500)); // a commit elsewhere took 500
+  CHECK(find(ledger.nodes(), "a").cpu_millis_used() == 1500);
+  ledger.update(node("c", 1000, 0)); // a node that joined
+  CHECK(ledger.nodes().size() == 2);
+
+  pb::ClusterState view;
+  (*view.mutable_nodes())["a"] = node("a", 8000, 0);
+  ledger.reset(view.nodes()); // a scheduler pass's view: c is gone from it
+  auto nodes = ledger.nodes();
+  REQUIRE(nodes.size() == 1);
+  CHECK(nodes[0].cpu_millis_total() == 8000);
+  CHECK(nodes[0].cpu_millis_used() == 1000); // the reservation still holds
+}
+
+TEST_CASE("a reservation on a node the ledger does not know changes nothing") {
+  node_ledger ledger;
+  ledger.reserve("ghost", spec(1000, 1000));
+  CHECK(ledger.nodes().empty());
+  ledger.reset(list({node("a", 1000, 0)}));
+  CHECK(find(ledger.nodes(), "a").cpu_millis_used() == 0);
+}
+
+TEST_CASE("an update says whether the node may now take a job it could not before") {
+  node_ledger ledger;
+  CHECK(ledger.update(node("a", 4000, 1000)));       // new
+  CHECK_FALSE(ledger.update(node("a", 4000, 1500))); // a job placed: less room
+  CHECK_FALSE(ledger.update(node("a", 4000, 1500))); // the same
+  CHECK(ledger.update(node("a", 4000, 500)));        // a job ended
+  auto bigger = node("a", 8000, 4500);               // restarted with more CPUs, same free
+  CHECK_FALSE(ledger.update(bigger));
+  auto labelled = bigger;
+  (*labelled.mutable_labels())["zone"] = "a";
+  CHECK(ledger.update(labelled));
+  auto drained = labelled;
+  drained.set_draining(true);
+  CHECK(ledger.update(drained));
+  auto down = drained;
+  down.set_state(pb::NODE_DOWN);
+  CHECK(ledger.update(down));
+}
