@@ -275,7 +275,7 @@ caf::behavior resource_tracker(self_pointer self, resource_tracker_config config
           return make_error(
               errc::unavailable,
               fmt::format("node {} that ran job {} is not connected; its output stays "
-                          "in that node's data dir under jobs/{}/{}",
+                          "in that node's data dir as jobs/{}.{}.stdout and .stderr",
                           node_id, request.job_id(), request.job_id(), request.attempt()));
         auto promise = self->make_response_promise();
         self->request(i->second.supervisor, self->state.config.internal_timeout, logs_atom::value,

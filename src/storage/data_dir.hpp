@@ -22,8 +22,8 @@ namespace claud::storage {
 //   │                the newest snapshot: one record holding a pb::Snapshot (the state machine
 //   │                up to that index); the log continues right after it
 //   └── jobs/        slaves only (src/proc)
-//       └── <job>/<attempt>/{stdout,stderr}
-//                    the output of one run of one job
+//       └── <job>.<attempt>.stdout, <job>.<attempt>.stderr
+//                    the output of one run of one job (flat: no directory per job to make)
 //
 // Every durable record (raft/meta, raft/log-*.seg, raft/snap-*.pb) carries a length and a CRC-32C
 // (record_file.hpp): a torn tail is cut on recovery, any other corruption stops the node with an

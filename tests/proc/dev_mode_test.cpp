@@ -166,10 +166,13 @@ TEST_CASE("ended jobs and their output leave after the retention period") {
   c.start_dev("d", {"--job-retention-ms", "1000", "--log-retention-ms", "1000"});
   auto id = c.submit({"echo", "short-lived"});
   CHECK(c.wait_job(id)["state"].str() == "succeeded");
-  const auto output_dir = c.node("d").data_dir + "/jobs/" + id;
-  CHECK(::access(output_dir.c_str(), F_OK) == 0);
+  const auto output = c.node("d").data_dir + "/jobs/" + id + ".1.";
+  CHECK(::access((output + "stdout").c_str(), F_OK) == 0);
+  CHECK(::access((output + "stderr").c_str(), F_OK) == 0);
   c.wait_until("the job leaves the state", [&] { return c.run({"status", id}).exit_code != 0; });
   CHECK(c.run({"status", id}).err.find("no job") != std::string::npos);
-  c.wait_until("its output leaves the slave",
-               [&] { return ::access(output_dir.c_str(), F_OK) != 0; });
+  c.wait_until("its output leaves the slave", [&] {
+    return ::access((output + "stdout").c_str(), F_OK) != 0
+           && ::access((output + "stderr").c_str(), F_OK) != 0;
+  });
 }
