@@ -106,8 +106,9 @@ TEST_CASE("throughput of trivial jobs, and the latency of one at a time") {
   std::cout << fmt::format("one job at a time, submit to completion: p50 {:.2f} ms, p99 {:.2f} ms "
                            "(target p50 <= 5 ms)\n",
                            p50, bench::percentile(latency, 99));
-  std::cout << fmt::format("{{\"bench\":\"throughput\",\"jobs\":{},\"jobs_per_s\":{:.0f},"
-                           "\"raw_spawn_per_s\":{:.0f},\"entries_per_job\":{:.2f},\"one_job_p50_ms\":{:.3f}}}\n",
-                           jobs, rate, raw.processes_per_second,
-                           static_cast<double>(entries) / static_cast<double>(jobs), p50);
+  std::cout << fmt::format(
+      "{{\"bench\":\"throughput\",\"jobs\":{},\"jobs_per_s\":{:.0f},"
+      "\"raw_spawn_per_s\":{:.0f},\"entries_per_job\":{:.2f},\"one_job_p50_ms\":{:.3f}}}\n",
+      jobs, rate, raw.processes_per_second,
+      static_cast<double>(entries) / static_cast<double>(jobs), p50);
 }

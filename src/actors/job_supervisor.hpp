@@ -2,11 +2,11 @@
 // job_supervisor (slave side): starts, watches and stops the job processes of this slave. Each job
 // attempt is a child process in its own process group and, where the slave can make them, its own
 // cgroup limiting its memory and CPU (ended by the kernel over its memory: failed, saying so),
-// with stdout and stderr in DATA/jobs/<job>.<attempt>.{stdout,stderr}. Exits are noticed by a proc::reaper thread,
-// never by blocking a CAF worker, and come back to the actor as messages. Every change is reported
-// through the slave_link; a report stays unacknowledged (and is sent again after the next
-// registration) until the leader has committed it. Output of jobs that ended more than
-// `log_retention` ago is deleted (and forgotten) by a periodic sweep.
+// with stdout and stderr in DATA/jobs/<job>.<attempt>.{stdout,stderr}. Exits are noticed by a
+// proc::reaper thread, never by blocking a CAF worker, and come back to the actor as messages.
+// Every change is reported through the slave_link; a report stays unacknowledged (and is sent again
+// after the next registration) until the leader has committed it. Output of jobs that ended more
+// than `log_retention` ago is deleted (and forgotten) by a periodic sweep.
 //
 // Interface:
 //   (start_atom, pb::StartJob)                -> void; idempotent per (job, attempt)
