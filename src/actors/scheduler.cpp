@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
 
 #include <caf/all.hpp>
@@ -11,11 +12,17 @@
 #include "log/log.hpp"
 #include "sched/node_ledger.hpp"
 #include "sched/placement_index.hpp"
-#include "state/job_states.hpp"
 
 namespace claud {
 
 namespace {
+
+/// A job that waits to be placed, as the scheduler keeps it between passes.
+struct pending_job {
+  std::string id;
+  pb::JobSpec spec;
+  int64_t not_before_ms = 0; // a restart's backoff ends then
+};
 
 /// A submission waiting for the next batch to place it.
 struct submission {
@@ -26,6 +33,7 @@ struct submission {
 struct scheduler_state {
   scheduler_config config;
   sched::node_ledger nodes; // committed records and what proposals in flight will take
+  std::map<uint64_t, pending_job> pending; // by job number: the oldest first
   std::vector<submission> submissions;
   bool batch_scheduled = false;
   int64_t wakeup_at_ms = 0; // a pass is scheduled for then (a restart's backoff ends), 0 if none
@@ -79,11 +87,11 @@ void propose_holding(self_pointer self, pb::LogEntry entry, const std::string& n
           });
 }
 
-/// Proposes a pass's placement (or reason); the pass ends when all of them are answered.
+/// Proposes a pass's placement; the pass ends when all of them are answered.
 void propose(self_pointer self, pb::LogEntry entry, const pb::JobSpec& spec) {
   auto& st = self->state;
   ++st.proposals_in_flight;
-  std::string node_id = entry.has_job_placed() ? entry.job_placed().node_id() : std::string{};
+  auto node_id = entry.job_placed().node_id();
   propose_holding(self, std::move(entry), node_id, spec, [self](caf::expected<std::string> answer) {
     // A placement that no longer fits is refused by apply; the next pass retries it.
     if (!answer)
@@ -93,11 +101,34 @@ void propose(self_pointer self, pb::LogEntry entry, const pb::JobSpec& spec) {
   });
 }
 
-/// Job ids are decimal counters: order by length, then text, to place the oldest first.
-bool older(const pb::Job* a, const pb::Job* b) {
-  if (a->id().size() != b->id().size())
-    return a->id().size() < b->id().size();
-  return a->id() < b->id();
+/// Keeps `pending` in step with the committed state: leader_election sends every change of a job.
+void track(scheduler_state& st, const pb::Job& job) {
+  auto number = std::stoull(job.id()); // ids are decimal counters (cluster_state::submit)
+  if (job.state() == pb::JOB_PENDING)
+    st.pending[number] = {job.id(), job.spec(), job.not_before_ms()};
+  else
+    st.pending.erase(number);
+}
+
+/// Whether an earlier job of this pass that fit nowhere asked for no more than `spec` and under the
+/// same constraints: then `spec` cannot fit either, and placing it again would cost a search.
+bool known_not_to_fit(const std::vector<const pb::JobSpec*>& misfits, const pb::JobSpec& spec) {
+  auto same_constraints = [&](const pb::JobSpec& other) {
+    if (other.constraints_size() != spec.constraints_size())
+      return false;
+    for (int i = 0; i < spec.constraints_size(); ++i) {
+      const auto& a = spec.constraints(i);
+      const auto& b = other.constraints(i);
+      if (a.key() != b.key() || a.value() != b.value() || a.negated() != b.negated())
+        return false;
+    }
+    return true;
+  };
+  for (const auto* misfit : misfits)
+    if (misfit->cpu_millis() <= spec.cpu_millis() && misfit->memory_bytes() <= spec.memory_bytes()
+        && same_constraints(*misfit))
+      return true;
+  return false;
 }
 
 int64_t now_ms() {
@@ -113,61 +144,53 @@ void schedule_wakeup(self_pointer self, int64_t at_ms, int64_t now) {
   self->delayed_send(self, std::chrono::milliseconds{at_ms - now}, tick_atom::value);
 }
 
-void place_pending(self_pointer self, const pb::ClusterState& view) {
-  // The view is the committed state as of now; the updates still to come are newer.
-  self->state.nodes.reset(view.nodes());
-  // Restarts wait out their backoff; a timer brings the scheduler back when the first one ends.
-  const int64_t now = now_ms();
-  int64_t next_wakeup = 0;
-  std::vector<const pb::Job*> pending;
-  for (const auto& [id, job] : view.jobs()) {
-    if (job.not_before_ms() <= now)
-      pending.push_back(&job);
-    else if (next_wakeup == 0 || job.not_before_ms() < next_wakeup)
-      next_wakeup = job.not_before_ms();
-  }
-  schedule_wakeup(self, next_wakeup, now);
-  std::sort(pending.begin(), pending.end(), older);
-  if (pending.size() > self->state.config.max_placements_per_pass) {
-    pending.resize(self->state.config.max_placements_per_pass);
-    self->state.dirty = true; // the rest in the next pass
-  }
-  // One index of the nodes for the whole pass: each placement reserves its resources in it, so
-  // the next job sees what is left, without a scan of every node per job.
-  // Proposals of submissions may be in flight: their reservations are in the ledger's nodes.
-  std::optional<sched::placement_index> index;
-  if (!pending.empty())
-    index.emplace(self->state.nodes.nodes());
-  for (const pb::Job* job : pending) {
-    auto where = index->place(job->spec());
-    pb::LogEntry entry;
-    if (!where.node_id.empty()) {
-      index->reserve(where.node_id, job->spec());
-      entry.mutable_job_placed()->set_job_id(job->id());
-      entry.mutable_job_placed()->set_node_id(where.node_id);
-    } else if (where.reason != job->reason()) {
-      entry.mutable_job_unplaceable()->set_job_id(job->id());
-      entry.mutable_job_unplaceable()->set_reason(where.reason);
-    } else {
-      continue;
-    }
-    propose(self, std::move(entry), job->spec());
-  }
-  if (self->state.proposals_in_flight == 0)
-    finish_pass(self);
-}
-
+/// Places the pending jobs oldest first against one index of the nodes. A job that fits nowhere
+/// waits; why is worked out when someone asks (state_queries), since the numbers in it change with
+/// every job that starts or ends and would otherwise cost log entries all the time.
 void pass(self_pointer self) {
   auto& st = self->state;
   st.dirty = false;
   st.passing = true;
-  self->request(st.config.leader_election, st.config.internal_timeout, view_atom::value)
-      .then([=](const pb::ClusterState& view) { place_pending(self, view); },
-            [=](caf::error& err) {
-              log::warn("scheduler", "cannot read the cluster state",
-                        {{"error", error_message(err)}});
-              finish_pass(self);
-            });
+  // Restarts wait out their backoff; a timer brings the scheduler back when the first one ends.
+  const int64_t now = now_ms();
+  int64_t next_wakeup = 0;
+  std::vector<const pending_job*> ready;
+  for (const auto& [number, job] : st.pending) {
+    if (job.not_before_ms <= now)
+      ready.push_back(&job);
+    else if (next_wakeup == 0 || job.not_before_ms < next_wakeup)
+      next_wakeup = job.not_before_ms;
+  }
+  schedule_wakeup(self, next_wakeup, now);
+  // One index of the nodes for the whole pass: each placement reserves its resources in it, so
+  // the next job sees what is left, without a scan of every node per job. Proposals of
+  // submissions may be in flight: their reservations are in the ledger's nodes.
+  std::optional<sched::placement_index> index;
+  if (!ready.empty())
+    index.emplace(st.nodes.nodes());
+  std::vector<const pb::JobSpec*> misfits;
+  size_t placed = 0;
+  for (const pending_job* job : ready) {
+    if (placed == st.config.max_placements_per_pass) {
+      st.dirty = true; // the rest in the next pass
+      break;
+    }
+    if (known_not_to_fit(misfits, job->spec))
+      continue;
+    auto where = index->place(job->spec);
+    if (where.node_id.empty()) {
+      misfits.push_back(&job->spec);
+      continue;
+    }
+    index->reserve(where.node_id, job->spec);
+    pb::LogEntry entry;
+    entry.mutable_job_placed()->set_job_id(job->id);
+    entry.mutable_job_placed()->set_node_id(where.node_id);
+    propose(self, std::move(entry), job->spec);
+    ++placed;
+  }
+  if (st.proposals_in_flight == 0)
+    finish_pass(self);
 }
 
 /// Places the submissions that arrived since the last batch against one index of the nodes, and
@@ -238,11 +261,14 @@ caf::behavior scheduler(self_pointer self, scheduler_config config) {
   self->state.config = std::move(config);
   const auto& election = self->state.config.leader_election;
   self->send(election, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
-  // The updates that follow the subscription come after this answer (one sender, in order).
-  self->request(election, caf::infinite, local_atom::value, nodes_atom::value)
+  // The nodes and pending jobs as of now; the updates that follow the subscription come after
+  // this answer (one sender, in order) and keep them current.
+  self->request(election, caf::infinite, view_atom::value)
       .then(
-          [=](const pb::NodeList& list) {
-            self->state.nodes.reset(list.nodes());
+          [=](const pb::ClusterState& view) {
+            self->state.nodes.reset(view.nodes());
+            for (const auto& [id, job] : view.jobs())
+              track(self->state, job);
             request_pass(self);
           },
           [](caf::error& err) {
@@ -263,8 +289,9 @@ caf::behavior scheduler(self_pointer self, scheduler_config config) {
         request_pass(self);
       },
       [=](job_update_atom, const pb::Job& job) {
-        if (job.state() == pb::JOB_PENDING || state::is_terminal(job.state()))
-          request_pass(self);
+        track(self->state, job);
+        if (job.state() == pb::JOB_PENDING)
+          request_pass(self); // a job that ends frees room: its node's update asks for the pass
       },
       [=](node_update_atom, const pb::Node& node) {
         if (self->state.nodes.update(node))

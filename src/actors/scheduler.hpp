@@ -6,18 +6,19 @@
 // committed records (kept current by leader_election's updates) plus what proposals still in
 // flight will take, so a burst does not pile onto one node.
 //
-// On every change that could let a pending job run (a job that waits, a job ending, a node with
-// more room), it takes a view of the pending jobs, places them oldest first, and proposes one
-// JobPlaced per placement; a job that fits nowhere gets a JobUnplaceable with the reason whenever
-// that reason changes. A job restarting after a failure waits out its backoff (not_before_ms): a
-// timer brings the scheduler back when the first backoff ends. The slave hears of a placement
-// only after it commits (resource_tracker).
+// It keeps the pending jobs itself (from leader_election's updates; no copy of the state per
+// pass). On every change that could let one run (a job that waits, a node with more room), it
+// places them oldest first and proposes one JobPlaced per placement. A job that fits nowhere
+// waits and costs no entry: why it waits is worked out when it is read (state_queries), and a
+// pass skips jobs no smaller than one that did not fit. A job restarting after a failure waits
+// out its backoff (not_before_ms): a timer brings the scheduler back when the first backoff ends.
+// The slave hears of a placement only after it commits (resource_tracker).
 //
 // It also keeps the state from growing without bound: while leading, it periodically commits a
 // JobsExpired entry that drops the jobs that ended more than `job_retention` ago.
 // It places only while this master leads (leader_election tells it, role_atom).
-// States of the pass: idle -> passing (a view requested, proposals in flight) -> idle; changes
-// that arrive while passing mark it dirty, and one more pass follows.
+// States of the pass: idle -> passing (its proposals in flight) -> idle; changes that arrive
+// while passing mark it dirty, and one more pass follows.
 
 #include <chrono>
 

@@ -1,10 +1,13 @@
 #include "actors/state_queries.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "claud/protocol.hpp"
+#include "sched/placement_index.hpp"
 
 namespace claud {
 
@@ -17,18 +20,40 @@ bool job_id_less(const pb::Job& a, const pb::Job& b) {
   return a.id() < b.id();
 }
 
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+/// Why a pending job waits, worked out now against the nodes in `index` (the scheduler does not
+/// log it: its numbers change with every job that starts or ends). A job still in a restart's
+/// backoff, or one that fits now (the scheduler is about to place it), keeps its committed reason.
+void explain_waiting(pb::Job& job, sched::placement_index& index, int64_t now) {
+  if (job.state() != pb::JOB_PENDING || job.not_before_ms() > now)
+    return;
+  auto where = index.place(job.spec());
+  if (where.node_id.empty())
+    job.set_reason(std::move(where.reason));
+}
+
 } // namespace
 
 void deliver_query(caf::response_promise& promise, const state_query& query,
                    const state::cluster_state& state) {
   switch (query.kind) {
   case state_query::status:
-    if (auto job = state.find_job(query.job_id))
-      promise.deliver(*job);
-    else
+    if (auto job = state.find_job(query.job_id)) {
+      pb::Job answer = *job;
+      if (answer.state() == pb::JOB_PENDING) {
+        sched::placement_index index{state.data().nodes()};
+        explain_waiting(answer, index, now_ms());
+      }
+      promise.deliver(std::move(answer));
+    } else {
       promise.deliver(
           make_error(errc::not_found,
                      fmt::format("no job with id '{}'; `claud jobs` lists them", query.job_id)));
+    }
     return;
   case state_query::jobs:
     promise.deliver(job_list(state));
@@ -44,8 +69,17 @@ void deliver_query(caf::response_promise& promise, const state_query& query,
 
 pb::JobList job_list(const state::cluster_state& state) {
   pb::JobList list;
-  for (const auto& [id, job] : state.data().jobs())
-    *list.add_jobs() = job;
+  std::optional<sched::placement_index> index; // made only if some job waits
+  const auto now = now_ms();
+  for (const auto& [id, job] : state.data().jobs()) {
+    auto* copy = list.add_jobs();
+    *copy = job;
+    if (job.state() != pb::JOB_PENDING)
+      continue;
+    if (!index)
+      index.emplace(state.data().nodes());
+    explain_waiting(*copy, *index, now);
+  }
   std::sort(list.mutable_jobs()->begin(), list.mutable_jobs()->end(), job_id_less);
   return list;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Answers to the read requests, built from a master's state machine. Shared by the linearizable
-// and the local read paths of leader_election.
+// and the local read paths of leader_election. A pending job's reason (what it needs, what is
+// free) is worked out when it is read, against the nodes as they are then.
 
 #include <string>
 
@@ -23,7 +24,7 @@ void deliver_query(caf::response_promise& promise, const state_query& query,
 pb::JobList job_list(const state::cluster_state& state);
 pb::NodeList node_list(const state::cluster_state& state);
 
-/// Every node and the pending jobs: what the scheduler places against.
+/// Every node and the pending jobs: what the scheduler starts from.
 pb::ClusterState scheduler_view(const state::cluster_state& state);
 
 } // namespace claud

@@ -44,7 +44,7 @@ struct fake_election_state {
   std::vector<caf::actor> subscribers;
   std::vector<pb::LogEntry> proposals; // every (propose_atom) received, leading or not
   std::vector<pb::LogEntry> committed; // every entry applied, in order
-  size_t views = 0;                    // (view_atom) requests served: scheduler passes
+  size_t views = 0;                    // (view_atom) requests served
   static inline const char* name = "fake_leader_election";
 };
 
