@@ -25,5 +25,6 @@ using peer_down_atom = caf::atom_constant<caf::atom("peerdown")>;
 using role_atom = caf::atom_constant<caf::atom("role")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using resend_atom = caf::atom_constant<caf::atom("resend")>;
+using started_atom = caf::atom_constant<caf::atom("started")>;
 
 } // namespace claud

@@ -120,8 +120,22 @@ void start_job(self_pointer self, const pb::Job& job) {
     record.report.set_finished_at_ms(now_ms());
     log::info("supervisor", "job failed to start", {{"job", job.id()}, {"error", e.what()}});
   }
+  const bool running = record.report.running();
   st.jobs[job.id()] = std::move(record);
-  send_report(self, job.id());
+  if (running)
+    self->delayed_send(self, st.config.started_report_delay, started_atom::value, job.id(),
+                       job.attempts());
+  else
+    send_report(self, job.id());
+}
+
+/// Reports a job started, unless it has ended (its exit report said both) or moved on since.
+void report_started(self_pointer self, const std::string& job_id, uint32_t attempt) {
+  auto& st = self->state;
+  auto i = st.jobs.find(job_id);
+  if (i != st.jobs.end() && i->second.report.attempt() == attempt && i->second.report.running()
+      && !i->second.acknowledged)
+    send_report(self, job_id);
 }
 
 void on_exit(self_pointer self, pid_t pid, bool exited, int code, int signal) {
@@ -263,6 +277,9 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
       },
       [=](escalate_atom, const std::string& job_id, uint32_t attempt) {
         escalate(self, job_id, attempt);
+      },
+      [=](started_atom, const std::string& job_id, uint32_t attempt) {
+        report_started(self, job_id, attempt);
       },
       [=](exited_atom, pid_t pid, bool exited, int code, int signal) {
         on_exit(self, pid, exited, code, signal);

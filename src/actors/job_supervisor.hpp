@@ -4,9 +4,11 @@
 // cgroup limiting its memory and CPU (ended by the kernel over its memory: failed, saying so),
 // with stdout and stderr in DATA/jobs/<job>.<attempt>.{stdout,stderr}. Exits are noticed by a
 // proc::reaper thread, never by blocking a CAF worker, and come back to the actor as messages.
-// Every change is reported through the slave_link; a report stays unacknowledged (and is sent again
-// after the next registration) until the leader has committed it. Output of jobs that ended more
-// than `log_retention` ago is deleted (and forgotten) by a periodic sweep.
+// Every change is reported through the slave_link, a start only after started_report_delay (a
+// job that ends by then is reported once, started and ended together); a report stays
+// unacknowledged (and is sent again after the next registration) until the leader has committed it.
+// Output of jobs that ended more than `log_retention` ago is deleted (and forgotten) by a periodic
+// sweep.
 //
 // Interface:
 //   (start_atom, pb::StartJob)                -> void; idempotent per (job, attempt)
@@ -34,6 +36,9 @@ struct job_supervisor_config {
   std::string jobs_dir; // DATA/jobs
   std::chrono::milliseconds kill_grace{3000};
   std::chrono::milliseconds report_timeout{5000};
+  // How long a started job's report waits: one that ends by then is reported once, started and
+  // ended together (one log entry where there would be two; most short jobs end within it).
+  std::chrono::milliseconds started_report_delay{20};
   uint32_t max_log_chunk_bytes = 1024 * 1024;
   std::chrono::milliseconds log_retention{24 * 3600 * 1000}; // output of ended jobs kept this long
   std::shared_ptr<proc::job_cgroups> cgroups; // limits of each job attempt; null: no limits

@@ -1,5 +1,6 @@
 #include "actors/resource_tracker.hpp"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -46,6 +47,10 @@ pb::LogEntry entry_from_report(const std::string& node_id, const pb::JobReport& 
     op->set_exit_code(report.exit_code());
     op->set_term_signal(report.term_signal());
     op->set_reason(report.reason());
+    if (report.started_at_ms() != 0) {
+      op->set_started(true);
+      op->set_ran_for_ms(std::max<int64_t>(0, report.finished_at_ms() - report.started_at_ms()));
+    }
   }
   return entry;
 }

@@ -174,6 +174,15 @@ apply_result cluster_state::finish(const pb::JobFinished& op, int64_t time_ms) {
   pb::Job* job = current_attempt(op.job_id(), op.node_id(), op.attempt(), result);
   if (job == nullptr)
     return result;
+  if (job->state() == pb::JOB_PLACED && op.started()) {
+    // Started and ended in one report: the history still shows it running, for as long as it ran.
+    const int64_t placed_at
+        = job->history(job->history_size() - 1).time_ms(); // place() recorded it
+    const int64_t started_at = std::max(time_ms - op.ran_for_ms(), placed_at);
+    job->set_state(pb::JOB_RUNNING);
+    job->set_started_at_ms(started_at);
+    record_event(*job, started_at);
+  }
   job->set_has_exit_code(op.has_exit_code());
   job->set_exit_code(op.exit_code());
   job->set_term_signal(op.term_signal());

@@ -300,6 +300,29 @@ TEST_CASE("a placed job that never started can finish as failed") {
   CHECK(r.node("a").cpu_millis_used() == 0);
 }
 
+TEST_CASE("a job reported started and ended at once shows both, for as long as it ran") {
+  replica r = with_placed_job(); // placed by entry 3, at 3000 ms
+  auto e = exited("1", "a", 1, 0);
+  e.mutable_job_finished()->set_started(true);
+  e.mutable_job_finished()->set_ran_for_ms(400);
+  REQUIRE(r.apply(e).applied); // entry 4, at 4000 ms
+  const auto& job = r.job("1");
+  CHECK(job.state() == pb::JOB_SUCCEEDED);
+  CHECK(job.started_at_ms() == 3600);
+  CHECK(job.finished_at_ms() == 4000);
+  REQUIRE(job.history_size() == 4);
+  CHECK(job.history(2).state() == pb::JOB_RUNNING);
+  CHECK(job.history(2).time_ms() == 3600);
+  CHECK(job.history(3).state() == pb::JOB_SUCCEEDED);
+  CHECK(r.node("a").cpu_millis_used() == 0);
+
+  // A slave's measure never puts the start before the placement.
+  replica late = with_placed_job();
+  e.mutable_job_finished()->set_ran_for_ms(5000);
+  REQUIRE(late.apply(e).applied);
+  CHECK(late.job("1").started_at_ms() == 3000);
+}
+
 TEST_CASE("kill cancels a pending job, marks a running one, refuses an ended one") {
   replica r = with_placed_job();
   r.apply(submitted(spec(1000, gib)));

@@ -194,8 +194,13 @@ inline pb::LogEntry random_entry(std::mt19937& random, const cluster_state& stat
   case 5:
     return started(job, node, attempt);
   case 6:
-  case 7:
     return flip ? exited(job, node, attempt, small - 1) : ended(job, node, attempt, 9, "oom");
+  case 7: { // started and ended in one report
+    auto e = exited(job, node, attempt, small - 1);
+    e.mutable_job_finished()->set_started(true);
+    e.mutable_job_finished()->set_ran_for_ms(100 * large);
+    return e;
+  }
   case 8:
     return flip ? kill(job) : job_lost(job, "gone");
   case 9:
