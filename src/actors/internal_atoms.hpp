@@ -22,6 +22,7 @@ using link_to_atom = caf::atom_constant<caf::atom("linkto")>;
 using relay_atom = caf::atom_constant<caf::atom("relay")>;
 using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
 using peer_down_atom = caf::atom_constant<caf::atom("peerdown")>;
+using peer_up_atom = caf::atom_constant<caf::atom("peerup")>;
 using role_atom = caf::atom_constant<caf::atom("role")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using resend_atom = caf::atom_constant<caf::atom("resend")>;

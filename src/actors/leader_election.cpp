@@ -45,6 +45,7 @@ struct leader_election_state {
   bool announced_leading = false;
   std::string announced_leader;
   std::map<std::string, std::string> names; // master address -> node id
+  std::map<std::string, caf::actor> direct; // master address -> its leader_election, once known
   static inline const char* name = "leader_election";
 };
 
@@ -164,10 +165,17 @@ void resolve_proposal(self_pointer self, const replica::applied_entry& applied) 
   proposals.erase(i);
 }
 
+/// To the peer's leader_election directly once peer_directory named it, else through the relay
+/// (which connects first). Raft tolerates the reordering a switch between the two paths can cause.
 void send_raft(self_pointer self, pb::RaftMessage& message) {
-  message.set_from_name(self->state.config.node_id);
+  auto& st = self->state;
+  message.set_from_name(st.config.node_id);
+  if (auto i = st.direct.find(message.to()); i != st.direct.end()) {
+    self->send(i->second, raft_atom::value, std::move(message));
+    return;
+  }
   auto to = message.to();
-  self->send(self->state.config.peers, relay_atom::value, std::move(to), std::move(message));
+  self->send(st.config.peers, relay_atom::value, std::move(to), std::move(message));
 }
 
 /// Persists what the core produced (one fsync), sends, applies, answers.
@@ -266,7 +274,11 @@ caf::behavior leader_election(self_pointer self, std::shared_ptr<leader_election
         self->state.replica->raft().step(message);
         schedule_flush(self);
       },
+      [=](peer_up_atom, const std::string& address, caf::actor& election) {
+        self->state.direct[address] = std::move(election);
+      },
       [=](peer_down_atom, const std::string& address) {
+        self->state.direct.erase(address);
         if (address == self->state.replica->raft().leader()) {
           log::info("raft", "lost the leader's connection, campaigning", {{"leader", address}});
           self->state.replica->raft().leader_unreachable();
