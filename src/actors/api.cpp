@@ -175,7 +175,7 @@ void expire_waiter(self_pointer self, const std::string& job_id, uint64_t serial
     st.waiters.erase(i);
 }
 
-void on_job_update(self_pointer self, pb::Job& job) {
+void on_job_update(self_pointer self, const pb::Job& job) {
   auto& st = self->state;
   if (!state::is_terminal(job.state()))
     return;
@@ -342,7 +342,7 @@ caf::behavior api(self_pointer self, api_config config) {
       [=](role_atom, bool is_leader, const std::string& leader) {
         on_role(self, is_leader, leader);
       },
-      [=](job_update_atom, pb::Job& job) { on_job_update(self, job); },
+      [=](job_update_atom, const pb::Job& job) { on_job_update(self, job); },
       [=](node_update_atom, const pb::Node&) {
         // Nodes matter to the api only through reads.
       },

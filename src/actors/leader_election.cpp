@@ -136,17 +136,21 @@ void announce_role(self_pointer self) {
   }
 }
 
+/// One message per change, shared by every subscriber (CAF messages are copy-on-write and the
+/// subscribers only read them), so a job's record is copied once, not once per subscriber.
 void notify_changes(self_pointer self, const state::apply_result& result) {
   auto& st = self->state;
   const auto& machine = st.replica->state();
+  auto to_all = [&](const caf::message& update) {
+    for (const auto& subscriber : st.subscribers)
+      self->send(subscriber, update);
+  };
   for (const auto& id : result.changed_jobs)
     if (auto job = machine.find_job(id))
-      for (const auto& subscriber : st.subscribers)
-        self->send(subscriber, job_update_atom::value, *job);
+      to_all(caf::make_message(job_update_atom::value, *job));
   for (const auto& id : result.changed_nodes)
     if (auto node = machine.find_node(id))
-      for (const auto& subscriber : st.subscribers)
-        self->send(subscriber, node_update_atom::value, *node);
+      to_all(caf::make_message(node_update_atom::value, *node));
 }
 
 void resolve_proposal(self_pointer self, const replica::applied_entry& applied) {
