@@ -28,8 +28,6 @@
 //                                                              leader, errc::not_found otherwise
 // Between masters:
 //   (raft_atom, pb::RaftMessage)                            -> no answer
-//   (election_atom)                                         -> caf::actor, this master's
-//       leader_election, to which the others then send raft messages directly (one hop less)
 // Errors come back as caf::error in the `claud` category (see `errc`), whose context is one line.
 
 #include <string>
@@ -66,7 +64,6 @@ using register_atom = caf::atom_constant<caf::atom("register")>;
 using report_atom = caf::atom_constant<caf::atom("report")>;
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using raft_atom = caf::atom_constant<caf::atom("raft")>;
-using election_atom = caf::atom_constant<caf::atom("election")>;
 using local_atom = caf::atom_constant<caf::atom("local")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;

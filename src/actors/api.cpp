@@ -338,7 +338,6 @@ caf::behavior api(self_pointer self, api_config config) {
       [=](raft_atom atom, pb::RaftMessage& message) {
         self->send(election(), atom, std::move(message));
       },
-      [=](election_atom) { return election(); },
       [=](role_atom, bool is_leader, const std::string& leader) {
         on_role(self, is_leader, leader);
       },

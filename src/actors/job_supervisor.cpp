@@ -1,14 +1,15 @@
 #include "actors/job_supervisor.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
@@ -95,6 +96,14 @@ void start_job(self_pointer self, const pb::Job& job) {
     request.argv.assign(job.spec().argv().begin(), job.spec().argv().end());
     request.stdout_path = output_path(st.config, job.id(), job.attempts(), "stdout");
     request.stderr_path = output_path(st.config, job.id(), job.attempts(), "stderr");
+    // Output of this very attempt means an earlier run of this slave started it and stopped (a
+    // SIGKILL, a crash) before the start was reported. The process may still run or have done its
+    // work: starting it again would run the job twice. It fails, saying so; its policy decides.
+    if (::access(request.stdout_path.c_str(), F_OK) == 0)
+      throw proc::spawn_error(fmt::format(
+          "an earlier run of slave {} started this attempt and stopped before reporting it; not "
+          "starting it twice (its output so far is in {})",
+          st.config.node_id, request.stdout_path));
     record.cgroup = st.config.cgroups->acquire(job.spec().cpu_millis(), job.spec().memory_bytes());
     for (const auto& fd : record.cgroup.procs_files)
       request.join_cgroups.push_back(fd.get());
@@ -214,8 +223,9 @@ caf::result<pb::LogChunk> read_log(self_pointer self, const pb::LogRequest& requ
   return chunk;
 }
 
-/// Deletes the output of jobs that ended (or are unknown here) more than log_retention ago, and
-/// forgets their acknowledged records, so a long-lived slave does not fill its disk or memory.
+/// Deletes the output of attempts that ended (or are unknown here) more than log_retention ago,
+/// both streams together, and forgets a job's acknowledged record with its latest attempt's
+/// output, so a long-lived slave does not fill its disk or memory.
 void sweep_old_output(self_pointer self) {
   namespace fs = std::filesystem;
   auto& st = self->state;
@@ -223,20 +233,41 @@ void sweep_old_output(self_pointer self) {
                            std::chrono::milliseconds{600000});
   self->delayed_send(self, period, expire_atom::value);
   const auto cutoff = fs::file_time_type::clock::now() - st.config.log_retention;
+  struct attempt_output {
+    std::vector<fs::path> files;
+    fs::file_time_type newest = fs::file_time_type::min();
+  };
+  std::map<std::string, attempt_output> attempts; // by "<job>.<attempt>"
   std::error_code ec;
   for (const auto& file : fs::directory_iterator(st.config.jobs_dir, ec)) {
     auto name = file.path().filename().string();
-    auto job_id = name.substr(0, name.find('.'));
-    auto known = st.jobs.find(job_id);
-    if (known != st.jobs.end() && (known->second.pid != 0 || !known->second.acknowledged))
-      continue; // running, or its end is not committed yet
-    if (fs::last_write_time(file.path(), ec) >= cutoff || ec)
-      continue;
-    fs::remove_all(file.path(), ec);
+    auto written = fs::last_write_time(file.path(), ec);
     if (ec)
-      log::warn("supervisor", "cannot delete old output",
-                {{"file", file.path().string()}, {"error", ec.message()}});
-    else if (known != st.jobs.end())
+      continue;
+    auto& output = attempts[name.substr(0, name.rfind('.'))];
+    output.files.push_back(file.path());
+    output.newest = std::max(output.newest, written);
+  }
+  for (const auto& [key, output] : attempts) {
+    auto dot = key.find('.');
+    auto job_id = key.substr(0, dot);
+    auto attempt = dot == std::string::npos ? 0 : std::strtoul(key.c_str() + dot + 1, nullptr, 10);
+    auto known = st.jobs.find(job_id);
+    bool latest = known != st.jobs.end() && known->second.report.attempt() == attempt;
+    if (latest && (known->second.pid != 0 || !known->second.acknowledged))
+      continue; // running, or its end is not committed yet
+    if (output.newest >= cutoff)
+      continue;
+    bool removed = true;
+    for (const auto& path : output.files) {
+      fs::remove_all(path, ec);
+      if (ec) {
+        removed = false;
+        log::warn("supervisor", "cannot delete old output",
+                  {{"file", path.string()}, {"error", ec.message()}});
+      }
+    }
+    if (removed && latest)
       st.jobs.erase(known);
   }
 }

@@ -169,8 +169,9 @@ void resolve_proposal(self_pointer self, const replica::applied_entry& applied) 
   proposals.erase(i);
 }
 
-/// To the peer's leader_election directly once peer_directory named it, else through the relay
-/// (which connects first). Raft tolerates the reordering a switch between the two paths can cause.
+/// Straight to the peer's api while peer_directory holds a connection to it, else through
+/// peer_directory (which connects first). Raft tolerates the reordering a switch between the two
+/// paths can cause.
 void send_raft(self_pointer self, pb::RaftMessage& message) {
   auto& st = self->state;
   message.set_from_name(st.config.node_id);
@@ -278,8 +279,8 @@ caf::behavior leader_election(self_pointer self, std::shared_ptr<leader_election
         self->state.replica->raft().step(message);
         schedule_flush(self);
       },
-      [=](peer_up_atom, const std::string& address, caf::actor& election) {
-        self->state.direct[address] = std::move(election);
+      [=](peer_up_atom, const std::string& address, caf::actor& api) {
+        self->state.direct[address] = std::move(api);
       },
       [=](peer_down_atom, const std::string& address) {
         self->state.direct.erase(address);

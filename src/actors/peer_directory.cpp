@@ -51,23 +51,6 @@ void settle(self_pointer self, peer& p, const caf::error& failure) {
   p.queued.clear();
 }
 
-/// Asks a connected peer for its leader_election, so that raft messages go to it directly and
-/// skip a hop through each side's actors; until then (or if it never answers) they are relayed.
-void ask_for_election(self_pointer self, const std::string& address) {
-  auto& p = self->state.peers.at(address);
-  self->request(p.api, self->state.config.connect_timeout, election_atom::value)
-      .then(
-          [=](caf::actor& election) {
-            auto& p = self->state.peers.at(address);
-            if (p.api && election && self->state.subscriber)
-              self->send(self->state.subscriber, peer_up_atom::value, address, election);
-          },
-          [=](caf::error& err) {
-            log::debug("peers", "relaying raft messages through the api",
-                       {{"master", address}, {"error", error_message(err)}});
-          });
-}
-
 void connect(self_pointer self, const std::string& address) {
   auto& p = self->state.peers.at(address);
   if (p.api || p.connecting)
@@ -84,7 +67,8 @@ void connect(self_pointer self, const std::string& address) {
             if (p.api) {
               self->monitor(p.api);
               log::info("peers", "connected", {{"master", address}});
-              ask_for_election(self, address);
+              if (self->state.subscriber)
+                self->send(self->state.subscriber, peer_up_atom::value, address, p.api);
             }
             settle(self, p,
                    make_error(errc::unavailable, fmt::format("master {} is unreachable", address)));

@@ -12,8 +12,8 @@
 //   (lookup_atom, std::string address) -> caf::actor, that master's api (errc::unavailable when
 //       it cannot be reached)
 //   (subscribe_atom, caf::actor) -> void; the subscriber gets (peer_down_atom, std::string address)
-//       when a connection closes, and (peer_up_atom, std::string address, caf::actor election)
-//       once a connected master named its leader_election, to send raft messages to directly
+//       when a connection closes, and (peer_up_atom, std::string address, caf::actor api) when
+//       one opens, so that raft messages can go to that api without a hop through this actor
 //   (tick_atom) -> void; starts keeping the connections (send it once this master listens: a
 //       handshake still under way when start-up fails would keep the actor system from ending)
 

@@ -67,6 +67,26 @@ void finish_pass(self_pointer self) {
   }
 }
 
+/// How soon a pass follows a refused placement.
+constexpr int64_t retry_after_refusal_ms = 100;
+
+/// The misfits a pass compares later jobs with: a bound, so a pass stays linear in pending jobs
+/// however many shapes of job wait.
+constexpr size_t max_misfits_remembered = 16;
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void schedule_wakeup(self_pointer self, int64_t at_ms, int64_t now) {
+  auto& st = self->state;
+  if (at_ms == 0 || (st.wakeup_at_ms != 0 && st.wakeup_at_ms <= at_ms && st.wakeup_at_ms > now))
+    return;
+  st.wakeup_at_ms = at_ms;
+  self->delayed_send(self, std::chrono::milliseconds{at_ms - now}, tick_atom::value);
+}
+
 /// Proposes `entry`, holding `spec`'s resources on `node_id` (if any) in the ledger until the
 /// proposal is answered; `done` gets the answer.
 template<class Done>
@@ -93,9 +113,14 @@ void propose(self_pointer self, pb::LogEntry entry, const pb::JobSpec& spec) {
   ++st.proposals_in_flight;
   auto node_id = entry.job_placed().node_id();
   propose_holding(self, std::move(entry), node_id, spec, [self](caf::expected<std::string> answer) {
-    // A placement that no longer fits is refused by apply; the next pass retries it.
-    if (!answer)
+    // Refused by apply (it no longer fits there, or the picture was behind): nothing changed, so
+    // nothing else would bring the job back. Another pass shortly, not at once: a refusal that
+    // repeats must not become a loop of entries.
+    if (!answer) {
       log::debug("scheduler", "proposal not applied", {{"error", error_message(answer.error())}});
+      auto now = now_ms();
+      schedule_wakeup(self, now + retry_after_refusal_ms, now);
+    }
     if (--self->state.proposals_in_flight == 0)
       finish_pass(self);
   });
@@ -129,19 +154,6 @@ bool known_not_to_fit(const std::vector<const pb::JobSpec*>& misfits, const pb::
         && same_constraints(*misfit))
       return true;
   return false;
-}
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-void schedule_wakeup(self_pointer self, int64_t at_ms, int64_t now) {
-  auto& st = self->state;
-  if (at_ms == 0 || (st.wakeup_at_ms != 0 && st.wakeup_at_ms <= at_ms && st.wakeup_at_ms > now))
-    return;
-  st.wakeup_at_ms = at_ms;
-  self->delayed_send(self, std::chrono::milliseconds{at_ms - now}, tick_atom::value);
 }
 
 /// Places the pending jobs oldest first against one index of the nodes. A job that fits nowhere
@@ -179,7 +191,8 @@ void pass(self_pointer self) {
       continue;
     auto where = index->place(job->spec);
     if (where.node_id.empty()) {
-      misfits.push_back(&job->spec);
+      if (misfits.size() < max_misfits_remembered)
+        misfits.push_back(&job->spec);
       continue;
     }
     index->reserve(where.node_id, job->spec);
@@ -215,11 +228,16 @@ void place_submissions(self_pointer self) {
       entry.mutable_job_submitted()->set_node_id(where.node_id);
     }
     propose_holding(self, std::move(entry), where.node_id, spec,
-                    [promise](caf::expected<std::string> job_id) mutable {
-                      if (job_id)
-                        promise.deliver(std::move(*job_id));
-                      else
+                    [self, promise](caf::expected<std::string> job_id) mutable {
+                      if (!job_id) {
                         promise.deliver(std::move(job_id.error()));
+                        return;
+                      }
+                      // Its placement refused by apply, it waits: the pass its update asked for
+                      // ran while its reservation still held, so another one now.
+                      if (self->state.pending.count(std::stoull(*job_id)))
+                        request_pass(self);
+                      promise.deliver(std::move(*job_id));
                     });
   }
 }
@@ -257,23 +275,33 @@ void expire_old_jobs(self_pointer self) {
             });
 }
 
-caf::behavior scheduler(self_pointer self, scheduler_config config) {
-  self->state.config = std::move(config);
-  const auto& election = self->state.config.leader_election;
-  self->send(election, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
-  // The nodes and pending jobs as of now; the updates that follow the subscription come after
-  // this answer (one sender, in order) and keep them current.
-  self->request(election, caf::infinite, view_atom::value)
+/// Replaces the nodes and pending jobs with leader_election's view, then passes. The view is the
+/// committed state when it is answered; updates that arrive before it are older (it overwrites
+/// them), those after it newer. A master that installed a snapshot got no updates for what it
+/// covered, so this runs at start and whenever this master starts to lead.
+void reload(self_pointer self) {
+  self->request(self->state.config.leader_election, self->state.config.internal_timeout,
+                view_atom::value)
       .then(
           [=](const pb::ClusterState& view) {
-            self->state.nodes.reset(view.nodes());
+            auto& st = self->state;
+            st.nodes.reset(view.nodes());
+            st.pending.clear();
             for (const auto& [id, job] : view.jobs())
-              track(self->state, job);
+              track(st, job);
             request_pass(self);
           },
           [](caf::error& err) {
-            log::error("scheduler", "cannot read the nodes", {{"error", error_message(err)}});
+            log::error("scheduler", "cannot read the cluster state",
+                       {{"error", error_message(err)}});
           });
+}
+
+caf::behavior scheduler(self_pointer self, scheduler_config config) {
+  self->state.config = std::move(config);
+  self->send(self->state.config.leader_election, subscribe_atom::value,
+             caf::actor_cast<caf::actor>(self));
+  reload(self);
   self->delayed_send(self, retention_period(self->state.config.job_retention), expire_atom::value);
   return {
       [=](expire_atom) { expire_old_jobs(self); },
@@ -281,7 +309,7 @@ caf::behavior scheduler(self_pointer self, scheduler_config config) {
         bool became_leader = leading && !self->state.leading;
         self->state.leading = leading;
         if (became_leader)
-          request_pass(self); // jobs may be pending since before this master led
+          reload(self); // a snapshot this master installed came without updates
       },
       [=](schedule_atom) { pass(self); },
       [=](tick_atom) {

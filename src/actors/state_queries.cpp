@@ -27,7 +27,8 @@ int64_t now_ms() {
 
 /// Why a pending job waits, worked out now against the nodes in `index` (the scheduler does not
 /// log it: its numbers change with every job that starts or ends). A job still in a restart's
-/// backoff, or one that fits now (the scheduler is about to place it), keeps its committed reason.
+/// backoff, or one that fits now and waits for the scheduler's next pass, keeps its committed
+/// reason (that of its last restart, if any).
 void explain_waiting(pb::Job& job, sched::placement_index& index, int64_t now) {
   if (job.state() != pb::JOB_PENDING || job.not_before_ms() > now)
     return;

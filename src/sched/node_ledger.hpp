@@ -13,8 +13,10 @@ namespace claud::sched {
 /// the placements it proposed and that have not committed yet will take. Placing against the
 /// committed records alone would put every job of a burst on the same node, since none of their
 /// placements has committed when the next is decided; the state machine would then refuse most of
-/// them. A reservation ends when its proposal is answered (applied or refused); between the commit
-/// and that answer the job counts twice, which only errs towards less free capacity.
+/// them. A reservation ends when its proposal is answered (applied, refused, or timed out);
+/// between the commit and that answer the job counts twice, which errs towards less free capacity.
+/// It can err the other way too (an answer that timed out before its entry committed, or entries
+/// a previous leader proposed): apply has the last word, and refuses a placement that does not fit.
 class node_ledger {
 public:
   /// Replaces every record with `nodes`: the committed state, as a view or a node list holds it.

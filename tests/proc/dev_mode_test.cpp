@@ -1,11 +1,13 @@
 // A dev node (master and slave in one process) runs jobs end to end through the real CLI: submit
 // --wait, logs (stdout and --stderr), and the documented --json documents of status, jobs and
-// nodes; logs --follow; kill with its grace period; retention of ended jobs and their output.
+// nodes; logs --follow; kill with its grace period; retention of ended jobs and their output; an
+// attempt an earlier run of the slave started is never started again.
 
 #include <unistd.h>
 
 #include <chrono>
 #include <csignal>
+#include <fstream>
 
 #include <catch2/catch.hpp>
 
@@ -175,4 +177,25 @@ TEST_CASE("ended jobs and their output leave after the retention period") {
     return ::access((output + "stdout").c_str(), F_OK) != 0
            && ::access((output + "stderr").c_str(), F_OK) != 0;
   });
+}
+
+TEST_CASE(
+    "an attempt whose output exists was started by an earlier run of the slave: never again") {
+  // What a slave SIGKILLed between starting a job and reporting it leaves: the attempt's output.
+  // The leader, which never heard of the start, asks the restarted slave to start it.
+  cluster c;
+  auto& node = c.start_dev("d");
+  const auto earlier_output = node.data_dir + "/jobs/1.1.stdout";
+  {
+    std::ofstream file{earlier_output};
+    file << "from the earlier run\n";
+  }
+  auto id = c.submit({"touch", node.data_dir + "/ran-twice"});
+  REQUIRE(id == "1");
+  auto job = c.wait_job(id);
+  INFO(job.dump());
+  CHECK(job["state"].str() == "failed");
+  CHECK(job["reason"].str().find("not starting it twice") != std::string::npos);
+  CHECK(::access((node.data_dir + "/ran-twice").c_str(), F_OK) != 0);
+  CHECK(c.run({"logs", id}).out == "from the earlier run\n"); // kept, not truncated
 }

@@ -183,3 +183,39 @@ TEST_CASE_METHOD(scheduler_fixture,
   CHECK(job("1").node_id() == "a");
   REQUIRE(proposed(pb::LogEntry::kJobPlaced).size() == 1);
 }
+
+TEST_CASE_METHOD(scheduler_fixture,
+                 "a master that starts leading places what it only knows from a snapshot") {
+  // A follower that installs a snapshot gets no update for what it covers.
+  auto silently = [&](pb::LogEntry entry) {
+    entry.set_index(election_state().next_index++);
+    REQUIRE(election_state().machine.apply(entry).applied);
+  };
+  silently(entries::registered("a", 2000, 8 * entries::gib));
+  silently(entries::submitted(job_spec(1)));
+  set_role(true);
+  CHECK(job("1").state() == pb::JOB_PLACED);
+  CHECK(job("1").node_id() == "a");
+}
+
+TEST_CASE_METHOD(scheduler_fixture, "a placement refused by apply is tried again shortly") {
+  set_role(true);
+  commit(entries::registered("a", 2000, 8 * entries::gib));
+  // The committed state fills node a without the scheduler hearing of it (as after a snapshot).
+  auto hidden = entries::submitted(job_spec(2));
+  hidden.mutable_job_submitted()->set_node_id("a");
+  hidden.set_index(election_state().next_index++);
+  REQUIRE(election_state().machine.apply(hidden).applied);
+  commit(entries::submitted(job_spec(1))); // placed on a by the scheduler's picture: refused
+  REQUIRE(proposed(pb::LogEntry::kJobPlaced).size() == 1);
+  CHECK(job("2").state() == pb::JOB_PENDING);
+
+  auto ended = entries::exited("1", "a", 1, 0); // the hidden job ends, as silently: room again
+  ended.set_index(election_state().next_index++);
+  REQUIRE(election_state().machine.apply(ended).applied);
+  run();
+  CHECK(job("2").state() == pb::JOB_PENDING); // nothing told the scheduler; only its retry
+  advance(100ms);
+  CHECK(proposed(pb::LogEntry::kJobPlaced).size() >= 2);
+  CHECK(job("2").state() == pb::JOB_PLACED);
+}
