@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "actors/internal_atoms.hpp"
+#include "actors/wall_clock.hpp"
 #include "claud/protocol.hpp"
 #include "log/log.hpp"
 #include "proc/job_cgroups.hpp"
@@ -24,11 +25,6 @@
 namespace claud {
 
 namespace {
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 struct attempt_record {
   pb::JobReport report;

@@ -9,6 +9,7 @@
 
 #include "actors/internal_atoms.hpp"
 #include "actors/state_queries.hpp"
+#include "actors/wall_clock.hpp"
 #include "claud/protocol.hpp"
 #include "log/log.hpp"
 #include "replica/replica.hpp"
@@ -17,11 +18,6 @@
 namespace claud {
 
 namespace {
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 struct pending_proposal {
   uint64_t term;

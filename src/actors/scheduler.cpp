@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 
 #include "actors/internal_atoms.hpp"
+#include "actors/wall_clock.hpp"
 #include "claud/protocol.hpp"
 #include "log/log.hpp"
 #include "sched/node_ledger.hpp"
@@ -73,11 +74,6 @@ constexpr int64_t retry_after_refusal_ms = 100;
 /// The misfits a pass compares later jobs with: a bound, so a pass stays linear in pending jobs
 /// however many shapes of job wait.
 constexpr size_t max_misfits_remembered = 16;
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 void schedule_wakeup(self_pointer self, int64_t at_ms, int64_t now) {
   auto& st = self->state;

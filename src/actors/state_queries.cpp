@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "actors/wall_clock.hpp"
 #include "claud/protocol.hpp"
 #include "sched/placement_index.hpp"
 
@@ -18,11 +19,6 @@ bool job_id_less(const pb::Job& a, const pb::Job& b) {
   if (a.id().size() != b.id().size())
     return a.id().size() < b.id().size();
   return a.id() < b.id();
-}
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 /// Why a pending job waits, worked out now against the nodes in `index` (the scheduler does not
