@@ -190,7 +190,13 @@ void flush(self_pointer self) {
     // What reached the disk is unknown: stop rather than guess; the master exits with the error.
     log::error("storage", "write failed, stopping", {{"error", e.what()}});
     for (auto& [index, p] : st.proposals)
-      p.promise.deliver(make_error(errc::storage_failure, e.what()));
+      // Its appends may have reached the followers already (they leave before the fsync), so
+      // the write may still commit under the next leader.
+      p.promise.deliver(make_error(
+          errc::outcome_unknown,
+          fmt::format("the leader could not write its log ({}); the write may still commit "
+                      "through the other masters — check with `claud jobs`",
+                      e.what())));
     self->quit(make_error(errc::storage_failure, e.what()));
     return;
   }
