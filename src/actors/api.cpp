@@ -74,7 +74,7 @@ caf::result<pb::Job> submit(self_pointer self, pb::JobSpec& spec) {
   // The scheduler refuses a job no node could ever run, and places it in the same entry.
   auto promise = self->make_response_promise();
   self->request(config.scheduler, config.internal_timeout, submit_atom::value, std::move(spec))
-      .then([=](const std::string& job_id) mutable { deliver_job(self, promise, job_id); },
+      .then([=](pb::Job& job) mutable { promise.deliver(std::move(job)); },
             [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
   return promise;
 }

@@ -22,6 +22,7 @@ namespace {
 struct pending_proposal {
   uint64_t term;
   caf::response_promise promise;
+  bool answer_job = false; // answer with the job's record, not only its id
 };
 
 struct pending_read {
@@ -158,6 +159,8 @@ void resolve_proposal(self_pointer self, const replica::applied_entry& applied) 
   if (applied.entry.term() != i->second.term)
     promise.deliver(make_error(
         errc::unavailable, "leadership changed before the write committed; it was not applied"));
+  else if (applied.result.applied && i->second.answer_job)
+    promise.deliver(*self->state.replica->state().find_job(applied.result.job_id));
   else if (applied.result.applied)
     promise.deliver(applied.result.job_id);
   else
@@ -231,7 +234,7 @@ void flush(self_pointer self) {
   announce_role(self);
 }
 
-caf::response_promise propose(self_pointer self, pb::LogEntry& entry) {
+caf::response_promise propose(self_pointer self, pb::LogEntry& entry, bool answer_job = false) {
   auto& st = self->state;
   auto promise = self->make_response_promise();
   if (!leads(st)) {
@@ -240,7 +243,7 @@ caf::response_promise propose(self_pointer self, pb::LogEntry& entry) {
   }
   entry.set_time_ms(now_ms());
   auto index = st.replica->raft().propose(std::move(entry));
-  st.proposals[index] = {st.replica->raft().term(), promise};
+  st.proposals[index] = {st.replica->raft().term(), promise, answer_job};
   schedule_flush(self);
   return promise;
 }
@@ -293,6 +296,7 @@ caf::behavior leader_election(self_pointer self, std::shared_ptr<leader_election
         }
       },
       [=](propose_atom, pb::LogEntry& entry) { return propose(self, entry); },
+      [=](propose_atom, status_atom, pb::LogEntry& entry) { return propose(self, entry, true); },
       [=](status_atom, std::string& id) {
         return read(self, {state_query::status, id});
       },

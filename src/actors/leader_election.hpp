@@ -9,6 +9,8 @@
 //        is committed by a majority, durable, and applied; errc::conflict when applying it was a
 //        no-op (with the reason); errc::not_leader when this master does not lead;
 //        errc::unavailable when leadership changed before it committed (it did not commit)
+//   (propose_atom, status_atom, pb::LogEntry) -> pb::Job: the same, answered with the record of
+//        the job as that entry left it (what a submitter wants, without one more read)
 //   (status_atom, std::string) -> pb::Job, (jobs_atom) -> pb::JobList, (nodes_atom) ->
 //        pb::NodeList, (leader_atom) -> pb::LeaderInfo: linearizable reads (read-index), leader
 //        only, errc::not_leader elsewhere
@@ -18,7 +20,8 @@
 //   (subscribe_atom, caf::actor) -> the subscriber receives (role_atom, bool leads, std::string
 //        leader address) now and on every change, and after every commit (job_update_atom,
 //        pb::Job) / (node_update_atom, pb::Node) for each record that changed
-//   (raft_atom, pb::RaftMessage), (peer_down_atom, std::string address): from the network
+//   (raft_atom, pb::RaftMessage), (peer_down_atom, std::string address), (peer_up_atom,
+//        std::string address, caf::actor api): from the network and peer_directory
 //
 // Every message it handles only steps the core; one flush, sent to itself, then persists what
 // all of them produced with a single fsync (group commit), sends, applies and answers. It runs

@@ -83,23 +83,23 @@ void schedule_wakeup(self_pointer self, int64_t at_ms, int64_t now) {
   self->delayed_send(self, std::chrono::milliseconds{at_ms - now}, tick_atom::value);
 }
 
-/// Proposes `entry`, holding `spec`'s resources on `node_id` (if any) in the ledger until the
-/// proposal is answered; `done` gets the answer.
-template<class Done>
-void propose_holding(self_pointer self, pb::LogEntry entry, const std::string& node_id,
-                     const pb::JobSpec& spec, Done done) {
+/// Proposes `entry` (`ask` is the proposal, e.g. (propose_atom, entry)), holding `spec`'s
+/// resources on `node_id` (if any) in the ledger until the proposal is answered; `done` gets the
+/// answer, a caf::expected<Answer>.
+template<class Answer, class Done, class... Ask>
+void propose_holding(self_pointer self, const std::string& node_id, const pb::JobSpec& spec,
+                     Done done, Ask&&... ask) {
   auto& st = self->state;
   auto held = node_id.empty() ? 0 : st.nodes.reserve(node_id, spec);
-  self->request(st.config.leader_election, st.config.internal_timeout, propose_atom::value,
-                std::move(entry))
+  self->request(st.config.leader_election, st.config.internal_timeout, std::forward<Ask>(ask)...)
       .then(
-          [=](std::string& job_id) mutable {
+          [=](Answer& answer) mutable {
             self->state.nodes.release(held);
-            done(caf::expected<std::string>{std::move(job_id)});
+            done(caf::expected<Answer>{std::move(answer)});
           },
           [=](caf::error& err) mutable {
             self->state.nodes.release(held);
-            done(caf::expected<std::string>{std::move(err)});
+            done(caf::expected<Answer>{std::move(err)});
           });
 }
 
@@ -108,7 +108,7 @@ void propose(self_pointer self, pb::LogEntry entry, const pb::JobSpec& spec) {
   auto& st = self->state;
   ++st.proposals_in_flight;
   auto node_id = entry.job_placed().node_id();
-  propose_holding(self, std::move(entry), node_id, spec, [self](caf::expected<std::string> answer) {
+  auto done = [self](caf::expected<std::string> answer) {
     // Refused by apply (it no longer fits there, or the picture was behind): nothing changed, so
     // nothing else would bring the job back. Another pass shortly, not at once: a refusal that
     // repeats must not become a loop of entries.
@@ -119,7 +119,8 @@ void propose(self_pointer self, pb::LogEntry entry, const pb::JobSpec& spec) {
     }
     if (--self->state.proposals_in_flight == 0)
       finish_pass(self);
-  });
+  };
+  propose_holding<std::string>(self, node_id, spec, done, propose_atom::value, std::move(entry));
 }
 
 /// Keeps `pending` in step with the committed state: leader_election sends every change of a job.
@@ -223,23 +224,24 @@ void place_submissions(self_pointer self) {
       index.reserve(where.node_id, spec);
       entry.mutable_job_submitted()->set_node_id(where.node_id);
     }
-    propose_holding(self, std::move(entry), where.node_id, spec,
-                    [self, promise](caf::expected<std::string> job_id) mutable {
-                      if (!job_id) {
-                        promise.deliver(std::move(job_id.error()));
-                        return;
-                      }
-                      // Its placement refused by apply, it waits: the pass its update asked for
-                      // ran while its reservation still held, so another one now.
-                      if (self->state.pending.count(std::stoull(*job_id)))
-                        request_pass(self);
-                      promise.deliver(std::move(*job_id));
-                    });
+    auto done = [self, promise](caf::expected<pb::Job> job) mutable {
+      if (!job) {
+        promise.deliver(std::move(job.error()));
+        return;
+      }
+      // Its placement refused by apply, it waits: the pass its update asked for ran while its
+      // reservation still held, so another one now.
+      if (job->state() == pb::JOB_PENDING)
+        request_pass(self);
+      promise.deliver(std::move(*job));
+    };
+    propose_holding<pb::Job>(self, where.node_id, spec, done, propose_atom::value,
+                             status_atom::value, std::move(entry));
   }
 }
 
 /// Queues a submission; the batch runs once the mailbox holds no more of them.
-caf::result<std::string> submit(self_pointer self, pb::JobSpec& spec) {
+caf::result<pb::Job> submit(self_pointer self, pb::JobSpec& spec) {
   auto& st = self->state;
   auto promise = self->make_response_promise();
   st.submissions.push_back({std::move(spec), promise});

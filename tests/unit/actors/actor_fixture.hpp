@@ -51,8 +51,8 @@ struct fake_election_state {
 using fake_election_actor = caf::stateful_actor<fake_election_state>;
 
 /// Applies `entry` as the next committed index and tells the subscribers what changed, as
-/// leader_election does after a commit. Answers like a proposal's promise.
-inline caf::result<std::string> fake_commit(fake_election_actor* self, pb::LogEntry entry) {
+/// leader_election does after a commit.
+inline state::apply_result fake_apply(fake_election_actor* self, pb::LogEntry entry) {
   auto& st = self->state;
   entry.set_index(st.next_index++);
   entry.set_term(1);
@@ -67,6 +67,12 @@ inline caf::result<std::string> fake_commit(fake_election_actor* self, pb::LogEn
     if (auto node = st.machine.find_node(id))
       for (const auto& subscriber : st.subscribers)
         self->send(subscriber, node_update_atom::value, *node);
+  return result;
+}
+
+/// fake_apply(), answered like a proposal's promise: the job id.
+inline caf::result<std::string> fake_commit(fake_election_actor* self, pb::LogEntry entry) {
+  auto result = fake_apply(self, std::move(entry));
   if (!result.applied)
     return make_error(errc::conflict, result.error);
   return result.job_id;
@@ -83,6 +89,15 @@ inline caf::behavior fake_leader_election(fake_election_actor* self) {
         if (!self->state.leading)
           return fake_not_leader(self->state);
         return fake_commit(self, std::move(entry));
+      },
+      [=](propose_atom, status_atom, pb::LogEntry& entry) -> caf::result<pb::Job> {
+        self->state.proposals.push_back(entry);
+        if (!self->state.leading)
+          return fake_not_leader(self->state);
+        auto result = fake_apply(self, std::move(entry));
+        if (!result.applied)
+          return make_error(errc::conflict, result.error);
+        return *self->state.machine.find_job(result.job_id);
       },
       [=](commit_atom, pb::LogEntry& entry) { return fake_commit(self, std::move(entry)); },
       [=](role_atom, bool leading, std::string& leader) {

@@ -138,10 +138,10 @@ TEST_CASE_METHOD(scheduler_fixture,
   commit(entries::registered("a", 2000, 8 * entries::gib));
   commit(entries::registered("b", 1000, 8 * entries::gib));
   // Sent together: one batch, each placement reserved before the next is decided.
-  auto first = ask<std::string>(scheduler, submit_atom::value, job_spec(1));
-  auto second = ask<std::string>(scheduler, submit_atom::value, job_spec(1));
-  auto third = ask<std::string>(scheduler, submit_atom::value, job_spec(1));
-  auto fourth = ask<std::string>(scheduler, submit_atom::value, job_spec(1));
+  auto first = ask<pb::Job>(scheduler, submit_atom::value, job_spec(1));
+  auto second = ask<pb::Job>(scheduler, submit_atom::value, job_spec(1));
+  auto third = ask<pb::Job>(scheduler, submit_atom::value, job_spec(1));
+  auto fourth = ask<pb::Job>(scheduler, submit_atom::value, job_spec(1));
   run();
   for (const auto& answer : {first, second, third})
     REQUIRE(answer->ok());
@@ -152,17 +152,19 @@ TEST_CASE_METHOD(scheduler_fixture,
   CHECK(submissions[2].job_submitted().node_id() == "a");
   CHECK(submissions[3].job_submitted().node_id().empty()); // fits nowhere now: pending
   CHECK(proposed(pb::LogEntry::kJobPlaced).empty());
-  CHECK(job(first->value).state() == pb::JOB_PLACED);
-  CHECK(job(third->value).node_id() == "a");
+  CHECK(first->value.state() == pb::JOB_PLACED); // the answer is the committed record
+  CHECK(first->value.node_id() == "b");
+  CHECK(job(third->value.id()).node_id() == "a");
   REQUIRE(fourth->ok());
-  CHECK(job(fourth->value).state() == pb::JOB_PENDING);
+  CHECK(fourth->value.state() == pb::JOB_PENDING);
+  CHECK(job(fourth->value.id()).state() == pb::JOB_PENDING);
   CHECK(node("a").cpu_millis_used() == 2000);
 }
 
 TEST_CASE_METHOD(scheduler_fixture, "a submission no node could ever run is refused unwritten") {
   set_role(true);
   commit(entries::registered("a", 2000, 8 * entries::gib));
-  auto answer = ask<std::string>(scheduler, submit_atom::value, job_spec(3));
+  auto answer = ask<pb::Job>(scheduler, submit_atom::value, job_spec(3));
   run();
   REQUIRE(answer->done);
   CHECK(has_code(answer->error, errc::invalid_request));
