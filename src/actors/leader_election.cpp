@@ -42,7 +42,7 @@ struct leader_election_state {
   bool announced_leading = false;
   std::string announced_leader;
   std::map<std::string, std::string> names; // master address -> node id
-  std::map<std::string, caf::actor> direct; // master address -> its leader_election, once known
+  std::map<std::string, caf::actor> direct; // master address -> its api, while connected
   static inline const char* name = "leader_election";
 };
 
@@ -160,7 +160,8 @@ void resolve_proposal(self_pointer self, const replica::applied_entry& applied) 
     promise.deliver(make_error(
         errc::unavailable, "leadership changed before the write committed; it was not applied"));
   else if (applied.result.applied && i->second.answer_job)
-    promise.deliver(*self->state.replica->state().find_job(applied.result.job_id));
+    deliver_query(promise, {state_query::status, applied.result.job_id},
+                  self->state.replica->state());
   else if (applied.result.applied)
     promise.deliver(applied.result.job_id);
   else
