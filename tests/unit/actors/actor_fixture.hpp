@@ -44,7 +44,6 @@ struct fake_election_state {
   std::vector<caf::actor> subscribers;
   std::vector<pb::LogEntry> proposals; // every (propose_atom) received, leading or not
   std::vector<pb::LogEntry> committed; // every entry applied, in order
-  size_t views = 0;                    // (view_atom) requests served
   static inline const char* name = "fake_leader_election";
 };
 
@@ -114,10 +113,7 @@ inline caf::behavior fake_leader_election(fake_election_actor* self) {
         self->send(subscriber, role_atom::value, st.leading, st.leader);
         st.subscribers.push_back(std::move(subscriber));
       },
-      [=](view_atom) {
-        ++self->state.views;
-        return scheduler_view(self->state.machine);
-      },
+      [=](view_atom) { return scheduler_view(self->state.machine); },
       [=](local_atom, status_atom, const std::string& id) {
         auto promise = self->make_response_promise();
         deliver_query(promise, {state_query::status, id}, self->state.machine);
