@@ -85,8 +85,7 @@ TEST_CASE("commit latency and throughput of writes on 3 masters") {
   auto fsync = bench::measure_fsync(c.root(), 200);
 
   caf::actor_system_config cfg;
-  register_protocol(cfg);
-  cfg.load<caf::io::middleman>();
+  configure_networked_system(cfg);
   caf::actor_system system{cfg};
   auto where = net::parse_host_port(leader_address);
   auto api = system.middleman().remote_actor(where.host, where.port);

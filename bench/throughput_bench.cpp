@@ -65,8 +65,7 @@ TEST_CASE("throughput of trivial jobs, and the latency of one at a time") {
   auto raw = bench::measure_spawn_rate(std::min<size_t>(jobs, 2000), slots);
 
   caf::actor_system_config cfg;
-  register_protocol(cfg);
-  cfg.load<caf::io::middleman>();
+  configure_networked_system(cfg);
   caf::actor_system system{cfg};
   auto leader = net::parse_host_port(c.address(c.leader_name()));
   auto api = system.middleman().remote_actor(leader.host, leader.port);

@@ -94,6 +94,11 @@ std::string error_message(const caf::error& error);
 /// Registers every message type above; call on every actor_system_config that talks to claud.
 void register_protocol(caf::actor_system_config& cfg);
 
+/// Everything a networked claud process needs: the protocol, CAF's middleman, a quiet CAF logger,
+/// and a scheduler whose idle workers sleep at once instead of polling (see the definition).
+/// Nodes, the CLI and actor scripts all start their actor system with it.
+void configure_networked_system(caf::actor_system_config& cfg);
+
 /// The application identifier checked by CAF's middleman on every connection, so a claud process
 /// refuses peers of another program or an incompatible protocol version.
 constexpr const char* application_id = "claud-1";

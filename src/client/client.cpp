@@ -17,11 +17,9 @@ namespace claud {
 namespace {
 
 caf::actor_system_config& configure(caf::actor_system_config& cfg) {
-  register_protocol(cfg);
-  cfg.load<caf::io::middleman>();
+  configure_networked_system(cfg);
   // A client is short-lived and mostly waits: a few workers are plenty.
   cfg.set("scheduler.max-threads", 2);
-  cfg.set("logger.verbosity", caf::atom("quiet"));
   return cfg;
 }
 

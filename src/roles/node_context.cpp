@@ -18,15 +18,7 @@
 namespace claud::roles {
 
 claud_system_config::claud_system_config() {
-  register_protocol(*this);
-  load<caf::io::middleman>();
-  set("logger.verbosity", caf::atom("quiet"));
-  set("logger.console", caf::atom("none"));
-  // CAF's idle workers poll their queues: 500 times 50 us apart before they sleep on a condition
-  // variable. A master's raft tick (every 10 ms) never lets them get that far, so an idle master
-  // spent ~20 % of a core polling (3 idle masters: 1.75 s of CPU in 3 s). Ten polls keep a busy
-  // node as fast and bring that to ~4 % (0.33 s in 3 s).
-  set("work-stealing.moderate-poll-attempts", 10);
+  configure_networked_system(*this);
 }
 
 actor_stopper::~actor_stopper() {
