@@ -19,7 +19,7 @@ void raft_node::become_leader() {
   noop.set_term(term_);
   leader_first_index_ = log_.append(std::move(noop));
   if (!maybe_commit())
-    broadcast_append();
+    replicate_to_all();
 }
 
 uint64_t raft_node::propose(pb::LogEntry entry) {
@@ -28,7 +28,7 @@ uint64_t raft_node::propose(pb::LogEntry entry) {
   entry.set_term(term_);
   auto index = log_.append(std::move(entry));
   if (!maybe_commit())
-    broadcast_append();
+    replicate_to_all();
   return index;
 }
 
@@ -69,9 +69,20 @@ void raft_node::send_append(const std::string& peer) {
   send(std::move(m));
 }
 
-void raft_node::broadcast_append() {
+void raft_node::replicate_to(const std::string& peer) {
+  appends_due_.insert(peer);
+}
+
+void raft_node::replicate_to_all() {
   for (const auto& [peer, pr] : progress_)
-    send_append(peer);
+    appends_due_.insert(peer);
+}
+
+void raft_node::send_due_appends() {
+  for (const auto& peer : appends_due_)
+    if (progress_.count(peer))
+      send_append(peer);
+  appends_due_.clear();
 }
 
 void raft_node::broadcast_heartbeat(uint64_t context) {
@@ -135,7 +146,7 @@ void raft_node::step_leader(const pb::RaftMessage& m) {
   if (m.type() == pb::RAFT_HEARTBEAT_RESPONSE) {
     confirm_read(m.from(), m.context());
     if (pr.match < log_.last_index())
-      send_append(m.from());
+      replicate_to(m.from());
     return;
   }
   if (m.type() != pb::RAFT_APPEND_RESPONSE)
@@ -147,22 +158,22 @@ void raft_node::step_leader(const pb::RaftMessage& m) {
       // answer) is safe, and it lets an emptied master catch up from the start or a snapshot.
       pr.match = m.reject_hint();
       pr.next = m.reject_hint() + 1;
-      send_append(m.from());
+      replicate_to(m.from());
       return;
     }
     if (m.index() <= pr.match)
       return; // stale: answers an append sent before the follower caught up
     pr.next = std::max(pr.match + 1, std::min(m.index(), m.reject_hint() + 1));
-    send_append(m.from());
+    replicate_to(m.from());
     return;
   }
   if (m.index() > pr.match) {
     pr.match = m.index();
     pr.next = std::max(pr.next, pr.match + 1);
     if (maybe_commit())
-      broadcast_append();
+      replicate_to_all();
     else if (pr.next <= log_.last_index())
-      send_append(m.from());
+      replicate_to(m.from());
   }
 }
 

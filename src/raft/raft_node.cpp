@@ -75,6 +75,7 @@ void raft_node::reset(uint64_t term) {
   reset_randomized_timeout();
   votes_.clear();
   progress_.clear();
+  appends_due_.clear();
   pending_reads_.clear();
 }
 
@@ -333,12 +334,14 @@ void raft_node::compact(const pb::Snapshot& snapshot) {
 }
 
 bool raft_node::has_ready() const {
-  return !outbox_.empty() || log_.unstable_entries().size() > 0 || has_pending_snapshot_
-         || log_.committed() > log_.applied() || !ready_reads_.empty() || persisted_.term() != term_
-         || persisted_.vote() != vote_ || persisted_.commit() != log_.committed();
+  return !outbox_.empty() || !appends_due_.empty() || log_.unstable_entries().size() > 0
+         || has_pending_snapshot_ || log_.committed() > log_.applied() || !ready_reads_.empty()
+         || persisted_.term() != term_ || persisted_.vote() != vote_
+         || persisted_.commit() != log_.committed();
 }
 
 ready raft_node::take_ready() {
+  send_due_appends();
   ready rd;
   rd.hard_state.set_term(term_);
   rd.hard_state.set_vote(vote_);

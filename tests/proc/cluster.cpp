@@ -70,9 +70,11 @@ cluster::cluster() : failures_at_start_(failed_assertions.load()) {
   // destructor can end them too.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   ::unsetenv("CLAUD_ADDR");
-  char tmpl[] = "/tmp/claud-proc-XXXXXX";
-  if (::mkdtemp(tmpl) == nullptr)
-    fail("mkdtemp failed: " + errno_text());
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string tmpl
+      = std::string{tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp"} + "/claud-proc-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    fail("mkdtemp in " + tmpl + " failed: " + errno_text());
   root_ = tmpl;
 }
 

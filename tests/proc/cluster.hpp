@@ -53,7 +53,7 @@ struct node_process {
 
 class cluster {
 public:
-  /// Creates the root dir (mkdtemp /tmp/claud-proc-XXXXXX).
+  /// Creates the root dir (mkdtemp $TMPDIR/claud-proc-XXXXXX, /tmp by default).
   cluster();
   /// Ends every process it started, then removes the root dir unless the test failed.
   ~cluster();

@@ -1,6 +1,7 @@
 // raft_node, a few focused cases (the simulator in tests/sim covers it under faults): the
 // configuration's one-line errors, a single master leading at its first tick, and three masters
-// electing one leader that replicates and commits, refusing a candidate with a stale log.
+// electing one leader that replicates and commits, refusing a candidate with a stale log, and a
+// leader batching its appends between readies.
 #include "raft/raft_node.hpp"
 
 #include <catch2/catch.hpp>
@@ -193,4 +194,43 @@ TEST_CASE("a master refuses its vote to a candidate whose log is behind its own"
   CHECK(rd.messages[0].reject());
   CHECK(voter.term() == 3);
   CHECK(rd.hard_state.vote().empty());
+}
+
+TEST_CASE("a leader sends each follower one append for all it proposed and heard between readies") {
+  trio t;
+  for (int i = 0; i < 40 && t.leaders().empty(); ++i)
+    t.tick_all();
+  REQUIRE(t.leaders().size() == 1);
+  auto& leader = t.nodes.at(t.leaders()[0]);
+  auto first = leader.propose(job_entry("1"));
+  leader.propose(job_entry("2"));
+  auto last = leader.propose(job_entry("3"));
+  auto rd = leader.take_ready();
+  REQUIRE(rd.messages.size() == 2); // one per follower
+  std::vector<pb::RaftMessage> answers;
+  for (const auto& m : rd.messages) {
+    CHECK(m.type() == pb::RAFT_APPEND);
+    REQUIRE(m.entries_size() == 3);
+    CHECK(m.entries(0).index() == first);
+    CHECK(m.entries(2).index() == last);
+    auto& follower = t.nodes.at(m.to());
+    follower.step(m);
+    auto answer = follower.take_ready();
+    follower.advance(answer);
+    answers.insert(answers.end(), answer.messages.begin(), answer.messages.end());
+  }
+  leader.advance(rd);
+  REQUIRE(answers.size() == 2);
+  // Both answers commit the entries: the followers learn the new commit index from one append
+  // each, not from one per answer.
+  for (const auto& answer : answers)
+    leader.step(answer);
+  rd = leader.take_ready();
+  CHECK(leader.log().committed() == last);
+  REQUIRE(rd.messages.size() == 2);
+  for (const auto& m : rd.messages) {
+    CHECK(m.type() == pb::RAFT_APPEND);
+    CHECK(m.entries_size() == 0);
+    CHECK(m.commit() == last);
+  }
 }
