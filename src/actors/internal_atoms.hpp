@@ -27,5 +27,6 @@ using role_atom = caf::atom_constant<caf::atom("role")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using resend_atom = caf::atom_constant<caf::atom("resend")>;
 using started_atom = caf::atom_constant<caf::atom("started")>;
+using drained_atom = caf::atom_constant<caf::atom("drained")>;
 
 } // namespace claud

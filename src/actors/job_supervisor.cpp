@@ -19,8 +19,10 @@
 #include "claud/protocol.hpp"
 #include "log/log.hpp"
 #include "proc/job_cgroups.hpp"
+#include "proc/output_pump.hpp"
 #include "proc/reaper.hpp"
 #include "proc/spawn.hpp"
+#include "storage/started_attempts.hpp"
 
 namespace claud {
 
@@ -32,6 +34,13 @@ struct attempt_record {
   bool acknowledged = false;
   int64_t memory_bytes = 0; // its limit, for the reason when it goes over
   proc::job_cgroup cgroup;
+  int streams_open = 0; // its stdout and stderr until every writer closed them
+};
+
+/// An output stream in the pump, by the token the pump reports it with.
+struct stream_owner {
+  std::string job_id;
+  uint32_t attempt = 0;
 };
 
 struct job_supervisor_state {
@@ -39,15 +48,19 @@ struct job_supervisor_state {
   caf::actor link;
   std::map<std::string, attempt_record> jobs; // by job id: the latest attempt only
   std::map<pid_t, std::string> job_by_pid;
+  std::map<uint64_t, stream_owner> streams; // by pump token
+  uint64_t next_stream_token = 1;
   std::unique_ptr<proc::reaper> reaper;
+  std::unique_ptr<proc::output_pump> pump;
   static inline const char* name = "job_supervisor";
 };
 
 using self_pointer = caf::stateful_actor<job_supervisor_state>*;
 
-/// DATA/jobs/<job>.<attempt>.stdout (or .stderr). One flat directory: a job costs two inodes, not
-/// four, and making directories was the costliest part of starting a short job (ext4 spreads new
-/// directories over the disk's block groups). Job ids are decimal, so no path tricks get through.
+/// DATA/jobs/<job>.<attempt>.stdout (or .stderr), made by the pump when the first byte arrives.
+/// One flat directory: making directories was the costliest part of starting a short job (ext4
+/// spreads new directories over the disk's block groups). Job ids are decimal, so no path tricks
+/// get through.
 std::string output_path(const job_supervisor_config& config, const std::string& job_id,
                         uint32_t attempt, const char* stream) {
   return fmt::format("{}/{}.{}.{}", config.jobs_dir, job_id, attempt, stream);
@@ -69,13 +82,40 @@ void send_report(self_pointer self, const std::string& job_id) {
             auto i = self->state.jobs.find(report.job_id());
             // Only the report that was sent is acknowledged; a newer one is still to be sent.
             if (i != self->state.jobs.end() && i->second.report.attempt() == report.attempt()
-                && i->second.report.running() == report.running())
+                && i->second.report.running() == report.running()) {
               i->second.acknowledged = true;
+              // The leader now knows the attempt and never asks for its start again.
+              self->state.config.started->forget(report.job_id(), report.attempt());
+            }
           },
           [=](caf::error& err) {
             log::debug("supervisor", "report not acknowledged yet",
                        {{"job", report.job_id()}, {"error", error_message(err)}});
           });
+}
+
+void pump_output(self_pointer self, attempt_record& record, proc::unique_fd read_end,
+                 const pb::Job& job, const char* stream) {
+  auto& st = self->state;
+  auto token = st.next_stream_token++;
+  st.pump->add(std::move(read_end), output_path(st.config, job.id(), job.attempts(), stream),
+               token);
+  st.streams[token] = {job.id(), job.attempts()};
+  ++record.streams_open;
+}
+
+void on_drained(self_pointer self, uint64_t token, const std::string& error) {
+  auto& st = self->state;
+  auto i = st.streams.find(token);
+  if (i == st.streams.end())
+    return;
+  auto owner = std::move(i->second);
+  st.streams.erase(i);
+  if (!error.empty())
+    log::warn("supervisor", "job output not stored", {{"job", owner.job_id}, {"error", error}});
+  auto record = st.jobs.find(owner.job_id);
+  if (record != st.jobs.end() && record->second.report.attempt() == owner.attempt)
+    --record->second.streams_open;
 }
 
 void start_job(self_pointer self, const pb::Job& job) {
@@ -88,18 +128,25 @@ void start_job(self_pointer self, const pb::Job& job) {
   record.report.set_attempt(job.attempts());
   record.memory_bytes = job.spec().memory_bytes();
   try {
-    proc::spawn_request request;
-    request.argv.assign(job.spec().argv().begin(), job.spec().argv().end());
-    request.stdout_path = output_path(st.config, job.id(), job.attempts(), "stdout");
-    request.stderr_path = output_path(st.config, job.id(), job.attempts(), "stderr");
-    // Output of this very attempt means an earlier run of this slave started it and stopped (a
-    // SIGKILL, a crash) before the start was reported. The process may still run or have done its
-    // work: starting it again would run the job twice. It fails, saying so; its policy decides.
-    if (::access(request.stdout_path.c_str(), F_OK) == 0)
+    // An earlier run of this slave started this very attempt and stopped (a SIGKILL, a crash)
+    // before the start was reported. The process may still run or have done its work: starting it
+    // again would run the job twice. It fails, saying so; its policy decides.
+    if (st.config.started->contains(job.id(), job.attempts()))
       throw proc::spawn_error(fmt::format(
           "an earlier run of slave {} started this attempt and stopped before reporting it; not "
           "starting it twice (its output so far is in {})",
-          st.config.node_id, request.stdout_path));
+          st.config.node_id, output_path(st.config, job.id(), job.attempts(), "stdout")));
+    proc::spawn_request request;
+    request.argv.assign(job.spec().argv().begin(), job.spec().argv().end());
+    // The pump watches both pipes before the spawn: if the spawn fails, closing the write ends
+    // ends the streams like a job that wrote nothing.
+    auto out = proc::make_output_pipe();
+    auto err = proc::make_output_pipe();
+    request.stdout_fd = out.write_end.get();
+    request.stderr_fd = err.write_end.get();
+    pump_output(self, record, std::move(out.read_end), job, "stdout");
+    pump_output(self, record, std::move(err.read_end), job, "stderr");
+    st.config.started->record(job.id(), job.attempts());
     record.cgroup = st.config.cgroups->acquire(job.spec().cpu_millis(), job.spec().memory_bytes());
     for (const auto& fd : record.cgroup.procs_files)
       request.join_cgroups.push_back(fd.get());
@@ -192,11 +239,25 @@ caf::result<pb::LogChunk> read_log(self_pointer self, const pb::LogRequest& requ
     return make_error(errc::invalid_request, "job ids are numbers");
   auto path = output_path(st.config, request.job_id(), request.attempt(),
                           request.stderr() ? "stderr" : "stdout");
+  auto known = st.jobs.find(request.job_id());
+  const bool this_attempt
+      = known != st.jobs.end() && known->second.report.attempt() == request.attempt();
+  // Still running, or what it wrote is still on its way to the file.
+  const bool ongoing = this_attempt && (known->second.pid != 0 || known->second.streams_open > 0);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT && this_attempt) {
+    pb::LogChunk chunk; // nothing written yet: the file is made with the first byte
+    chunk.set_next_offset(request.offset());
+    chunk.set_attempt(request.attempt());
+    chunk.set_finished(!ongoing);
+    return chunk;
+  }
   if (fd < 0)
-    return make_error(errc::not_found, fmt::format("no output of job {} attempt {} on node {} ({})",
-                                                   request.job_id(), request.attempt(),
-                                                   st.config.node_id, std::strerror(errno)));
+    return make_error(errc::not_found,
+                      fmt::format("no output of job {} attempt {} on node {} ({}; an attempt "
+                                  "that wrote nothing has no file)",
+                                  request.job_id(), request.attempt(), st.config.node_id,
+                                  std::strerror(errno)));
   auto want = std::min<uint32_t>(request.max_bytes() == 0 ? st.config.max_log_chunk_bytes
                                                           : request.max_bytes(),
                                  st.config.max_log_chunk_bytes);
@@ -211,17 +272,14 @@ caf::result<pb::LogChunk> read_log(self_pointer self, const pb::LogRequest& requ
   pb::LogChunk chunk;
   chunk.set_next_offset(request.offset() + static_cast<uint64_t>(got));
   chunk.set_attempt(request.attempt());
-  auto known = st.jobs.find(request.job_id());
-  bool running = known != st.jobs.end() && known->second.report.attempt() == request.attempt()
-                 && known->second.pid != 0;
-  chunk.set_finished(!running && static_cast<uint32_t>(got) < want);
+  chunk.set_finished(!ongoing && static_cast<uint32_t>(got) < want);
   chunk.set_data(std::move(data));
   return chunk;
 }
 
 /// Deletes the output of attempts that ended (or are unknown here) more than log_retention ago,
-/// both streams together, and forgets a job's acknowledged record with its latest attempt's
-/// output, so a long-lived slave does not fill its disk or memory.
+/// both streams together, and forgets the records of attempts that ended as long ago and whose
+/// end the leader has committed, so a long-lived slave does not fill its disk or memory.
 void sweep_old_output(self_pointer self) {
   namespace fs = std::filesystem;
   auto& st = self->state;
@@ -250,21 +308,25 @@ void sweep_old_output(self_pointer self) {
     auto attempt = dot == std::string::npos ? 0 : std::strtoul(key.c_str() + dot + 1, nullptr, 10);
     auto known = st.jobs.find(job_id);
     bool latest = known != st.jobs.end() && known->second.report.attempt() == attempt;
-    if (latest && (known->second.pid != 0 || !known->second.acknowledged))
-      continue; // running, or its end is not committed yet
+    if (latest
+        && (known->second.pid != 0 || known->second.streams_open > 0
+            || !known->second.acknowledged))
+      continue; // running or writing, or its end is not committed yet
     if (output.newest >= cutoff)
       continue;
-    bool removed = true;
     for (const auto& path : output.files) {
       fs::remove_all(path, ec);
-      if (ec) {
-        removed = false;
+      if (ec)
         log::warn("supervisor", "cannot delete old output",
                   {{"file", path.string()}, {"error", ec.message()}});
-      }
     }
-    if (removed && latest)
-      st.jobs.erase(known);
+  }
+  const int64_t ended_before_ms = now_ms() - st.config.log_retention.count();
+  for (auto i = st.jobs.begin(); i != st.jobs.end();) {
+    const auto& record = i->second;
+    bool done = record.pid == 0 && record.streams_open == 0 && record.acknowledged
+                && record.report.finished_at_ms() < ended_before_ms;
+    i = done ? st.jobs.erase(i) : std::next(i);
   }
 }
 
@@ -286,6 +348,11 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
     if (auto strong = caf::actor_cast<caf::actor>(weak_self))
       caf::anon_send(strong, exited_atom::value, pid, s.exited, s.code, s.signal);
   });
+  self->state.pump
+      = std::make_unique<proc::output_pump>([weak_self](uint64_t token, const std::string& error) {
+          if (auto strong = caf::actor_cast<caf::actor>(weak_self))
+            caf::anon_send(strong, drained_atom::value, token, error);
+        });
   self->attach_functor([self] {
     // A stopping slave takes its jobs with it; the leader reschedules or reports them.
     for (const auto& [pid, job] : self->state.job_by_pid)
@@ -310,6 +377,9 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
       },
       [=](exited_atom, pid_t pid, bool exited, int code, int signal) {
         on_exit(self, pid, exited, code, signal);
+      },
+      [=](drained_atom, uint64_t token, const std::string& error) {
+        on_drained(self, token, error);
       },
       [=](logs_atom, const pb::LogRequest& request) { return read_log(self, request); },
       [=](report_atom) { return full_report(self); },

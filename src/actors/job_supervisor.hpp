@@ -2,8 +2,11 @@
 // job_supervisor (slave side): starts, watches and stops the job processes of this slave. Each job
 // attempt is a child process in its own process group and, where the slave can make them, its own
 // cgroup limiting its memory and CPU (ended by the kernel over its memory: failed, saying so),
-// with stdout and stderr in DATA/jobs/<job>.<attempt>.{stdout,stderr}. Exits are noticed by a
-// proc::reaper thread, never by blocking a CAF worker, and come back to the actor as messages.
+// with stdout and stderr piped through a proc::output_pump into DATA/jobs/<job>.<attempt>.{stdout,
+// stderr}, each file made when its first byte arrives. Every attempt is recorded in
+// storage::started_attempts before it starts, so a restarted slave never starts one twice. Exits
+// are noticed by a proc::reaper thread, never by blocking a CAF worker, and come back to the
+// actor as messages, as do the ends of output streams.
 // Every change is reported through the slave_link, a start only after started_report_delay (a
 // job that ends by then is reported once, started and ended together); a report stays
 // unacknowledged (and is sent again after the next registration) until the leader has committed it.
@@ -30,6 +33,9 @@ namespace claud {
 namespace proc {
 class job_cgroups;
 }
+namespace storage {
+class started_attempts;
+}
 
 struct job_supervisor_config {
   std::string node_id;
@@ -41,7 +47,8 @@ struct job_supervisor_config {
   std::chrono::milliseconds started_report_delay{20};
   uint32_t max_log_chunk_bytes = 1024 * 1024;
   std::chrono::milliseconds log_retention{24 * 3600 * 1000}; // output of ended jobs kept this long
-  std::shared_ptr<proc::job_cgroups> cgroups; // limits of each job attempt; null: no limits
+  std::shared_ptr<proc::job_cgroups> cgroups;         // limits of each job attempt; null: no limits
+  std::shared_ptr<storage::started_attempts> started; // DATA/started-attempts; required
 };
 
 /// Spawns the supervisor; it reports once given its link. Stopping the

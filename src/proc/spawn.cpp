@@ -233,18 +233,29 @@ std::string child_failure_message(const spawn_request& request, const child_plan
 pid_t spawn_process(const spawn_request& request) {
   if (request.argv.empty() || request.argv.front().empty())
     throw std::invalid_argument("spawn_process: argv must name a command");
-  if (request.stdout_path.empty() || request.stderr_path.empty())
-    throw std::invalid_argument("spawn_process: stdout_path and stderr_path must be set");
+  if ((request.stdout_path.empty() && request.stdout_fd < 0)
+      || (request.stderr_path.empty() && request.stderr_fd < 0))
+    throw std::invalid_argument(
+        "spawn_process: stdout and stderr each need a path or a descriptor");
+  if ((request.stdout_fd >= 0 && request.stdout_fd <= STDERR_FILENO)
+      || (request.stderr_fd >= 0 && request.stderr_fd <= STDERR_FILENO))
+    throw std::invalid_argument("spawn_process: output descriptors must be above 2");
 
   auto stdin_fd = open_for_child("/dev/null", O_RDONLY);
   if (!stdin_fd.valid())
     throw spawn_error(
         fmt::format("cannot start job: cannot open /dev/null ({})", std::strerror(errno)));
-  auto stdout_fd = open_output(request.stdout_path);
+  unique_fd stdout_file;
+  if (request.stdout_fd < 0)
+    stdout_file = open_output(request.stdout_path);
+  const int stdout_fd = request.stdout_fd >= 0 ? request.stdout_fd : stdout_file.get();
   // Two opens of one file would have two offsets and overwrite each other's output.
-  unique_fd stderr_fd;
-  if (request.stderr_path != request.stdout_path)
-    stderr_fd = open_output(request.stderr_path);
+  unique_fd stderr_file;
+  if (request.stderr_fd < 0 && request.stderr_path != request.stdout_path)
+    stderr_file = open_output(request.stderr_path);
+  const int stderr_fd = request.stderr_fd >= 0 ? request.stderr_fd
+                        : stderr_file.valid()  ? stderr_file.get()
+                                               : stdout_fd;
   unique_fd dir_fd;
   if (!request.working_dir.empty())
     dir_fd = open_working_dir(request.working_dir);
@@ -261,8 +272,8 @@ pid_t spawn_process(const spawn_request& request) {
     plan.candidates.push_back(candidate.c_str());
   plan.argv = argv.data();
   plan.stdin_fd = stdin_fd.get();
-  plan.stdout_fd = stdout_fd.get();
-  plan.stderr_fd = stderr_fd.valid() ? stderr_fd.get() : stdout_fd.get();
+  plan.stdout_fd = stdout_fd;
+  plan.stderr_fd = stderr_fd;
   plan.dir_fd = dir_fd.valid() ? dir_fd.get() : -1;
   plan.cgroup_fds = &request.join_cgroups;
 

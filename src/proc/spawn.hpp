@@ -14,7 +14,11 @@ struct spawn_request {
   std::vector<std::string> argv; // argv[0] looked up in PATH as execvp does (no /bin/sh retry)
   std::string stdout_path;       // created/truncated, mode 0644
   std::string stderr_path;       // may equal stdout_path: both streams then share one file
-  std::string working_dir;       // empty = inherit
+  // Instead of a path: the descriptor the child writes that stream to (an output_pipe's write
+  // end). Must be above 2. The caller keeps it and closes it after the spawn.
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  std::string working_dir; // empty = inherit
   // Descriptors of cgroup.procs files (see job_cgroups) the child moves itself into before exec.
   std::vector<int> join_cgroups;
 };
@@ -29,7 +33,7 @@ struct spawn_error : std::runtime_error {
 // The child:
 // - leads a new process group (its pgid == its pid), so signal_process_group reaches everything it
 //   starts;
-// - reads stdin from /dev/null, writes stdout/stderr to the requested files;
+// - reads stdin from /dev/null, writes stdout/stderr to the requested files or descriptors;
 // - has its signal mask emptied and every signal disposition reset to the default, so nothing the
 //   slave blocks or ignores leaks into jobs;
 // - joins the cgroups of `join_cgroups` before exec, so all it does counts against their limits;
@@ -37,8 +41,9 @@ struct spawn_error : std::runtime_error {
 //
 // Every failure, including a command that cannot be executed, is reported here and never as an
 // exit status: throws spawn_error ("cannot start job: command 'nosuchcmd' not found in PATH",
-// "cannot open output file /path/stdout (No such file or directory)"). An empty argv or output path
-// is a programmer error: throws std::invalid_argument. Out of memory: std::system_error.
+// "cannot open output file /path/stdout (No such file or directory)"). An empty argv, or a stream
+// with neither a path nor a descriptor, is a programmer error: throws std::invalid_argument. Out of
+// memory: std::system_error.
 //
 // The caller owns the child: it must reap it (see reaper) or it stays a zombie.
 pid_t spawn_process(const spawn_request& request);

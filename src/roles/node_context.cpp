@@ -14,6 +14,8 @@
 #include "log/log.hpp"
 #include "proc/job_cgroups.hpp"
 #include "state/spec_validation.hpp"
+#include "storage/started_attempts.hpp"
+#include "storage/storage_error.hpp"
 
 namespace claud::roles {
 
@@ -95,6 +97,12 @@ slave_setup prepare_slave(const node_options& options, storage::data_dir& dir,
   supervisor.kill_grace = std::chrono::milliseconds{options.kill_grace_ms};
   supervisor.log_retention = std::chrono::milliseconds{options.log_retention_ms};
   supervisor.cgroups = open_job_cgroups(options, dir, node_id);
+  try {
+    supervisor.started
+        = std::make_shared<storage::started_attempts>(dir.path() + "/started-attempts");
+  } catch (const storage::storage_error& e) {
+    throw startup_error(e.what());
+  }
   const auto& enforced = supervisor.cgroups->enforcement();
   auto* limits = node.mutable_limits();
   limits->set_memory(enforced.memory);

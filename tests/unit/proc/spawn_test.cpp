@@ -6,7 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <climits>
+#include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -45,6 +48,19 @@ std::string spawn_error_text(const spawn_request& request) {
   }
   FAIL("spawn_process did not throw");
   return {};
+}
+
+struct test_pipe {
+  unique_fd read_end;
+  unique_fd write_end;
+};
+
+test_pipe make_pipe() {
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+  test_pipe pipe{unique_fd{fds[0]}, unique_fd{fds[1]}};
+  REQUIRE(pipe.write_end.get() > STDERR_FILENO); // 0, 1 and 2 are open in a test
+  return pipe;
 }
 
 // Restores the test thread's signal mask and one signal's disposition when a test ends.
@@ -242,6 +258,68 @@ TEST_CASE("programmer errors in the request are rejected", "[proc][spawn]") {
   CHECK_THROWS_AS(spawn_process(request_in(dir, {""})), std::invalid_argument);
   auto request = request_in(dir, {"true"});
   request.stdout_path.clear();
+  CHECK_THROWS_AS(spawn_process(request), std::invalid_argument);
+  request = request_in(dir, {"true"});
+  request.stderr_path.clear();
+  CHECK_THROWS_AS(spawn_process(request), std::invalid_argument);
+}
+
+TEST_CASE("stdout and stderr can go to descriptors instead of files", "[proc][spawn]") {
+  scratch_dir dir;
+  child_guard guard;
+  auto out = make_pipe();
+  auto err = make_pipe();
+  auto request = request_in(dir, {"sh", "-c", "echo out1; echo err >&2; echo out2"});
+
+  SECTION("one descriptor per stream") {
+    request.stdout_path.clear();
+    request.stderr_path.clear();
+    request.stdout_fd = out.write_end.get();
+    request.stderr_fd = err.write_end.get();
+    pid_t pid = guard.add(spawn_process(request));
+    // The child holds its own copies; the pipes end when it exits.
+    out.write_end.reset();
+    err.write_end.reset();
+    CHECK(read_until_end(out.read_end.get()) == std::optional<std::string>{"out1\nout2\n"});
+    CHECK(read_until_end(err.read_end.get()) == std::optional<std::string>{"err\n"});
+    auto status = wait_and_reap(pid);
+    REQUIRE(status.has_value());
+    CHECK(status->code == 0);
+  }
+
+  SECTION("one descriptor for both streams keeps their order") {
+    request.stdout_fd = out.write_end.get();
+    request.stderr_fd = out.write_end.get();
+    pid_t pid = guard.add(spawn_process(request));
+    out.write_end.reset();
+    CHECK(read_until_end(out.read_end.get()) == std::optional<std::string>{"out1\nerr\nout2\n"});
+    REQUIRE(wait_and_reap(pid).has_value());
+  }
+
+  SECTION("a descriptor for stdout and a path for stderr") {
+    request.stdout_path.clear();
+    request.stdout_fd = out.write_end.get();
+    pid_t pid = guard.add(spawn_process(request));
+    out.write_end.reset();
+    CHECK(read_until_end(out.read_end.get()) == std::optional<std::string>{"out1\nout2\n"});
+    REQUIRE(wait_and_reap(pid).has_value());
+    CHECK(read_file(dir.file("stderr")) == "err\n");
+  }
+
+  // A descriptor wins over a path: the path's file is not even created.
+  CHECK_FALSE(std::filesystem::exists(dir.file("stdout")));
+}
+
+TEST_CASE("an output descriptor of 0, 1 or 2 is a programmer error", "[proc][spawn]") {
+  scratch_dir dir;
+  int low_fd = GENERATE(0, 1, 2);
+  auto request = request_in(dir, {"true"});
+  request.stdout_fd = low_fd;
+  CHECK_THROWS_AS(spawn_process(request), std::invalid_argument);
+  request = request_in(dir, {"true"});
+  request.stderr_fd = low_fd;
+  CHECK_THROWS_AS(spawn_process(request), std::invalid_argument);
+  request.stderr_path.clear();
   CHECK_THROWS_AS(spawn_process(request), std::invalid_argument);
 }
 

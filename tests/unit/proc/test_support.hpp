@@ -136,12 +136,13 @@ inline void write_file(const std::string& path, const std::string& content, mode
   ::chmod(path.c_str(), mode);
 }
 
-// Reads one '\n'-terminated line from a non-blocking descriptor (a FIFO the child writes to),
-// waiting at most `timeout` in total. Returns what was read without the newline; nullopt on
-// timeout or end of file before a newline.
-inline std::optional<std::string> read_line(int fd, std::chrono::milliseconds timeout = deadline) {
+// Reads from a descriptor (a FIFO or pipe a child writes to) until `done(text so far)` or end of
+// file, waiting at most `timeout` in total. Returns the text, or nullopt when the time ran out or
+// the file ended before `done`.
+template<class Done>
+std::optional<std::string> read_until(int fd, Done done, std::chrono::milliseconds timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;
-  std::string line;
+  std::string text;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         until - std::chrono::steady_clock::now());
@@ -157,12 +158,31 @@ inline std::optional<std::string> read_line(int fd, std::chrono::milliseconds ti
     ssize_t got = ::read(fd, &c, 1);
     if (got < 0 && (errno == EAGAIN || errno == EINTR))
       continue;
-    if (got <= 0)
-      return std::nullopt; // EOF only when no writer is left: the child wrote no full line
-    if (c == '\n')
-      return line;
-    line.push_back(c);
+    if (got < 0)
+      return std::nullopt;
+    if (got == 0) // no writer is left
+      return done(text, true) ? std::optional<std::string>{text} : std::nullopt;
+    text.push_back(c);
+    if (done(text, false))
+      return text;
   }
+}
+
+// One '\n'-terminated line, without the newline; nullopt on timeout or end of file before it.
+inline std::optional<std::string> read_line(int fd, std::chrono::milliseconds timeout = deadline) {
+  auto line = read_until(
+      fd, [](const std::string& text, bool) { return !text.empty() && text.back() == '\n'; },
+      timeout);
+  if (line)
+    line->pop_back();
+  return line;
+}
+
+// Everything written until every writer closed the descriptor; nullopt on timeout.
+inline std::optional<std::string> read_until_end(int fd,
+                                                 std::chrono::milliseconds timeout = deadline) {
+  return read_until(
+      fd, [](const std::string&, bool at_end) { return at_end; }, timeout);
 }
 
 } // namespace claud::proc::test

@@ -1,0 +1,626 @@
+// output_pump and make_output_pipe with real pipes, files and child processes: files appear only
+// with a first byte, every byte arrives in order before the callback, a writer never blocks on a
+// file that cannot be stored, and destruction is prompt and silent.
+#include "proc/output_pump.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "proc/spawn.hpp"
+#include "test_support.hpp"
+
+using namespace claud::proc;
+using namespace claud::proc::test;
+
+namespace {
+
+bool exists(const std::string& path) {
+  struct stat info;
+  return ::stat(path.c_str(), &info) == 0;
+}
+
+// One call of the drained callback, with the stream's file as it was when the call came.
+struct drain_call {
+  uint64_t token = 0;
+  std::string error;
+  std::thread::id thread;
+  std::optional<std::string> file; // nullopt: no file at the watched path then
+};
+
+// Collects callbacks; tests block on it with a deadline instead of sleeping.
+class drain_recorder {
+public:
+  // The callback for `token` also reads the file at `path` as it is at that moment.
+  void watch(uint64_t token, std::string path) {
+    std::lock_guard<std::mutex> lock{mutex_};
+    paths_[token] = std::move(path);
+  }
+
+  void operator()(uint64_t token, const std::string& error) {
+    drain_call call{token, error, std::this_thread::get_id(), std::nullopt};
+    std::string path;
+    {
+      std::lock_guard<std::mutex> lock{mutex_};
+      auto found = paths_.find(token);
+      if (found != paths_.end())
+        path = found->second;
+    }
+    if (!path.empty() && exists(path))
+      call.file = read_file(path);
+    std::lock_guard<std::mutex> lock{mutex_};
+    calls_.push_back(std::move(call));
+    changed_.notify_all();
+  }
+
+  // True once at least `count` callbacks arrived, false if the deadline passed first.
+  bool wait_for(size_t count) {
+    std::unique_lock<std::mutex> lock{mutex_};
+    return changed_.wait_for(lock, deadline, [&] { return calls_.size() >= count; });
+  }
+
+  std::vector<drain_call> calls() const {
+    std::lock_guard<std::mutex> lock{mutex_};
+    return calls_;
+  }
+
+  drain_call only_call() const {
+    std::lock_guard<std::mutex> lock{mutex_};
+    REQUIRE(calls_.size() == 1);
+    return calls_.front();
+  }
+
+private:
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<uint64_t, std::string> paths_;
+  std::vector<drain_call> calls_;
+};
+
+output_pump::drained_callback into(drain_recorder& recorder) {
+  return [&recorder](uint64_t token, const std::string& error) { recorder(token, error); };
+}
+
+std::chrono::milliseconds left_until(std::chrono::steady_clock::time_point until) {
+  auto left = until - std::chrono::steady_clock::now();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(left);
+}
+
+// Writes `data` to the blocking write end of a pipe without ever blocking past the deadline: each
+// write waits for POLLOUT and is at most PIPE_BUF bytes, which a pipe with room takes at once.
+// False if the reader stopped taking bytes for that long.
+bool write_all(int fd, std::string_view data) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (!data.empty()) {
+    auto left = left_until(until);
+    if (left.count() <= 0)
+      return false;
+    pollfd entry{fd, POLLOUT, 0};
+    int ready = ::poll(&entry, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR)
+      continue;
+    if (ready <= 0)
+      return false;
+    ssize_t written = ::write(fd, data.data(), std::min<size_t>(data.size(), PIPE_BUF));
+    if (written < 0 && errno == EINTR)
+      continue;
+    if (written <= 0)
+      return false;
+    data.remove_prefix(static_cast<size_t>(written));
+  }
+  return true;
+}
+
+// Waits (inotify, bounded) until `name` exists in `dir`. False if the deadline passed first.
+bool wait_until_created(const std::string& dir, const std::string& name) {
+  unique_fd watcher{::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)};
+  REQUIRE(watcher.valid());
+  REQUIRE(::inotify_add_watch(watcher.get(), dir.c_str(), IN_CREATE) >= 0);
+  if (exists(dir + "/" + name))
+    return true;
+  auto until = std::chrono::steady_clock::now() + deadline;
+  alignas(inotify_event) char buffer[4096];
+  for (;;) {
+    auto left = left_until(until);
+    if (left.count() <= 0)
+      return false;
+    pollfd entry{watcher.get(), POLLIN, 0};
+    int ready = ::poll(&entry, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno == EINTR)
+      continue;
+    if (ready <= 0)
+      return false;
+    ssize_t got = ::read(watcher.get(), buffer, sizeof(buffer));
+    if (got < 0 && (errno == EAGAIN || errno == EINTR))
+      continue;
+    if (got <= 0)
+      return false;
+    for (ssize_t at = 0; at < got;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
+      if (event->len > 0 && name == event->name)
+        return true;
+      at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+    }
+  }
+}
+
+// "1\n2\n...\n<count>\n", what `seq 1 <count>` prints.
+std::string numbers_up_to(int count) {
+  std::string text;
+  for (int i = 1; i <= count; ++i)
+    text += std::to_string(i) + "\n";
+  return text;
+}
+
+spawn_request request_in(const scratch_dir& dir, std::vector<std::string> argv) {
+  spawn_request request;
+  request.argv = std::move(argv);
+  request.stdout_path = dir.file("child-stdout");
+  request.stderr_path = dir.file("child-stderr");
+  return request;
+}
+
+// Blocks SIGPIPE in this thread while a test writes to a pipe nobody reads, and discards the
+// SIGPIPE that write left pending.
+class sigpipe_blocked {
+public:
+  sigpipe_blocked() {
+    sigemptyset(&pipe_only_);
+    sigaddset(&pipe_only_, SIGPIPE);
+    ::pthread_sigmask(SIG_BLOCK, &pipe_only_, &saved_);
+  }
+  ~sigpipe_blocked() {
+    timespec zero{0, 0};
+    while (::sigtimedwait(&pipe_only_, nullptr, &zero) == SIGPIPE) {
+    }
+    ::pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
+  }
+  sigpipe_blocked(const sigpipe_blocked&) = delete;
+  sigpipe_blocked& operator=(const sigpipe_blocked&) = delete;
+
+private:
+  sigset_t pipe_only_;
+  sigset_t saved_;
+};
+
+} // namespace
+
+TEST_CASE("a stream nobody writes to creates no file and drains without error",
+          "[proc][output_pump]") {
+  scratch_dir dir;
+  drain_recorder recorder;
+  output_pump pump{into(recorder)};
+  auto pipe = make_output_pipe();
+  auto path = dir.file("stdout");
+  recorder.watch(7, path);
+  pump.add(std::move(pipe.read_end), path, 7);
+  pipe.write_end.reset();
+  REQUIRE(recorder.wait_for(1));
+  auto call = recorder.only_call();
+  CHECK(call.token == 7);
+  CHECK(call.error.empty());
+  CHECK_FALSE(call.file.has_value());
+  CHECK_FALSE(exists(path));
+  CHECK(pump.open_streams() == 0);
+}
+
+TEST_CASE("bytes arrive in order and are all in the file when the callback comes",
+          "[proc][output_pump]") {
+  scratch_dir dir;
+  drain_recorder recorder;
+  output_pump pump{into(recorder)};
+  auto pipe = make_output_pipe();
+  auto path = dir.file("stdout");
+  recorder.watch(1, path);
+  pump.add(std::move(pipe.read_end), path, 1);
+
+  // The first byte creates the file while the stream is still open.
+  REQUIRE(write_all(pipe.write_end.get(), "f"));
+  REQUIRE(wait_until_created(dir.path(), "stdout"));
+  CHECK(pump.open_streams() == 1);
+  CHECK(recorder.calls().empty());
+
+  // Many small writes, more than a pipe buffer in all: the pump must keep up and keep the order.
+  std::string expected = "f";
+  for (int line = 0; line < 20'000; ++line) {
+    auto text = "line " + std::to_string(line) + "\n";
+    if (!write_all(pipe.write_end.get(), text))
+      FAIL("the pump stopped reading at line " << line);
+    expected += text;
+  }
+  REQUIRE(expected.size() > 64 * 1024);
+  pipe.write_end.reset();
+  REQUIRE(recorder.wait_for(1));
+  auto call = recorder.only_call();
+  CHECK(call.error.empty());
+  REQUIRE(call.file.has_value());
+  CHECK(*call.file == expected); // the callback came after the last byte was in the file
+  CHECK(read_file(path) == expected);
+}
+
+TEST_CASE("bytes written and the end of the pipe before add are all stored",
+          "[proc][output_pump]") {
+  scratch_dir dir;
+  drain_recorder recorder;
+  output_pump pump{into(recorder)};
+  auto pipe = make_output_pipe();
+  REQUIRE(write_all(pipe.write_end.get(), "written early\n"));
+  pipe.write_end.reset();
+  auto path = dir.file("stdout");
+  recorder.watch(3, path);
+  pump.add(std::move(pipe.read_end), path, 3);
+  REQUIRE(recorder.wait_for(1));
+  auto call = recorder.only_call();
+  CHECK(call.error.empty());
+  CHECK(call.file == std::optional<std::string>{"written early\n"});
+}
+
+TEST_CASE("an existing file is truncated and the file gets mode 0644", "[proc][output_pump]") {
+  scratch_dir dir;
+  auto path = dir.file("stdout");
+  write_file(path, "old content that is longer than the new one\n", 0600);
+  drain_recorder recorder;
+  output_pump pump{into(recorder)};
+  auto pipe = make_output_pipe();
+  pump.add(std::move(pipe.read_end), path, 1);
+  REQUIRE(write_all(pipe.write_end.get(), "new\n"));
+  pipe.write_end.reset();
+  REQUIRE(recorder.wait_for(1));
+  CHECK(recorder.only_call().error.empty());
+  CHECK(read_file(path) == "new\n");
+  ::unlink(path.c_str());
+
+  // A fresh file: 0644 less the umask.
+  auto fresh = make_output_pipe();
+  pump.add(std::move(fresh.read_end), path, 2);
+  REQUIRE(write_all(fresh.write_end.get(), "x"));
+  fresh.write_end.reset();
+  REQUIRE(recorder.wait_for(2));
+  mode_t umask_now = ::umask(022);
+  ::umask(umask_now);
+  struct stat info;
+  REQUIRE(::stat(path.c_str(), &info) == 0);
+  CHECK((info.st_mode & 0777) == (0644 & ~umask_now));
+}
+
+TEST_CASE("several MB from a child process arrive whole", "[proc][output_pump]") {
+  scratch_dir dir;
+  child_guard guard;
+  drain_recorder recorder;
+  output_pump pump{into(recorder)};
+  auto pipe = make_output_pipe();
+  auto path = dir.file("stdout");
+  recorder.watch(42, path);
+  pump.add(std::move(pipe.read_end), path, 42);
+
+  constexpr int count = 1'000'000;
+  auto request = request_in(dir, {"seq", "1", std::to_string(count)});
+  request.stdout_path.clear();
+  request.stdout_fd = pipe.write_end.get();
+  pid_t pid = guard.add(spawn_process(request));
+  pipe.write_end.reset(); // the child is now the only writer
+  auto status = wait_and_reap(pid);
+  REQUIRE(status.has_value());
+  CHECK(status->exited);
+  CHECK(status->code == 0);
+
+  REQUIRE(recorder.wait_for(1));
+  auto expected = numbers_up_to(count);
+  REQUIRE(expected.size() > 6'000'000);
+  auto call = recorder.only_call();
+  CHECK(call.token == 42);
+  CHECK(call.error.empty());
+  REQUIRE(call.file.has_value());
+  CHECK(call.file->size() == expected.size());
+  CHECK(*call.file == expected);
+  CHECK(read_file(dir.file("child-stderr")).empty());
+}
+
+TEST_CASE("a child's stdout and stderr pumped through two pipes", "[proc][output_pump]") {
+  scratch_dir dir;
+  child_guard guard;
+  drain_recorder recorder;
+  output_pump pump{into(recorder)};
+  auto out = make_output_pipe();
+  auto err = make_output_pipe();
+  recorder.watch(1, dir.file("stdout"));
+  recorder.watch(2, dir.file("stderr"));
+  pump.add(std::move(out.read_end), dir.file("stdout"), 1);
+  pump.add(std::move(err.read_end), dir.file("stderr"), 2);
+  CHECK(pump.open_streams() == 2);
+
+  spawn_request request;
+  request.argv = {"sh", "-c", "echo out1; echo err >&2; echo out2"};
+  request.stdout_fd = out.write_end.get();
+  request.stderr_fd = err.write_end.get();
+  pid_t pid = guard.add(spawn_process(request));
+  out.write_end.reset();
+  err.write_end.reset();
+  auto status = wait_and_reap(pid);
+  REQUIRE(status.has_value());
+  CHECK(status->code == 0);
+
+  REQUIRE(recorder.wait_for(2));
+  std::map<uint64_t, drain_call> by_token;
+  for (auto& call : recorder.calls())
+    by_token[call.token] = call;
+  REQUIRE(by_token.size() == 2);
+  CHECK(by_token[1].error.empty());
+  CHECK(by_token[1].file == std::optional<std::string>{"out1\nout2\n"});
+  CHECK(by_token[2].error.empty());
+  CHECK(by_token[2].file == std::optional<std::string>{"err\n"});
+  CHECK(pump.open_streams() == 0);
+}
+
+TEST_CASE("a stream stays open while a process the job left behind still holds the pipe",
+          "[proc][output_pump]") {
+  scratch_dir dir;
+  child_guard guard;
+  drain_recorder recorder;
+  output_pump pump{into(recorder)};
+  auto pipe = make_output_pipe();
+  auto path = dir.file("stdout");
+  recorder.watch(5, path);
+  pump.add(std::move(pipe.read_end), path, 5);
+
+  // The shell prints, leaves a background writer holding stdout, and exits at once.
+  auto request = request_in(dir, {"sh", "-c", "echo early; (sleep 0.3; echo late) &"});
+  request.stdout_path.clear();
+  request.stdout_fd = pipe.write_end.get();
+  pid_t pid = guard.add(spawn_process(request));
+  pipe.write_end.reset();
+  auto status = wait_and_reap(pid);
+  REQUIRE(status.has_value());
+  CHECK(status->code == 0);
+
+  // Drained only once the background process wrote and exited: its line is in the file.
+  REQUIRE(recorder.wait_for(1));
+  auto call = recorder.only_call();
+  CHECK(call.error.empty());
+  CHECK(call.file == std::optional<std::string>{"early\nlate\n"});
+}
+
+TEST_CASE("a file that cannot be created drains the stream and reports one line naming it",
+          "[proc][output_pump]") {
+  scratch_dir dir;
+  drain_recorder recorder;
+  output_pump pump{into(recorder)};
+  auto pipe = make_output_pipe();
+  auto path = dir.file("no-such-dir/stdout");
+  pump.add(std::move(pipe.read_end), path, 9);
+
+  // Far more than the pipe holds: were the bytes not read and dropped, this write would block.
+  CHECK(write_all(pipe.write_end.get(), std::string(4 * 1024 * 1024, 'x')));
+  pipe.write_end.reset();
+  REQUIRE(recorder.wait_for(1));
+  auto call = recorder.only_call();
+  CHECK(call.token == 9);
+  CHECK(call.error == "cannot create " + path + " (No such file or directory)");
+  CHECK(call.error.find('\n') == std::string::npos);
+  CHECK_FALSE(exists(dir.file("no-such-dir")));
+  CHECK(pump.open_streams() == 0);
+}
+
+TEST_CASE("a file that cannot be written (full disk) drains the stream and reports it",
+          "[proc][output_pump]") {
+  // /dev/full accepts the open and fails every write with ENOSPC, as a full disk does.
+  if (::access("/dev/full", W_OK) != 0) {
+    WARN("no writable /dev/full: not tested");
+    return;
+  }
+  drain_recorder recorder;
+  output_pump pump{into(recorder)};
+  auto pipe = make_output_pipe();
+  pump.add(std::move(pipe.read_end), "/dev/full", 11);
+  CHECK(write_all(pipe.write_end.get(), std::string(1024 * 1024, 'y')));
+  pipe.write_end.reset();
+  REQUIRE(recorder.wait_for(1));
+  auto call = recorder.only_call();
+  CHECK(call.token == 11);
+  CHECK(call.error == "cannot write /dev/full (No space left on device)");
+}
+
+TEST_CASE("each of several concurrent streams is reported once with its own token",
+          "[proc][output_pump]") {
+  constexpr size_t stream_count = 8;
+  const std::vector<uint64_t> tokens
+      = {0, 1, 2, 1ULL << 32, 1ULL << 63, UINT64_MAX - 1, 77, UINT64_MAX};
+  REQUIRE(tokens.size() == stream_count);
+  scratch_dir dir;
+  drain_recorder recorder;
+  output_pump pump{into(recorder)};
+  std::vector<unique_fd> writers;
+  std::map<uint64_t, std::string> expected;
+  for (size_t i = 0; i < stream_count; ++i) {
+    auto pipe = make_output_pipe();
+    auto path = dir.file("out-" + std::to_string(i));
+    recorder.watch(tokens[i], path);
+    pump.add(std::move(pipe.read_end), path, tokens[i]);
+    writers.push_back(std::move(pipe.write_end));
+  }
+  CHECK(pump.open_streams() == stream_count);
+
+  // Interleaved writes; stream 3 writes nothing and gets no file.
+  for (int round = 0; round < 200; ++round) {
+    for (size_t i = 0; i < stream_count; ++i) {
+      if (i == 3)
+        continue;
+      auto text = "stream " + std::to_string(i) + " round " + std::to_string(round) + "\n";
+      if (!write_all(writers[i].get(), text))
+        FAIL("the pump stopped reading stream " << i);
+      expected[tokens[i]] += text;
+    }
+  }
+  // Closed in an order unlike the order added.
+  for (size_t i : {5, 0, 7, 3, 1, 6, 2, 4})
+    writers[i].reset();
+
+  REQUIRE(recorder.wait_for(stream_count));
+  auto calls = recorder.calls();
+  REQUIRE(calls.size() == stream_count);
+  std::map<uint64_t, drain_call> by_token;
+  for (auto& call : calls) {
+    CHECK(call.thread == calls.front().thread); // all on the pump's one thread
+    CHECK(by_token.count(call.token) == 0);     // each token once
+    by_token[call.token] = call;
+  }
+  CHECK(calls.front().thread != std::this_thread::get_id());
+  for (size_t i = 0; i < stream_count; ++i) {
+    INFO("stream " << i);
+    auto found = by_token.find(tokens[i]);
+    REQUIRE(found != by_token.end());
+    CHECK(found->second.error.empty());
+    if (i == 3) {
+      CHECK_FALSE(found->second.file.has_value());
+      CHECK_FALSE(exists(dir.file("out-3")));
+    } else {
+      CHECK(found->second.file == std::optional<std::string>{expected[tokens[i]]});
+    }
+  }
+  CHECK(pump.open_streams() == 0);
+}
+
+TEST_CASE("open_streams counts the streams whose end is not reported yet", "[proc][output_pump]") {
+  scratch_dir dir;
+  drain_recorder recorder;
+  output_pump pump{into(recorder)};
+  CHECK(pump.open_streams() == 0);
+  std::vector<unique_fd> writers;
+  for (uint64_t token = 1; token <= 3; ++token) {
+    auto pipe = make_output_pipe();
+    pump.add(std::move(pipe.read_end), dir.file("out-" + std::to_string(token)), token);
+    writers.push_back(std::move(pipe.write_end));
+    CHECK(pump.open_streams() == token);
+  }
+  writers[1].reset();
+  REQUIRE(recorder.wait_for(1));
+  CHECK(recorder.calls().front().token == 2);
+  CHECK(pump.open_streams() == 2);
+  writers[0].reset();
+  writers[2].reset();
+  REQUIRE(recorder.wait_for(3));
+  CHECK(pump.open_streams() == 0);
+}
+
+TEST_CASE("destroying the pump with a stream open returns promptly without a callback",
+          "[proc][output_pump]") {
+  scratch_dir dir;
+  drain_recorder recorder;
+  auto pump = std::make_unique<output_pump>(into(recorder));
+  auto pipe = make_output_pipe();
+  auto idle = make_output_pipe();
+  pump->add(std::move(pipe.read_end), dir.file("stdout"), 1);
+  pump->add(std::move(idle.read_end), dir.file("idle"), 2);
+  REQUIRE(write_all(pipe.write_end.get(), "partial"));
+  REQUIRE(wait_until_created(dir.path(), "stdout"));
+  CHECK(pump->open_streams() == 2);
+
+  // Destroyed on another thread, so a destructor that hangs fails the test instead of hanging it.
+  std::promise<void> destroyed;
+  auto done = destroyed.get_future();
+  auto started = std::chrono::steady_clock::now();
+  std::thread destroyer{[&destroyed, owned = std::move(pump)]() mutable {
+    owned.reset();
+    destroyed.set_value();
+  }};
+  if (done.wait_for(deadline) != std::future_status::ready) {
+    destroyer.detach();
+    FAIL("the pump's destructor did not return while a writer held a pipe open");
+  }
+  destroyer.join();
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds{2});
+  CHECK(recorder.calls().empty());
+  CHECK(read_file(dir.file("stdout")) == "partial");
+  CHECK_FALSE(exists(dir.file("idle")));
+
+  // The read end is closed: the writer's next write fails instead of blocking.
+  sigpipe_blocked no_sigpipe;
+  errno = 0;
+  CHECK(::write(pipe.write_end.get(), "more", 4) == -1);
+  CHECK(errno == EPIPE);
+}
+
+TEST_CASE("a pump with an empty callback is refused", "[proc][output_pump]") {
+  CHECK_THROWS_AS(output_pump{output_pump::drained_callback{}}, std::invalid_argument);
+}
+
+TEST_CASE("make_output_pipe: above 2, close-on-exec, only the read end non-blocking",
+          "[proc][output_pump]") {
+  auto pipe = make_output_pipe();
+  REQUIRE(pipe.read_end.valid());
+  REQUIRE(pipe.write_end.valid());
+  CHECK(pipe.read_end.get() > STDERR_FILENO);
+  CHECK(pipe.write_end.get() > STDERR_FILENO);
+  CHECK((::fcntl(pipe.read_end.get(), F_GETFD) & FD_CLOEXEC) != 0);
+  CHECK((::fcntl(pipe.write_end.get(), F_GETFD) & FD_CLOEXEC) != 0);
+  CHECK((::fcntl(pipe.read_end.get(), F_GETFL) & O_NONBLOCK) != 0);
+  CHECK((::fcntl(pipe.write_end.get(), F_GETFL) & O_NONBLOCK) == 0);
+
+  // An empty pipe: the read end answers at once instead of blocking.
+  char byte;
+  errno = 0;
+  CHECK(::read(pipe.read_end.get(), &byte, 1) == -1);
+  CHECK(errno == EAGAIN);
+  REQUIRE(::write(pipe.write_end.get(), "z", 1) == 1);
+  CHECK(::read(pipe.read_end.get(), &byte, 1) == 1);
+  CHECK(byte == 'z');
+}
+
+TEST_CASE("make_output_pipe stays above 2 when 0, 1 and 2 are closed", "[proc][output_pump]") {
+  // Saved high and restored before any assertion: Catch writes to stdout.
+  int saved[3];
+  for (int fd = 0; fd <= STDERR_FILENO; ++fd)
+    saved[fd] = ::fcntl(fd, F_DUPFD_CLOEXEC, 10);
+  for (int fd = 0; fd <= STDERR_FILENO; ++fd)
+    if (saved[fd] >= 0)
+      ::close(fd);
+  int read_fd = -1;
+  int write_fd = -1;
+  bool works = false;
+  bool low_fd_left_open = false;
+  std::string error;
+  try {
+    auto pipe = make_output_pipe();
+    read_fd = pipe.read_end.get();
+    write_fd = pipe.write_end.get();
+    char byte = 0;
+    works = ::write(write_fd, "w", 1) == 1 && ::read(read_fd, &byte, 1) == 1 && byte == 'w';
+    // pipe2 got 0 and 1: moved above 2, they must not stay open as well.
+    for (int fd = 0; fd <= STDERR_FILENO; ++fd)
+      low_fd_left_open = low_fd_left_open || ::fcntl(fd, F_GETFD) >= 0;
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  for (int fd = 0; fd <= STDERR_FILENO; ++fd) {
+    if (saved[fd] >= 0) {
+      ::dup2(saved[fd], fd);
+      ::close(saved[fd]);
+    }
+  }
+  CHECK(error.empty());
+  CHECK(read_fd > STDERR_FILENO);
+  CHECK(write_fd > STDERR_FILENO);
+  CHECK(works);
+  CHECK_FALSE(low_fd_left_open);
+}
