@@ -345,8 +345,12 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
   // The reaper's thread must not keep the actor alive: it holds a weak address.
   caf::actor_addr weak_self = self->address();
   self->state.reaper = std::make_unique<proc::reaper>([weak_self](pid_t pid, proc::exit_status s) {
+    // Ahead of the starts waiting in the mailbox: a slave handed a batch of jobs spawns them one
+    // by one, and the exits of the first ones (their reports, which free their resources) must
+    // not wait for the last spawn.
     if (auto strong = caf::actor_cast<caf::actor>(weak_self))
-      caf::anon_send(strong, exited_atom::value, pid, s.exited, s.code, s.signal);
+      caf::anon_send<caf::message_priority::high>(strong, exited_atom::value, pid, s.exited, s.code,
+                                                  s.signal);
   });
   self->state.pump
       = std::make_unique<proc::output_pump>([weak_self](uint64_t token, const std::string& error) {

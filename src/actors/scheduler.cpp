@@ -4,6 +4,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 
 #include <caf/all.hpp>
 
@@ -39,33 +40,23 @@ struct scheduler_state {
   bool batch_scheduled = false;
   int64_t wakeup_at_ms = 0; // a pass is scheduled for then (a restart's backoff ends), 0 if none
   bool leading = false;     // only the leader places jobs
-  bool passing = false;
-  bool dirty = false;
-  size_t proposals_in_flight = 0;
+  bool dirty = false;       // a pass is requested and not run yet
+  // Pending jobs whose placement is proposed and not answered yet: a pass skips them. Passes do
+  // not wait for each other's commits (the ledger holds what their proposals take), so room a
+  // finished job frees is used within one commit, not after the previous pass's commit too.
+  std::set<uint64_t> proposing;
   static inline const char* name = "scheduler";
 };
 
 using self_pointer = caf::stateful_actor<scheduler_state>*;
 
+/// Asks for a pass after the messages already in the mailbox: requests in a burst make one.
 void request_pass(self_pointer self) {
   auto& st = self->state;
-  if (!st.leading)
+  if (!st.leading || st.dirty)
     return;
-  if (st.passing || st.dirty) {
-    st.dirty = true;
-    return;
-  }
   st.dirty = true;
   self->send(self, schedule_atom::value);
-}
-
-void finish_pass(self_pointer self) {
-  auto& st = self->state;
-  st.passing = false;
-  if (st.dirty) {
-    st.dirty = false;
-    request_pass(self);
-  }
 }
 
 /// How soon a pass follows a refused placement.
@@ -103,12 +94,13 @@ void propose_holding(self_pointer self, const std::string& node_id, const pb::Jo
           });
 }
 
-/// Proposes a pass's placement; the pass ends when all of them are answered.
-void propose(self_pointer self, pb::LogEntry entry, const pb::JobSpec& spec) {
+/// Proposes a pass's placement of pending job `number`.
+void propose(self_pointer self, uint64_t number, pb::LogEntry entry, const pb::JobSpec& spec) {
   auto& st = self->state;
-  ++st.proposals_in_flight;
+  st.proposing.insert(number);
   auto node_id = entry.job_placed().node_id();
-  auto done = [self](caf::expected<std::string> answer) {
+  auto done = [self, number](caf::expected<std::string> answer) {
+    self->state.proposing.erase(number);
     // Refused by apply (it no longer fits there, or the picture was behind): nothing changed, so
     // nothing else would bring the job back. Another pass shortly, not at once: a refusal that
     // repeats must not become a loop of entries.
@@ -117,8 +109,6 @@ void propose(self_pointer self, pb::LogEntry entry, const pb::JobSpec& spec) {
       auto now = now_ms();
       schedule_wakeup(self, now + retry_after_refusal_ms, now);
     }
-    if (--self->state.proposals_in_flight == 0)
-      finish_pass(self);
   };
   propose_holding<std::string>(self, node_id, spec, done, propose_atom::value, std::move(entry));
 }
@@ -159,29 +149,30 @@ bool known_not_to_fit(const std::vector<const pb::JobSpec*>& misfits, const pb::
 void pass(self_pointer self) {
   auto& st = self->state;
   st.dirty = false;
-  st.passing = true;
   // Restarts wait out their backoff; a timer brings the scheduler back when the first one ends.
   const int64_t now = now_ms();
   int64_t next_wakeup = 0;
-  std::vector<const pending_job*> ready;
+  std::vector<std::pair<uint64_t, const pending_job*>> ready;
   for (const auto& [number, job] : st.pending) {
+    if (st.proposing.count(number))
+      continue;
     if (job.not_before_ms <= now)
-      ready.push_back(&job);
+      ready.emplace_back(number, &job);
     else if (next_wakeup == 0 || job.not_before_ms < next_wakeup)
       next_wakeup = job.not_before_ms;
   }
   schedule_wakeup(self, next_wakeup, now);
   // One index of the nodes for the whole pass: each placement reserves its resources in it, so
   // the next job sees what is left, without a scan of every node per job. Proposals of
-  // submissions may be in flight: their reservations are in the ledger's nodes.
+  // submissions and of earlier passes may be in flight: their reservations are in the ledger.
   std::optional<sched::placement_index> index;
   if (!ready.empty())
     index.emplace(st.nodes.nodes());
   std::vector<const pb::JobSpec*> misfits;
   size_t placed = 0;
-  for (const pending_job* job : ready) {
+  for (const auto& [number, job] : ready) {
     if (placed == st.config.max_placements_per_pass) {
-      st.dirty = true; // the rest in the next pass
+      request_pass(self); // the rest in the next pass
       break;
     }
     if (known_not_to_fit(misfits, job->spec))
@@ -196,11 +187,9 @@ void pass(self_pointer self) {
     pb::LogEntry entry;
     entry.mutable_job_placed()->set_job_id(job->id);
     entry.mutable_job_placed()->set_node_id(where.node_id);
-    propose(self, std::move(entry), job->spec);
+    propose(self, number, std::move(entry), job->spec);
     ++placed;
   }
-  if (st.proposals_in_flight == 0)
-    finish_pass(self);
 }
 
 /// Places the submissions that arrived since the last batch against one index of the nodes, and

@@ -17,8 +17,9 @@
 // It also keeps the state from growing without bound: while leading, it periodically commits a
 // JobsExpired entry that drops the jobs that ended more than `job_retention` ago.
 // It places only while this master leads (leader_election tells it, role_atom).
-// States of the pass: idle -> passing (its proposals in flight) -> idle; changes that arrive
-// while passing mark it dirty, and one more pass follows.
+// Changes that arrive together ask for one pass, run after them. A pass does not wait for an
+// earlier one's proposals to commit: it skips the jobs they place, and the ledger holds what they
+// take, so room a finished job frees is used within one commit.
 
 #include <chrono>
 

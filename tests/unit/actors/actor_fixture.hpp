@@ -33,6 +33,7 @@ using namespace std::chrono_literals;
 
 /// A test-only message to the fake: an entry committed without a proposal from this master.
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
 
 // -- fake leader_election --------------------------------------------------------------------
 
@@ -44,6 +45,10 @@ struct fake_election_state {
   std::vector<caf::actor> subscribers;
   std::vector<pb::LogEntry> proposals; // every (propose_atom) received, leading or not
   std::vector<pb::LogEntry> committed; // every entry applied, in order
+  // While set, (propose_atom, entry) waits unanswered and uncommitted, as in flight, until
+  // (release_atom) commits and answers every held proposal in order.
+  bool hold_proposals = false;
+  std::vector<std::pair<pb::LogEntry, caf::response_promise>> held;
   static inline const char* name = "fake_leader_election";
 };
 
@@ -87,7 +92,23 @@ inline caf::behavior fake_leader_election(fake_election_actor* self) {
         self->state.proposals.push_back(entry);
         if (!self->state.leading)
           return fake_not_leader(self->state);
+        if (self->state.hold_proposals) {
+          auto promise = self->make_response_promise();
+          self->state.held.emplace_back(std::move(entry), promise);
+          return promise;
+        }
         return fake_commit(self, std::move(entry));
+      },
+      [=](release_atom) {
+        auto held = std::move(self->state.held);
+        self->state.held.clear();
+        for (auto& [entry, promise] : held) {
+          auto result = fake_apply(self, std::move(entry));
+          if (result.applied)
+            promise.deliver(result.job_id);
+          else
+            promise.deliver(make_error(errc::conflict, result.error));
+        }
       },
       [=](propose_atom, status_atom, pb::LogEntry& entry) -> caf::result<pb::Job> {
         self->state.proposals.push_back(entry);

@@ -123,6 +123,29 @@ TEST_CASE_METHOD(scheduler_fixture, "a job waiting for room is placed when a job
   CHECK(job("2").node_id() == "a");
 }
 
+TEST_CASE_METHOD(scheduler_fixture,
+                 "a pass does not wait for an earlier pass's placements to commit") {
+  set_role(true);
+  commit(entries::registered("a", 4000, 8 * entries::gib));
+  election_state().hold_proposals = true;
+  commit(entries::submitted(job_spec(2)));
+  REQUIRE(election_state().held.size() == 1); // job 1's placement, in flight
+  commit(entries::submitted(job_spec(2)));    // a pass runs meanwhile: job 2, not job 1 again
+  commit(entries::submitted(job_spec(1)));    // a is taken by the two in flight: job 3 waits
+  REQUIRE(election_state().held.size() == 2);
+  CHECK(election_state().held[0].first.job_placed().job_id() == "1");
+  CHECK(election_state().held[1].first.job_placed().job_id() == "2");
+
+  election_state().hold_proposals = false;
+  caf::anon_send(election, release_atom::value);
+  run();
+  CHECK(job("1").state() == pb::JOB_PLACED);
+  CHECK(job("2").state() == pb::JOB_PLACED);
+  CHECK(job("3").state() == pb::JOB_PENDING);
+  CHECK(proposed(pb::LogEntry::kJobPlaced).size() == 2); // each placed once
+  CHECK(node("a").cpu_millis_used() == 4000);
+}
+
 TEST_CASE_METHOD(scheduler_fixture, "a scheduler that stops leading stops placing") {
   set_role(true);
   commit(entries::registered("a", 2000, 8 * entries::gib));
