@@ -7,6 +7,7 @@
 #include <set>
 
 #include <caf/all.hpp>
+#include <fmt/format.h>
 
 #include "actors/internal_atoms.hpp"
 #include "actors/wall_clock.hpp"
@@ -24,6 +25,13 @@ struct pending_job {
   std::string id;
   pb::JobSpec spec;
   int64_t not_before_ms = 0; // a restart's backoff ends then
+  std::string shape;         // shape_of(spec)
+};
+
+/// The pending jobs of one shape: what they ask for and under which constraints.
+struct shape_count {
+  pb::JobSpec spec; // one of them
+  size_t jobs = 0;
 };
 
 /// A submission waiting for the next batch to place it.
@@ -36,6 +44,10 @@ struct scheduler_state {
   scheduler_config config;
   sched::node_ledger nodes; // committed records and what proposals in flight will take
   std::map<uint64_t, pending_job> pending; // by job number: the oldest first
+  // The shapes of the pending jobs: once each is known not to fit, a pass stops early instead of
+  // visiting thousands of waiting jobs of the few shapes a batch has.
+  std::map<std::string, shape_count> shapes;
+  size_t restarting = 0; // pending jobs with a backoff (not_before_ms), whose ends a pass looks for
   std::vector<submission> submissions;
   bool batch_scheduled = false;
   int64_t wakeup_at_ms = 0; // a pass is scheduled for then (a restart's backoff ends), 0 if none
@@ -113,13 +125,33 @@ void propose(self_pointer self, uint64_t number, pb::LogEntry entry, const pb::J
   propose_holding<std::string>(self, node_id, spec, done, propose_atom::value, std::move(entry));
 }
 
+/// What decides whether a job fits: its CPU, memory and constraints (in order, as
+/// known_not_to_fit compares them).
+std::string shape_of(const pb::JobSpec& spec) {
+  auto shape = fmt::format("{}/{}", spec.cpu_millis(), spec.memory_bytes());
+  for (const auto& c : spec.constraints())
+    shape += fmt::format("/{}{}{}", c.key(), c.negated() ? "!=" : "=", c.value());
+  return shape;
+}
+
 /// Keeps `pending` in step with the committed state: leader_election sends every change of a job.
 void track(scheduler_state& st, const pb::Job& job) {
   auto number = std::stoull(job.id()); // ids are decimal counters (cluster_state::submit)
-  if (job.state() == pb::JOB_PENDING)
-    st.pending[number] = {job.id(), job.spec(), job.not_before_ms()};
-  else
-    st.pending.erase(number);
+  if (auto known = st.pending.find(number); known != st.pending.end()) {
+    auto shape = st.shapes.find(known->second.shape);
+    if (--shape->second.jobs == 0)
+      st.shapes.erase(shape);
+    st.restarting -= known->second.not_before_ms != 0 ? 1 : 0;
+    st.pending.erase(known);
+  }
+  if (job.state() != pb::JOB_PENDING)
+    return;
+  auto shape = shape_of(job.spec());
+  auto& count = st.shapes[shape];
+  if (count.jobs++ == 0)
+    count.spec = job.spec();
+  st.restarting += job.not_before_ms() != 0 ? 1 : 0;
+  st.pending[number] = {job.id(), job.spec(), job.not_before_ms(), std::move(shape)};
 }
 
 /// Whether an earlier job of this pass that fit nowhere asked for no more than `spec` and under the
@@ -143,53 +175,67 @@ bool known_not_to_fit(const std::vector<const pb::JobSpec*>& misfits, const pb::
   return false;
 }
 
+/// Whether every shape of pending job is known not to fit: then no later job of the pass can.
+bool nothing_else_fits(const scheduler_state& st, const std::vector<const pb::JobSpec*>& misfits) {
+  if (st.shapes.size() > max_misfits_remembered)
+    return false;
+  for (const auto& [key, shape] : st.shapes)
+    if (!known_not_to_fit(misfits, shape.spec))
+      return false;
+  return true;
+}
+
 /// Places the pending jobs oldest first against one index of the nodes. A job that fits nowhere
 /// waits; why is worked out when someone asks (state_queries), since the numbers in it change with
 /// every job that starts or ends and would otherwise cost log entries all the time.
 void pass(self_pointer self) {
   auto& st = self->state;
   st.dirty = false;
-  // Restarts wait out their backoff; a timer brings the scheduler back when the first one ends.
   const int64_t now = now_ms();
   int64_t next_wakeup = 0;
-  std::vector<std::pair<uint64_t, const pending_job*>> ready;
-  for (const auto& [number, job] : st.pending) {
-    if (st.proposing.count(number))
-      continue;
-    if (job.not_before_ms <= now)
-      ready.emplace_back(number, &job);
-    else if (next_wakeup == 0 || job.not_before_ms < next_wakeup)
-      next_wakeup = job.not_before_ms;
-  }
-  schedule_wakeup(self, next_wakeup, now);
   // One index of the nodes for the whole pass: each placement reserves its resources in it, so
   // the next job sees what is left, without a scan of every node per job. Proposals of
   // submissions and of earlier passes may be in flight: their reservations are in the ledger.
   std::optional<sched::placement_index> index;
-  if (!ready.empty())
-    index.emplace(st.nodes.nodes());
   std::vector<const pb::JobSpec*> misfits;
   size_t placed = 0;
-  for (const auto& [number, job] : ready) {
+  bool placing = true; // false once nothing more can be placed in this pass
+  for (const auto& [number, job] : st.pending) {
+    // Restarts wait out their backoff; a timer brings the scheduler back when the first one ends.
+    if (job.not_before_ms > now) {
+      if (next_wakeup == 0 || job.not_before_ms < next_wakeup)
+        next_wakeup = job.not_before_ms;
+      continue;
+    }
+    if (!placing) {
+      if (st.restarting == 0)
+        break; // no backoff left to look for
+      continue;
+    }
+    if (st.proposing.count(number) || known_not_to_fit(misfits, job.spec))
+      continue;
     if (placed == st.config.max_placements_per_pass) {
       request_pass(self); // the rest in the next pass
-      break;
-    }
-    if (known_not_to_fit(misfits, job->spec))
+      placing = false;
       continue;
-    auto where = index->place(job->spec);
+    }
+    if (!index)
+      index.emplace(st.nodes.nodes());
+    auto where = index->place(job.spec);
     if (where.node_id.empty()) {
       if (misfits.size() < max_misfits_remembered)
-        misfits.push_back(&job->spec);
+        misfits.push_back(&job.spec);
+      placing = !nothing_else_fits(st, misfits);
       continue;
     }
-    index->reserve(where.node_id, job->spec);
+    index->reserve(where.node_id, job.spec);
     pb::LogEntry entry;
-    entry.mutable_job_placed()->set_job_id(job->id);
+    entry.mutable_job_placed()->set_job_id(job.id);
     entry.mutable_job_placed()->set_node_id(where.node_id);
-    propose(self, number, std::move(entry), job->spec);
+    propose(self, number, std::move(entry), job.spec);
     ++placed;
   }
+  schedule_wakeup(self, next_wakeup, now);
 }
 
 /// Places the submissions that arrived since the last batch against one index of the nodes, and
@@ -274,6 +320,8 @@ void reload(self_pointer self) {
             auto& st = self->state;
             st.nodes.reset(view.nodes());
             st.pending.clear();
+            st.shapes.clear();
+            st.restarting = 0;
             for (const auto& [id, job] : view.jobs())
               track(st, job);
             request_pass(self);

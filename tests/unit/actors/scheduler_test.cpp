@@ -95,6 +95,23 @@ TEST_CASE_METHOD(scheduler_fixture, "a pass skips jobs no smaller than one that 
   CHECK(status("2").reason() == "needs 3 CPUs and 1 GiB; most free CPU is 0.5 CPUs on a");
 }
 
+TEST_CASE_METHOD(scheduler_fixture,
+                 "a pass looks past misfits while a shape of waiting job may still fit") {
+  set_role(true);
+  commit(entries::registered("a", 1000, 8 * entries::gib));
+  for (int i = 0; i < 3; ++i)
+    commit(entries::submitted(job_spec(2))); // one shape, fits nowhere
+  auto in_zone_b = job_spec(0.5);
+  auto* constraint = in_zone_b.add_constraints();
+  constraint->set_key("zone");
+  constraint->set_value("b");
+  commit(entries::submitted(in_zone_b));     // small, but no node is in zone b
+  commit(entries::submitted(job_spec(0.5))); // small and unconstrained: placed
+  CHECK(job("5").state() == pb::JOB_PLACED);
+  for (const auto* waiting : {"1", "2", "3", "4"})
+    CHECK(job(waiting).state() == pb::JOB_PENDING);
+}
+
 TEST_CASE_METHOD(scheduler_fixture, "a burst of waiting jobs is placed once each") {
   set_role(true);
   commit(entries::registered("a", 16000, 64 * entries::gib));
