@@ -28,5 +28,6 @@ using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using resend_atom = caf::atom_constant<caf::atom("resend")>;
 using started_atom = caf::atom_constant<caf::atom("started")>;
 using drained_atom = caf::atom_constant<caf::atom("drained")>;
+using finish_atom = caf::atom_constant<caf::atom("finish")>;
 
 } // namespace claud

@@ -34,7 +34,8 @@ struct attempt_record {
   bool acknowledged = false;
   int64_t memory_bytes = 0; // its limit, for the reason when it goes over
   proc::job_cgroup cgroup;
-  int streams_open = 0; // its stdout and stderr until every writer closed them
+  int streams_open = 0;              // its stdout and stderr until every writer closed them
+  bool end_waits_for_output = false; // exited; reported once its output is stored (or later)
 };
 
 /// An output stream in the pump, by the token the pump reports it with.
@@ -82,11 +83,10 @@ void send_report(self_pointer self, const std::string& job_id) {
             auto i = self->state.jobs.find(report.job_id());
             // Only the report that was sent is acknowledged; a newer one is still to be sent.
             if (i != self->state.jobs.end() && i->second.report.attempt() == report.attempt()
-                && i->second.report.running() == report.running()) {
+                && i->second.report.running() == report.running())
               i->second.acknowledged = true;
-              // The leader now knows the attempt and never asks for its start again.
-              self->state.config.started->forget(report.job_id(), report.attempt());
-            }
+            // The leader now knows the attempt and never asks for its start again.
+            self->state.config.started->forget(report.job_id(), report.attempt());
           },
           [=](caf::error& err) {
             log::debug("supervisor", "report not acknowledged yet",
@@ -104,6 +104,16 @@ void pump_output(self_pointer self, attempt_record& record, proc::unique_fd read
   ++record.streams_open;
 }
 
+/// Reports the end of `attempt` if it still waits for its output to be stored.
+void report_end(self_pointer self, const std::string& job_id, uint32_t attempt) {
+  auto i = self->state.jobs.find(job_id);
+  if (i == self->state.jobs.end() || i->second.report.attempt() != attempt
+      || !i->second.end_waits_for_output)
+    return;
+  i->second.end_waits_for_output = false;
+  send_report(self, job_id);
+}
+
 void on_drained(self_pointer self, uint64_t token, const std::string& error) {
   auto& st = self->state;
   auto i = st.streams.find(token);
@@ -114,8 +124,10 @@ void on_drained(self_pointer self, uint64_t token, const std::string& error) {
   if (!error.empty())
     log::warn("supervisor", "job output not stored", {{"job", owner.job_id}, {"error", error}});
   auto record = st.jobs.find(owner.job_id);
-  if (record != st.jobs.end() && record->second.report.attempt() == owner.attempt)
-    --record->second.streams_open;
+  if (record == st.jobs.end() || record->second.report.attempt() != owner.attempt)
+    return;
+  if (--record->second.streams_open == 0)
+    report_end(self, owner.job_id, owner.attempt);
 }
 
 void start_job(self_pointer self, const pb::Job& job) {
@@ -146,13 +158,13 @@ void start_job(self_pointer self, const pb::Job& job) {
     request.stderr_fd = err.write_end.get();
     pump_output(self, record, std::move(out.read_end), job, "stdout");
     pump_output(self, record, std::move(err.read_end), job, "stderr");
-    st.config.started->record(job.id(), job.attempts());
     record.cgroup = st.config.cgroups->acquire(job.spec().cpu_millis(), job.spec().memory_bytes());
     for (const auto& fd : record.cgroup.procs_files)
       request.join_cgroups.push_back(fd.get());
     try {
+      st.config.started->record(job.id(), job.attempts()); // last step before the spawn
       record.pid = proc::spawn_process(request);
-    } catch (const proc::spawn_error&) {
+    } catch (const std::runtime_error&) { // spawn_error, or the record could not be written
       st.config.cgroups->release(record.cgroup);
       record.cgroup = {};
       throw;
@@ -213,6 +225,14 @@ void on_exit(self_pointer self, pid_t pid, bool exited, int code, int signal) {
   record.cgroup = {};
   log::info("supervisor", "job exited",
             {{"job", job_id}, {"code", std::to_string(code)}, {"signal", std::to_string(signal)}});
+  // Ended means its output can be read whole: the report waits for the pump to store what is
+  // still in the pipes, but not for long, since a process the job left running may hold them.
+  if (record.streams_open > 0) {
+    record.end_waits_for_output = true;
+    self->delayed_send(self, st.config.output_wait, finish_atom::value, job_id,
+                       record.report.attempt());
+    return;
+  }
   send_report(self, job_id);
 }
 
@@ -384,6 +404,9 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
       },
       [=](drained_atom, uint64_t token, const std::string& error) {
         on_drained(self, token, error);
+      },
+      [=](finish_atom, const std::string& job_id, uint32_t attempt) {
+        report_end(self, job_id, attempt);
       },
       [=](logs_atom, const pb::LogRequest& request) { return read_log(self, request); },
       [=](report_atom) { return full_report(self); },

@@ -45,6 +45,8 @@ struct job_supervisor_config {
   // How long a started job's report waits: one that ends by then is reported once, started and
   // ended together (one log entry where there would be two; most short jobs end within it).
   std::chrono::milliseconds started_report_delay{20};
+  // How long an exit's report waits for the job's output to be stored (the pipes to close).
+  std::chrono::milliseconds output_wait{1000};
   uint32_t max_log_chunk_bytes = 1024 * 1024;
   std::chrono::milliseconds log_retention{24 * 3600 * 1000}; // output of ended jobs kept this long
   std::shared_ptr<proc::job_cgroups> cgroups;         // limits of each job attempt; null: no limits

@@ -21,6 +21,9 @@ namespace {
 /// needs: each rewrite is then paid for by at least as many appends as it keeps.
 constexpr size_t rewrite_min_lines = 1024;
 
+/// Starts a line that forgets the attempt it names.
+constexpr char forgotten_mark = '-';
+
 std::string line_of(const std::string& job_id, uint32_t attempt) {
   return fmt::format("{} {}\n", job_id, attempt);
 }
@@ -38,14 +41,22 @@ started_attempts::started_attempts(std::string path) : path_(std::move(path)) {
       auto line = rest.substr(0, end);
       rest.remove_prefix(end + 1);
       ++lines_in_file_;
+      const bool forgotten = !line.empty() && line.front() == forgotten_mark;
+      if (forgotten)
+        line.remove_prefix(1);
       auto space = line.find(' ');
       uint32_t attempt = 0;
       if (space == std::string_view::npos || space == 0)
         continue;
       auto number = line.substr(space + 1);
       auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), attempt);
-      if (ec == std::errc{} && ptr == number.data() + number.size())
-        attempts_.emplace(std::string{line.substr(0, space)}, attempt);
+      if (ec != std::errc{} || ptr != number.data() + number.size())
+        continue;
+      std::pair<std::string, uint32_t> key{std::string{line.substr(0, space)}, attempt};
+      if (forgotten)
+        attempts_.erase(key);
+      else
+        attempts_.insert(std::move(key));
     }
     // Appends must start on a line of their own, or the next one would be glued to the torn one.
     if (!content.empty() && content.back() != '\n') {
@@ -69,7 +80,13 @@ bool started_attempts::contains(const std::string& job_id, uint32_t attempt) con
 }
 
 void started_attempts::record(const std::string& job_id, uint32_t attempt) {
-  auto line = line_of(job_id, attempt);
+  append(line_of(job_id, attempt));
+  attempts_.emplace(job_id, attempt);
+}
+
+void started_attempts::append(const std::string& line) {
+  if (!file_.valid())
+    open_for_append(); // a rewrite renamed the file but could not reopen it
   // O_APPEND: one write is one whole line (the constructor cut off any torn one).
   ssize_t written;
   do {
@@ -83,13 +100,18 @@ void started_attempts::record(const std::string& job_id, uint32_t attempt) {
       (void) ::ftruncate(file_.get(), info.st_size - written);
     file_util::throw_io_error("write", path_, err);
   }
-  attempts_.emplace(job_id, attempt);
   ++lines_in_file_;
 }
 
 void started_attempts::forget(const std::string& job_id, uint32_t attempt) {
   if (attempts_.erase({job_id, attempt}) == 0)
     return;
+  // Written down too, or a restarted slave would load the attempt again and keep it for good.
+  try {
+    append(forgotten_mark + line_of(job_id, attempt));
+  } catch (const storage_error&) {
+    // Kept in the file: at worst a restarted slave refuses a start the leader never repeats.
+  }
   if (lines_in_file_ >= rewrite_min_lines && lines_in_file_ >= 2 * attempts_.size())
     rewrite();
 }
@@ -104,7 +126,7 @@ void started_attempts::rewrite() {
     open_for_append();
   } catch (const storage_error&) {
     // Not renamed: the old file still holds every attempt needed, and the next rewrite tries
-    // again. Renamed but not reopened: the next record() fails, and its job does not start.
+    // again. Renamed but not reopened: the next append opens it again.
   }
 }
 

@@ -10,15 +10,17 @@
 namespace claud::storage {
 
 /// The job attempts a slave has started and the leader may not know of yet, in one file of lines
-/// "<job> <attempt>", each appended before its process is spawned. A slave killed (SIGKILL, a
+/// "<job> <attempt>", each appended before its process is spawned, and "-<job> <attempt>" once
+/// forgotten. A slave killed (SIGKILL, a
 /// crash) between starting a job and reporting it finds the attempt here when it runs again and
 /// the leader repeats the start: it refuses, so the job never runs twice by accident.
 ///
 /// An attempt is forgotten once the leader has committed a report of it (it then never asks for
-/// it again). The file is rewritten without forgotten attempts when they are most of it, so it
-/// stays about as small as the attempts in flight; what a killed slave had in flight stays until
-/// the leader's repeated start is refused and that is committed. Appends are not fsync'd: they
-/// guard against the slave process dying, and a machine that crashes takes its jobs with it.
+/// it again). The file is rewritten with only the attempts still needed when forgotten ones are
+/// most of it, so it stays about as small as the attempts in flight; what a killed slave had in
+/// flight stays until the leader's repeated start is refused and that is committed. Appends are not
+/// fsync'd: they guard against the slave process dying, and a machine that crashes takes its jobs
+/// with it.
 class started_attempts {
 public:
   /// Loads `path` (none started when it does not exist) and opens it for appending. Throws
@@ -41,6 +43,7 @@ public:
 
 private:
   void open_for_append();
+  void append(const std::string& line);
   void rewrite();
 
   std::string path_;

@@ -136,7 +136,7 @@ TEST_CASE("forget removes one attempt and ignores what it does not hold") {
   CHECK(attempts.contains("job-1", 2));
 }
 
-TEST_CASE("the file is rewritten without forgotten attempts once they are half of 1024+ lines") {
+TEST_CASE("forgetting is written down; the file keeps only live attempts once they are few") {
   constexpr int recorded = 1100;
   temp_dir tmp;
   auto path = tmp / "started-attempts";
@@ -146,15 +146,23 @@ TEST_CASE("the file is rewritten without forgotten attempts once they are half o
   REQUIRE(lines_in(path) == recorded);
   auto full_size = read_bytes(path).size();
 
-  // Forgetting fewer than half leaves the file alone: 1100 lines for 551 live attempts.
-  for (int i = 0; i < recorded / 2 - 1; ++i)
-    attempts.forget(job(i), 1);
-  CHECK(lines_in(path) == recorded);
+  // A forget is a line of its own: a restarted slave does not load the attempt again.
+  attempts.forget(job(0), 1);
+  CHECK(lines_in(path) == recorded + 1);
+  {
+    started_attempts restarted{path};
+    CHECK_FALSE(restarted.contains(job(0), 1));
+    CHECK(restarted.contains(job(1), 1));
+  }
 
-  // One more and the forgotten are the (non-strict) majority: the file keeps only the live ones.
-  attempts.forget(job(recorded / 2 - 1), 1);
-  CHECK(attempts.size() == recorded / 2);
-  CHECK(lines_in(path) == recorded / 2);
+  // Rewritten at the first forget that makes the lines (starts and forgets) at least twice the
+  // live attempts: 1100 + 367 >= 2 * (1100 - 367).
+  int forgotten = 1;
+  while (forgotten < recorded && lines_in(path) == static_cast<size_t>(recorded + forgotten))
+    attempts.forget(job(forgotten++), 1);
+  CHECK(forgotten == 367);
+  CHECK(attempts.size() == static_cast<size_t>(recorded - forgotten));
+  CHECK(lines_in(path) == attempts.size());
   CHECK(read_bytes(path).size() < full_size);
   CHECK_FALSE(exists(path + ".tmp"));
 
@@ -162,11 +170,11 @@ TEST_CASE("the file is rewritten without forgotten attempts once they are half o
   attempts.record("after-rewrite", 4);
 
   started_attempts restarted{path};
-  CHECK(restarted.size() == recorded / 2 + 1);
+  CHECK(restarted.size() == static_cast<size_t>(recorded - forgotten + 1));
   CHECK(restarted.contains("after-rewrite", 4));
   for (int i = 0; i < recorded; ++i) {
     INFO(job(i));
-    CHECK(restarted.contains(job(i), 1) == (i >= recorded / 2));
+    CHECK(restarted.contains(job(i), 1) == (i >= forgotten));
   }
 }
 
