@@ -26,6 +26,9 @@ demo: build
 bench: build
 	CLAUD_BENCH_ROUNDS=20 $(BUILD_DIR)/bench/failover_bench
 	CLAUD_BENCH_WRITES=5000 $(BUILD_DIR)/bench/commit_bench
+	CLAUD_BENCH_ROUNDS=10 $(BUILD_DIR)/bench/reschedule_bench
+	$(BUILD_DIR)/bench/placement_bench
+	CLAUD_BENCH_JOBS=10000 $(BUILD_DIR)/bench/throughput_bench
 
 # Long random simulator sweeps (make test runs 3000 fixed seeds per master count).
 sim-long: build
