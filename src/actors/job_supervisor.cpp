@@ -146,7 +146,7 @@ void start_job(self_pointer self, const pb::Job& job) {
     if (st.config.started->contains(job.id(), job.attempts()))
       throw proc::spawn_error(fmt::format(
           "an earlier run of slave {} started this attempt and stopped before reporting it; not "
-          "starting it twice (its output so far is in {})",
+          "starting it twice (what it wrote, if anything, is in {})",
           st.config.node_id, output_path(st.config, job.id(), job.attempts(), "stdout")));
     proc::spawn_request request;
     request.argv.assign(job.spec().argv().begin(), job.spec().argv().end());

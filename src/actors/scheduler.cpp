@@ -126,11 +126,13 @@ void propose(self_pointer self, uint64_t number, pb::LogEntry entry, const pb::J
 }
 
 /// What decides whether a job fits: its CPU, memory and constraints (in order, as
-/// known_not_to_fit compares them).
+/// known_not_to_fit compares them). Keys and values are length-prefixed, so two different
+/// constraint sets never share a shape.
 std::string shape_of(const pb::JobSpec& spec) {
   auto shape = fmt::format("{}/{}", spec.cpu_millis(), spec.memory_bytes());
   for (const auto& c : spec.constraints())
-    shape += fmt::format("/{}{}{}", c.key(), c.negated() ? "!=" : "=", c.value());
+    shape += fmt::format("/{}:{}{}{}:{}", c.key().size(), c.key(), c.negated() ? "!=" : "=",
+                         c.value().size(), c.value());
   return shape;
 }
 
