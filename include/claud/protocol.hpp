@@ -23,7 +23,8 @@
 // From slaves, answered by the leader only (a follower answers errc::not_leader with the leader's
 // address, and the slave connects there):
 //   (register_atom, pb::SlaveReport, caf::actor supervisor) -> void once committed
-//   (report_atom, std::string node_id, pb::JobReport)       -> void once committed
+//   (report_atom, std::string node_id, pb::SlaveReport)     -> void once every job report in it
+//                                                              is committed (its node is unused)
 //   (ping_atom, std::string node_id)                        -> void while registered with this
 //                                                              leader, errc::not_found otherwise
 // Between masters:

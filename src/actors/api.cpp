@@ -324,11 +324,11 @@ caf::behavior api(self_pointer self, api_config config) {
                        std::move(supervisor));
       },
       [=](report_atom atom, std::string& node_id,
-          pb::JobReport& report) -> caf::result<caf::unit_t> {
+          pb::SlaveReport& reports) -> caf::result<caf::unit_t> {
         if (!leading())
           return slave_redirect(self->state);
         return forward(self, self->state.config.resource_tracker, atom, std::move(node_id),
-                       std::move(report));
+                       std::move(reports));
       },
       [=](ping_atom atom, std::string& node_id) -> caf::result<caf::unit_t> {
         if (!leading())

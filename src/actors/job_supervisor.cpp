@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -50,6 +51,8 @@ struct job_supervisor_state {
   std::map<std::string, attempt_record> jobs; // by job id: the latest attempt only
   std::map<pid_t, std::string> job_by_pid;
   std::map<uint64_t, stream_owner> streams; // by pump token
+  std::set<std::string> queued_reports;     // jobs whose report goes in the next batch
+  bool reports_scheduled = false;
   uint64_t next_stream_token = 1;
   std::unique_ptr<proc::reaper> reaper;
   std::unique_ptr<proc::output_pump> pump;
@@ -72,26 +75,49 @@ std::string memory_text(int64_t bytes) {
   return bytes % mib == 0 ? fmt::format("{} MiB", bytes / mib) : fmt::format("{} bytes", bytes);
 }
 
-void send_report(self_pointer self, const std::string& job_id) {
+/// Sends the reports queued since the last batch as one message: the jobs of a slave start and end
+/// in bursts, and one message and one acknowledgement per burst cost less than one per job.
+void send_reports(self_pointer self) {
   auto& st = self->state;
+  st.reports_scheduled = false;
+  auto queued = std::move(st.queued_reports);
+  st.queued_reports.clear();
   if (!st.link)
     return;
-  auto report = st.jobs.at(job_id).report;
-  self->request(st.link, st.config.report_timeout, report_atom::value, report)
+  pb::SlaveReport batch;
+  for (const auto& job_id : queued)
+    if (auto i = st.jobs.find(job_id); i != st.jobs.end())
+      *batch.add_jobs() = i->second.report;
+  if (batch.jobs_size() == 0)
+    return;
+  self->request(st.link, st.config.report_timeout, report_atom::value, batch)
       .then(
           [=]() {
-            auto i = self->state.jobs.find(report.job_id());
-            // Only the report that was sent is acknowledged; a newer one is still to be sent.
-            if (i != self->state.jobs.end() && i->second.report.attempt() == report.attempt()
-                && i->second.report.running() == report.running())
-              i->second.acknowledged = true;
-            // The leader now knows the attempt and never asks for its start again.
-            self->state.config.started->forget(report.job_id(), report.attempt());
+            for (const auto& report : batch.jobs()) {
+              auto i = self->state.jobs.find(report.job_id());
+              // Only the report that was sent is acknowledged; a newer one is still to be sent.
+              if (i != self->state.jobs.end() && i->second.report.attempt() == report.attempt()
+                  && i->second.report.running() == report.running())
+                i->second.acknowledged = true;
+              // The leader now knows the attempt and never asks for its start again.
+              self->state.config.started->forget(report.job_id(), report.attempt());
+            }
           },
           [=](caf::error& err) {
-            log::debug("supervisor", "report not acknowledged yet",
-                       {{"job", report.job_id()}, {"error", error_message(err)}});
+            log::debug(
+                "supervisor", "reports not acknowledged yet",
+                {{"jobs", std::to_string(batch.jobs_size())}, {"error", error_message(err)}});
           });
+}
+
+/// Queues the job's report for the next batch, sent once the mailbox holds no more messages.
+void send_report(self_pointer self, const std::string& job_id) {
+  auto& st = self->state;
+  st.queued_reports.insert(job_id);
+  if (!st.reports_scheduled) {
+    st.reports_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
 }
 
 void pump_output(self_pointer self, attempt_record& record, proc::unique_fd read_end,
@@ -384,6 +410,7 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
   });
   self->send(self, expire_atom::value);
   return {
+      [=](flush_atom) { send_reports(self); },
       [=](expire_atom) {
         sweep_old_output(self);
         self->state.config.cgroups->reuse_emptied();

@@ -7,9 +7,10 @@
 // storage::started_attempts before it starts, so a restarted slave never starts one twice. Exits
 // are noticed by a proc::reaper thread, never by blocking a CAF worker, and come back to the
 // actor as messages, as do the ends of output streams.
-// Every change is reported through the slave_link, a start only after started_report_delay (a
-// job that ends by then is reported once, started and ended together); a report stays
-// unacknowledged (and is sent again after the next registration) until the leader has committed it.
+// Every change is reported through the slave_link, the reports of a burst of changes in one
+// message, a start only after started_report_delay (a job that ends by then is reported once,
+// started and ended together); a report stays unacknowledged (and is sent again after the next
+// registration) until the leader has committed it.
 // Output of jobs that ended more than `log_retention` ago is deleted (and forgotten) by a periodic
 // sweep.
 //

@@ -151,22 +151,37 @@ caf::result<caf::unit_t> register_slave(self_pointer self, pb::SlaveReport& repo
   return promise;
 }
 
-caf::result<caf::unit_t> job_report(self_pointer self, const std::string& node_id,
-                                    const pb::JobReport& report) {
+/// Commits a slave's batch of reports, one entry each; answered once all are, with the first
+/// error unless every one committed or was already overtaken by the state.
+caf::result<caf::unit_t> job_reports(self_pointer self, const std::string& node_id,
+                                     const pb::SlaveReport& reports) {
   if (auto i = self->state.slaves.find(node_id); i != self->state.slaves.end())
     i->second.last_heard = self->clock().now();
+  if (reports.jobs_size() == 0)
+    return caf::unit;
+  struct outcome {
+    int unanswered;
+    caf::error error;
+  };
+  auto batch = std::make_shared<outcome>(outcome{reports.jobs_size(), {}});
   auto promise = self->make_response_promise();
+  auto answered = [batch, promise](caf::error err) mutable {
+    // A conflict means the state has moved past this report: it is acknowledged.
+    if (err && !has_code(err, errc::conflict) && !batch->error)
+      batch->error = std::move(err);
+    if (--batch->unanswered > 0)
+      return;
+    if (batch->error)
+      promise.deliver(std::move(batch->error));
+    else
+      promise.deliver(caf::unit);
+  };
   const auto& config = self->state.config;
-  self->request(config.leader_election, config.internal_timeout, propose_atom::value,
-                entry_from_report(node_id, report))
-      .then([=](const std::string&) mutable { promise.deliver(caf::unit); },
-            [=](caf::error& err) mutable {
-              // A conflict means the state has moved past this report: it is acknowledged.
-              if (has_code(err, errc::conflict))
-                promise.deliver(caf::unit);
-              else
-                promise.deliver(std::move(err));
-            });
+  for (const auto& report : reports.jobs())
+    self->request(config.leader_election, config.internal_timeout, propose_atom::value,
+                  entry_from_report(node_id, report))
+        .then([=](const std::string&) mutable { answered(caf::error{}); },
+              [=](caf::error& err) mutable { answered(std::move(err)); });
   return promise;
 }
 
@@ -270,8 +285,8 @@ caf::behavior resource_tracker(self_pointer self, resource_tracker_config config
       [=](register_atom, pb::SlaveReport& report, caf::actor& supervisor) {
         return register_slave(self, report, supervisor);
       },
-      [=](report_atom, const std::string& node_id, const pb::JobReport& report) {
-        return job_report(self, node_id, report);
+      [=](report_atom, const std::string& node_id, const pb::SlaveReport& reports) {
+        return job_reports(self, node_id, reports);
       },
       [=](logs_atom, const pb::LogRequest& request,
           const std::string& node_id) -> caf::result<pb::LogChunk> {

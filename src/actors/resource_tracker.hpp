@@ -8,8 +8,9 @@
 //
 // Interface:
 //   (register_atom, pb::SlaveReport, caf::actor supervisor) -> caf::unit_t once registered
-//   (report_atom, std::string node_id, pb::JobReport)       -> caf::unit_t once committed (a
-//                                                               stale report is acknowledged too)
+//   (report_atom, std::string node_id, pb::SlaveReport)     -> caf::unit_t once each of its job
+//                                                               reports is committed (a stale one
+//                                                               is acknowledged too)
 //   (logs_atom, pb::LogRequest, std::string node_id)        -> pb::LogChunk from that slave
 //   (ping_atom, std::string node_id)                        -> void if registered, else not_found
 //   (kill_atom, std::string node_id, std::string job_id, uint32_t attempt) -> void; tells that

@@ -165,14 +165,14 @@ void connect(self_pointer self) {
           });
 }
 
-caf::result<caf::unit_t> forward_report(self_pointer self, pb::JobReport& report) {
+caf::result<caf::unit_t> forward_reports(self_pointer self, pb::SlaveReport& reports) {
   auto& st = self->state;
   if (st.current != link_state::registered)
     return make_error(errc::unavailable, "not registered with a leader");
   auto promise = self->make_response_promise();
   auto session = st.session;
   self->request(st.master, st.config.request_timeout, report_atom::value, st.config.node.id(),
-                report)
+                reports)
       .then([=]() mutable { promise.deliver(caf::unit); },
             [=](caf::error& err) mutable {
               if (session == self->state.session
@@ -197,7 +197,7 @@ caf::behavior slave_link(self_pointer self, slave_link_config config) {
   return {
       [=](caf::connect_atom) { connect(self); },
       [=](ping_atom, uint64_t session) { ping(self, session); },
-      [=](report_atom, pb::JobReport& report) { return forward_report(self, report); },
+      [=](report_atom, pb::SlaveReport& reports) { return forward_reports(self, reports); },
   };
 }
 

@@ -11,8 +11,9 @@
 // disconnected and schedules a retry.
 //
 // Interface:
-//   (report_atom, pb::JobReport) -> void once the leader committed it, or errc::unavailable
-//                                   while not registered (the supervisor sends it again later)
+//   (report_atom, pb::SlaveReport) -> void once the leader committed its job reports, or
+//                                     errc::unavailable while not registered (the supervisor
+//                                     sends them again later)
 
 #include <chrono>
 #include <string>

@@ -215,9 +215,9 @@ TEST_CASE_METHOD(api_fixture, "a follower tells slaves where the leader is") {
   *report.mutable_node() = slave_node("s1", 2, 4);
   auto registered = ask<caf::unit_t>(api, register_atom::value, report, leader_api);
   auto pinged = ask<caf::unit_t>(api, ping_atom::value, std::string{"s1"});
-  pb::JobReport job_report;
-  job_report.set_job_id("1");
-  auto reported = ask<caf::unit_t>(api, report_atom::value, std::string{"s1"}, job_report);
+  pb::SlaveReport job_reports;
+  job_reports.add_jobs()->set_job_id("1");
+  auto reported = ask<caf::unit_t>(api, report_atom::value, std::string{"s1"}, job_reports);
   run();
   for (const auto& answer : {registered, pinged, reported}) {
     REQUIRE(answer->done);

@@ -27,6 +27,14 @@ bool ended_lost(const pb::Job& job) {
   return job.state() == pb::JOB_LOST || (job.state() == pb::JOB_PENDING && job.attempts() > 0);
 }
 
+/// A slave's batch of job reports.
+pb::SlaveReport batch(std::initializer_list<pb::JobReport> reports) {
+  pb::SlaveReport out;
+  for (const auto& r : reports)
+    *out.add_jobs() = r;
+  return out;
+}
+
 pb::JobReport running(const std::string& job_id, uint32_t attempt) {
   pb::JobReport r;
   r.set_job_id(job_id);
@@ -214,20 +222,43 @@ TEST_CASE_METHOD(tracker_fixture, "job reports become committed transitions; sta
   set_role(true);
   REQUIRE(register_slave("a")->ok());
   committed_job("1", "a", false);
-  auto started = ask<caf::unit_t>(tracker, report_atom::value, std::string{"a"}, running("1", 1));
+  auto started
+      = ask<caf::unit_t>(tracker, report_atom::value, std::string{"a"}, batch({running("1", 1)}));
   run();
   CHECK(started->ok());
   CHECK(job("1").state() == pb::JOB_RUNNING);
-  auto ended = ask<caf::unit_t>(tracker, report_atom::value, std::string{"a"}, exited("1", 1, 3));
+  auto ended
+      = ask<caf::unit_t>(tracker, report_atom::value, std::string{"a"}, batch({exited("1", 1, 3)}));
   run();
   CHECK(ended->ok());
   CHECK(job("1").state() == pb::JOB_FAILED);
   CHECK(job("1").exit_code() == 3);
   // Sent again (its acknowledgement was lost): the state has moved on, and says so.
-  auto again = ask<caf::unit_t>(tracker, report_atom::value, std::string{"a"}, exited("1", 1, 3));
+  auto again
+      = ask<caf::unit_t>(tracker, report_atom::value, std::string{"a"}, batch({exited("1", 1, 3)}));
   run();
   CHECK(again->ok());
   CHECK(job("1").state() == pb::JOB_FAILED);
+}
+
+TEST_CASE_METHOD(tracker_fixture, "a batch of reports is answered once every one is committed") {
+  set_role(true);
+  REQUIRE(register_slave("a")->ok());
+  committed_job("1", "a", false);
+  committed_job("2", "a", false);
+  auto ended = ask<caf::unit_t>(tracker, report_atom::value, std::string{"a"},
+                                batch({exited("1", 1, 0), exited("2", 1, 4)}));
+  run();
+  CHECK(ended->ok());
+  CHECK(job("1").state() == pb::JOB_SUCCEEDED);
+  CHECK(job("2").state() == pb::JOB_FAILED);
+  // A batch whose reports cannot all be committed is not acknowledged: the slave sends it again.
+  set_role(false, "m2:7400");
+  auto refused
+      = ask<caf::unit_t>(tracker, report_atom::value, std::string{"a"}, batch({exited("1", 1, 0)}));
+  run();
+  REQUIRE(refused->done);
+  CHECK_FALSE(refused->ok());
 }
 
 TEST_CASE_METHOD(tracker_fixture, "output is read from the slave that ran the job") {
