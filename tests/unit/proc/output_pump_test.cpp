@@ -204,17 +204,27 @@ private:
   sigset_t saved_;
 };
 
-} // namespace
-
-TEST_CASE("a stream nobody writes to creates no file and drains without error",
-          "[proc][output_pump]") {
+// A pump whose callbacks a recorder keeps, writing into a scratch directory.
+struct pump_fixture {
   scratch_dir dir;
   drain_recorder recorder;
   output_pump pump{into(recorder)};
-  auto pipe = make_output_pipe();
+
+  // A new stream into `path`, reported with `token`; the pump holds its read end.
+  output_pipe stream_into(const std::string& path, uint64_t token) {
+    auto pipe = make_output_pipe();
+    recorder.watch(token, path);
+    pump.add(std::move(pipe.read_end), path, token);
+    return pipe;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(pump_fixture, "a stream nobody writes to creates no file and drains without error",
+                 "[proc][output_pump]") {
   auto path = dir.file("stdout");
-  recorder.watch(7, path);
-  pump.add(std::move(pipe.read_end), path, 7);
+  auto pipe = stream_into(path, 7);
   pipe.write_end.reset();
   REQUIRE(recorder.wait_for(1));
   auto call = recorder.only_call();
@@ -225,15 +235,11 @@ TEST_CASE("a stream nobody writes to creates no file and drains without error",
   CHECK(pump.open_streams() == 0);
 }
 
-TEST_CASE("bytes arrive in order and are all in the file when the callback comes",
-          "[proc][output_pump]") {
-  scratch_dir dir;
-  drain_recorder recorder;
-  output_pump pump{into(recorder)};
-  auto pipe = make_output_pipe();
+TEST_CASE_METHOD(pump_fixture,
+                 "bytes arrive in order and are all in the file when the callback comes",
+                 "[proc][output_pump]") {
   auto path = dir.file("stdout");
-  recorder.watch(1, path);
-  pump.add(std::move(pipe.read_end), path, 1);
+  auto pipe = stream_into(path, 1);
 
   // The first byte creates the file while the stream is still open.
   REQUIRE(write_all(pipe.write_end.get(), "f"));
@@ -304,15 +310,10 @@ TEST_CASE("an existing file is truncated and the file gets mode 0644", "[proc][o
   CHECK((info.st_mode & 0777) == (0644 & ~umask_now));
 }
 
-TEST_CASE("several MB from a child process arrive whole", "[proc][output_pump]") {
-  scratch_dir dir;
+TEST_CASE_METHOD(pump_fixture, "several MB from a child process arrive whole",
+                 "[proc][output_pump]") {
   child_guard guard;
-  drain_recorder recorder;
-  output_pump pump{into(recorder)};
-  auto pipe = make_output_pipe();
-  auto path = dir.file("stdout");
-  recorder.watch(42, path);
-  pump.add(std::move(pipe.read_end), path, 42);
+  auto pipe = stream_into(dir.file("stdout"), 42);
 
   constexpr int count = 1'000'000;
   auto request = request_in(dir, {"seq", "1", std::to_string(count)});
@@ -337,17 +338,11 @@ TEST_CASE("several MB from a child process arrive whole", "[proc][output_pump]")
   CHECK(read_file(dir.file("child-stderr")).empty());
 }
 
-TEST_CASE("a child's stdout and stderr pumped through two pipes", "[proc][output_pump]") {
-  scratch_dir dir;
+TEST_CASE_METHOD(pump_fixture, "a child's stdout and stderr pumped through two pipes",
+                 "[proc][output_pump]") {
   child_guard guard;
-  drain_recorder recorder;
-  output_pump pump{into(recorder)};
-  auto out = make_output_pipe();
-  auto err = make_output_pipe();
-  recorder.watch(1, dir.file("stdout"));
-  recorder.watch(2, dir.file("stderr"));
-  pump.add(std::move(out.read_end), dir.file("stdout"), 1);
-  pump.add(std::move(err.read_end), dir.file("stderr"), 2);
+  auto out = stream_into(dir.file("stdout"), 1);
+  auto err = stream_into(dir.file("stderr"), 2);
   CHECK(pump.open_streams() == 2);
 
   spawn_request request;
@@ -373,16 +368,12 @@ TEST_CASE("a child's stdout and stderr pumped through two pipes", "[proc][output
   CHECK(pump.open_streams() == 0);
 }
 
-TEST_CASE("a stream stays open while a process the job left behind still holds the pipe",
-          "[proc][output_pump]") {
-  scratch_dir dir;
+TEST_CASE_METHOD(pump_fixture,
+                 "a stream stays open while a process the job left behind still holds the pipe",
+                 "[proc][output_pump]") {
   child_guard guard;
-  drain_recorder recorder;
-  output_pump pump{into(recorder)};
-  auto pipe = make_output_pipe();
   auto path = dir.file("stdout");
-  recorder.watch(5, path);
-  pump.add(std::move(pipe.read_end), path, 5);
+  auto pipe = stream_into(path, 5);
 
   // The shell prints, leaves a background writer holding stdout, and exits at once.
   auto request = request_in(dir, {"sh", "-c", "echo early; (sleep 0.3; echo late) &"});
