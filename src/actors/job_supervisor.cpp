@@ -39,8 +39,8 @@ struct attempt_record {
   bool end_waits_for_output = false; // exited; reported once its output is stored (or later)
 };
 
-/// An output stream in the pump, by the token the pump reports it with.
-struct stream_owner {
+/// One attempt of one job: what an output stream or a process belongs to.
+struct attempt_id {
   std::string job_id;
   uint32_t attempt = 0;
 };
@@ -49,14 +49,26 @@ struct job_supervisor_state {
   job_supervisor_config config;
   caf::actor link;
   std::map<std::string, attempt_record> jobs; // by job id: the latest attempt only
-  std::map<pid_t, std::string> job_by_pid;
-  std::map<uint64_t, stream_owner> streams; // by pump token
-  std::set<std::string> queued_reports;     // jobs whose report goes in the next batch
+  // Older attempts still running here after a newer one started (see stop_superseded), by pid.
+  std::map<pid_t, attempt_record> superseded;
+  std::map<pid_t, attempt_id> attempt_by_pid; // every process this slave runs
+  std::map<uint64_t, attempt_id> streams;     // by pump token
+  std::set<std::string> queued_reports;       // jobs whose report goes in the next batch
   bool reports_scheduled = false;
   uint64_t next_stream_token = 1;
   std::unique_ptr<proc::reaper> reaper;
   std::unique_ptr<proc::output_pump> pump;
   static inline const char* name = "job_supervisor";
+
+  job_supervisor_state() = default;
+  job_supervisor_state(const job_supervisor_state&) = delete;
+  job_supervisor_state& operator=(const job_supervisor_state&) = delete;
+  // A stopping slave takes its jobs with it; the leader reschedules or reports them. Here, not in
+  // an attached functor: CAF destroys an actor's state before it runs those.
+  ~job_supervisor_state() {
+    for (const auto& [pid, attempt] : attempt_by_pid)
+      proc::signal_process_group(pid, SIGKILL);
+  }
 };
 
 using self_pointer = caf::stateful_actor<job_supervisor_state>*;
@@ -156,11 +168,49 @@ void on_drained(self_pointer self, uint64_t token, const std::string& error) {
     report_end(self, owner.job_id, owner.attempt);
 }
 
+/// The pid of the attempt if it runs here, else 0.
+pid_t running_pid(const job_supervisor_state& st, const std::string& job_id, uint32_t attempt) {
+  for (const auto& [pid, id] : st.attempt_by_pid)
+    if (id.job_id == job_id && id.attempt == attempt)
+      return pid;
+  return 0;
+}
+
+/// SIGTERM to the attempt's group, and SIGKILL after kill_grace if it still runs.
+void stop_attempt(self_pointer self, const std::string& job_id, uint32_t attempt) {
+  if (auto pid = running_pid(self->state, job_id, attempt); pid != 0) {
+    proc::signal_process_group(pid, SIGTERM);
+    self->delayed_send(self, self->state.config.kill_grace, escalate_atom::value, job_id, attempt);
+  }
+}
+
+void escalate(self_pointer self, const std::string& job_id, uint32_t attempt) {
+  if (auto pid = running_pid(self->state, job_id, attempt); pid != 0)
+    proc::signal_process_group(pid, SIGKILL);
+}
+
+/// The leader starts a newer attempt of a job whose older attempt still runs here: the committed
+/// state gave the older one up (lost with this slave while it was frozen or cut off), so it is
+/// stopped, and never reported: the job must not run twice. It is kept aside until it exits, so
+/// its exit is not taken for the newer attempt's and its cgroup is released.
+void stop_superseded(self_pointer self, attempt_record older) {
+  const auto& report = older.report;
+  log::warn("supervisor", "stopping an older attempt: the leader started a newer one",
+            {{"job", report.job_id()},
+             {"attempt", std::to_string(report.attempt())},
+             {"pid", std::to_string(older.pid)}});
+  stop_attempt(self, report.job_id(), report.attempt());
+  self->state.superseded.emplace(older.pid, std::move(older));
+}
+
 void start_job(self_pointer self, const pb::Job& job) {
   auto& st = self->state;
-  if (auto known = st.jobs.find(job.id());
-      known != st.jobs.end() && known->second.report.attempt() >= job.attempts())
-    return; // a repeated start (after a leader's reconciliation) changes nothing
+  if (auto known = st.jobs.find(job.id()); known != st.jobs.end()) {
+    if (known->second.report.attempt() >= job.attempts())
+      return; // a repeated start (after a leader's reconciliation) changes nothing
+    if (known->second.pid != 0)
+      stop_superseded(self, std::move(known->second));
+  }
   attempt_record record;
   record.report.set_job_id(job.id());
   record.report.set_attempt(job.attempts());
@@ -198,7 +248,7 @@ void start_job(self_pointer self, const pb::Job& job) {
     record.cgroup.procs_files.clear(); // joined
     record.report.set_running(true);
     record.report.set_started_at_ms(now_ms());
-    st.job_by_pid[record.pid] = job.id();
+    st.attempt_by_pid[record.pid] = {job.id(), job.attempts()};
     st.reaper->watch(record.pid);
     log::info("supervisor", "job started",
               {{"job", job.id()},
@@ -230,12 +280,19 @@ void report_started(self_pointer self, const std::string& job_id, uint32_t attem
 
 void on_exit(self_pointer self, pid_t pid, bool exited, int code, int signal) {
   auto& st = self->state;
-  auto i = st.job_by_pid.find(pid);
-  if (i == st.job_by_pid.end())
+  auto i = st.attempt_by_pid.find(pid);
+  if (i == st.attempt_by_pid.end())
     return;
-  auto job_id = i->second;
-  st.job_by_pid.erase(i);
-  auto& record = st.jobs.at(job_id);
+  auto [job_id, attempt] = std::move(i->second);
+  st.attempt_by_pid.erase(i);
+  if (auto older = st.superseded.find(pid); older != st.superseded.end()) {
+    st.config.cgroups->release(older->second.cgroup);
+    st.superseded.erase(older);
+    log::info("supervisor", "older attempt exited",
+              {{"job", job_id}, {"attempt", std::to_string(attempt)}});
+    return;
+  }
+  auto& record = st.jobs.at(job_id); // a running attempt not superseded is the latest
   record.pid = 0;
   record.acknowledged = false;
   auto& report = record.report;
@@ -260,22 +317,6 @@ void on_exit(self_pointer self, pid_t pid, bool exited, int code, int signal) {
     return;
   }
   send_report(self, job_id);
-}
-
-void kill_job(self_pointer self, const std::string& job_id, uint32_t attempt) {
-  auto& st = self->state;
-  auto i = st.jobs.find(job_id);
-  if (i == st.jobs.end() || i->second.report.attempt() != attempt || i->second.pid == 0)
-    return;
-  proc::signal_process_group(i->second.pid, SIGTERM);
-  self->delayed_send(self, st.config.kill_grace, escalate_atom::value, job_id, attempt);
-}
-
-void escalate(self_pointer self, const std::string& job_id, uint32_t attempt) {
-  auto& st = self->state;
-  auto i = st.jobs.find(job_id);
-  if (i != st.jobs.end() && i->second.report.attempt() == attempt && i->second.pid != 0)
-    proc::signal_process_group(i->second.pid, SIGKILL);
 }
 
 caf::result<pb::LogChunk> read_log(self_pointer self, const pb::LogRequest& request) {
@@ -376,11 +417,16 @@ void sweep_old_output(self_pointer self) {
   }
 }
 
+/// Every attempt the leader may not know the end of: the running ones, including older attempts
+/// still being stopped (which the leader, finding no decision that explains them, stops too), and
+/// those whose end is not acknowledged.
 pb::SlaveReport full_report(self_pointer self) {
   pb::SlaveReport report;
   for (const auto& [id, record] : self->state.jobs)
     if (record.report.running() || !record.acknowledged)
       *report.add_jobs() = record.report;
+  for (const auto& [pid, older] : self->state.superseded)
+    *report.add_jobs() = older.report;
   return report;
 }
 
@@ -403,11 +449,6 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
           if (auto strong = caf::actor_cast<caf::actor>(weak_self))
             caf::anon_send(strong, drained_atom::value, token, error);
         });
-  self->attach_functor([self] {
-    // A stopping slave takes its jobs with it; the leader reschedules or reports them.
-    for (const auto& [pid, job] : self->state.job_by_pid)
-      proc::signal_process_group(pid, SIGKILL);
-  });
   self->send(self, expire_atom::value);
   return {
       [=](flush_atom) { send_reports(self); },
@@ -418,7 +459,7 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
       [=](link_to_atom, caf::actor& link) { self->state.link = std::move(link); },
       [=](start_atom, const pb::StartJob& start) { start_job(self, start.job()); },
       [=](kill_atom, const std::string& job_id, uint32_t attempt) {
-        kill_job(self, job_id, attempt);
+        stop_attempt(self, job_id, attempt);
       },
       [=](escalate_atom, const std::string& job_id, uint32_t attempt) {
         escalate(self, job_id, attempt);

@@ -11,11 +11,14 @@
 // message, a start only after started_report_delay (a job that ends by then is reported once,
 // started and ended together); a report stays unacknowledged (and is sent again after the next
 // registration) until the leader has committed it.
+// A start of a newer attempt of a job whose older attempt still runs here (the leader gave the
+// older one up while this slave was frozen or cut off) stops the older one first, as a kill would.
 // Output of jobs that ended more than `log_retention` ago is deleted (and forgotten) by a periodic
 // sweep.
 //
 // Interface:
-//   (start_atom, pb::StartJob)                -> void; idempotent per (job, attempt)
+//   (start_atom, pb::StartJob)                -> void; idempotent per (job, attempt); stops an
+//                                               older attempt of the job still running here
 //   (kill_atom, std::string job, uint32_t attempt) -> void; SIGTERM to the group, SIGKILL after
 //                                               kill_grace if it is still running
 //   (logs_atom, pb::LogRequest)               -> pb::LogChunk

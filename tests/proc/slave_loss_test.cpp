@@ -86,3 +86,37 @@ TEST_CASE("a frozen slave is lost after the heartbeat timeout, and its old copy 
   c.wait_until("the old copy of the job stops", [&] { return ::kill(old_copy, 0) != 0; });
   CHECK(c.job(id)["node"].str() == "s2");
 }
+
+TEST_CASE(
+    "a frozen lone slave that comes back runs its job's next attempt, and the old copy stops") {
+  cluster c;
+  c.start_master("m", {"--slave-timeout-ms", "1000"});
+  c.start_slave("s1", "1", "1G", {"--ping-interval-ms", "200"});
+  auto id = c.submit(long_job);
+  c.wait_job_state(id, "running");
+  const pid_t old_copy = c.wait_printed_pid(id);
+
+  c.kill("s1", SIGSTOP);
+  wait_node_state(c, "s1", "down");
+  c.wait_job_state(id, "pending"); // lost, with no other slave to go to
+  c.kill("s1", SIGCONT);
+
+  // The leader places attempt 2 on s1 again while s1 still runs attempt 1: the slave stops the
+  // old copy, and its exit is not taken for the new attempt's.
+  json job;
+  c.wait_until(
+      "attempt 2 runs on s1",
+      [&] {
+        job = c.job(id);
+        return job["state"].str() == "running" && job["attempts"].num() == 2;
+      },
+      10s, [&] { return job.dump(); });
+  c.wait_until("the old copy of the job stops", [&] { return ::kill(old_copy, 0) != 0; });
+  const pid_t new_copy = c.wait_printed_pid(id);
+  CHECK(new_copy != old_copy);
+  CHECK(::kill(new_copy, 0) == 0);
+  job = c.job(id);
+  INFO(job.dump());
+  CHECK(job["state"].str() == "running");
+  CHECK(job["attempts"].num() == 2);
+}
