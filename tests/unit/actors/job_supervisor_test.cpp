@@ -106,14 +106,27 @@ public:
   supervisor_fixture(const supervisor_fixture&) = delete;
   supervisor_fixture& operator=(const supervisor_fixture&) = delete;
 
+  struct start_order {
+    std::string job_id;
+    uint32_t attempt;
+    std::vector<std::string> argv;
+  };
+
+  /// One message with every start, as the leader sends the starts of a burst of placements.
+  void start(const std::vector<start_order>& orders) {
+    pb::StartJob batch;
+    for (const auto& order : orders) {
+      auto* job = batch.add_jobs();
+      job->set_id(order.job_id);
+      job->set_attempts(order.attempt);
+      for (const auto& arg : order.argv)
+        job->mutable_spec()->add_argv(arg);
+    }
+    caf::anon_send(supervisor, start_atom::value, batch);
+  }
+
   void start(const std::string& job_id, uint32_t attempt, const std::vector<std::string>& argv) {
-    pb::StartJob start;
-    auto* job = start.mutable_job();
-    job->set_id(job_id);
-    job->set_attempts(attempt);
-    for (const auto& arg : argv)
-      job->mutable_spec()->add_argv(arg);
-    caf::anon_send(supervisor, start_atom::value, start);
+    start({{job_id, attempt, argv}});
   }
 
   /// The pid a sleeper() wrote, once it has.
@@ -192,6 +205,22 @@ TEST_CASE("a job's end is reported with its exit code, started and ended togethe
   }));
   CHECK_FALSE(f.log->any(is("7", 1, true))); // it ended within started_report_delay
   CHECK(proc::test::read_file(f.dir.file("7.1.stdout")) == "out\n");
+}
+
+TEST_CASE("the jobs of a batch all start, and a kill sent right after the batch stops its job") {
+  supervisor_fixture f;
+  f.start({{"1", 1, sleeper(f.dir.file("pid.1"))},
+           {"2", 1, sleeper(f.dir.file("pid.2"))},
+           {"3", 1, sleeper(f.dir.file("pid.3"))}});
+  caf::anon_send(f.supervisor, kill_atom::value, std::string{"3"}, uint32_t{1});
+  REQUIRE(f.log->wait_for(is("3", 1, false)));
+  CHECK(f.log->any([](const pb::JobReport& r) {
+    return r.job_id() == "3" && r.term_signal() == SIGTERM && r.started_at_ms() != 0;
+  }));
+  for (const auto* pid_file : {"pid.1", "pid.2"})
+    CHECK(::kill(f.wait_pid(f.dir.file(pid_file)), 0) == 0);
+  CHECK(f.log->wait_for(is("1", 1, true)));
+  CHECK(f.log->wait_for(is("2", 1, true)));
 }
 
 TEST_CASE("a newer attempt's start stops the older attempt still running, whose exit does not end "

@@ -135,10 +135,8 @@ TEST_CASE_METHOD(tracker_fixture, "a committed placement is sent to the slave's 
   commit(entries::registered("b", 4000, 8 * entries::gib)); // known, but not connected here
   committed_job("1", "a", false);
   REQUIRE(slave().starts.size() == 1);
-  const auto& started = slave().starts[0].job();
+  const auto& started = slave().starts[0];
   CHECK(started.id() == "1");
-  CHECK(started.state() == pb::JOB_PLACED);
-  CHECK(started.node_id() == "a");
   CHECK(started.attempts() == 1);
   CHECK(started.spec().argv(0) == "sleep");
 
@@ -147,6 +145,35 @@ TEST_CASE_METHOD(tracker_fixture, "a committed placement is sent to the slave's 
   commit(entries::started("1", "a", 1)); // a running job is not started again
   CHECK(slave().starts.size() == 1);
   CHECK(slave().kills.empty());
+}
+
+TEST_CASE_METHOD(tracker_fixture, "placements the tracker learns of together reach their slave in "
+                                  "one message, and a kill never overtakes a start") {
+  set_role(true);
+  REQUIRE(register_slave("a")->ok());
+  for (const auto* id : {"1", "2", "3"}) {
+    commit(entries::submitted(job_spec(1)));
+    commit(entries::placed(id, "a"));
+  }
+  REQUIRE(slave().start_messages == 3); // each learned of alone
+  // The updates of one commit's burst, all in the mailbox before the tracker runs.
+  auto placed = [&](const std::string& id, uint32_t attempt, bool kill) {
+    pb::Job job = this->job(id);
+    job.set_attempts(attempt);
+    job.set_kill_requested(kill);
+    caf::anon_send(tracker, job_update_atom::value, job);
+  };
+  placed("1", 2, false);
+  placed("2", 2, false);
+  placed("3", 2, false);
+  placed("2", 2, true);
+  placed("1", 3, false);
+  run();
+  CHECK(slave().start_messages == 5);
+  using orders = std::vector<std::string>;
+  CHECK(slave().orders
+        == orders{"start 1/1", "start 2/1", "start 3/1", "start 1/2", "start 2/2", "start 3/2",
+                  "kill 2/2", "start 1/3"});
 }
 
 TEST_CASE_METHOD(tracker_fixture, "a kill request for a running job is sent with its attempt") {
@@ -299,7 +326,7 @@ TEST_CASE_METHOD(tracker_fixture, "a registering slave is reconciled with the co
   CHECK(slave().kills == kill_list{{"9", 1}, {"2", 7}});
   // A placed job the slave does not report is started (again).
   REQUIRE(slave().starts.size() == 1);
-  CHECK(slave().starts[0].job().id() == "1");
+  CHECK(slave().starts[0].id() == "1");
   // A running job the slave does not report is lost.
   auto lost = proposed(pb::LogEntry::kJobLost);
   REQUIRE(lost.size() == 1);
