@@ -1,7 +1,8 @@
 // Trivial jobs (`true`) through a local cluster of 3 masters and 2 slaves: jobs per second from
 // the first submission to the last completion, beside the raw rate of spawning and reaping `true`
-// at the same parallelism, measured in the same run (target: >= 50 % of it); and the latency of
-// one job at a time, from submit to observed completion (target p50 <= 5 ms).
+// at the same parallelism, measured in the same run before and after claud's (target: >= 50 % of
+// their mean); and the latency of one job at a time, from submit to observed completion (target
+// p50 <= 5 ms).
 //
 //   CLAUD_BENCH_JOBS=10000 build/bench/throughput_bench   (make bench; `make test`: smoke size)
 
@@ -62,7 +63,10 @@ TEST_CASE("throughput of trivial jobs, and the latency of one at a time") {
   c.start_slave("s1", "2", "8G", slave_flags);
   c.start_slave("s2", "2", "8G", slave_flags);
   const auto limits = c.node_record("s1")["limits"];
-  auto raw = bench::measure_spawn_rate(std::min<size_t>(jobs, 2000), slots);
+  // The raw rate is measured before and after claud's run and averaged: on a shared machine it
+  // drifts by tens of percent within minutes, and one side alone skews the ratio.
+  const size_t raw_count = std::min<size_t>(jobs, 2000);
+  const double raw_before = bench::measure_spawn_rate(raw_count, slots).processes_per_second;
 
   caf::actor_system_config cfg;
   configure_networked_system(cfg);
@@ -92,22 +96,26 @@ TEST_CASE("throughput of trivial jobs, and the latency of one at a time") {
     REQUIRE(job.state() == pb::JOB_SUCCEEDED);
   }
   auto p50 = bench::percentile(latency, 50);
-  std::cout << fmt::format("raw spawn+reap of /bin/true, {} at a time: {:.0f}/s\n", slots,
-                           raw.processes_per_second);
+  const double raw_after = bench::measure_spawn_rate(raw_count, slots).processes_per_second;
+  const double raw = (raw_before + raw_after) / 2;
+  std::cout << fmt::format("raw spawn+reap of /bin/true, {} at a time: {:.0f}/s (mean of {:.0f}/s "
+                           "before claud's run and {:.0f}/s after)\n",
+                           slots, raw, raw_before, raw_after);
   std::cout << fmt::format("job limits on the slaves: memory {}, cpu {} ({})\n",
                            limits["memory"].boolean(), limits["cpu"].boolean(),
                            limits["mechanism"].str());
   std::cout << fmt::format("claud, {} jobs through 3 masters and 2 slaves: {:.0f} jobs/s ({:.0f} % "
                            "of raw; target >= 50 %)\n",
-                           jobs, rate, 100.0 * rate / raw.processes_per_second);
+                           jobs, rate, 100.0 * rate / raw);
   std::cout << fmt::format("log entries committed per job: {:.2f}\n",
                            static_cast<double>(entries) / static_cast<double>(jobs));
   std::cout << fmt::format("one job at a time, submit to completion: p50 {:.2f} ms, p99 {:.2f} ms "
                            "(target p50 <= 5 ms)\n",
                            p50, bench::percentile(latency, 99));
-  std::cout << fmt::format(
-      "{{\"bench\":\"throughput\",\"jobs\":{},\"jobs_per_s\":{:.0f},"
-      "\"raw_spawn_per_s\":{:.0f},\"entries_per_job\":{:.2f},\"one_job_p50_ms\":{:.3f}}}\n",
-      jobs, rate, raw.processes_per_second,
-      static_cast<double>(entries) / static_cast<double>(jobs), p50);
+  std::cout << fmt::format("{{\"bench\":\"throughput\",\"jobs\":{},\"jobs_per_s\":{:.0f},"
+                           "\"raw_spawn_per_s\":{:.0f},\"raw_spawn_before_per_s\":{:.0f},\"raw_"
+                           "spawn_after_per_s\":{:.0f},"
+                           "\"entries_per_job\":{:.2f},\"one_job_p50_ms\":{:.3f}}}\n",
+                           jobs, rate, raw, raw_before, raw_after,
+                           static_cast<double>(entries) / static_cast<double>(jobs), p50);
 }
