@@ -150,6 +150,13 @@ int main(int argc, char** argv) {
   status_cmd->callback(
       [&] { exit_code = guarded([&] { return cli::status_command(common, job_id); }); });
 
+  std::vector<std::string> wait_ids;
+  auto* wait_cmd = app.add_subcommand("wait", "Wait until jobs have ended; print how each ended");
+  add_common(wait_cmd, common);
+  wait_cmd->add_option("jobs", wait_ids, "Job ids")->required();
+  wait_cmd->callback(
+      [&] { exit_code = guarded([&] { return cli::wait_command(common, wait_ids); }); });
+
   auto* jobs_cmd = app.add_subcommand("jobs", "List jobs");
   add_common(jobs_cmd, common);
   add_local(jobs_cmd, common);

@@ -54,6 +54,9 @@ public:
   pb::Job status(const std::string& job_id, read_mode mode = read_mode::linearizable);
   /// Blocks until the job has ended and returns its final record.
   pb::Job wait(const std::string& job_id);
+  /// Blocks until every job has ended and returns their final records, in the order given; a
+  /// few requests however many jobs (each names up to max_jobs_per_wait).
+  std::vector<pb::Job> wait_all(const std::vector<std::string>& job_ids);
   std::vector<pb::Job> jobs(read_mode mode = read_mode::linearizable);
   std::vector<pb::Node> nodes(read_mode mode = read_mode::linearizable);
   pb::Job kill(const std::string& job_id);

@@ -9,6 +9,9 @@
 //   (status_atom, std::string job_id)    -> pb::Job
 //   (wait_atom, std::string job_id)      -> pb::Job   when the job has ended, or after wait_poll_ms
 //                                                     with its current state (ask again)
+//   (wait_atom, pb::JobIds)              -> pb::JobList, in the order named, when every job has
+//                                           ended, or after wait_poll_ms as they are (ask again
+//                                           for those that have not); 1 to 10,000 ids
 //   (jobs_atom)                          -> pb::JobList
 //   (nodes_atom)                         -> pb::NodeList
 //   (kill_atom, std::string job_id)      -> pb::Job   after the kill request is committed
@@ -103,6 +106,9 @@ void configure_networked_system(caf::actor_system_config& cfg);
 /// The application identifier checked by CAF's middleman on every connection, so a claud process
 /// refuses peers of another program or an incompatible protocol version.
 constexpr const char* application_id = "claud-1";
+
+/// The most jobs one (wait_atom, pb::JobIds) request may name.
+constexpr size_t max_jobs_per_wait = 10000;
 
 } // namespace claud
 

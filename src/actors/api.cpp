@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "actors/internal_atoms.hpp"
+#include "actors/job_waits.hpp"
 #include "claud/protocol.hpp"
 #include "state/job_states.hpp"
 
@@ -13,18 +14,11 @@ namespace claud {
 
 namespace {
 
-struct waiter {
-  uint64_t serial;
-  caf::response_promise promise;
-};
-
 struct api_state {
   api_config config;
   bool leading = false;
   std::string leader; // HOST:PORT of the leader, empty when none is known
-  std::map<std::string, std::vector<waiter>> waiters; // by job id
-  size_t waiter_count = 0;
-  uint64_t next_serial = 0;
+  job_waits waits;
   static inline const char* name = "api";
 };
 
@@ -132,60 +126,62 @@ caf::result<pb::Node> drain(self_pointer self, const std::string& node_id, bool 
   return promise;
 }
 
-/// Parks the request until the job ends (its update arrives) or the poll period passes.
-caf::result<pb::Job> wait(self_pointer self, const std::string& job_id) {
+/// Holds the request until every job in `ids` has ended (job updates arrive) or the poll period
+/// passes. `many`: answered with a pb::JobList, else with the one pb::Job.
+caf::response_promise wait(self_pointer self, pb::JobIds ids, bool many) {
   auto& st = self->state;
-  if (st.waiter_count >= st.config.max_waiters)
-    return make_error(errc::overloaded,
-                      fmt::format("{} clients are already waiting; retry later", st.waiter_count));
   auto promise = self->make_response_promise();
-  auto serial = ++st.next_serial;
+  if (st.waits.size() >= st.config.max_waiters) {
+    promise.deliver(
+        make_error(errc::overloaded,
+                   fmt::format("{} clients are already waiting; retry later", st.waits.size())));
+    return promise;
+  }
+  if (ids.ids_size() == 0 || static_cast<size_t>(ids.ids_size()) > st.config.max_jobs_per_wait) {
+    promise.deliver(
+        make_error(errc::invalid_request, fmt::format("a wait names 1 to {} jobs; split the list",
+                                                      st.config.max_jobs_per_wait)));
+    return promise;
+  }
   self->request(st.config.leader_election, st.config.internal_timeout, local_atom::value,
-                status_atom::value, job_id)
+                status_atom::value, std::move(ids))
       .then(
-          [=](pb::Job& job) mutable {
-            auto& st = self->state;
-            if (state::is_terminal(job.state())) {
-              promise.deliver(std::move(job));
+          [=](pb::JobList& records) mutable {
+            job_waits::wait w{promise, many, std::move(records)};
+            if (job_waits::all_ended(w.records)) {
+              answer(w);
               return;
             }
-            st.waiters[job_id].push_back({serial, promise});
-            ++st.waiter_count;
-            self->delayed_send(self, st.config.wait_poll, expire_atom::value, job_id, serial);
+            auto serial = self->state.waits.park(std::move(w));
+            self->delayed_send(self, self->state.config.wait_poll, expire_atom::value, serial);
           },
           [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
   return promise;
 }
 
-void expire_waiter(self_pointer self, const std::string& job_id, uint64_t serial) {
-  auto& st = self->state;
-  auto i = st.waiters.find(job_id);
-  if (i == st.waiters.end())
+/// A wait held for the poll period is answered with its jobs as they are now.
+void expire_wait(self_pointer self, uint64_t serial) {
+  auto w = self->state.waits.take(serial);
+  if (!w)
     return;
-  auto& list = i->second;
-  for (auto w = list.begin(); w != list.end(); ++w) {
-    if (w->serial == serial) {
-      deliver_job(self, w->promise, job_id);
-      list.erase(w);
-      --st.waiter_count;
-      break;
-    }
-  }
-  if (list.empty())
-    st.waiters.erase(i);
+  pb::JobIds ids;
+  for (const auto& job : w->records.jobs())
+    ids.add_ids(job.id());
+  auto promise = w->promise;
+  const auto& config = self->state.config;
+  self->request(config.leader_election, config.internal_timeout, local_atom::value,
+                status_atom::value, std::move(ids))
+      .then(
+          [w = std::move(*w)](pb::JobList& records) mutable {
+            w.records = std::move(records);
+            answer(w);
+          },
+          [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
 }
 
 void on_job_update(self_pointer self, const pb::Job& job) {
-  auto& st = self->state;
-  if (!state::is_terminal(job.state()))
-    return;
-  auto i = st.waiters.find(job.id());
-  if (i == st.waiters.end())
-    return;
-  for (auto& w : i->second)
-    w.promise.deliver(job);
-  st.waiter_count -= i->second.size();
-  st.waiters.erase(i);
+  for (auto& w : self->state.waits.job_changed(job))
+    answer(w);
 }
 
 caf::result<pb::LogChunk> logs(self_pointer self, pb::LogRequest& request) {
@@ -253,13 +249,10 @@ void on_role(self_pointer self, bool leading, const std::string& leader) {
   st.leader = leader;
   if (!lost_leadership)
     return;
-  // Parked waits end now with a retryable error: the client asks again and reaches the new leader.
-  for (auto& [job_id, list] : st.waiters)
-    for (auto& w : list)
-      w.promise.deliver(make_error(errc::unavailable, "the master that held this wait lost the "
-                                                      "leadership; ask again"));
-  st.waiters.clear();
-  st.waiter_count = 0;
+  // Held waits end now with a retryable error: the client asks again and reaches the new leader.
+  for (auto& w : st.waits.take_all())
+    w.promise.deliver(make_error(errc::unavailable, "the master that held this wait lost the "
+                                                    "leadership; ask again"));
 }
 
 caf::behavior api(self_pointer self, api_config config) {
@@ -288,7 +281,14 @@ caf::behavior api(self_pointer self, api_config config) {
       [=](wait_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
         if (!leading())
           return to_leader(self, atom, job_id);
-        return wait(self, job_id);
+        pb::JobIds ids;
+        ids.add_ids(job_id);
+        return wait(self, std::move(ids), false);
+      },
+      [=](wait_atom atom, pb::JobIds& ids) -> caf::result<pb::JobList> {
+        if (!leading())
+          return to_leader(self, atom, std::move(ids));
+        return wait(self, std::move(ids), true);
       },
       [=](logs_atom atom, pb::LogRequest& request) -> caf::result<pb::LogChunk> {
         if (!leading())
@@ -313,9 +313,7 @@ caf::behavior api(self_pointer self, api_config config) {
       [=](local_atom local, jobs_atom atom) { return forward(self, election(), local, atom); },
       [=](local_atom local, nodes_atom atom) { return forward(self, election(), local, atom); },
       [=](local_atom local, leader_atom atom) { return forward(self, election(), local, atom); },
-      [=](expire_atom, const std::string& job_id, uint64_t serial) {
-        expire_waiter(self, job_id, serial);
-      },
+      [=](expire_atom, uint64_t serial) { expire_wait(self, serial); },
       [=](register_atom atom, pb::SlaveReport& report,
           caf::actor& supervisor) -> caf::result<caf::unit_t> {
         if (!leading())

@@ -1,10 +1,10 @@
 #pragma once
 // api: the cluster's door on every master, published on --listen. On the leader it validates
 // client requests, turns writes into log proposals, answers reads (linearizable, through
-// leader_election), parks `wait` requests until their job ends, and hands slave messages to the
-// resource tracker. On a follower it forwards every client request to the leader's api, so a
-// client may reach any master; slaves are told where the leader is instead. Raft messages from
-// other masters go to leader_election. The messages are listed in include/claud/protocol.hpp.
+// leader_election), holds `wait` requests until their jobs end (job_waits), and hands slave
+// messages to the resource tracker. On a follower it forwards every client request to the leader's
+// api, so a client may reach any master; slaves are told where the leader is instead. Raft messages
+// from other masters go to leader_election. The messages are listed in include/claud/protocol.hpp.
 //
 // States: following (no leader known: requests fail with errc::unavailable naming the cause),
 // following a known leader (forwarding), leading.
@@ -14,6 +14,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "claud/protocol.hpp"
 #include "state/spec_validation.hpp"
 
 namespace claud {
@@ -26,7 +27,8 @@ struct api_config {
   size_t masters = 1;                               // how many masters there are, for messages
   std::chrono::milliseconds wait_poll{2000};        // longest a `wait` is parked before an answer
   std::chrono::milliseconds internal_timeout{5000}; // bound on every request to another actor
-  size_t max_waiters = 10000;
+  size_t max_waiters = 10000;                       // waits held at once
+  size_t max_jobs_per_wait = claud::max_jobs_per_wait; // jobs one wait may name
   state::spec_limits limits;
 };
 

@@ -315,6 +315,9 @@ caf::behavior leader_election(self_pointer self, std::shared_ptr<leader_election
         deliver_query(promise, {state_query::status, id}, self->state.replica->state());
         return promise;
       },
+      [=](local_atom, status_atom, const pb::JobIds& ids) {
+        return caf::result<pb::JobList>{job_records(self->state.replica->state(), ids)};
+      },
       [=](local_atom, jobs_atom) { return job_list(self->state.replica->state()); },
       [=](local_atom, nodes_atom) { return node_list(self->state.replica->state()); },
       [=](local_atom, leader_atom) { return leader_info(self->state); },

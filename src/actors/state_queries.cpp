@@ -33,6 +33,11 @@ void explain_waiting(pb::Job& job, sched::placement_index& index, int64_t now) {
     job.set_reason(std::move(where.reason));
 }
 
+caf::error no_such_job(const std::string& id) {
+  return make_error(errc::not_found,
+                    fmt::format("no job with id '{}'; `claud jobs` lists them", id));
+}
+
 } // namespace
 
 void deliver_query(caf::response_promise& promise, const state_query& query,
@@ -47,9 +52,7 @@ void deliver_query(caf::response_promise& promise, const state_query& query,
       }
       promise.deliver(std::move(answer));
     } else {
-      promise.deliver(
-          make_error(errc::not_found,
-                     fmt::format("no job with id '{}'; `claud jobs` lists them", query.job_id)));
+      promise.deliver(no_such_job(query.job_id));
     }
     return;
   case state_query::jobs:
@@ -78,6 +81,25 @@ pb::JobList job_list(const state::cluster_state& state) {
     explain_waiting(*copy, *index, now);
   }
   std::sort(list.mutable_jobs()->begin(), list.mutable_jobs()->end(), job_id_less);
+  return list;
+}
+
+caf::expected<pb::JobList> job_records(const state::cluster_state& state, const pb::JobIds& ids) {
+  pb::JobList list;
+  std::optional<sched::placement_index> index; // made only if some job waits
+  const auto now = now_ms();
+  for (const auto& id : ids.ids()) {
+    auto job = state.find_job(id);
+    if (job == nullptr)
+      return no_such_job(id);
+    auto* copy = list.add_jobs();
+    *copy = *job;
+    if (job->state() != pb::JOB_PENDING)
+      continue;
+    if (!index)
+      index.emplace(state.data().nodes());
+    explain_waiting(*copy, *index, now);
+  }
   return list;
 }
 

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include <caf/expected.hpp>
 #include <caf/response_promise.hpp>
 
 #include "state/cluster_state.hpp"
@@ -22,6 +23,9 @@ void deliver_query(caf::response_promise& promise, const state_query& query,
                    const state::cluster_state& state);
 
 pb::JobList job_list(const state::cluster_state& state);
+
+/// The records of the jobs `ids` names, in that order; not_found for the first id of no job.
+caf::expected<pb::JobList> job_records(const state::cluster_state& state, const pb::JobIds& ids);
 pb::NodeList node_list(const state::cluster_state& state);
 
 /// Every node and the pending jobs: what the scheduler starts from.

@@ -83,6 +83,18 @@ void print_job(const common_options& common, const pb::Job& job) {
     print_job_details(std::cout, job);
 }
 
+/// The jobs as one JSON array of their views (`--json`).
+void print_job_array(const std::vector<pb::Job>& jobs) {
+  std::vector<pb::view::Job> views;
+  views.reserve(jobs.size());
+  for (const auto& job : jobs)
+    views.push_back(to_view(job));
+  std::vector<const google::protobuf::Message*> messages;
+  for (const auto& v : views)
+    messages.push_back(&v);
+  std::cout << to_json_array(messages) << "\n";
+}
+
 } // namespace
 
 int submit_command(const common_options& common, const submit_options& options) {
@@ -120,6 +132,23 @@ int submit_command(const common_options& common, const submit_options& options) 
   return wait_exit_status(job);
 }
 
+int wait_command(const common_options& common, const std::vector<std::string>& job_ids) {
+  client cluster{connection(common)};
+  auto jobs = cluster.wait_all(job_ids);
+  if (common.json)
+    print_job_array(jobs);
+  int status = 0;
+  for (const auto& job : jobs) {
+    const bool succeeded = job.state() == pb::JOB_SUCCEEDED;
+    if (!common.json)
+      std::cout << fmt::format("{} {}{}\n", job.id(), state::job_state_name(job.state()),
+                               succeeded || job.reason().empty() ? "" : ": " + job.reason());
+    if (!succeeded && status == 0)
+      status = wait_exit_status(job);
+  }
+  return status;
+}
+
 int status_command(const common_options& common, const std::string& job_id) {
   client cluster{connection(common)};
   print_job(common, cluster.status(job_id, mode_of(common)));
@@ -135,14 +164,7 @@ int jobs_command(const common_options& common) {
     print_job_table(std::cout, jobs);
     return 0;
   }
-  std::vector<pb::view::Job> views;
-  views.reserve(jobs.size());
-  for (const auto& job : jobs)
-    views.push_back(to_view(job));
-  std::vector<const google::protobuf::Message*> messages;
-  for (const auto& v : views)
-    messages.push_back(&v);
-  std::cout << to_json_array(messages) << "\n";
+  print_job_array(jobs);
   return 0;
 }
 

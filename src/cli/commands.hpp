@@ -35,6 +35,9 @@ struct logs_options {
 
 int submit_command(const common_options& common, const submit_options& options);
 int status_command(const common_options& common, const std::string& job_id);
+/// Waits until every job has ended; 0 if all succeeded, else the `submit --wait` status of the
+/// first one (in the order given) that did not.
+int wait_command(const common_options& common, const std::vector<std::string>& job_ids);
 int jobs_command(const common_options& common);
 int nodes_command(const common_options& common);
 int logs_command(const common_options& common, const logs_options& options);

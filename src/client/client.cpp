@@ -1,6 +1,7 @@
 #include "claud/client.hpp"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 #include <thread>
@@ -15,6 +16,18 @@
 namespace claud {
 
 namespace {
+
+bool has_ended(const pb::Job& job) {
+  switch (job.state()) {
+  case pb::JOB_SUCCEEDED:
+  case pb::JOB_FAILED:
+  case pb::JOB_KILLED:
+  case pb::JOB_LOST:
+    return true;
+  default:
+    return false;
+  }
+}
 
 caf::actor_system_config& configure(caf::actor_system_config& cfg) {
   configure_networked_system(cfg);
@@ -164,16 +177,36 @@ pb::Job client::wait(const std::string& job_id) {
   for (;;) {
     auto job
         = impl_->request<pb::Job>(true, impl_->options.request_timeout, wait_atom::value, job_id);
-    switch (job.state()) {
-    case pb::JOB_SUCCEEDED:
-    case pb::JOB_FAILED:
-    case pb::JOB_KILLED:
-    case pb::JOB_LOST:
+    if (has_ended(job))
       return job;
-    default:
-      break;
+  }
+}
+
+std::vector<pb::Job> client::wait_all(const std::vector<std::string>& job_ids) {
+  std::map<std::string, pb::Job> ended;
+  for (size_t first = 0; first < job_ids.size(); first += max_jobs_per_wait) {
+    pb::JobIds waiting;
+    for (size_t i = first; i < std::min(job_ids.size(), first + max_jobs_per_wait); ++i)
+      if (!ended.count(job_ids[i])) // named twice
+        waiting.add_ids(job_ids[i]);
+    // As for one job: each round is bounded by the master's poll period, then asks again for the
+    // jobs that have not ended.
+    while (waiting.ids_size() > 0) {
+      auto records = impl_->request<pb::JobList>(true, impl_->options.request_timeout,
+                                                 wait_atom::value, waiting);
+      waiting.clear_ids();
+      for (auto& job : *records.mutable_jobs())
+        if (has_ended(job))
+          ended[job.id()] = std::move(job);
+        else
+          waiting.add_ids(job.id());
     }
   }
+  std::vector<pb::Job> out;
+  out.reserve(job_ids.size());
+  for (const auto& id : job_ids)
+    out.push_back(ended.at(id));
+  return out;
 }
 
 std::vector<pb::Job> client::jobs(read_mode mode) {

@@ -62,6 +62,7 @@ void register_protocol(caf::actor_system_config& cfg) {
   cfg.add_message_type<pb::JobSpec>("claud.pb.JobSpec");
   cfg.add_message_type<pb::Job>("claud.pb.Job");
   cfg.add_message_type<pb::JobList>("claud.pb.JobList");
+  cfg.add_message_type<pb::JobIds>("claud.pb.JobIds");
   cfg.add_message_type<pb::Node>("claud.pb.Node");
   cfg.add_message_type<pb::NodeList>("claud.pb.NodeList");
   cfg.add_message_type<pb::SlaveReport>("claud.pb.SlaveReport");

@@ -208,3 +208,28 @@ TEST_CASE("an attempt an earlier run of the slave started is never started again
   CHECK(c.wait_job(next)["state"].str() == "succeeded");
   CHECK(::access((node.data_dir + "/ran-once").c_str(), F_OK) == 0);
 }
+
+TEST_CASE("wait returns once every job named has ended, with the status of the first that failed") {
+  cluster c;
+  c.start_dev("d");
+  auto slow = c.submit({"sh", "-c", "sleep 1; exit 3"});
+  auto quick = c.submit({"true"});
+  auto r = c.run({"wait", quick, slow}, 20s);
+  INFO(r.describe());
+  CHECK(r.exit_code == 3);
+  CHECK(r.out == quick + " succeeded\n" + slow + " failed\n");
+  CHECK(c.job(slow)["state"].str() == "failed");
+
+  r = c.run({"wait", "--json", slow, quick});
+  INFO(r.describe());
+  CHECK(r.exit_code == 3);
+  auto jobs = json::parse(r.out);
+  REQUIRE(jobs.items().size() == 2);
+  CHECK(jobs.items()[0]["id"].str() == slow);
+  CHECK(jobs.items()[0]["exit_code"].num() == 3);
+  CHECK(jobs.items()[1]["state"].str() == "succeeded");
+
+  r = c.run({"wait", quick, "77"});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("no job with id '77'") != std::string::npos);
+}

@@ -140,6 +140,9 @@ inline caf::behavior fake_leader_election(fake_election_actor* self) {
         deliver_query(promise, {state_query::status, id}, self->state.machine);
         return promise;
       },
+      [=](local_atom, status_atom, const pb::JobIds& ids) {
+        return caf::result<pb::JobList>{job_records(self->state.machine, ids)};
+      },
       [=](local_atom, jobs_atom) { return job_list(self->state.machine); },
       [=](local_atom, nodes_atom) { return node_list(self->state.machine); },
       // Linearizable reads: leader only; with one master its own state is current.

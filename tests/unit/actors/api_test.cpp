@@ -9,6 +9,7 @@
 #include "actor_fixture.hpp"
 #include "actors/resource_tracker.hpp"
 #include "actors/scheduler.hpp"
+#include "state/job_states.hpp"
 
 using namespace claud;
 using namespace claud::test;
@@ -181,16 +182,95 @@ TEST_CASE_METHOD(api_fixture, "a parked wait answers after wait_poll with the cu
   CHECK(waiting->value.state() == pb::JOB_RUNNING);
 }
 
+namespace {
+
+pb::JobIds ids_of(std::initializer_list<const char*> ids) {
+  pb::JobIds out;
+  for (const auto* id : ids)
+    out.add_ids(id);
+  return out;
+}
+
+std::vector<std::string> states_of(const pb::JobList& list) {
+  std::vector<std::string> out;
+  for (const auto& job : list.jobs())
+    out.push_back(job.id() + " " + state::job_state_name(job.state()));
+  return out;
+}
+
+using lines = std::vector<std::string>;
+
+} // namespace
+
+TEST_CASE_METHOD(api_fixture, "a wait for several jobs is answered once the last one has ended, "
+                              "with each job's final record in the order named") {
+  leading_with_slave();
+  running_job("1");
+  running_job("2");
+  auto waiting = ask<pb::JobList>(api, wait_atom::value, ids_of({"2", "1", "2"}));
+  auto one = ask<pb::Job>(api, wait_atom::value, std::string{"1"});
+  run();
+  commit(entries::exited("1", "a", 1, 0));
+  REQUIRE(one->ok());
+  CHECK_FALSE(waiting->done);
+  commit(entries::exited("2", "a", 1, 3));
+  REQUIRE(waiting->ok());
+  CHECK(states_of(waiting->value) == lines{"2 failed", "1 succeeded", "2 failed"});
+  CHECK(waiting->value.jobs(0).exit_code() == 3);
+
+  // Jobs that have all ended answer at once.
+  auto ended = ask<pb::JobList>(api, wait_atom::value, ids_of({"1", "2"}));
+  run();
+  REQUIRE(ended->ok());
+  CHECK(states_of(ended->value) == lines{"1 succeeded", "2 failed"});
+}
+
+TEST_CASE_METHOD(api_fixture, "a wait for several jobs answers after wait_poll with their records "
+                              "as they are; bad lists are refused") {
+  leading_with_slave();
+  running_job("1");
+  running_job("2");
+  auto waiting = ask<pb::JobList>(api, wait_atom::value, ids_of({"1", "2"}));
+  run();
+  commit(entries::exited("1", "a", 1, 0));
+  CHECK_FALSE(waiting->done);
+  advance(wait_poll);
+  REQUIRE(waiting->ok());
+  CHECK(states_of(waiting->value) == lines{"1 succeeded", "2 running"});
+  commit(entries::exited("2", "a", 1, 0)); // answers no one twice
+  CHECK(states_of(waiting->value) == lines{"1 succeeded", "2 running"});
+
+  auto unknown = ask<pb::JobList>(api, wait_atom::value, ids_of({"1", "9"}));
+  auto empty = ask<pb::JobList>(api, wait_atom::value, pb::JobIds{});
+  pb::JobIds too_many;
+  for (size_t i = 0; i <= max_jobs_per_wait; ++i)
+    too_many.add_ids("1");
+  auto long_list = ask<pb::JobList>(api, wait_atom::value, too_many);
+  run();
+  REQUIRE(unknown->done);
+  CHECK(has_code(unknown->error, errc::not_found));
+  CHECK_THAT(unknown->message(), Catch::Contains("'9'"));
+  for (const auto& refused : {empty, long_list}) {
+    REQUIRE(refused->done);
+    CHECK(has_code(refused->error, errc::invalid_request));
+    CHECK_THAT(refused->message(), Catch::Contains("a wait names 1 to 10000 jobs"));
+  }
+}
+
 TEST_CASE_METHOD(api_fixture, "a master that loses the leadership answers its parked waits") {
   leading_with_slave();
   running_job("1");
   auto waiting = ask<pb::Job>(api, wait_atom::value, std::string{"1"});
+  auto several = ask<pb::JobList>(api, wait_atom::value, ids_of({"1"}));
   run();
   REQUIRE_FALSE(waiting->done);
+  REQUIRE_FALSE(several->done);
   set_role(false, "m2:7400");
   REQUIRE(waiting->done);
   CHECK(has_code(waiting->error, errc::unavailable));
   CHECK_THAT(waiting->message(), Catch::Contains("lost the leadership"));
+  REQUIRE(several->done);
+  CHECK(has_code(several->error, errc::unavailable));
 }
 
 TEST_CASE_METHOD(api_fixture, "on the leader, slaves register and ping through the tracker") {
