@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -122,7 +123,19 @@ std::string exec_failure_message(const std::string& command, int error_number) {
 }
 
 // The steps of the child between clone and exec, named in the error when one fails.
-enum class child_step { none, process_group, cgroup, descriptors, working_dir, exec };
+enum class child_step {
+  none,
+  process_group,
+  cgroup,
+  descriptors,
+  descriptor_limit,
+  working_dir,
+  exec
+};
+
+// The descriptor limit jobs start with, once raise_descriptor_limit() has raised the slave's own.
+bool jobs_get_original_limit = false;
+rlimit job_descriptor_limit{};
 
 // Everything the child needs, prepared by the parent. Between clone and exec the child shares the
 // parent's memory and runs on its own small stack, so it only makes system calls: no allocation,
@@ -135,6 +148,7 @@ struct child_plan {
   int stderr_fd = -1;
   int dir_fd = -1;
   const std::vector<int>* cgroup_fds = nullptr;
+  const rlimit* descriptor_limit = nullptr; // set in the child when not null
   // Written by the child when a step fails; read by the parent once the child has exec'd or
   // exited (CLONE_VFORK suspends the parent's thread until then).
   child_step failed_step = child_step::none;
@@ -159,6 +173,8 @@ int run_child(void* argument) {
   if (::dup2(plan.stdin_fd, STDIN_FILENO) < 0 || ::dup2(plan.stdout_fd, STDOUT_FILENO) < 0
       || ::dup2(plan.stderr_fd, STDERR_FILENO) < 0)
     return fail(plan, child_step::descriptors);
+  if (plan.descriptor_limit != nullptr && ::setrlimit(RLIMIT_NOFILE, plan.descriptor_limit) != 0)
+    return fail(plan, child_step::descriptor_limit);
   if (plan.dir_fd >= 0 && ::fchdir(plan.dir_fd) != 0)
     return fail(plan, child_step::working_dir);
   // Descriptors opened without O_CLOEXEC elsewhere in the slave (by libraries) must not leak into
@@ -223,6 +239,8 @@ std::string child_failure_message(const spawn_request& request, const child_plan
   case child_step::working_dir:
     return fmt::format("cannot start job: cannot enter working directory {} ({})",
                        request.working_dir, reason);
+  case child_step::descriptor_limit:
+    return fmt::format("cannot start job: cannot set its limit on open files ({})", reason);
   default:
     return fmt::format("cannot start job: cannot set up its output ({})", reason);
   }
@@ -276,6 +294,7 @@ pid_t spawn_process(const spawn_request& request) {
   plan.stderr_fd = stderr_fd;
   plan.dir_fd = dir_fd.valid() ? dir_fd.get() : -1;
   plan.cgroup_fds = &request.join_cgroups;
+  plan.descriptor_limit = jobs_get_original_limit ? &job_descriptor_limit : nullptr;
 
   pid_t pid = clone_child(plan);
   if (pid < 0)
@@ -287,6 +306,20 @@ pid_t spawn_process(const spawn_request& request) {
     throw spawn_error(child_failure_message(request, plan));
   }
   return pid;
+}
+
+rlim_t raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    throw std::system_error(errno, std::generic_category(), "getrlimit(RLIMIT_NOFILE)");
+  if (limit.rlim_cur == limit.rlim_max)
+    return limit.rlim_cur;
+  job_descriptor_limit = limit;
+  jobs_get_original_limit = true;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+    throw std::system_error(errno, std::generic_category(), "setrlimit(RLIMIT_NOFILE)");
+  return limit.rlim_cur;
 }
 
 bool signal_process_group(pid_t pid, int signal) {

@@ -3,6 +3,8 @@
 #include <sys/types.h>
 
 #include <stdexcept>
+#include <sys/resource.h>
+
 #include <string>
 #include <vector>
 
@@ -47,6 +49,13 @@ struct spawn_error : std::runtime_error {
 //
 // The caller owns the child: it must reap it (see reaper) or it stays a zombie.
 pid_t spawn_process(const spawn_request& request);
+
+// Raises this process's soft limit on open descriptors to its hard limit (a slave holds up to five
+// per running job: its pidfd, two pipes, two output files; the usual soft limit of 1,024 would cap
+// a slave near 200 jobs), and makes every job spawned afterwards start with the soft limit this
+// process had before, as if it had not raised it (programs that close every descriptor up to the
+// limit stay fast). Call it before the first spawn. Returns the new soft limit.
+rlim_t raise_descriptor_limit();
 
 // Sends `signal` to the whole process group led by `pid` (kill(-pid, signal)). Returns false if the
 // group has no member left (ESRCH). The group outlives its leader while any member lives, so this

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -13,6 +14,7 @@
 #include "cli/units.hpp"
 #include "log/log.hpp"
 #include "proc/job_cgroups.hpp"
+#include "proc/spawn.hpp"
 #include "state/spec_validation.hpp"
 #include "storage/started_attempts.hpp"
 #include "storage/storage_error.hpp"
@@ -73,6 +75,11 @@ int64_t machine_memory_bytes() {
 
 slave_setup prepare_slave(const node_options& options, storage::data_dir& dir,
                           const std::string& node_id, pb::NodeRole role) {
+  try {
+    proc::raise_descriptor_limit();
+  } catch (const std::system_error& e) {
+    throw startup_error(fmt::format("cannot raise the limit on open files: {}", e.what()));
+  }
   slave_setup setup;
   pb::Node& node = setup.node;
   node.set_id(node_id);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -345,4 +346,28 @@ TEST_CASE("a cgroup the child cannot join fails the start with that reason") {
   request.join_cgroups.push_back(read_only.get());
   CHECK_THAT(spawn_error_text(request),
              Catch::StartsWith("cannot start job: cannot move it into its cgroup"));
+}
+
+TEST_CASE("a raised descriptor limit is the slave's own: jobs start with the limit it had before",
+          "[proc][spawn]") {
+  rlimit original{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &original) == 0);
+  if (original.rlim_max < 512) {
+    WARN("not checked: the hard limit on open files is below 512 here");
+    return;
+  }
+  // A soft limit below the hard one, as systemd gives services (1,024 of 524,288).
+  rlimit lowered{256, original.rlim_max};
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+
+  CHECK(raise_descriptor_limit() == original.rlim_max);
+  rlimit now{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &now) == 0);
+  CHECK(now.rlim_cur == original.rlim_max);
+  scratch_dir dir;
+  auto status = run(request_in(dir, {"sh", "-c", "ulimit -n"}));
+  CHECK(status.code == 0);
+  CHECK(read_file(dir.file("stdout")) == "256\n");
+  CHECK(raise_descriptor_limit() == original.rlim_max); // raised already: changes nothing
+  ::setrlimit(RLIMIT_NOFILE, &original);
 }
