@@ -16,16 +16,11 @@
 
 #include <fmt/format.h>
 
+#include "proc/fatal.hpp"
+
 namespace claud::proc {
 
 namespace {
-
-// Failures of the pump's own descriptors have no caller to throw to; they are bugs.
-[[noreturn]] void fail(const std::string& what) {
-  fmt::print(stderr, "claud: output pump: {}\n", what);
-  std::fflush(stderr);
-  std::abort();
-}
 
 unique_fd above_stderr(int fd) {
   unique_fd owned{fd};
@@ -114,7 +109,7 @@ void output_pump::run() {
     if (ready < 0) {
       if (errno == EINTR)
         continue;
-      fail(fmt::format("epoll_wait failed ({})", std::strerror(errno)));
+      fatal("output pump", fmt::format("epoll_wait failed ({})", std::strerror(errno)));
     }
     for (int i = 0; i < ready; ++i) {
       auto* s = static_cast<stream*>(events[static_cast<size_t>(i)].data.ptr);

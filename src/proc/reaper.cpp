@@ -18,16 +18,11 @@
 
 #include <fmt/format.h>
 
+#include "proc/fatal.hpp"
+
 namespace claud::proc {
 
 namespace {
-
-// Failures on the reaper thread have no caller to throw to; they are bugs, so crash loudly.
-[[noreturn]] void fail(const std::string& what) {
-  fmt::print(stderr, "claud: reaper: {}\n", what);
-  std::fflush(stderr);
-  std::abort();
-}
 
 int pidfd_open(pid_t pid) {
   return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
@@ -123,7 +118,7 @@ void reaper::wake() {
   } while (written < 0 && errno == EINTR);
   // EAGAIN: the counter is saturated, so the thread has a wake-up pending anyway.
   if (written < 0 && errno != EAGAIN)
-    fail(fmt::format("cannot write to the wake-up eventfd ({})", std::strerror(errno)));
+    fatal("reaper", fmt::format("cannot write to the wake-up eventfd ({})", std::strerror(errno)));
 }
 
 void reaper::drain_wake_fd() {
@@ -133,7 +128,7 @@ void reaper::drain_wake_fd() {
     got = ::read(wake_fd_.get(), &count, sizeof(count));
   } while (got < 0 && errno == EINTR);
   if (got < 0 && errno != EAGAIN)
-    fail(fmt::format("cannot read the wake-up eventfd ({})", std::strerror(errno)));
+    fatal("reaper", fmt::format("cannot read the wake-up eventfd ({})", std::strerror(errno)));
 }
 
 bool reaper::take_added(std::vector<child>& children) {
@@ -158,7 +153,7 @@ void reaper::run() {
     if (ready < 0) {
       if (errno == EINTR)
         continue;
-      fail(fmt::format("poll failed ({})", std::strerror(errno)));
+      fatal("reaper", fmt::format("poll failed ({})", std::strerror(errno)));
     }
     size_t polled_count = children.size();
     if (poll_set_[0].revents != 0) {
@@ -183,7 +178,7 @@ void reaper::reap_ready(std::vector<child>& children, size_t polled_count) {
       pid_t pid = children[i].pid;
       short events = i < polled_count ? poll_set_[i + 1].revents : 0;
       if (events & POLLNVAL)
-        fail(fmt::format("the pidfd of process {} is not open", pid));
+        fatal("reaper", fmt::format("the pidfd of process {} is not open", pid));
       if (events != 0) {
         int wait_status = 0;
         pid_t got;
@@ -191,8 +186,8 @@ void reaper::reap_ready(std::vector<child>& children, size_t polled_count) {
           got = ::waitpid(pid, &wait_status, WNOHANG);
         } while (got < 0 && errno == EINTR);
         if (got < 0)
-          fail(fmt::format("cannot reap process {}: someone else reaped it ({})", pid,
-                           std::strerror(errno)));
+          fatal("reaper", fmt::format("cannot reap process {}: someone else reaped it ({})", pid,
+                                      std::strerror(errno)));
         if (got == pid) {
           reaped.emplace_back(pid, exit_status::from_wait_status(wait_status));
           watched_.erase(pid);
@@ -213,7 +208,7 @@ void reaper::notify(pid_t pid, exit_status status) {
   try {
     on_exit_(pid, status);
   } catch (const std::exception& error) {
-    fail(fmt::format("the exit callback for process {} threw: {}", pid, error.what()));
+    fatal("reaper", fmt::format("the exit callback for process {} threw: {}", pid, error.what()));
   }
 }
 
