@@ -83,12 +83,13 @@ void print_job(const common_options& common, const pb::Job& job) {
     print_job_details(std::cout, job);
 }
 
-/// The jobs as one JSON array of their views (`--json`).
-void print_job_array(const std::vector<pb::Job>& jobs) {
-  std::vector<pb::view::Job> views;
-  views.reserve(jobs.size());
-  for (const auto& job : jobs)
-    views.push_back(to_view(job));
+/// Jobs or nodes as one JSON array of their views (`--json`).
+template<class Record>
+void print_json_array(const std::vector<Record>& records) {
+  std::vector<decltype(to_view(records.front()))> views;
+  views.reserve(records.size());
+  for (const auto& record : records)
+    views.push_back(to_view(record));
   std::vector<const google::protobuf::Message*> messages;
   for (const auto& v : views)
     messages.push_back(&v);
@@ -136,7 +137,7 @@ int wait_command(const common_options& common, const std::vector<std::string>& j
   client cluster{connection(common)};
   auto jobs = cluster.wait_all(job_ids);
   if (common.json)
-    print_job_array(jobs);
+    print_json_array(jobs);
   int status = 0;
   for (const auto& job : jobs) {
     const bool succeeded = job.state() == pb::JOB_SUCCEEDED;
@@ -164,7 +165,7 @@ int jobs_command(const common_options& common) {
     print_job_table(std::cout, jobs);
     return 0;
   }
-  print_job_array(jobs);
+  print_json_array(jobs);
   return 0;
 }
 
@@ -176,14 +177,7 @@ int nodes_command(const common_options& common) {
     print_node_table(std::cout, nodes);
     return 0;
   }
-  std::vector<pb::view::Node> views;
-  views.reserve(nodes.size());
-  for (const auto& node : nodes)
-    views.push_back(to_view(node));
-  std::vector<const google::protobuf::Message*> messages;
-  for (const auto& v : views)
-    messages.push_back(&v);
-  std::cout << to_json_array(messages) << "\n";
+  print_json_array(nodes);
   return 0;
 }
 

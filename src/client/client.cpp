@@ -12,22 +12,11 @@
 
 #include "claud/protocol.hpp"
 #include "net/address.hpp"
+#include "state/job_states.hpp"
 
 namespace claud {
 
 namespace {
-
-bool has_ended(const pb::Job& job) {
-  switch (job.state()) {
-  case pb::JOB_SUCCEEDED:
-  case pb::JOB_FAILED:
-  case pb::JOB_KILLED:
-  case pb::JOB_LOST:
-    return true;
-  default:
-    return false;
-  }
-}
 
 caf::actor_system_config& configure(caf::actor_system_config& cfg) {
   configure_networked_system(cfg);
@@ -177,7 +166,7 @@ pb::Job client::wait(const std::string& job_id) {
   for (;;) {
     auto job
         = impl_->request<pb::Job>(true, impl_->options.request_timeout, wait_atom::value, job_id);
-    if (has_ended(job))
+    if (state::is_terminal(job.state()))
       return job;
   }
 }
@@ -196,7 +185,7 @@ std::vector<pb::Job> client::wait_all(const std::vector<std::string>& job_ids) {
                                                  wait_atom::value, waiting);
       waiting.clear_ids();
       for (auto& job : *records.mutable_jobs())
-        if (has_ended(job))
+        if (state::is_terminal(job.state()))
           ended[job.id()] = std::move(job);
         else
           waiting.add_ids(job.id());

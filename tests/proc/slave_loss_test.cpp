@@ -26,6 +26,18 @@ void wait_node_state(cluster& c, const std::string& node, const std::string& sta
       10s, [&] { return record.dump(); });
 }
 
+const std::vector<std::string> pinging{"--ping-interval-ms", "200"};
+
+/// A master that loses a slave after 1 s of silence, and a long job running on its slave s1,
+/// which pings every 200 ms. Returns the job's id and the pid of its process.
+std::pair<std::string, pid_t> long_job_on_pinging_slave(cluster& c) {
+  c.start_master("m", {"--slave-timeout-ms", "1000"});
+  c.start_slave("s1", "1", "1G", pinging);
+  auto id = c.submit(long_job);
+  c.wait_job_state(id, "running");
+  return {id, c.wait_printed_pid(id)};
+}
+
 } // namespace
 
 TEST_CASE("a job on a SIGKILLed slave runs again on the other slave") {
@@ -63,12 +75,8 @@ TEST_CASE("a job submitted with --on-node-lost fail ends lost with its node") {
 
 TEST_CASE("a frozen slave is lost after the heartbeat timeout, and its old copy stops on SIGCONT") {
   cluster c;
-  c.start_master("m", {"--slave-timeout-ms", "1000"});
-  c.start_slave("s1", "1", "1G", {"--ping-interval-ms", "200"});
-  auto id = c.submit(long_job);
-  c.wait_job_state(id, "running");
-  const pid_t old_copy = c.wait_printed_pid(id);
-  c.start_slave("s2", "1", "1G", {"--ping-interval-ms", "200"});
+  const auto [id, old_copy] = long_job_on_pinging_slave(c);
+  c.start_slave("s2", "1", "1G", pinging);
 
   c.kill("s1", SIGSTOP); // its connection stays open: only its silence tells
   wait_node_state(c, "s1", "down");
@@ -90,11 +98,7 @@ TEST_CASE("a frozen slave is lost after the heartbeat timeout, and its old copy 
 TEST_CASE(
     "a frozen lone slave that comes back runs its job's next attempt, and the old copy stops") {
   cluster c;
-  c.start_master("m", {"--slave-timeout-ms", "1000"});
-  c.start_slave("s1", "1", "1G", {"--ping-interval-ms", "200"});
-  auto id = c.submit(long_job);
-  c.wait_job_state(id, "running");
-  const pid_t old_copy = c.wait_printed_pid(id);
+  const auto [id, old_copy] = long_job_on_pinging_slave(c);
 
   c.kill("s1", SIGSTOP);
   wait_node_state(c, "s1", "down");
