@@ -46,7 +46,8 @@ void add_node_options(CLI::App& app, roles::node_options& o) {
   app.add_option("--kill-grace-ms", o.kill_grace_ms, "Slave: SIGTERM to SIGKILL delay on kill")
       ->capture_default_str();
   app.add_option("--wait-poll-ms", o.wait_poll_ms,
-                 "Master: longest a `submit --wait` request is held before it is asked again")
+                 "Master: longest a `submit --wait` or `wait` request is held before it is "
+                 "asked again (1 to 4000)")
       ->capture_default_str();
   app.add_option("--heartbeat-ms", o.heartbeat_ms, "Master: leader heartbeat interval")
       ->capture_default_str();

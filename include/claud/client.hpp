@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "claud/protocol.hpp"
 #include "cluster.pb.h"
 #include "wire.pb.h"
 
@@ -33,6 +34,10 @@ struct client_options {
   std::chrono::milliseconds connect_timeout{1000};  // reaching one master
   std::chrono::milliseconds attempt_timeout{3000};  // one try at one master
   std::chrono::milliseconds request_timeout{10000}; // all tries, through failovers
+  // One round of a wait: a master answers a held wait within its --wait-poll-ms (at most
+  // max_wait_poll). A round unanswered by then means the master died (its pending requests get no
+  // error) or froze, and the wait is asked again, through another master if need be.
+  std::chrono::milliseconds wait_round_timeout = max_wait_poll + std::chrono::milliseconds{1000};
 };
 
 /// Reads go through the leader by default and see every acknowledged write (linearizable);

@@ -34,6 +34,7 @@
 //   (raft_atom, pb::RaftMessage)                            -> no answer
 // Errors come back as caf::error in the `claud` category (see `errc`), whose context is one line.
 
+#include <chrono>
 #include <string>
 #include <type_traits>
 
@@ -109,6 +110,10 @@ constexpr const char* application_id = "claud-1";
 
 /// The most jobs one (wait_atom, pb::JobIds) request may name.
 constexpr size_t max_jobs_per_wait = 10000;
+
+/// The longest a master may hold a wait before answering it (its --wait-poll-ms): clients take a
+/// wait that stays unanswered longer for a master that died or froze.
+constexpr std::chrono::milliseconds max_wait_poll{4000};
 
 } // namespace claud
 

@@ -164,8 +164,8 @@ pb::Job client::wait(const std::string& job_id) {
   // The master answers a wait after at most its poll period, so each round has a short bound and
   // a master that dies mid-wait is noticed; a job that has not ended yet is simply asked again.
   for (;;) {
-    auto job
-        = impl_->request<pb::Job>(true, impl_->options.request_timeout, wait_atom::value, job_id);
+    auto job = impl_->request<pb::Job>(true, impl_->options.wait_round_timeout, wait_atom::value,
+                                       job_id);
     if (state::is_terminal(job.state()))
       return job;
   }
@@ -181,7 +181,7 @@ std::vector<pb::Job> client::wait_all(const std::vector<std::string>& job_ids) {
     // As for one job: each round is bounded by the master's poll period, then asks again for the
     // jobs that have not ended.
     while (waiting.ids_size() > 0) {
-      auto records = impl_->request<pb::JobList>(true, impl_->options.request_timeout,
+      auto records = impl_->request<pb::JobList>(true, impl_->options.wait_round_timeout,
                                                  wait_atom::value, waiting);
       waiting.clear_ids();
       for (auto& job : *records.mutable_jobs())

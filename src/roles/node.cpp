@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "claud/protocol.hpp"
 #include "cli/units.hpp"
 #include "log/log.hpp"
 #include "roles/node_context.hpp"
@@ -72,7 +73,10 @@ void validate(node_options& options) {
   positive(options.registration_grace_ms, "--registration-grace-ms");
   positive(options.reconnect_interval_ms, "--reconnect-interval-ms");
   positive(options.kill_grace_ms, "--kill-grace-ms");
-  positive(options.wait_poll_ms, "--wait-poll-ms");
+  if (options.wait_poll_ms <= 0 || options.wait_poll_ms > max_wait_poll.count())
+    throw startup_error(fmt::format("--wait-poll-ms must be 1 to {} (clients take a wait held "
+                                    "longer for a master that died; got {})",
+                                    max_wait_poll.count(), options.wait_poll_ms));
   positive(options.ping_interval_ms, "--ping-interval-ms");
   if (options.job_retention_ms < 1000 || options.log_retention_ms < 1000)
     throw startup_error("--job-retention-ms and --log-retention-ms must be at least 1000");

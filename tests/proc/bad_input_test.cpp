@@ -81,6 +81,11 @@ TEST_CASE("bad input gives one clear error line and leaves the cluster running")
     require_one_line_error(
         c.run_raw({"--role=master", "--listen", port, "--data-dir", file + "/data"}, 15s),
         {file + "/data"});
+    // A wait held longer than clients wait for an answer.
+    require_one_line_error(c.run_raw({"--role=master", "--listen", port, "--data-dir",
+                                      c.root() + "/slow-waits", "--wait-poll-ms", "5000"},
+                                     15s),
+                           {"--wait-poll-ms", "4000"});
     // The running master's data dir is locked.
     require_one_line_error(
         c.run_raw({"--role=master", "--listen", port, "--data-dir", master.data_dir}, 15s),
@@ -89,6 +94,8 @@ TEST_CASE("bad input gives one clear error line and leaves the cluster running")
 
   {
     // Submissions that cannot run.
+    require_one_line_error(c.run({"wait"}), {"jobs"}, 2);
+    require_one_line_error(c.run({"wait", "no-such-job"}), {"no-such-job"}, 1);
     require_one_line_error(c.run({"submit", "--"}), {"empty"});
     require_one_line_error(c.run({"submit"}), {"empty"});
     for (std::string bad : {"-1", "0", "abc", "1.5x", ""}) {

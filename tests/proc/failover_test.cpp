@@ -6,6 +6,7 @@
 #include <csignal>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -163,4 +164,26 @@ TEST_CASE("a master that lost its data dir rejoins empty and catches up") {
   auto held = job_ids_on(c, c.address(follower));
   for (const auto& id : ids)
     CHECK(held.count(id) == 1);
+}
+
+TEST_CASE("claud wait for several jobs outlives the leader's SIGKILL") {
+  cluster c;
+  c.start_masters({"m1", "m2", "m3"});
+  c.start_slave("s1", "2", "1G");
+  std::vector<std::string> wait_args{"wait", "--cluster", c.cluster_address()};
+  std::vector<std::string> ids;
+  for (const auto* code : {"0", "0", "4"}) {
+    ids.push_back(c.submit({"sh", "-c", std::string{"sleep 2; exit "} + code}));
+    wait_args.push_back(ids.back());
+  }
+  // Running in a thread; the leader dies while the wait is held there, or before it arrives:
+  // either way the client finds the new leader and asks again.
+  auto waiting = std::async(std::launch::async, [&c, wait_args] { return c.run_raw(wait_args); });
+  for (const auto& id : ids)
+    c.wait_job_state(id, "running");
+  c.kill(c.leader_name(), SIGKILL);
+  auto r = waiting.get();
+  INFO(r.describe());
+  CHECK(r.exit_code == 4);
+  CHECK(r.out == ids[0] + " succeeded\n" + ids[1] + " succeeded\n" + ids[2] + " failed\n");
 }
