@@ -158,7 +158,7 @@ public:
     while (std::chrono::steady_clock::now() < until) {
       if (done(full_report()))
         return true;
-      std::this_thread::sleep_for(5ms);
+      std::this_thread::sleep_for(5ms); // polled: the exit reaches the supervisor on its own time
     }
     return false;
   }
