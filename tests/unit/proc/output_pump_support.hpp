@@ -171,14 +171,6 @@ inline std::string numbers_up_to(int count) {
   return text;
 }
 
-inline spawn_request request_in(const scratch_dir& dir, std::vector<std::string> argv) {
-  spawn_request request;
-  request.argv = std::move(argv);
-  request.stdout_path = dir.file("child-stdout");
-  request.stderr_path = dir.file("child-stderr");
-  return request;
-}
-
 // Blocks SIGPIPE in this thread while a test writes to a pipe nobody reads, and discards the
 // SIGPIPE that write left pending.
 class sigpipe_blocked {

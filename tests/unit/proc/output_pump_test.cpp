@@ -102,7 +102,7 @@ TEST_CASE_METHOD(pump_fixture, "several MB from a child process arrive whole",
   auto pipe = stream_into(dir.file("stdout"), 42);
 
   constexpr int count = 1'000'000;
-  auto request = request_in(dir, {"seq", "1", std::to_string(count)});
+  auto request = request_in(dir, {"seq", "1", std::to_string(count)}, "child-");
   request.stdout_path.clear();
   request.stdout_fd = pipe.write_end.get();
   pid_t pid = guard.add(spawn_process(request));
@@ -162,7 +162,7 @@ TEST_CASE_METHOD(pump_fixture,
   auto pipe = stream_into(path, 5);
 
   // The shell prints, leaves a background writer holding stdout, and exits at once.
-  auto request = request_in(dir, {"sh", "-c", "echo early; (sleep 0.3; echo late) &"});
+  auto request = request_in(dir, {"sh", "-c", "echo early; (sleep 0.3; echo late) &"}, "child-");
   request.stdout_path.clear();
   request.stdout_fd = pipe.write_end.get();
   pid_t pid = guard.add(spawn_process(request));

@@ -67,14 +67,6 @@ private:
   size_t total_ = 0;
 };
 
-spawn_request request_in(const scratch_dir& dir, std::vector<std::string> argv) {
-  spawn_request request;
-  request.argv = std::move(argv);
-  request.stdout_path = dir.file("stdout");
-  request.stderr_path = dir.file("stderr");
-  return request;
-}
-
 // Makes this process the reaper of orphaned descendants while a test runs, so a grandchild killed
 // with its group becomes our child and its death can be waited for instead of polled.
 class subreaper_scope {

@@ -23,14 +23,6 @@ using namespace claud::proc::test;
 
 namespace {
 
-spawn_request request_in(const scratch_dir& dir, std::vector<std::string> argv) {
-  spawn_request request;
-  request.argv = std::move(argv);
-  request.stdout_path = dir.file("stdout");
-  request.stderr_path = dir.file("stderr");
-  return request;
-}
-
 // Runs `request` to completion (bounded) and returns how it ended.
 exit_status run(const spawn_request& request) {
   child_guard guard;

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "proc/exit_status.hpp"
+#include "proc/spawn.hpp"
 #include "proc/unique_fd.hpp"
 
 namespace claud::proc::test {
@@ -120,6 +121,16 @@ public:
 private:
   std::string path_;
 };
+
+// A request to run `argv` with its stdout and stderr in DIR/<prefix>stdout and DIR/<prefix>stderr.
+inline spawn_request request_in(const scratch_dir& dir, std::vector<std::string> argv,
+                                const std::string& prefix = "") {
+  spawn_request request;
+  request.argv = std::move(argv);
+  request.stdout_path = dir.file(prefix + "stdout");
+  request.stderr_path = dir.file(prefix + "stderr");
+  return request;
+}
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
