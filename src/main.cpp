@@ -66,6 +66,9 @@ void add_node_options(CLI::App& app, roles::node_options& o) {
   app.add_option("--ping-interval-ms", o.ping_interval_ms,
                  "Slave: how often it checks that its master still leads")
       ->capture_default_str();
+  app.add_option("--max-message-size", o.max_message_size,
+                 "All: the largest message a peer may send (a larger one drops the peer)")
+      ->capture_default_str();
   app.set_config("--config", "", "Read these options from a file (see config/*.conf)");
 }
 

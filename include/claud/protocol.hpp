@@ -30,6 +30,11 @@
 //                                                              is committed (its node is unused)
 //   (ping_atom, std::string node_id)                        -> void while registered with this
 //                                                              leader, errc::not_found otherwise
+// From slaves, answered by every master:
+//   (watch_atom, caf::actor watcher) -> void; the watcher then receives
+//        (leader_atom, uint64_t term, std::string leader HOST:PORT) at once if a leader is known,
+//        and whenever this master learns of another. Watchers are monitored and forgotten when
+//        they go down; a master keeps at most max_leader_watchers.
 // Between masters:
 //   (raft_atom, pb::RaftMessage)                            -> no answer
 // Errors come back as caf::error in the `claud` category (see `errc`), whose context is one line.
@@ -72,6 +77,7 @@ using raft_atom = caf::atom_constant<caf::atom("raft")>;
 using local_atom = caf::atom_constant<caf::atom("local")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
 
 /// Error codes of the `claud` error category; the context carries one line for the user.
 enum class errc : uint8_t {
@@ -107,6 +113,9 @@ void configure_networked_system(caf::actor_system_config& cfg);
 /// The application identifier checked by CAF's middleman on every connection, so a claud process
 /// refuses peers of another program or an incompatible protocol version.
 constexpr const char* application_id = "claud-1";
+
+/// The most leader watchers (slaves) one master keeps; further ones are refused (overloaded).
+constexpr size_t max_leader_watchers = 100000;
 
 /// The most jobs one (wait_atom, pb::JobIds) request may name.
 constexpr size_t max_jobs_per_wait = 10000;

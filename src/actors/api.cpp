@@ -18,7 +18,9 @@ struct api_state {
   api_config config;
   bool leading = false;
   std::string leader; // HOST:PORT of the leader, empty when none is known
+  uint64_t term = 0;  // of that leader
   job_waits waits;
+  std::map<caf::actor_addr, caf::actor> watchers; // slaves told of every new leader
   static inline const char* name = "api";
 };
 
@@ -242,11 +244,40 @@ caf::error slave_redirect(const api_state& st) {
   return make_error(errc::not_leader, st.leader);
 }
 
-void on_role(self_pointer self, bool leading, const std::string& leader) {
+/// Tells a watcher of the leader, if one is known.
+void tell_leader(self_pointer self, const caf::actor& watcher) {
+  const auto& st = self->state;
+  if (!st.leader.empty())
+    self->send(watcher, leader_atom::value, st.term, st.leader);
+}
+
+/// A slave asks to hear of every new leader, from this master as from the others: it then follows
+/// a new leader within milliseconds of its election, even while the old one is frozen.
+caf::result<caf::unit_t> add_watcher(self_pointer self, caf::actor& watcher) {
+  auto& st = self->state;
+  if (!watcher)
+    return make_error(errc::invalid_request, "a watch needs an actor to tell");
+  if (!st.watchers.count(watcher.address())) {
+    if (st.watchers.size() >= max_leader_watchers)
+      return make_error(errc::overloaded,
+                        fmt::format("{} slaves already watch this master", st.watchers.size()));
+    self->monitor(watcher);
+    st.watchers.emplace(watcher.address(), watcher);
+  }
+  tell_leader(self, watcher);
+  return caf::unit;
+}
+
+void on_role(self_pointer self, bool leading, const std::string& leader, uint64_t term) {
   auto& st = self->state;
   bool lost_leadership = st.leading && !leading;
+  bool new_leader = !leader.empty() && (leader != st.leader || term != st.term);
   st.leading = leading;
   st.leader = leader;
+  st.term = term;
+  if (new_leader)
+    for (const auto& [address, watcher] : st.watchers)
+      tell_leader(self, watcher);
   if (!lost_leadership)
     return;
   // Held waits end now with a retryable error: the client asks again and reaches the new leader.
@@ -259,6 +290,7 @@ caf::behavior api(self_pointer self, api_config config) {
   self->state.config = std::move(config);
   self->send(self->state.config.leader_election, subscribe_atom::value,
              caf::actor_cast<caf::actor>(self));
+  self->set_down_handler([=](caf::down_msg& down) { self->state.watchers.erase(down.source); });
   auto election = [=] { return self->state.config.leader_election; };
   auto leading = [=] { return self->state.leading; };
   return {
@@ -333,11 +365,12 @@ caf::behavior api(self_pointer self, api_config config) {
           return slave_redirect(self->state);
         return forward(self, self->state.config.resource_tracker, atom, std::move(node_id));
       },
+      [=](watch_atom, caf::actor& watcher) { return add_watcher(self, watcher); },
       [=](raft_atom atom, pb::RaftMessage& message) {
         self->send(election(), atom, std::move(message));
       },
-      [=](role_atom, bool is_leader, const std::string& leader) {
-        on_role(self, is_leader, leader);
+      [=](role_atom, bool is_leader, const std::string& leader, uint64_t term) {
+        on_role(self, is_leader, leader, term);
       },
       [=](job_update_atom, const pb::Job& job) { on_job_update(self, job); },
       [=](node_update_atom, const pb::Node&) {

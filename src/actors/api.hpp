@@ -3,7 +3,8 @@
 // client requests, turns writes into log proposals, answers reads (linearizable, through
 // leader_election), holds `wait` requests until their jobs end (job_waits), and hands slave
 // messages to the resource tracker. On a follower it forwards every client request to the leader's
-// api, so a client may reach any master; slaves are told where the leader is instead. Raft messages
+// api, so a client may reach any master; slaves are told where the leader is instead, and every
+// master tells the slaves that watch it of each new leader (watch_atom). Raft messages
 // from other masters go to leader_election. The messages are listed in include/claud/protocol.hpp.
 //
 // States: following (no leader known: requests fail with errc::unavailable naming the cause),

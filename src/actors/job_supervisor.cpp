@@ -206,7 +206,17 @@ void stop_superseded(self_pointer self, attempt_record older) {
 void start_job(self_pointer self, const pb::Job& job) {
   auto& st = self->state;
   if (auto known = st.jobs.find(job.id()); known != st.jobs.end()) {
-    if (known->second.report.attempt() >= job.attempts())
+    auto& latest = known->second;
+    if (latest.report.attempt() == job.attempts() && !latest.report.running()
+        && !latest.end_waits_for_output) {
+      // The leader asks for an attempt that already ended here: its log lost the end (a record
+      // cut on recovery) though this slave's report of it was acknowledged. Telling the end
+      // again ends the job as it really did, instead of leaving it `placed` for ever.
+      latest.acknowledged = false;
+      send_report(self, job.id());
+      return;
+    }
+    if (latest.report.attempt() >= job.attempts())
       return; // a repeated start (after a leader's reconciliation) changes nothing
     if (known->second.pid != 0)
       stop_superseded(self, std::move(known->second));

@@ -115,7 +115,7 @@ void announce_role(self_pointer self) {
   log::info("raft", leading ? "leading" : "following",
             {{"term", std::to_string(st.replica->raft().term())}, {"leader", leader}});
   for (const auto& subscriber : st.subscribers)
-    self->send(subscriber, role_atom::value, leading, leader);
+    self->send(subscriber, role_atom::value, leading, leader, st.replica->raft().term());
   if (!leading) {
     // Reads need a confirmed leader: the client asks again. A proposed write may still commit
     // under the next leader, or may not: say so rather than keep the client waiting.
@@ -324,7 +324,8 @@ caf::behavior leader_election(self_pointer self, std::shared_ptr<leader_election
       [=](view_atom) { return scheduler_view(self->state.replica->state()); },
       [=](subscribe_atom, caf::actor& subscriber) {
         auto& st = self->state;
-        self->send(subscriber, role_atom::value, leads(st), st.replica->raft().leader());
+        self->send(subscriber, role_atom::value, leads(st), st.replica->raft().leader(),
+                   st.replica->raft().term());
         st.subscribers.push_back(std::move(subscriber));
       },
   };
@@ -344,8 +345,11 @@ caf::actor spawn_leader_election(caf::actor_system& system, leader_election_conf
   log::info("raft", "recovered",
             {{"last_index", std::to_string(recovered->raft().log().last_index())},
              {"term", std::to_string(recovered->raft().term())}});
-  return system.spawn<caf::detached>(
-      leader_election, std::make_shared<leader_election_config>(std::move(config)), recovered);
+  // Not detached, though fsync blocks the worker running it for a moment: CAF 0.17's detached
+  // actors can leave ~actor_system waiting for ever at shutdown (CAF-NOTES.md; about one stop in
+  // ten of a 3-master cluster stopped 100 ms apart).
+  return system.spawn(leader_election, std::make_shared<leader_election_config>(std::move(config)),
+                      recovered);
 }
 
 } // namespace claud

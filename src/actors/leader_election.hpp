@@ -18,14 +18,16 @@
 //   (view_atom) -> pb::ClusterState with every node and the pending jobs (local; the scheduler's
 //        proposals are checked again when applied)
 //   (subscribe_atom, caf::actor) -> the subscriber receives (role_atom, bool leads, std::string
-//        leader address) now and on every change, and after every commit (job_update_atom,
-//        pb::Job) / (node_update_atom, pb::Node) for each record that changed
+//        leader address, uint64_t term) now and on every change of role or leader, and after
+//        every commit (job_update_atom, pb::Job) / (node_update_atom, pb::Node) for each record
+//        that changed
 //   (raft_atom, pb::RaftMessage), (peer_down_atom, std::string address), (peer_up_atom,
 //        std::string address, caf::actor api): from the network and peer_directory
 //
 // Every message it handles only steps the core; one flush, sent to itself, then persists what
-// all of them produced with a single fsync (group commit), sends, applies and answers. It runs
-// detached (its own thread) because fsync blocks.
+// all of them produced with a single fsync (group commit), sends, applies and answers. It runs on
+// CAF's workers like every actor (the fsync blocks one of them for its duration): a detached
+// actor can hang CAF 0.17's shutdown.
 
 #include <chrono>
 #include <memory>

@@ -341,7 +341,7 @@ caf::behavior resource_tracker(self_pointer self, resource_tracker_config config
       },
       [=](tick_atom, uint64_t leadership) { check_heartbeats(self, leadership); },
       [=](grace_atom, uint64_t leadership) { end_grace(self, leadership); },
-      [=](role_atom, bool leading, const std::string&) { on_role(self, leading); },
+      [=](role_atom, bool leading, const std::string&, uint64_t) { on_role(self, leading); },
       [=](job_update_atom, const pb::Job& job) { on_job_update(self, job); },
       [=](node_update_atom, const pb::Node&) {},
   };

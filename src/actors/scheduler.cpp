@@ -342,7 +342,7 @@ caf::behavior scheduler(self_pointer self, scheduler_config config) {
   self->delayed_send(self, retention_period(self->state.config.job_retention), expire_atom::value);
   return {
       [=](expire_atom) { expire_old_jobs(self); },
-      [=](role_atom, bool leading, const std::string&) {
+      [=](role_atom, bool leading, const std::string&, uint64_t) {
         bool became_leader = leading && !self->state.leading;
         self->state.leading = leading;
         if (became_leader)

@@ -19,6 +19,7 @@ struct slave_link_state {
   slave_link_config config;
   link_state current = link_state::disconnected;
   caf::actor master;
+  std::string master_address; // HOST:PORT of `master` (or of the one being reached)
   size_t next_master = 0;
   std::string leader_hint; // HOST:PORT a follower named as the leader
   uint64_t session = 0;    // counts connections, so timers of an old one are ignored
@@ -32,6 +33,7 @@ void drop_master(self_pointer self) {
   if (st.master && st.master != st.config.local_api)
     self->demonitor(st.master);
   st.master = nullptr;
+  st.master_address.clear();
   st.current = link_state::disconnected;
   ++st.session;
 }
@@ -142,6 +144,7 @@ void connect(self_pointer self) {
   }
   st.current = link_state::connecting;
   auto where = next_address(st);
+  st.master_address = where.to_string();
   auto session = st.session;
   auto middleman = self->home_system().middleman().actor_handle();
   self->request(middleman, st.config.request_timeout, caf::connect_atom_v, where.host, where.port)
@@ -163,6 +166,19 @@ void connect(self_pointer self) {
                        {{"master", where.to_string()}, {"error", error_message(err)}});
             retry_later(self);
           });
+}
+
+/// A master told the leader_watch of a newer term's leader: go there now, unless already with it.
+/// The old leader may be frozen with its connection open, and waiting for its ping to time out
+/// would leave the new leader's registration grace to declare this slave lost.
+void follow(self_pointer self, uint64_t term, const std::string& leader) {
+  auto& st = self->state;
+  if (st.config.local_api || leader == st.master_address)
+    return;
+  log::info("link", "following a new leader", {{"leader", leader}, {"term", std::to_string(term)}});
+  drop_master(self);
+  st.leader_hint = leader;
+  connect(self);
 }
 
 caf::result<caf::unit_t> forward_reports(self_pointer self, pb::SlaveReport& reports) {
@@ -197,6 +213,7 @@ caf::behavior slave_link(self_pointer self, slave_link_config config) {
   return {
       [=](caf::connect_atom) { connect(self); },
       [=](ping_atom, uint64_t session) { ping(self, session); },
+      [=](leader_atom, uint64_t term, const std::string& leader) { follow(self, term, leader); },
       [=](report_atom, pb::SlaveReport& reports) { return forward_reports(self, reports); },
   };
 }

@@ -14,6 +14,7 @@
 //   (report_atom, pb::SlaveReport) -> void once the leader committed its job reports, or
 //                                     errc::unavailable while not registered (the supervisor
 //                                     sends them again later)
+//   (leader_atom, uint64_t term, std::string leader) -> void: a newer leader, from leader_watch
 
 #include <chrono>
 #include <string>

@@ -29,21 +29,25 @@ namespace {
 
 std::atomic<bool> storage_failed{false};
 
-/// Every master's HOST:PORT, this one first: --listen, then the other masters from --join.
+/// Every master's HOST:PORT, this one first: --listen, then the other masters from --join. The
+/// list may name this master too (it is skipped), so every master can be given the same one.
 std::vector<std::string> master_addresses(const node_options& options) {
   auto self = net::parse_host_port(options.listen).to_string();
   std::vector<std::string> masters{self};
   if (options.join.empty())
     return masters;
+  bool named_self = false;
   for (const auto& peer : net::parse_host_port_list(options.join)) {
     auto address = peer.to_string();
-    if (address == self)
-      throw startup_error(fmt::format("--join names this master's own address {}; list only the "
-                                      "other masters",
-                                      self));
-    if (std::find(masters.begin(), masters.end(), address) != masters.end())
+    bool twice = address == self
+                     ? named_self
+                     : std::find(masters.begin(), masters.end(), address) != masters.end();
+    if (twice)
       throw startup_error(fmt::format("--join names master {} twice", address));
-    masters.push_back(address);
+    if (address == self)
+      named_self = true;
+    else
+      masters.push_back(address);
   }
   return masters;
 }
@@ -63,7 +67,7 @@ caf::actor spawn_master(caf::actor_system& system, actor_stopper& actors,
   election.peers = peers;
   auto leader = actors.add(spawn_leader_election(system, std::move(election)));
   leader->attach_functor([](const caf::error& reason) {
-    if (reason) {
+    if (has_code(reason, errc::storage_failure)) { // not the user_shutdown of a normal stop
       storage_failed = true;
       ::kill(::getpid(), SIGTERM); // wake the main thread
     }
@@ -115,7 +119,7 @@ int run_master(const node_options& options, storage::data_dir& dir, const std::s
   election.election_ticks = static_cast<int>(options.election_timeout_ms / raft_tick_ms);
   election.seed = std::random_device{}();
 
-  claud_system_config cfg;
+  claud_system_config cfg{options};
   caf::actor_system system{cfg};
   {
     actor_stopper actors; // stops them all before `system` waits for them, also on errors

@@ -61,6 +61,11 @@ void validate(node_options& options) {
   if (!options.memory.empty())
     cli::parse_memory_bytes(options.memory, "--memory");
   validate_labels(options);
+  constexpr int64_t min_message = int64_t{1} << 20, max_message = int64_t{4} << 30;
+  auto message = cli::parse_memory_bytes(options.max_message_size, "--max-message-size");
+  if (message < min_message || message > max_message)
+    throw startup_error(
+        fmt::format("--max-message-size must be 1M to 4G (got {})", options.max_message_size));
   if (options.cgroups != "auto" && options.cgroups != "off" && options.cgroups != "required")
     throw startup_error(
         fmt::format("--cgroups must be auto, off or required (got '{}')", options.cgroups));
@@ -110,9 +115,10 @@ int run_node(node_options options) {
     block_stop_signals();
     auto dir = storage::data_dir::open(options.data_dir);
     auto node_id = dir.node_id(options.node_id);
-    if (options.role == "slave")
-      return run_slave(options, dir, node_id);
-    return run_master(options, dir, node_id, options.role == "dev");
+    int code = options.role == "slave" ? run_slave(options, dir, node_id)
+                                       : run_master(options, dir, node_id, options.role == "dev");
+    std::cout << fmt::format("claud {} {} stopped", options.role, node_id) << std::endl;
+    return code;
   } catch (const startup_error& e) {
     std::cerr << "claud: error: " << e.what() << "\n";
   } catch (const storage::storage_error& e) {

@@ -3,16 +3,21 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <system_error>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "claud/protocol.hpp"
 #include "cli/units.hpp"
 #include "log/log.hpp"
+#include "net/guarded_multiplexer.hpp"
 #include "proc/job_cgroups.hpp"
 #include "proc/spawn.hpp"
 #include "state/spec_validation.hpp"
@@ -21,7 +26,10 @@
 
 namespace claud::roles {
 
-claud_system_config::claud_system_config() {
+claud_system_config::claud_system_config(const node_options& options) {
+  caf::put(
+      content, net::max_message_bytes_key,
+      static_cast<size_t>(cli::parse_memory_bytes(options.max_message_size, "--max-message-size")));
   configure_networked_system(*this);
 }
 
@@ -133,6 +141,26 @@ void block_stop_signals() {
   ::signal(SIGPIPE, SIG_IGN);
 }
 
+namespace {
+
+/// Once a stop is asked for, the node has this long to finish. Every acknowledged write is on disk
+/// before its answer (fsync), so a stop that hangs anyway (CAF 0.17 has known shutdown hangs,
+/// CAF-NOTES.md) can lose only what nobody was promised: exiting then beats hanging for ever.
+constexpr std::chrono::seconds shutdown_bound{5};
+
+void arm_shutdown_deadline() {
+  std::thread([] {
+    std::this_thread::sleep_for(shutdown_bound);
+    log::error("node", "stop did not finish in time, exiting anyway",
+               {{"after_s", std::to_string(shutdown_bound.count())}});
+    std::cerr << "claud: error: the node did not stop within " << shutdown_bound.count()
+              << " s of the stop signal and exited anyway; acknowledged work is on disk\n";
+    std::_Exit(1);
+  }).detach();
+}
+
+} // namespace
+
 void wait_for_stop_signal() {
   sigset_t set;
   sigemptyset(&set);
@@ -140,6 +168,7 @@ void wait_for_stop_signal() {
   sigaddset(&set, SIGTERM);
   int signal = 0;
   sigwait(&set, &signal);
+  arm_shutdown_deadline();
 }
 
 } // namespace claud::roles

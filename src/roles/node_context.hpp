@@ -18,9 +18,10 @@ struct startup_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// A node's actor system: claud's protocol and network backend, bounded by its options.
 class claud_system_config : public caf::actor_system_config {
 public:
-  claud_system_config();
+  explicit claud_system_config(const node_options& options);
 };
 
 /// Stops every actor it holds when it goes out of scope, on a normal stop and when start-up

@@ -29,6 +29,7 @@ struct node_options {
   int64_t slave_timeout_ms = 2000;      // masters: a slave silent this long is lost
   int64_t job_retention_ms = 86400000;  // masters: ended jobs leave the state after this long
   int64_t log_retention_ms = 86400000;  // slaves: output of ended jobs is deleted after this long
+  std::string max_message_size = "64M"; // all: the most one peer's message may make it reserve
 };
 
 /// The masters' clock: raft counts time in ticks of this length.

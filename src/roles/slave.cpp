@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "actors/job_supervisor.hpp"
+#include "actors/leader_watch.hpp"
 #include "actors/slave_link.hpp"
 #include "log/log.hpp"
 #include "roles/node_context.hpp"
@@ -22,7 +23,7 @@ int run_slave(const node_options& options, storage::data_dir& dir, const std::st
   link_config.ping_interval = std::chrono::milliseconds{options.ping_interval_ms};
   auto where = net::parse_host_port(options.listen);
 
-  claud_system_config cfg;
+  claud_system_config cfg{options};
   caf::actor_system system{cfg};
   actor_stopper actors; // stops them before `system` waits for them, also on errors
   link_config.supervisor = actors.add(spawn_job_supervisor(system, setup.supervisor));
@@ -31,7 +32,11 @@ int run_slave(const node_options& options, storage::data_dir& dir, const std::st
   // the link: a connection to a master still in its handshake when the system shuts down keeps
   // CAF's (detached) middleman actor alive, and ~actor_system would wait for it forever.
   publish_api(system, link_config.supervisor, where);
-  actors.add(spawn_slave_link(system, link_config));
+  leader_watch_config watch_config;
+  watch_config.masters = link_config.masters;
+  watch_config.retry_interval = link_config.retry_interval;
+  watch_config.link = actors.add(spawn_slave_link(system, link_config));
+  actors.add(spawn_leader_watch(system, std::move(watch_config)));
   std::cout << fmt::format("claud slave {} listening on {} (data dir {}), joining {}", node_id,
                            where.to_string(), dir.path(), options.join)
             << std::endl;

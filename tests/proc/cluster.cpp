@@ -295,13 +295,14 @@ void cluster::start_masters(const std::vector<std::string>& names, std::vector<s
     p.address = "127.0.0.1:" + std::to_string(port);
     masters.push_back(&p);
   }
+  // Every master gets the same --join list, itself included, as an operator writes one config
+  // file for all of them.
+  std::string every;
+  for (auto* q : masters)
+    every += (every.empty() ? "" : ",") + q->address;
   for (auto* p : masters) {
-    std::string others;
-    for (auto* q : masters)
-      if (q != p)
-        others += (others.empty() ? "" : ",") + q->address;
-    if (!others.empty())
-      p->args.insert(p->args.end(), {"--join", others});
+    if (masters.size() > 1)
+      p->args.insert(p->args.end(), {"--join", every});
     p->args.insert(p->args.end(), extra.begin(), extra.end());
     spawn(*p);
   }
@@ -403,6 +404,21 @@ void cluster::kill(const std::string& name, int signal) {
   }
   if (::kill(-p.pid, signal) != 0)
     fail("cannot signal node " + name + ": " + errno_text());
+}
+
+bool cluster::stop(const std::string& name, milliseconds timeout) {
+  auto& p = node(name);
+  if (p.pid == 0)
+    fail("node " + name + " is not running");
+  if (::kill(p.pid, SIGTERM) != 0)
+    fail("cannot signal node " + name + ": " + errno_text());
+  const auto deadline = clock_type::now() + timeout;
+  while (!reap_if_exited(p)) {
+    if (clock_type::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(5ms); // polled: waitpid has no timeout
+  }
+  return true;
 }
 
 run_result cluster::run(std::vector<std::string> args, milliseconds timeout) const {

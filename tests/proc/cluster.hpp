@@ -69,8 +69,9 @@ public:
 
   /// A master (--registration-grace-ms 1500) on a free port; returns once it answers `nodes`.
   node_process& start_master(const std::string& name, std::vector<std::string> extra = {});
-  /// Masters forming one raft group: ports are chosen for all first, each joins the others; returns
-  /// once each answers `nodes` (which needs a leader, so a majority of them up).
+  /// Masters forming one raft group: ports are chosen for all first, each gets the same --join
+  /// list of all of them (itself included); returns once each answers `nodes` (which needs a
+  /// leader, so a majority of them up).
   void start_masters(const std::vector<std::string>& names, std::vector<std::string> extra = {});
   /// The names of the masters started, in start order.
   std::vector<std::string> master_names() const;
@@ -93,6 +94,11 @@ public:
 
   /// Sends `signal` to the node's process group. SIGKILL also reaps it.
   void kill(const std::string& name, int signal);
+
+  /// SIGTERM to the node (not its group: the node stops its own jobs) and waits up to `timeout`
+  /// for it to exit; true once it has (its status is in exit_status), false if it still runs
+  /// (then the destructor kills it).
+  bool stop(const std::string& name, milliseconds timeout);
 
   /// Runs the claud binary with exactly `args` (no --cluster added), e.g. a node that should
   /// refuse to start; it is killed after `timeout` (then timed_out is set).

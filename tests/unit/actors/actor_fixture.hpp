@@ -42,6 +42,7 @@ struct fake_election_state {
   uint64_t next_index = 1;
   bool leading = false;
   std::string leader; // the leader's address, as leader_election announces it
+  uint64_t term = 0;
   std::vector<caf::actor> subscribers;
   std::vector<pb::LogEntry> proposals; // every (propose_atom) received, leading or not
   std::vector<pb::LogEntry> committed; // every entry applied, in order
@@ -120,18 +121,19 @@ inline caf::behavior fake_leader_election(fake_election_actor* self) {
         return *self->state.machine.find_job(result.job_id);
       },
       [=](commit_atom, pb::LogEntry& entry) { return fake_commit(self, std::move(entry)); },
-      [=](role_atom, bool leading, std::string& leader) {
+      [=](role_atom, bool leading, std::string& leader, uint64_t term) {
         auto& st = self->state;
         if (leading == st.leading && leader == st.leader)
           return;
         st.leading = leading;
         st.leader = std::move(leader);
+        st.term = term;
         for (const auto& subscriber : st.subscribers)
-          self->send(subscriber, role_atom::value, st.leading, st.leader);
+          self->send(subscriber, role_atom::value, st.leading, st.leader, st.term);
       },
       [=](subscribe_atom, caf::actor& subscriber) {
         auto& st = self->state;
-        self->send(subscriber, role_atom::value, st.leading, st.leader);
+        self->send(subscriber, role_atom::value, st.leading, st.leader, st.term);
         st.subscribers.push_back(std::move(subscriber));
       },
       [=](view_atom) { return scheduler_view(self->state.machine); },
@@ -289,8 +291,8 @@ public:
   }
 
   /// leader_election announces a role: to every subscriber, then runs.
-  void set_role(bool leading, const std::string& leader = "m1:7400") {
-    caf::anon_send(election, role_atom::value, leading, leader);
+  void set_role(bool leading, const std::string& leader = "m1:7400", uint64_t term = 1) {
+    caf::anon_send(election, role_atom::value, leading, leader, term);
     run();
   }
 
