@@ -17,6 +17,7 @@ namespace claud {
 namespace {
 
 struct slave_connection {
+  pb::Node node; // as it registered
   caf::actor supervisor;
   caf::actor_clock::time_point last_heard; // registration, ping or report
 };
@@ -142,15 +143,36 @@ void reconcile(self_pointer self, const std::string& node_id, const pb::SlaveRep
   }
 }
 
+/// Logs, on the master's side, a registration refused because its id is another live node's.
+caf::error refuse_identity(const std::string& node_id, const pb::Node& claimant, std::string why) {
+  log::warn("tracker", "refused a registration under a live node's id",
+            {{"node", node_id}, {"address", claimant.address()}, {"error", why}});
+  return make_error(errc::conflict, std::move(why));
+}
+
+/// Forgets the connection of `supervisor` as node `node_id`, if that is still the one known.
+void forget_connection(self_pointer self, const std::string& node_id,
+                       const caf::actor& supervisor) {
+  auto i = self->state.slaves.find(node_id);
+  if (i != self->state.slaves.end() && i->second.supervisor == supervisor) {
+    self->demonitor(supervisor);
+    self->state.slaves.erase(i);
+  }
+}
+
 caf::result<caf::unit_t> register_slave(self_pointer self, pb::SlaveReport& report,
                                         caf::actor& supervisor) {
   auto node_id = report.node().id();
   if (node_id.empty() || !supervisor)
     return make_error(errc::invalid_request, "a registration needs a node id and a supervisor");
   auto& slaves = self->state.slaves;
-  if (auto old = slaves.find(node_id); old != slaves.end() && old->second.supervisor != supervisor)
+  if (auto old = slaves.find(node_id);
+      old != slaves.end() && old->second.supervisor != supervisor) {
+    if (!state::same_incarnation(old->second.node, report.node()))
+      return refuse_identity(node_id, report.node(), state::identity_conflict(old->second.node));
     self->demonitor(old->second.supervisor);
-  slaves[node_id] = {supervisor, self->clock().now()};
+  }
+  slaves[node_id] = {report.node(), supervisor, self->clock().now()};
   self->monitor(supervisor);
   log::info("tracker", "slave registered",
             {{"node", node_id}, {"address", report.node().address()}});
@@ -171,7 +193,13 @@ caf::result<caf::unit_t> register_slave(self_pointer self, pb::SlaveReport& repo
                                   {{"node", node_id}, {"error", error_message(err)}});
                       });
           },
-          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+          [=](caf::error& err) mutable {
+            if (has_code(err, errc::conflict)) { // the state holds its id as another live node
+              forget_connection(self, node_id, supervisor);
+              err = refuse_identity(node_id, report.node(), error_message(err));
+            }
+            promise.deliver(std::move(err));
+          });
   return promise;
 }
 

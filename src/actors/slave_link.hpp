@@ -4,8 +4,10 @@
 // what its supervisor runs, forwards the supervisor's job reports, and pings the master every
 // `ping_interval`. A follower answers with the leader's address, and the link moves there; a
 // master that goes away (CAF monitor) or stops leading sends the link back to connecting, trying
-// the leader it was told of first, then each master in turn every `retry_interval`. Until a
-// leader accepts it, the slave starts nothing new.
+// the leader it was told of first, then each master in turn every `retry_interval`. Told of a
+// newer leader by the leader_watch (from any master), it moves there at once. Until a leader
+// accepts it, the slave starts nothing new. A registration refused because its node id is another
+// live node's ends the link with that errc::conflict error (the slave then stops, saying why).
 //
 // States: disconnected -> connecting -> registering -> registered; any failure goes back to
 // disconnected and schedules a retry.

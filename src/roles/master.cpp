@@ -1,11 +1,7 @@
 // Composition root of a master (and of the dev node, which adds a slave in the same process):
 // builds the actors, wires them, publishes the api and runs until stopped.
 
-#include <signal.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <iostream>
 #include <random>
 
@@ -26,8 +22,6 @@
 namespace claud::roles {
 
 namespace {
-
-std::atomic<bool> storage_failed{false};
 
 /// Every master's HOST:PORT, this one first: --listen, then the other masters from --join. The
 /// list may name this master too (it is skipped), so every master can be given the same one.
@@ -67,10 +61,9 @@ caf::actor spawn_master(caf::actor_system& system, actor_stopper& actors,
   election.peers = peers;
   auto leader = actors.add(spawn_leader_election(system, std::move(election)));
   leader->attach_functor([](const caf::error& reason) {
-    if (has_code(reason, errc::storage_failure)) { // not the user_shutdown of a normal stop
-      storage_failed = true;
-      ::kill(::getpid(), SIGTERM); // wake the main thread
-    }
+    if (has_code(reason, errc::storage_failure)) // not the user_shutdown of a normal stop
+      stop_with_error("the master stopped because its log could not be written; see the log "
+                      "line above");
   });
   resource_tracker_config tracker_config;
   tracker_config.leader_election = leader;
@@ -134,11 +127,6 @@ int run_master(const node_options& options, storage::data_dir& dir, const std::s
               << std::endl;
     wait_for_stop_signal();
     log::info("master", "stopping");
-  }
-  if (storage_failed) {
-    std::cerr << "claud: error: the master stopped because its log could not be written; see the "
-                 "log line above\n";
-    return 1;
   }
   return 0;
 }

@@ -118,6 +118,10 @@ int run_node(node_options options) {
     int code = options.role == "slave" ? run_slave(options, dir, node_id)
                                        : run_master(options, dir, node_id, options.role == "dev");
     std::cout << fmt::format("claud {} {} stopped", options.role, node_id) << std::endl;
+    if (auto error = stop_error(); !error.empty()) {
+      std::cerr << "claud: error: " << error << "\n";
+      return 1;
+    }
     return code;
   } catch (const startup_error& e) {
     std::cerr << "claud: error: " << e.what() << "\n";

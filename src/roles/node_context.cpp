@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <system_error>
 #include <thread>
 
@@ -91,6 +92,7 @@ slave_setup prepare_slave(const node_options& options, storage::data_dir& dir,
   slave_setup setup;
   pb::Node& node = setup.node;
   node.set_id(node_id);
+  node.set_incarnation(dir.incarnation());
   node.set_role(role);
   node.set_address(options.listen);
   node.set_state(pb::NODE_ALIVE);
@@ -148,6 +150,9 @@ namespace {
 /// CAF-NOTES.md) can lose only what nobody was promised: exiting then beats hanging for ever.
 constexpr std::chrono::seconds shutdown_bound{5};
 
+std::mutex stop_error_mutex;
+std::string first_stop_error;
+
 void arm_shutdown_deadline() {
   std::thread([] {
     std::this_thread::sleep_for(shutdown_bound);
@@ -169,6 +174,20 @@ void wait_for_stop_signal() {
   int signal = 0;
   sigwait(&set, &signal);
   arm_shutdown_deadline();
+}
+
+void stop_with_error(std::string error) {
+  {
+    std::lock_guard<std::mutex> lock{stop_error_mutex};
+    if (first_stop_error.empty())
+      first_stop_error = std::move(error);
+  }
+  ::kill(::getpid(), SIGTERM); // wakes wait_for_stop_signal
+}
+
+std::string stop_error() {
+  std::lock_guard<std::mutex> lock{stop_error_mutex};
+  return first_stop_error;
 }
 
 } // namespace claud::roles

@@ -54,8 +54,14 @@ struct slave_setup {
 slave_setup prepare_slave(const node_options& options, storage::data_dir& dir,
                           const std::string& node_id, pb::NodeRole role);
 
-/// Blocks until SIGINT or SIGTERM (blocked in every thread by block_stop_signals()).
+/// Blocks until SIGINT or SIGTERM (blocked in every thread by block_stop_signals()), or
+/// stop_with_error().
 void wait_for_stop_signal();
+/// Stops the node because of `error` (one line for the user), from any thread: the node stops as
+/// on SIGTERM, then prints it and exits with 1.
+void stop_with_error(std::string error);
+/// The first error given to stop_with_error, or "".
+std::string stop_error();
 void block_stop_signals();
 
 int run_master(const node_options& options, storage::data_dir& dir, const std::string& node_id,

@@ -277,6 +277,12 @@ void cluster_state::record_event(pb::Job& job, int64_t time_ms) {
 
 apply_result cluster_state::register_node(const pb::NodeRegistered& op, int64_t time_ms) {
   const auto& incoming = op.node();
+  // A node id is one node's: while it is alive, only the same incarnation (the same data dir,
+  // restarted or reconnecting) may register under it.
+  if (auto known = data_.nodes().find(incoming.id()); known != data_.nodes().end()
+                                                      && known->second.state() == pb::NODE_ALIVE
+                                                      && !same_incarnation(known->second, incoming))
+    return rejected(identity_conflict(known->second));
   pb::Node& node = (*data_.mutable_nodes())[incoming.id()];
   // What the node uses is the state's own bookkeeping, not the node's claim.
   const int64_t cpu_used = node.cpu_millis_used();

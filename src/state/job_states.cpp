@@ -1,5 +1,7 @@
 #include "state/job_states.hpp"
 
+#include <fmt/format.h>
+
 namespace claud::state {
 
 bool is_terminal(pb::JobState state) {
@@ -65,6 +67,17 @@ std::string node_role_name(pb::NodeRole role) {
 
 bool runs_jobs(pb::NodeRole role) {
   return role == pb::ROLE_SLAVE || role == pb::ROLE_DEV;
+}
+
+bool same_incarnation(const pb::Node& known, const pb::Node& incoming) {
+  return known.incarnation() == 0 || incoming.incarnation() == 0
+         || known.incarnation() == incoming.incarnation();
+}
+
+std::string identity_conflict(const pb::Node& known) {
+  return fmt::format("node id {} belongs to a live node with another data dir (at {}); give this "
+                     "node its own --node-id, or stop the other one first",
+                     known.id(), known.address());
 }
 
 } // namespace claud::state

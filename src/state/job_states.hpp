@@ -20,4 +20,12 @@ std::string node_role_name(pb::NodeRole role);
 /// Whether a node of this role runs jobs.
 bool runs_jobs(pb::NodeRole role);
 
+/// Whether `incoming` is the node `known` under the same id: the same incarnation (its data dir,
+/// restarted or reconnecting), or an incarnation of an older claud (0) on either side.
+bool same_incarnation(const pb::Node& known, const pb::Node& incoming);
+
+/// The one line that refuses a registration claiming the id of `known`, alive as another
+/// incarnation.
+std::string identity_conflict(const pb::Node& known);
+
 } // namespace claud::state

@@ -143,6 +143,30 @@ std::string data_dir::node_id(const std::string& wanted) {
   return id;
 }
 
+uint64_t data_dir::incarnation() {
+  std::string file = path_ + "/incarnation";
+  std::string stored;
+  if (file_util::read_file(file, &stored)) {
+    uint64_t value = 0;
+    size_t used = 0;
+    try {
+      value = std::stoull(stored, &used);
+    } catch (const std::logic_error&) { // not a number, or out of range
+    }
+    if (value == 0 || stored.find_first_not_of("0123456789\n", 0) != std::string::npos)
+      throw storage_error(fmt::format("{} does not hold an incarnation (a number other than 0); "
+                                      "remove that file, and the node gets a new one",
+                                      file));
+    return value;
+  }
+  std::random_device random;
+  uint64_t value = 0;
+  while (value == 0)
+    value = (uint64_t{random()} << 32) | random();
+  file_util::write_file_atomically(file, std::to_string(value) + "\n");
+  return value;
+}
+
 std::string data_dir::subdir(const std::string& relative) const {
   bool climbs = relative == ".." || relative.compare(0, 3, "../") == 0
                 || relative.find("/../") != std::string::npos

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "storage/owned_fd.hpp"
@@ -10,6 +11,8 @@ namespace claud::storage {
 //
 //   DATA/
 //   ├── node-id      this node's id and a newline, written once, durably; the dir belongs to it
+//   ├── incarnation  a random non-zero number (decimal) and a newline, written once: tells this
+//   │                node from another process that claims its id with another data dir
 //   ├── lock         flock'd by the one process using the dir; holds its pid for the error the
 //   │                next process prints. Never deleted: unlinking a lock file would let two
 //   │                processes lock two different inodes of the same name.
@@ -54,6 +57,10 @@ public:
   /// `wanted` must equal it. Otherwise `wanted` is stored, or when it is empty a generated
   /// "<hostname>-<8 random hex digits>". Ids are 1..64 characters of [A-Za-z0-9._-].
   std::string node_id(const std::string& wanted);
+
+  /// This data dir's incarnation, kept in DATA/incarnation (made at the first call): the same for
+  /// every run of the node, different for another data dir given the same --node-id.
+  uint64_t incarnation();
 
   /// Creates (mkdir -p) and returns DATA/<relative>. `relative` must be a relative path without
   /// ".." (std::invalid_argument otherwise: the caller, not the user, chose it).

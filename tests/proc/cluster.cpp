@@ -105,7 +105,9 @@ cluster::~cluster() {
 }
 
 std::string cluster::binary() {
-  return CLAUD_BINARY;
+  // Another build can be tested or benchmarked with the same harness (an A/B of two binaries).
+  const char* other = std::getenv("CLAUD_TEST_BINARY");
+  return other != nullptr && *other != '\0' ? other : CLAUD_BINARY;
 }
 
 int cluster::free_port() {

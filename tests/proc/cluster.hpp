@@ -60,7 +60,7 @@ public:
   cluster(const cluster&) = delete;
   cluster& operator=(const cluster&) = delete;
 
-  /// The claud binary every process runs.
+  /// The claud binary every process runs: $CLAUD_TEST_BINARY if set, else this build's.
   static std::string binary();
 
   const std::string& root() const {

@@ -433,6 +433,27 @@ TEST_CASE("a lost node loses its placed and running jobs, and can come back") {
   CHECK(r.apply(placed("1", "a")).applied);
 }
 
+TEST_CASE("a live node's id is refused to another incarnation, and free once the node is down") {
+  replica r;
+  auto as = [](uint64_t incarnation) {
+    auto e = registered("a", 8000, 8 * gib);
+    e.mutable_node_registered()->mutable_node()->set_incarnation(incarnation);
+    return e;
+  };
+  REQUIRE(r.apply(as(7)).applied);
+  CHECK(r.apply(as(7)).applied); // the same data dir, registering again
+  auto refused = r.apply(as(9));
+  CHECK_FALSE(refused.applied);
+  CHECK(refused.error
+        == "node id a belongs to a live node with another data dir (at a.example:7400); give "
+           "this node its own --node-id, or stop the other one first");
+  CHECK(r.node("a").incarnation() == 7);
+  CHECK(r.apply(as(0)).applied); // a node of an older claud does not say
+  REQUIRE(r.apply(node_lost("a", "gone")).applied);
+  CHECK(r.apply(as(9)).applied); // a replacement, once the old one is down
+  CHECK(r.node("a").incarnation() == 9);
+}
+
 TEST_CASE("unplaceable sets the reason of pending jobs only") {
   replica r = with_placed_job();
   r.apply(submitted(spec(1000, gib)));

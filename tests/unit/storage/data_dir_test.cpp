@@ -163,6 +163,25 @@ TEST_CASE("a wanted node id is stored, and a different one is refused later") {
                                              "choose another --data-dir");
 }
 
+TEST_CASE("an incarnation is made once per data dir, kept, and a corrupt one is refused") {
+  temp_dir tmp;
+  uint64_t first = 0;
+  {
+    auto dir = data_dir::open(tmp / "a");
+    first = dir.incarnation();
+    CHECK(first != 0);
+    CHECK(dir.incarnation() == first);
+  }
+  CHECK(read_bytes(tmp / "a/incarnation") == std::to_string(first) + "\n");
+  CHECK(data_dir::open(tmp / "a").incarnation() == first); // a restart keeps it
+  CHECK(data_dir::open(tmp / "b").incarnation() != first); // another data dir differs
+  write_bytes(tmp / "a/incarnation", "12x\n");
+  CHECK_THROWS_WITH(data_dir::open(tmp / "a").incarnation(),
+                    tmp / "a/incarnation"
+                        + " does not hold an incarnation (a number other than 0); remove that "
+                          "file, and the node gets a new one");
+}
+
 TEST_CASE("node ids are validated") {
   temp_dir tmp;
   auto dir = data_dir::open(tmp / "data");
