@@ -8,6 +8,7 @@
 
 #include "claud/client.hpp"
 #include "cli/commands.hpp"
+#include "cli/strict_config.hpp"
 #include "roles/node_options.hpp"
 
 namespace {
@@ -70,6 +71,12 @@ void add_node_options(CLI::App& app, roles::node_options& o) {
                  "All: the largest message a peer may send (a larger one drops the peer)")
       ->capture_default_str();
   app.set_config("--config", "", "Read these options from a file (see config/*.conf)");
+  std::vector<std::string> keys; // what a config file may set: every option above, by name
+  for (const auto* option : app.get_options())
+    for (const auto& name : option->get_lnames())
+      if (name != "config" && name != "help")
+        keys.push_back(name);
+  app.config_formatter(std::make_shared<cli::strict_config>(std::move(keys)));
 }
 
 void add_common(CLI::App* command, cli::common_options& common) {
@@ -205,6 +212,10 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::ConfigError& e) {
+    std::cerr << "claud: error: " << app.get_config_ptr()->as<std::string>() << " " << e.what()
+              << "\n";
+    return 2;
   } catch (const CLI::ParseError& e) {
     std::cerr << "claud: error: " << e.what() << "; see `claud --help`\n";
     return 2;
