@@ -7,6 +7,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "cli/units.hpp"
+#include "log/printable.hpp"
 #include "state/job_states.hpp"
 #include "state/spec_validation.hpp"
 
@@ -97,7 +98,7 @@ std::string format_time_ms(int64_t ms) {
 pb::view::Job to_view(const pb::Job& job) {
   pb::view::Job v;
   v.set_id(job.id());
-  v.set_name(job.spec().name());
+  v.set_name(log::printable(job.spec().name()));
   v.set_state(state::job_state_name(job.state()));
   *v.mutable_exit_code() = number_or_null(job.has_exit_code(), job.exit_code());
   *v.mutable_signal() = number_or_null(job.term_signal() != 0, job.term_signal());
@@ -108,7 +109,7 @@ pb::view::Job to_view(const pb::Job& job) {
   *v.mutable_finished_at() = time_or_null(job.finished_at_ms());
   *v.mutable_reason() = string_or_null(job.reason());
   for (const auto& arg : job.spec().argv())
-    v.add_command(arg);
+    v.add_command(log::printable(arg));
   v.set_cpus(static_cast<double>(job.spec().cpu_millis()) / 1000.0);
   v.set_memory_bytes(static_cast<double>(job.spec().memory_bytes()));
   v.set_restart(restart_policy_name(job.spec().restart()));
@@ -191,14 +192,18 @@ void print_job_table(std::ostream& out, const std::vector<pb::Job>& jobs) {
                      "NODE", "ATTEMPTS", "REASON");
   for (const auto& job : jobs)
     out << fmt::format("{:<8} {:<16} {:<10} {:<6} {:<16} {:>8} {}\n", job.id(),
-                       job.spec().name().substr(0, 16), state::job_state_name(job.state()),
-                       exit_text(job), or_dash(job.node_id()), job.attempts(), job.reason());
+                       log::printable(job.spec().name()).substr(0, 16),
+                       state::job_state_name(job.state()), exit_text(job), or_dash(job.node_id()),
+                       job.attempts(), job.reason());
 }
 
 void print_job_details(std::ostream& out, const pb::Job& job) {
   out << fmt::format("id:          {}\n", job.id());
-  out << fmt::format("name:        {}\n", job.spec().name());
-  out << fmt::format("command:     {}\n", fmt::join(job.spec().argv(), " "));
+  out << fmt::format("name:        {}\n", log::printable(job.spec().name()));
+  std::vector<std::string> command;
+  for (const auto& arg : job.spec().argv())
+    command.push_back(log::printable(arg));
+  out << fmt::format("command:     {}\n", fmt::join(command, " "));
   out << fmt::format("state:       {}\n", state::job_state_name(job.state()));
   out << fmt::format("exit:        {}\n", exit_text(job));
   out << fmt::format("node:        {}\n", or_dash(job.node_id()));

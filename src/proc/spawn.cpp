@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "log/printable.hpp"
 #include "proc/unique_fd.hpp"
 
 extern char** environ;
@@ -95,15 +96,17 @@ std::string find_command(const std::string& command) {
   return {};
 }
 
-std::string exec_failure_message(const std::string& command, int error_number) {
+std::string exec_failure_message(const std::string& command_bytes, int error_number) {
   const char* reason = std::strerror(error_number);
+  // The reason travels in protobuf string fields and is shown to people: UTF-8, bytes escaped.
+  const auto command = log::printable(command_bytes);
   switch (error_number) {
   case ENOENT: {
-    auto found = find_command(command);
+    auto found = find_command(command_bytes);
     if (!found.empty())
       return fmt::format("cannot start job: '{}' exists but its interpreter (#! line) or "
                          "loader is missing ({})",
-                         found, reason);
+                         log::printable(found), reason);
     if (command.find('/') != std::string::npos)
       return fmt::format("cannot start job: command '{}' not found", command);
     return fmt::format("cannot start job: command '{}' not found in PATH", command);

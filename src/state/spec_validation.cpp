@@ -6,7 +6,7 @@ namespace claud::state {
 
 namespace {
 
-bool printable(const std::string& text) {
+bool has_no_control_bytes(const std::string& text) {
   for (unsigned char c : text)
     if (c < 0x20 || c == 0x7f)
       return false;
@@ -75,7 +75,7 @@ std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
   if (command_bytes > limits.max_command_bytes)
     return fmt::format("the command is {} bytes long; at most {} are allowed", command_bytes,
                        limits.max_command_bytes);
-  if (spec.name().size() > limits.max_name_bytes || !printable(spec.name()))
+  if (spec.name().size() > limits.max_name_bytes || !has_no_control_bytes(spec.name()))
     return fmt::format("the job name must be printable and at most {} bytes",
                        limits.max_name_bytes);
   if (spec.cpu_millis() <= 0)

@@ -233,3 +233,26 @@ TEST_CASE("wait returns once every job named has ended, with the status of the f
   CHECK(r.exit_code != 0);
   CHECK(r.err.find("no job with id '77'") != std::string::npos);
 }
+
+TEST_CASE("a command whose bytes are not UTF-8 runs with exactly those bytes, shown escaped") {
+  cluster c;
+  c.start_dev("dev");
+  // The job prints its first argument's bytes in hex: exactly what it was given.
+  auto id = c.submit({"sh", "-c", "printf %s \"$1\" | od -An -tx1", "sh",
+                      "a\xff\xfe"
+                      "b"},
+                     {"--name", "n\xff"});
+  auto job = c.wait_job(id);
+  CHECK(job["state"].str() == "succeeded");
+  CHECK(c.run({"logs", id}).out == " 61 ff fe 62\n");
+  CHECK(job["name"].str() == "n\\xff");
+  CHECK(job["command"].items().back().str() == "a\\xff\\xfeb");
+  auto table = c.run({"jobs"});
+  CHECK(table.out.find("n\\xff") != std::string::npos);
+
+  // A command that is not found names it escaped, in one valid line.
+  auto missing = c.submit({"no-such-\xff"});
+  auto failed = c.wait_job(missing);
+  CHECK(failed["state"].str() == "failed");
+  CHECK(failed["reason"].str() == "cannot start job: command 'no-such-\\xff' not found in PATH");
+}
