@@ -150,6 +150,9 @@ int main(int argc, char** argv) {
                    "binpack (fill nodes up) or spread (the node with the most free CPU)")
       ->check(CLI::IsMember({"binpack", "spread"}))
       ->capture_default_str();
+  submit_cmd->add_option("--idempotency-key", submit.idempotency_key,
+                         "Submit at most once under this key: a submission whose key the cluster "
+                         "knows returns that job (default: a new key per submission)");
   submit_cmd->add_option("command", submit.command, "The command and its arguments, after --");
   submit_cmd->callback(
       [&] { exit_code = guarded([&] { return cli::submit_command(common, submit); }); });

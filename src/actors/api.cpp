@@ -79,11 +79,16 @@ caf::result<pb::Job> kill(self_pointer self, const std::string& job_id) {
   const auto& config = self->state.config;
   auto promise = self->make_response_promise();
   // The status read turns an unknown id into not_found before anything is written; apply still
-  // has the last word on a job that ends in between.
+  // has the last word on a job that ends in between. A job already asked to stop is answered as
+  // it is: a kill sent again (a client's retry after a failover) changes nothing.
   self->request(config.leader_election, config.internal_timeout, local_atom::value,
                 status_atom::value, job_id)
       .then(
-          [=](const pb::Job&) mutable {
+          [=](pb::Job& job) mutable {
+            if (job.kill_requested()) {
+              promise.deliver(std::move(job));
+              return;
+            }
             pb::LogEntry entry;
             entry.mutable_job_kill_requested()->set_job_id(job_id);
             commit_and_answer(self, promise, std::move(entry));

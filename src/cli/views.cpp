@@ -114,6 +114,7 @@ pb::view::Job to_view(const pb::Job& job) {
   v.set_memory_bytes(static_cast<double>(job.spec().memory_bytes()));
   v.set_restart(restart_policy_name(job.spec().restart()));
   v.set_max_attempts(job.spec().max_attempts());
+  v.set_idempotency_key(job.spec().idempotency_key());
   for (const auto& constraint : job.spec().constraints())
     v.add_constraints(state::constraint_text(constraint));
   v.set_strategy(strategy_name(job.spec().strategy()));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -23,6 +24,12 @@ caf::actor_system_config& configure(caf::actor_system_config& cfg) {
   // A client is short-lived and mostly waits: a few workers are plenty.
   cfg.set("scheduler.max-threads", 2);
   return cfg;
+}
+
+/// 128 random bits in hex: no two submissions share one by chance.
+std::string new_idempotency_key() {
+  std::random_device random;
+  return fmt::format("c-{:08x}{:08x}{:08x}{:08x}", random(), random(), random(), random());
 }
 
 } // namespace
@@ -90,10 +97,11 @@ struct client::impl {
     return outcome;
   }
 
-  /// Whether the failure says nothing about the cluster's state, so the request may go again:
-  /// no leader yet, or a leader change that discarded the write.
+  /// Whether the request may go again: no leader yet, a leader change that discarded the write,
+  /// or one that left its outcome unknown (every write is idempotent: a submission by its key).
   static bool retryable(const caf::error& err) {
-    return has_code(err, errc::unavailable) || has_code(err, errc::not_leader);
+    return has_code(err, errc::unavailable) || has_code(err, errc::not_leader)
+           || has_code(err, errc::outcome_unknown);
   }
 
   /// Whether the master we talk to went away; an idempotent request then goes to another one.
@@ -101,10 +109,11 @@ struct client::impl {
     return err == caf::sec::request_receiver_down || err == caf::sec::request_timeout;
   }
 
-  /// Sends the request, retrying through failovers until `options.request_timeout` has passed.
-  /// Only an idempotent request is sent again after its master went away mid-request.
+  /// Sends the request, retrying through failovers and lost masters until
+  /// `options.request_timeout` has passed. Every request is safe to send again: reads and kills
+  /// and drains are idempotent, and a submission carries its idempotency key.
   template<class Result, class... Ts>
-  Result request(bool idempotent, std::chrono::milliseconds timeout, const Ts&... xs) {
+  Result request(std::chrono::milliseconds timeout, const Ts&... xs) {
     auto deadline = std::chrono::steady_clock::now() + options.request_timeout;
     auto backoff = std::chrono::milliseconds{20};
     for (;;) {
@@ -113,14 +122,12 @@ struct client::impl {
         return std::move(*outcome);
       const auto& err = outcome.error();
       bool lost = connection_lost(err);
-      if (lost && !idempotent)
-        throw client_error(
-            fmt::format("{} before answering; the request may or may not have been applied — check "
-                        "with `claud jobs`",
-                        error_message(err)),
-            true);
-      if ((!retryable(err) && !lost) || std::chrono::steady_clock::now() + backoff > deadline)
-        throw client_error(error_message(err), lost);
+      if (!retryable(err) && !lost)
+        throw client_error(error_message(err));
+      if (std::chrono::steady_clock::now() + backoff > deadline)
+        throw client_error(fmt::format("{}; gave up after {} s of retries", error_message(err),
+                                       options.request_timeout.count() / 1000),
+                           lost);
       std::this_thread::sleep_for(backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds{500});
       if (lost)
@@ -150,22 +157,34 @@ const std::string& client::address() const {
 }
 
 pb::Job client::submit(const pb::JobSpec& spec) {
-  return impl_->request<pb::Job>(false, impl_->options.attempt_timeout, submit_atom::value, spec);
+  // The key makes the retries of a timeout or a failover safe: the cluster makes one job per key.
+  auto keyed = spec;
+  if (keyed.idempotency_key().empty())
+    keyed.set_idempotency_key(new_idempotency_key());
+  try {
+    return impl_->request<pb::Job>(impl_->options.attempt_timeout, submit_atom::value, keyed);
+  } catch (const client_error& e) {
+    if (!e.unreachable())
+      throw;
+    throw client_error(fmt::format("{}; if the submission reached the cluster, submit again with "
+                                   "--idempotency-key {} to get its job without making a second",
+                                   e.what(), keyed.idempotency_key()),
+                       true);
+  }
 }
 
 pb::Job client::status(const std::string& job_id, read_mode mode) {
   if (mode == read_mode::local)
-    return impl_->request<pb::Job>(true, impl_->options.attempt_timeout, local_atom::value,
+    return impl_->request<pb::Job>(impl_->options.attempt_timeout, local_atom::value,
                                    status_atom::value, job_id);
-  return impl_->request<pb::Job>(true, impl_->options.attempt_timeout, status_atom::value, job_id);
+  return impl_->request<pb::Job>(impl_->options.attempt_timeout, status_atom::value, job_id);
 }
 
 pb::Job client::wait(const std::string& job_id) {
   // The master answers a wait after at most its poll period, so each round has a short bound and
   // a master that dies mid-wait is noticed; a job that has not ended yet is simply asked again.
   for (;;) {
-    auto job = impl_->request<pb::Job>(true, impl_->options.wait_round_timeout, wait_atom::value,
-                                       job_id);
+    auto job = impl_->request<pb::Job>(impl_->options.wait_round_timeout, wait_atom::value, job_id);
     if (state::is_terminal(job.state()))
       return job;
   }
@@ -181,7 +200,7 @@ std::vector<pb::Job> client::wait_all(const std::vector<std::string>& job_ids) {
     // As for one job: each round is bounded by the master's poll period, then asks again for the
     // jobs that have not ended.
     while (waiting.ids_size() > 0) {
-      auto records = impl_->request<pb::JobList>(true, impl_->options.wait_round_timeout,
+      auto records = impl_->request<pb::JobList>(impl_->options.wait_round_timeout,
                                                  wait_atom::value, waiting);
       waiting.clear_ids();
       for (auto& job : *records.mutable_jobs())
@@ -199,42 +218,39 @@ std::vector<pb::Job> client::wait_all(const std::vector<std::string>& job_ids) {
 }
 
 std::vector<pb::Job> client::jobs(read_mode mode) {
-  auto list
-      = mode == read_mode::local
-            ? impl_->request<pb::JobList>(true, impl_->options.attempt_timeout, local_atom::value,
-                                          jobs_atom::value)
-            : impl_->request<pb::JobList>(true, impl_->options.attempt_timeout, jobs_atom::value);
+  auto list = mode == read_mode::local
+                  ? impl_->request<pb::JobList>(impl_->options.attempt_timeout, local_atom::value,
+                                                jobs_atom::value)
+                  : impl_->request<pb::JobList>(impl_->options.attempt_timeout, jobs_atom::value);
   return {list.jobs().begin(), list.jobs().end()};
 }
 
 std::vector<pb::Node> client::nodes(read_mode mode) {
-  auto list
-      = mode == read_mode::local
-            ? impl_->request<pb::NodeList>(true, impl_->options.attempt_timeout, local_atom::value,
-                                           nodes_atom::value)
-            : impl_->request<pb::NodeList>(true, impl_->options.attempt_timeout, nodes_atom::value);
+  auto list = mode == read_mode::local
+                  ? impl_->request<pb::NodeList>(impl_->options.attempt_timeout, local_atom::value,
+                                                 nodes_atom::value)
+                  : impl_->request<pb::NodeList>(impl_->options.attempt_timeout, nodes_atom::value);
   return {list.nodes().begin(), list.nodes().end()};
 }
 
 pb::Job client::kill(const std::string& job_id) {
-  return impl_->request<pb::Job>(true, impl_->options.attempt_timeout, kill_atom::value, job_id);
+  return impl_->request<pb::Job>(impl_->options.attempt_timeout, kill_atom::value, job_id);
 }
 
 pb::Node client::drain(const std::string& node_id, bool draining, bool migrate) {
-  return impl_->request<pb::Node>(true, impl_->options.attempt_timeout, drain_atom::value, node_id,
+  return impl_->request<pb::Node>(impl_->options.attempt_timeout, drain_atom::value, node_id,
                                   draining, migrate);
 }
 
 pb::LogChunk client::logs(const pb::LogRequest& request) {
-  return impl_->request<pb::LogChunk>(true, impl_->options.attempt_timeout, logs_atom::value,
-                                      request);
+  return impl_->request<pb::LogChunk>(impl_->options.attempt_timeout, logs_atom::value, request);
 }
 
 pb::LeaderInfo client::leader(read_mode mode) {
   if (mode == read_mode::local)
-    return impl_->request<pb::LeaderInfo>(true, impl_->options.attempt_timeout, local_atom::value,
+    return impl_->request<pb::LeaderInfo>(impl_->options.attempt_timeout, local_atom::value,
                                           leader_atom::value);
-  return impl_->request<pb::LeaderInfo>(true, impl_->options.attempt_timeout, leader_atom::value);
+  return impl_->request<pb::LeaderInfo>(impl_->options.attempt_timeout, leader_atom::value);
 }
 
 } // namespace claud

@@ -66,7 +66,7 @@ apply_result cluster_state::apply(const pb::LogEntry& entry) {
   case pb::LogEntry::kNodeDrain:
     return drain_node(entry.node_drain(), now);
   case pb::LogEntry::kJobsExpired:
-    return expire_jobs(entry.jobs_expired());
+    return expire_jobs(entry.jobs_expired(), now);
   case pb::LogEntry::OP_NOT_SET:
     break;
   }
@@ -74,7 +74,22 @@ apply_result cluster_state::apply(const pb::LogEntry& entry) {
 }
 
 apply_result cluster_state::submit(const pb::JobSubmitted& op, int64_t time_ms) {
+  const auto& key = op.spec().idempotency_key();
+  if (auto known = data_.submission_keys().find(key);
+      !key.empty() && known != data_.submission_keys().end()) {
+    if (known->second.retired_at_ms() != 0)
+      return rejected(fmt::format("this submission (idempotency key {}) was accepted as job {}, "
+                                  "which has ended and left the state",
+                                  key, known->second.job_id()));
+    apply_result result;
+    result.applied = true;
+    result.duplicate = true;
+    result.job_id = known->second.job_id();
+    return result;
+  }
   auto id = std::to_string(data_.next_job_number() + 1);
+  if (!key.empty())
+    (*data_.mutable_submission_keys())[key].set_job_id(id);
   data_.set_next_job_number(data_.next_job_number() + 1);
   pb::Job& job = (*data_.mutable_jobs())[id];
   job.set_id(id);
@@ -330,16 +345,25 @@ void cluster_state::lose_jobs_on(const std::string& node_id, const std::string& 
   std::sort(result.changed_jobs.begin(), result.changed_jobs.end());
 }
 
-apply_result cluster_state::expire_jobs(const pb::JobsExpired& op) {
+apply_result cluster_state::expire_jobs(const pb::JobsExpired& op, int64_t time_ms) {
   apply_result result;
   result.applied = true;
+  auto keys = data_.mutable_submission_keys();
+  // A key outlives its job by one retention, so a late retry is refused rather than run again.
+  for (auto it = keys->begin(); it != keys->end();) {
+    const auto& retired = it->second.retired_at_ms();
+    it = retired != 0 && retired < op.finished_before_ms() ? keys->erase(it) : std::next(it);
+  }
   auto jobs = data_.mutable_jobs();
   for (auto it = jobs->begin(); it != jobs->end();) {
     const auto& job = it->second;
-    if (is_terminal(job.state()) && job.finished_at_ms() < op.finished_before_ms())
+    if (is_terminal(job.state()) && job.finished_at_ms() < op.finished_before_ms()) {
+      if (auto key = keys->find(job.spec().idempotency_key()); key != keys->end())
+        key->second.set_retired_at_ms(time_ms);
       it = jobs->erase(it);
-    else
+    } else {
       ++it;
+    }
   }
   return result;
 }

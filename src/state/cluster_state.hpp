@@ -12,8 +12,9 @@ namespace claud::state {
 /// ids of every job and node whose record changed (so actors can react to exactly those).
 struct apply_result {
   bool applied = false;
-  std::string error;  // why the entry was a no-op (stale placement, unknown job, ...)
-  std::string job_id; // the job the entry is about (new id for a submission)
+  std::string error;      // why the entry was a no-op (stale placement, unknown job, ...)
+  std::string job_id;     // the job the entry is about (new id for a submission)
+  bool duplicate = false; // a submission whose idempotency key made job_id before
   std::vector<std::string> changed_jobs;
   std::vector<std::string> changed_nodes;
 };
@@ -52,7 +53,7 @@ private:
   apply_result register_node(const pb::NodeRegistered& op, int64_t time_ms);
   apply_result lose_node(const pb::NodeLost& op, int64_t time_ms);
   apply_result drain_node(const pb::NodeDrain& op, int64_t time_ms);
-  apply_result expire_jobs(const pb::JobsExpired& op);
+  apply_result expire_jobs(const pb::JobsExpired& op, int64_t time_ms);
   /// Ends every attempt placed or running on `node_id` as lost, with `reason`.
   void lose_jobs_on(const std::string& node_id, const std::string& reason, int64_t time_ms,
                     apply_result& result);

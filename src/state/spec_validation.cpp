@@ -60,6 +60,15 @@ std::string constraint_text(const pb::Constraint& constraint) {
                      constraint.value());
 }
 
+std::string idempotency_key_problem(const std::string& key) {
+  bool ok = key.size() <= max_idempotency_key_chars;
+  for (char c : key)
+    ok = ok && (label_char(c) || c == ':');
+  return ok ? ""
+            : fmt::format("an idempotency key is at most {} characters of A-Z a-z 0-9 . _ - :",
+                          max_idempotency_key_chars);
+}
+
 std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
   if (spec.argv_size() == 0 || spec.argv(0).empty())
     return "the command is empty; give it after `--`, e.g. `claud submit -- echo hi`";
@@ -87,6 +96,8 @@ std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
     return fmt::format("--max-attempts may be at most {} (0 means no limit)", limits.max_attempts);
   if (spec.backoff_base_ms() < 0 || spec.backoff_base_ms() > limits.max_backoff_base_ms)
     return fmt::format("the restart backoff must be from 0 to {} ms", limits.max_backoff_base_ms);
+  if (auto problem = idempotency_key_problem(spec.idempotency_key()); !problem.empty())
+    return problem;
   if (!pb::RestartPolicy_IsValid(spec.restart()))
     return "unknown restart policy; use never, on-failure or always";
   if (!pb::PlacementStrategy_IsValid(spec.strategy()))

@@ -36,6 +36,13 @@ std::string parse_constraint(const std::string& text, pb::Constraint& out);
 /// "zone=a" or "disk!=hdd", as `--constraint` takes it.
 std::string constraint_text(const pb::Constraint& constraint);
 
+/// Idempotency keys (--idempotency-key, or made by the client library): at most this many
+/// characters of [A-Za-z0-9._:-]; empty means none.
+constexpr size_t max_idempotency_key_chars = 128;
+
+/// Empty when `key` is a valid idempotency key, else one line with the rule.
+std::string idempotency_key_problem(const std::string& key);
+
 /// Returns an empty string for a valid spec, else one line saying what is wrong and what to do.
 std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits = {});
 

@@ -43,3 +43,32 @@ TEST_CASE("32 concurrent submitting clients all get an answer") {
   CHECK(acknowledged.size() == static_cast<size_t>(clients * submissions_each) - failures.size());
   CHECK(c.jobs().items().size() == acknowledged.size());
 }
+
+TEST_CASE("a submission sent again with its idempotency key is the same job, not a second") {
+  cluster c;
+  c.start_dev("dev", {"--cgroups", "off", "--job-retention-ms", "1000"});
+  auto first = c.submit({"true"}, {"--idempotency-key", "nightly-2026-12-01"});
+  auto again = c.submit({"true"}, {"--idempotency-key", "nightly-2026-12-01"});
+  CHECK(again == first);
+  CHECK(c.job(first)["idempotency_key"].str() == "nightly-2026-12-01");
+  auto other = c.submit({"true"});
+  CHECK(other != first);
+  CHECK(c.job(other)["idempotency_key"].str().rfind("c-", 0) == 0); // made by the client
+  CHECK(c.jobs().items().size() == 2);
+
+  // Once the job has left the state, the key still refuses a late retry, with the job's id.
+  c.wait_job(first);
+  c.wait_until(
+      "the job leaves the state", [&] { return c.jobs().items().size() < 2; }, 20s);
+  auto late = c.run({"submit", "--idempotency-key", "nightly-2026-12-01", "--", "true"});
+  CHECK(late.exit_code == 1);
+  CHECK(late.err
+        == "claud: error: this submission (idempotency key nightly-2026-12-01) was "
+           "accepted as job "
+               + first + ", which has ended and left the state\n");
+
+  auto bad = c.run({"submit", "--idempotency-key", "has space", "--", "true"});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("--idempotency-key: an idempotency key is at most 128 characters")
+        != std::string::npos);
+}

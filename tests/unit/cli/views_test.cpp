@@ -68,7 +68,7 @@ pb::Job pending_job() {
 const keys job_keys{"id",           "name",     "state",        "exit_code",    "signal",
                     "node",         "attempts", "submitted_at", "started_at",   "finished_at",
                     "reason",       "command",  "cpus",         "memory_bytes", "restart",
-                    "max_attempts", "history",  "constraints",  "strategy"};
+                    "max_attempts", "history",  "constraints",  "strategy",     "idempotency_key"};
 
 const keys event_keys{"time", "attempt", "state", "node", "exit_code", "signal", "reason"};
 
