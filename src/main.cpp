@@ -67,6 +67,10 @@ void add_node_options(CLI::App& app, roles::node_options& o) {
   app.add_option("--ping-interval-ms", o.ping_interval_ms,
                  "Slave: how often it checks that its master still leads")
       ->capture_default_str();
+  app.add_option("--max-output", o.max_output,
+                 "Slave, dev: the most each job's stdout and stderr keep (the first and last "
+                 "halves)")
+      ->capture_default_str();
   app.add_option("--max-message-size", o.max_message_size,
                  "All: the largest message a peer may send (a larger one drops the peer)")
       ->capture_default_str();

@@ -454,11 +454,12 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
       caf::anon_send<caf::message_priority::high>(strong, exited_atom::value, pid, s.exited, s.code,
                                                   s.signal);
   });
-  self->state.pump
-      = std::make_unique<proc::output_pump>([weak_self](uint64_t token, const std::string& error) {
-          if (auto strong = caf::actor_cast<caf::actor>(weak_self))
-            caf::anon_send(strong, drained_atom::value, token, error);
-        });
+  self->state.pump = std::make_unique<proc::output_pump>(
+      [weak_self](uint64_t token, const std::string& error) {
+        if (auto strong = caf::actor_cast<caf::actor>(weak_self))
+          caf::anon_send(strong, drained_atom::value, token, error);
+      },
+      self->state.config.max_output_bytes);
   self->send(self, expire_atom::value);
   return {
       [=](flush_atom) { send_reports(self); },

@@ -33,6 +33,8 @@
 
 #include <caf/fwd.hpp>
 
+#include "proc/output_pump.hpp"
+
 namespace claud {
 
 namespace proc {
@@ -53,7 +55,8 @@ struct job_supervisor_config {
   // How long an exit's report waits for the job's output to be stored (the pipes to close).
   std::chrono::milliseconds output_wait{1000};
   uint32_t max_log_chunk_bytes = 1024 * 1024;
-  std::chrono::milliseconds log_retention{24 * 3600 * 1000}; // output of ended jobs kept this long
+  uint64_t max_output_bytes = proc::default_max_output_bytes; // stored per stream and attempt
+  std::chrono::milliseconds log_retention{24 * 3600 * 1000};  // output of ended jobs kept this long
   std::shared_ptr<proc::job_cgroups> cgroups;         // limits of each job attempt; null: no limits
   std::shared_ptr<storage::started_attempts> started; // DATA/started-attempts; required
 };

@@ -138,6 +138,7 @@ pb::view::Node to_view(const pb::Node& node) {
   v.set_address(node.address());
   v.set_state(state::node_state_name(node.state()));
   v.set_draining(node.draining());
+  v.set_max_output_bytes(static_cast<double>(node.max_output_bytes()));
   v.set_cpus_total(static_cast<double>(node.cpu_millis_total()) / 1000.0);
   v.set_cpus_free(static_cast<double>(node.cpu_millis_total() - node.cpu_millis_used()) / 1000.0);
   v.set_memory_total_bytes(static_cast<double>(node.memory_bytes_total()));

@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -32,6 +33,26 @@ unique_fd above_stderr(int fd) {
 // One read per ready stream and turn: a stream that writes without pause cannot starve the others.
 constexpr size_t read_size = 64 * 1024;
 
+/// Writes all of `data` (at `offset` with pwrite, else at the file's position); false on error
+/// (errno set).
+bool write_all(int fd, const char* data, size_t size, off_t offset = -1) {
+  while (size > 0) {
+    ssize_t written = offset < 0 ? ::write(fd, data, size) : ::pwrite(fd, data, size, offset);
+    if (written < 0 && errno == EINTR)
+      continue;
+    if (written <= 0) {
+      if (written == 0)
+        errno = ENOSPC;
+      return false;
+    }
+    data += written;
+    size -= static_cast<size_t>(written);
+    if (offset >= 0)
+      offset += written;
+  }
+  return true;
+}
+
 } // namespace
 
 output_pipe make_output_pipe() {
@@ -47,9 +68,12 @@ output_pipe make_output_pipe() {
   return pipe;
 }
 
-output_pump::output_pump(drained_callback on_drained) : on_drained_(std::move(on_drained)) {
+output_pump::output_pump(drained_callback on_drained, uint64_t max_bytes)
+    : on_drained_(std::move(on_drained)), max_bytes_(max_bytes) {
   if (!on_drained_)
     throw std::invalid_argument("output_pump: the drained callback is empty");
+  if (max_bytes_ < 2)
+    throw std::invalid_argument("output_pump: a stream must be allowed at least 2 bytes");
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_.valid())
     throw std::system_error(errno, std::generic_category(), "output_pump: epoll_create1");
@@ -116,7 +140,7 @@ void output_pump::run() {
       if (s == nullptr)
         return; // stopping: the destructor closes what is still open
       if (!copy_available(*s, buffer.data(), buffer.size()))
-        finish(s);
+        finish(s, buffer.data(), buffer.size());
     }
   }
 }
@@ -146,20 +170,73 @@ void output_pump::store(stream& s, const char* data, size_t size) {
       return;
     }
   }
-  while (size > 0) {
-    ssize_t written = ::write(s.file.get(), data, size);
-    if (written < 0 && errno == EINTR)
-      continue;
-    if (written <= 0) {
-      s.error = fmt::format("cannot write {} ({})", s.path, std::strerror(errno));
+  auto head = static_cast<size_t>(std::min<uint64_t>(size, head_capacity() - s.head_bytes));
+  if (!write_all(s.file.get(), data, head)) {
+    s.error = fmt::format("cannot write {} ({})", s.path, std::strerror(errno));
+    return;
+  }
+  s.head_bytes += head;
+  if (head < size)
+    store_tail(s, data + head, size - head);
+}
+
+void output_pump::store_tail(stream& s, const char* data, size_t size) {
+  const auto tail_path = s.path + ".tail";
+  if (!s.tail.valid()) {
+    s.tail.reset(::open(tail_path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!s.tail.valid()) {
+      s.error = fmt::format("cannot create {} ({})", tail_path, std::strerror(errno));
       return;
     }
-    data += written;
-    size -= static_cast<size_t>(written);
+  }
+  // Only the last tail_capacity() bytes can matter; older ones are overwritten in the ring.
+  if (size > tail_capacity()) {
+    s.tail_bytes += size - tail_capacity();
+    data += size - tail_capacity();
+    size = static_cast<size_t>(tail_capacity());
+  }
+  while (size > 0) {
+    auto at = s.tail_bytes % tail_capacity();
+    auto piece = static_cast<size_t>(std::min<uint64_t>(size, tail_capacity() - at));
+    if (!write_all(s.tail.get(), data, piece, static_cast<off_t>(at))) {
+      s.error = fmt::format("cannot write {} ({})", tail_path, std::strerror(errno));
+      return;
+    }
+    s.tail_bytes += piece;
+    data += piece;
+    size -= piece;
   }
 }
 
-void output_pump::finish(stream* s) {
+void output_pump::close_tail(stream& s, char* buffer, size_t size) {
+  const auto tail_path = s.path + ".tail";
+  auto kept = std::min(s.tail_bytes, tail_capacity());
+  if (s.error.empty() && s.tail_bytes > kept) {
+    auto note = fmt::format("\n[claud: {} bytes of output dropped here: a stream keeps its "
+                            "first and last {} bytes (--max-output {})]\n",
+                            s.tail_bytes - kept, head_capacity(), max_bytes_);
+    if (!write_all(s.file.get(), note.data(), note.size()))
+      s.error = fmt::format("cannot write {} ({})", s.path, std::strerror(errno));
+  }
+  // The ring in order: from the oldest byte it holds to its end, then from its start.
+  auto oldest = s.tail_bytes > kept ? s.tail_bytes % tail_capacity() : 0;
+  for (uint64_t copied = 0; s.error.empty() && copied < kept;) {
+    auto at = (oldest + copied) % tail_capacity();
+    auto want
+        = static_cast<size_t>(std::min<uint64_t>({size, kept - copied, tail_capacity() - at}));
+    ssize_t got = ::pread(s.tail.get(), buffer, want, static_cast<off_t>(at));
+    if (got <= 0 || !write_all(s.file.get(), buffer, static_cast<size_t>(got))) {
+      s.error = fmt::format("cannot move {} into {} ({})", tail_path, s.path,
+                            got < 0 ? std::strerror(errno) : "it is shorter than written");
+      break;
+    }
+    copied += static_cast<uint64_t>(got);
+  }
+  s.tail.reset();
+  ::unlink(tail_path.c_str());
+}
+
+void output_pump::finish(stream* s, char* buffer, size_t size) {
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, s->pipe.get(), nullptr);
   std::unique_ptr<stream> owned;
   {
@@ -169,6 +246,8 @@ void output_pump::finish(stream* s) {
     streams_.erase(i);
   }
   owned->pipe.reset();
+  if (owned->tail.valid())
+    close_tail(*owned, buffer, size);
   owned->file.reset(); // closed before the callback: a reader then sees every byte
   on_drained_(owned->token, owned->error);
 }

@@ -22,10 +22,18 @@ struct output_pipe {
 };
 output_pipe make_output_pipe();
 
+/// What a slave's job stream stores by default (--max-output).
+constexpr uint64_t default_max_output_bytes = uint64_t{64} << 20;
+
 // Copies what jobs write to their stdout and stderr pipes into files, on one background thread,
 // and creates a file only when its first byte arrives. Most short jobs write nothing, and on ext4
 // creating a job's two empty files cost the slave more CPU than starting the job (inode
 // allocation skips recently deleted inodes one by one on a busy disk).
+//
+// Each stream stores at most `max_bytes`: the first half in its file as it comes, the last half in
+// a ring beside it (<path>.tail, overwritten in turn). When the stream ends, the ring is appended
+// to the file in order, after a line saying how many bytes between them were dropped, and
+// removed: a runaway job cannot fill the slave's disk, and what it wrote first and last is kept.
 //
 // A stream ends when every writer has closed the pipe: the job and whatever it left running that
 // inherited the descriptor. Then `on_drained(token, error)` is called on the pump's thread, after
@@ -36,8 +44,9 @@ class output_pump {
 public:
   using drained_callback = std::function<void(uint64_t token, const std::string& error)>;
 
-  /// Starts the thread. The callback must not throw or destroy the pump.
-  explicit output_pump(drained_callback on_drained);
+  /// Starts the thread. The callback must not throw or destroy the pump. `max_bytes` bounds what
+  /// each stream stores (at least 2).
+  explicit output_pump(drained_callback on_drained, uint64_t max_bytes = default_max_output_bytes);
 
   /// Stops and joins the thread. Streams still open are closed without a callback; their writers
   /// get EPIPE (or SIGPIPE) on their next write.
@@ -61,15 +70,29 @@ private:
     std::string path;
     uint64_t token = 0;
     std::string error;
+    uint64_t head_bytes = 0; // stored in the file so far
+    unique_fd tail;          // the ring, once the head is full
+    uint64_t tail_bytes = 0; // written to the ring in all (it holds the last of them)
   };
 
   void run();
   /// Copies what the pipe holds now; false once the stream has ended.
   bool copy_available(stream& s, char* buffer, size_t size);
   void store(stream& s, const char* data, size_t size);
-  void finish(stream* s);
+  void store_tail(stream& s, const char* data, size_t size);
+  /// Appends the ring to the file, after the line about what was dropped, and removes it.
+  void close_tail(stream& s, char* buffer, size_t size);
+  void finish(stream* s, char* buffer, size_t size);
+
+  uint64_t head_capacity() const {
+    return max_bytes_ / 2;
+  }
+  uint64_t tail_capacity() const {
+    return max_bytes_ - max_bytes_ / 2;
+  }
 
   drained_callback on_drained_;
+  uint64_t max_bytes_;
   unique_fd epoll_;
   unique_fd wake_fd_;
   mutable std::mutex mutex_;

@@ -113,6 +113,9 @@ slave_setup prepare_slave(const node_options& options, storage::data_dir& dir,
   supervisor.jobs_dir = dir.subdir("jobs");
   supervisor.kill_grace = std::chrono::milliseconds{options.kill_grace_ms};
   supervisor.log_retention = std::chrono::milliseconds{options.log_retention_ms};
+  supervisor.max_output_bytes
+      = static_cast<uint64_t>(cli::parse_memory_bytes(options.max_output, "--max-output"));
+  node.set_max_output_bytes(static_cast<int64_t>(supervisor.max_output_bytes));
   supervisor.cgroups = open_job_cgroups(options, dir, node_id);
   try {
     supervisor.started

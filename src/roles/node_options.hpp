@@ -30,6 +30,7 @@ struct node_options {
   int64_t job_retention_ms = 86400000;  // masters: ended jobs leave the state after this long
   int64_t log_retention_ms = 86400000;  // slaves: output of ended jobs is deleted after this long
   std::string max_message_size = "64M"; // all: the most one peer's message may make it reserve
+  std::string max_output = "64M";       // slaves: what each job stream (stdout, stderr) keeps
 };
 
 /// The masters' clock: raft counts time in ticks of this length.

@@ -256,3 +256,19 @@ TEST_CASE("a command whose bytes are not UTF-8 runs with exactly those bytes, sh
   CHECK(failed["state"].str() == "failed");
   CHECK(failed["reason"].str() == "cannot start job: command 'no-such-\\xff' not found in PATH");
 }
+
+TEST_CASE("a job's stored output is bounded by --max-output, keeping its first and last halves") {
+  cluster c;
+  c.start_dev("dev", {"--max-output", "1K"});
+  auto id = c.submit({"sh", "-c", "echo START; seq 1 20000; echo END"});
+  CHECK(c.wait_job(id)["state"].str() == "succeeded");
+  auto out = c.run({"logs", id}).out;
+  CHECK(out.rfind("START\n", 0) == 0);
+  CHECK(out.size() > 1024);
+  CHECK(out.size() < 1024 + 200); // the two halves and one line about what was dropped
+  CHECK(out.find("bytes of output dropped here: a stream keeps its first and last 512 bytes "
+                 "(--max-output 1024)]")
+        != std::string::npos);
+  CHECK(out.substr(out.size() - 11) == "\n20000\nEND\n");
+  CHECK(c.node_record("dev")["max_output_bytes"].num() == 1024);
+}
