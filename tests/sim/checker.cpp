@@ -73,13 +73,17 @@ void checker::record(const std::string& node, const pb::LogEntry& entry) {
     throw invariant_violation(
         fmt::format("{} applied index {} but no master applied index {} before it", node, index,
                     entries_.size() + 1));
+  bool makes_job = entry.has_job_submitted();
   if (auto job = job_name(entry); !job.empty()) {
     auto [it, fresh] = jobs_.emplace(job, index);
-    if (!fresh)
+    // A client's retry commits its submission again under the same idempotency key: that entry
+    // must make no second job, which the job count below checks on every master.
+    if (!fresh && entry.job_submitted().spec().idempotency_key().empty())
       throw invariant_violation(
           fmt::format("{} was committed twice, at {} and {}", job, it->second, index));
+    makes_job = fresh;
   }
-  submissions_.push_back(submissions_.back() + (entry.has_job_submitted() ? 1 : 0));
+  submissions_.push_back(submissions_.back() + (makes_job ? 1 : 0));
   entries_.push_back(entry);
   bytes_.push_back(std::move(bytes));
 }

@@ -14,8 +14,9 @@
 //  - a master's state machine is exactly at its applied index, its applied index never passes its
 //    commit, and its job count is the record's count of submissions up to that index (this also
 //    checks snapshots: a wrong one shows up at once);
-//  - no job is committed twice; a confirmed read's index covers every write committed before the
-//    read was asked.
+//  - no job is committed twice, but for a client's retry under the same idempotency key, which
+//    must make no second job (the job count above); a confirmed read's index covers every write
+//    committed before the read was asked.
 
 #include <cstdint>
 #include <map>

@@ -287,21 +287,24 @@ void cluster::hint_leader_unreachable(const std::string& id) {
   process(n);
 }
 
-std::string cluster::propose(const std::string& id) {
+std::string cluster::propose(const std::string& id, bool retry) {
   auto& n = at(id);
   if (!n.replica)
     return {};
-  std::string job = fmt::format("job-{}", ++jobs_);
+  std::string job = retry && !last_job_.empty() ? last_job_ : fmt::format("job-{}", ++jobs_);
+  last_job_ = job;
   pb::LogEntry entry;
   entry.set_time_ms(static_cast<int64_t>(now_) * 100);
   auto* spec = entry.mutable_job_submitted()->mutable_spec();
   spec->set_name(job);
   spec->add_argv(job);
   spec->set_cpu_millis(100);
+  spec->set_idempotency_key(job);
   const uint64_t index = n.replica->raft().propose(std::move(entry));
   if (index == 0)
     return {};
-  trace_.add(now_, fmt::format("client: {} proposed to {} at index {} (term {})", job, id, index,
+  trace_.add(now_, fmt::format("client: {} {} to {} at index {} (term {})", job,
+                               retry ? "proposed again" : "proposed", id, index,
                                n.replica->raft().term()));
   process(n);
   return job;

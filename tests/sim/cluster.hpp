@@ -97,9 +97,10 @@ public:
   void hint_leader_unreachable(const std::string& id);
 
   // Clients.
-  /// Proposes a new job to `id`; its distinct name ("job-<n>"), or "" if `id` is down or does not
-  /// lead.
-  std::string propose(const std::string& id);
+  /// Proposes a new job to `id`; its distinct name ("job-<n>"), also its idempotency key, or "" if
+  /// `id` is down or does not lead. With `retry`, proposes the previous submission again under
+  /// its key, as a client does after a timeout or a failover: it must not make a second job.
+  std::string propose(const std::string& id, bool retry = false);
   /// Asks `id` for a read index; the read's context, or 0 if `id` is down or does not lead.
   uint64_t read(const std::string& id);
   bool committed(const std::string& job) const {
@@ -160,6 +161,7 @@ private:
   std::vector<node_view> views_;
   uint64_t now_ = 0;
   uint64_t jobs_ = 0;
+  std::string last_job_; // the latest submission, which a retry sends again
   uint64_t reads_ = 0;
   uint64_t seen_commit_ = 0;
 };

@@ -201,7 +201,7 @@ void fault_driver::restarts() {
 
 void fault_driver::clients() {
   if (rng_.chance(p_.propose_probability))
-    t_.propose(rng_.chance(0.85) ? leader_or_any() : any_master());
+    t_.propose(rng_.chance(0.85) ? leader_or_any() : any_master(), rng_.chance(0.2));
   if (rng_.chance(p_.read_probability))
     t_.read(leader_or_any());
 }
