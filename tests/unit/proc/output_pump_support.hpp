@@ -196,9 +196,12 @@ private:
 
 // A pump whose callbacks a recorder keeps, writing into a scratch directory.
 struct pump_fixture {
+  explicit pump_fixture(uint64_t max_bytes = default_max_output_bytes)
+      : pump{into(recorder), max_bytes} {}
+
   scratch_dir dir;
   drain_recorder recorder;
-  output_pump pump{into(recorder)};
+  output_pump pump;
 
   // A new stream into `path`, reported with `token`; the pump holds its read end.
   output_pipe stream_into(const std::string& path, uint64_t token) {

@@ -322,19 +322,15 @@ TEST_CASE("make_output_pipe stays above 2 when 0, 1 and 2 are closed", "[proc][o
 
 TEST_CASE("a stream over its bound keeps its first and last halves and says what was dropped",
           "[proc][output_pump]") {
-  scratch_dir dir;
-  drain_recorder recorder;
-  output_pump pump{into(recorder), 20};
-  auto path = dir.file("stdout");
-  auto pipe = make_output_pipe();
-  recorder.watch(1, path);
-  pump.add(std::move(pipe.read_end), path, 1);
+  pump_fixture f{20};
+  auto path = f.dir.file("stdout");
+  auto pipe = f.stream_into(path, 1);
   REQUIRE(write_all(pipe.write_end.get(), "0123456789"));           // the head
   REQUIRE(write_all(pipe.write_end.get(), std::string(1000, 'x'))); // dropped
   REQUIRE(write_all(pipe.write_end.get(), "ABCDEFGHIJ"));           // the tail
   pipe.write_end.reset();
-  REQUIRE(recorder.wait_for(1));
-  CHECK(recorder.only_call().error.empty());
+  REQUIRE(f.recorder.wait_for(1));
+  CHECK(f.recorder.only_call().error.empty());
   CHECK(read_file(path)
         == "0123456789\n[claud: 1000 bytes of output dropped here: a stream keeps its first and "
            "last 10 bytes (--max-output 20)]\nABCDEFGHIJ");
@@ -343,17 +339,13 @@ TEST_CASE("a stream over its bound keeps its first and last halves and says what
 
 TEST_CASE("a stream just over half its bound is stored whole, with nothing dropped",
           "[proc][output_pump]") {
-  scratch_dir dir;
-  drain_recorder recorder;
-  output_pump pump{into(recorder), 20};
-  auto path = dir.file("stdout");
-  auto pipe = make_output_pipe();
-  recorder.watch(1, path);
-  pump.add(std::move(pipe.read_end), path, 1);
+  pump_fixture f{20};
+  auto path = f.dir.file("stdout");
+  auto pipe = f.stream_into(path, 1);
   for (const char* piece : {"0123456", "789abc", "defghij"}) // 20 bytes, in three writes
     REQUIRE(write_all(pipe.write_end.get(), piece));
   pipe.write_end.reset();
-  REQUIRE(recorder.wait_for(1));
+  REQUIRE(f.recorder.wait_for(1));
   CHECK(read_file(path) == "0123456789abcdefghij");
   CHECK_FALSE(std::filesystem::exists(path + ".tail"));
 }
