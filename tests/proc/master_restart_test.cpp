@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -131,4 +134,32 @@ TEST_CASE("a master SIGKILLed after acknowledged submissions keeps them and fini
     REQUIRE(r.exit_code == 0);
     CHECK(json::parse(r.out)["node"].str() == "s1");
   }
+}
+
+TEST_CASE("a job whose last log record was cut on recovery ends as it did, without running again") {
+  cluster c;
+  c.start_master("m");
+  c.start_slave("s1", "1", "1G");
+  auto ran = c.root() + "/ran";
+  auto id = c.submit({"sh", "-c", "echo once >> " + ran});
+  REQUIRE(c.wait_job(id)["state"].str() == "succeeded");
+
+  // The record that ended the job is the newest one: cut inside it, as a torn write would be.
+  c.kill("m", SIGKILL);
+  std::filesystem::path newest;
+  for (const auto& file : std::filesystem::directory_iterator(c.node("m").data_dir + "/raft"))
+    if (file.path().extension() == ".seg" && file.path() > newest)
+      newest = file.path();
+  REQUIRE(!newest.empty());
+  std::filesystem::resize_file(newest, std::filesystem::file_size(newest) - 3);
+  c.restart("m");
+
+  // The log now leaves the job placed on s1, which ran it: s1 tells its end again when the
+  // leader asks it to start it, instead of the job staying placed for ever.
+  auto job = c.wait_job(id, 15s);
+  INFO(job.dump());
+  CHECK(job["state"].str() == "succeeded");
+  CHECK(job["attempts"].num() == 1);
+  std::ifstream lines{ran};
+  CHECK(std::string{std::istreambuf_iterator<char>(lines), {}} == "once\n");
 }
