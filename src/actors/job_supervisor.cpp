@@ -132,8 +132,8 @@ void send_report(self_pointer self, const std::string& job_id) {
   }
 }
 
-void pump_output(self_pointer self, attempt_record& record, proc::unique_fd read_end,
-                 const pb::Job& job, const char* stream) {
+void pump_output(self_pointer self, attempt_record& record, unique_fd read_end, const pb::Job& job,
+                 const char* stream) {
   auto& st = self->state;
   auto token = st.next_stream_token++;
   st.pump->add(std::move(read_end), output_path(st.config, job.id(), job.attempts(), stream),

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "proc/unique_fd.hpp"
+#include "os/unique_fd.hpp"
 
 namespace claud::proc {
 

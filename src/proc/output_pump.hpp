@@ -8,7 +8,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "proc/unique_fd.hpp"
+#include "os/unique_fd.hpp"
 
 namespace claud::proc {
 

@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "os/unique_fd.hpp"
 #include "proc/exit_status.hpp"
-#include "proc/unique_fd.hpp"
 
 namespace claud::proc {
 

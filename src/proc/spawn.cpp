@@ -19,7 +19,7 @@
 #include <fmt/format.h>
 
 #include "log/printable.hpp"
-#include "proc/unique_fd.hpp"
+#include "os/unique_fd.hpp"
 
 extern char** environ;
 

@@ -68,7 +68,7 @@ std::string generated_node_id() {
 
 } // namespace
 
-data_dir::data_dir(std::string path, owned_fd lock_fd)
+data_dir::data_dir(std::string path, unique_fd lock_fd)
     : path_(std::move(path)), lock_fd_(std::move(lock_fd)) {
   // nop
 }
@@ -86,7 +86,7 @@ data_dir data_dir::open(const std::string& path) {
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
     throw_unusable(dir, errno);
   std::string lock_path = dir + "/lock";
-  owned_fd fd{::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)};
+  unique_fd fd{::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)};
   if (!fd.valid())
     throw_unusable(dir, errno);
   int rc;

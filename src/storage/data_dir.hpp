@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "storage/owned_fd.hpp"
+#include "os/unique_fd.hpp"
 
 namespace claud::storage {
 
@@ -70,10 +70,10 @@ public:
   static bool valid_node_id(const std::string& id);
 
 private:
-  data_dir(std::string path, owned_fd lock_fd);
+  data_dir(std::string path, unique_fd lock_fd);
 
   std::string path_;
-  owned_fd lock_fd_;
+  unique_fd lock_fd_;
 };
 
 } // namespace claud::storage

@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "storage/owned_fd.hpp"
+#include "os/unique_fd.hpp"
 #include "storage/storage_error.hpp"
 
 namespace claud::storage::file_util {
@@ -70,7 +70,7 @@ std::string parent_of(const std::string& path) {
 }
 
 void sync_dir(const std::string& dir) {
-  owned_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  unique_fd fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
   if (!fd.valid())
     throw_io_error("open directory", dir, errno);
   if (::fsync(fd.get()) != 0)
@@ -115,7 +115,7 @@ int read_all(int fd, std::string* content) {
 }
 
 bool read_file(const std::string& path, std::string* content) {
-  owned_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
+  unique_fd fd{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (!fd.valid()) {
     if (errno == ENOENT)
       return false;
@@ -173,7 +173,7 @@ std::optional<uint64_t> parse_numbered_name(std::string_view name, std::string_v
 void write_file_atomically(const std::string& path, std::string_view content) {
   std::string tmp = path + ".tmp";
   {
-    owned_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+    unique_fd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
     if (!fd.valid())
       throw_io_error("create", tmp, errno);
     if (int err = write_all(fd.get(), content.data(), content.size(), 0); err != 0)

@@ -114,7 +114,7 @@ uint64_t parse_records(const std::string& path, std::string_view data,
 
 } // namespace
 
-record_file::record_file(std::string path, owned_fd fd, uint64_t size_bytes,
+record_file::record_file(std::string path, unique_fd fd, uint64_t size_bytes,
                          uint64_t torn_tail_bytes)
     : path_(std::move(path)), fd_(std::move(fd)), size_bytes_(size_bytes),
       torn_tail_bytes_(torn_tail_bytes) {
@@ -126,7 +126,7 @@ record_file record_file::open(const std::string& path, std::vector<std::string>*
   // O_EXCL first tells us whether we created the file, and so whether its directory entry still
   // has to be made durable.
   bool created = true;
-  owned_fd fd{::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
+  unique_fd fd{::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
   if (!fd.valid() && errno == EEXIST) {
     created = false;
     fd.reset(::open(path.c_str(), O_RDWR | O_CLOEXEC));

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "storage/owned_fd.hpp"
+#include "os/unique_fd.hpp"
 
 namespace claud::storage {
 
@@ -87,12 +87,12 @@ public:
   }
 
 private:
-  record_file(std::string path, owned_fd fd, uint64_t size_bytes, uint64_t torn_tail_bytes);
+  record_file(std::string path, unique_fd fd, uint64_t size_bytes, uint64_t torn_tail_bytes);
 
   void check_usable() const;
 
   std::string path_;
-  owned_fd fd_;
+  unique_fd fd_;
   uint64_t size_bytes_ = 0;
   uint64_t torn_tail_bytes_ = 0;
   bool failed_ = false; // an I/O error left the file in an unknown state

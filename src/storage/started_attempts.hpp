@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "storage/owned_fd.hpp"
+#include "os/unique_fd.hpp"
 
 namespace claud::storage {
 
@@ -49,7 +49,7 @@ private:
   std::string path_;
   std::set<std::pair<std::string, uint32_t>> attempts_;
   size_t lines_in_file_ = 0;
-  owned_fd file_;
+  unique_fd file_;
 };
 
 } // namespace claud::storage

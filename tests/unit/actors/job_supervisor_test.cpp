@@ -178,7 +178,7 @@ private:
 
 /// Waits for any process (not only a child) to end; false after the deadline.
 bool wait_gone(pid_t pid) {
-  proc::unique_fd pidfd{proc::test::open_pidfd(pid)};
+  unique_fd pidfd{proc::test::open_pidfd(pid)};
   if (!pidfd.valid())
     return errno == ESRCH;
   pollfd entry{pidfd.get(), POLLIN, 0};

@@ -4,6 +4,7 @@
 // output_pump_failure_test.cpp.
 #include "output_pump_support.hpp"
 
+using claud::unique_fd;
 using namespace claud::proc;
 using namespace claud::proc::test;
 

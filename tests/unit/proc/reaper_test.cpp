@@ -19,6 +19,7 @@
 #include "proc/spawn.hpp"
 #include "test_support.hpp"
 
+using claud::unique_fd;
 using namespace claud::proc;
 using namespace claud::proc::test;
 

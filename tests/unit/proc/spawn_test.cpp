@@ -18,6 +18,7 @@
 
 #include "test_support.hpp"
 
+using claud::unique_fd;
 using namespace claud::proc;
 using namespace claud::proc::test;
 

@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
+#include "os/unique_fd.hpp"
 #include "proc/exit_status.hpp"
 #include "proc/spawn.hpp"
-#include "proc/unique_fd.hpp"
 
 namespace claud::proc::test {
 

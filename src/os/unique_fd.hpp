@@ -4,10 +4,11 @@
 
 #include <utility>
 
-namespace claud::proc {
+namespace claud {
 
-// Owns one file descriptor and closes it once. Error paths in this folder open several descriptors
-// (output files, directories, pidfds); owning them makes every early return leak-free.
+// Owns one file descriptor and closes it once, so that every early return and every exception
+// releases what was opened (output files, log segments, directories, pidfds, sockets). Shared by
+// the folders that talk to the operating system (storage, proc, net).
 class unique_fd {
 public:
   unique_fd() noexcept = default;
@@ -46,7 +47,8 @@ public:
   }
 
   // close() is not retried on EINTR: on Linux the descriptor is released even then, and a retry
-  // could close a descriptor another thread has just been given.
+  // could close a descriptor another thread has just been given. Its other errors are ignored on
+  // purpose: durability is only ever promised by an fsync that succeeded.
   void reset(int fd = -1) noexcept {
     if (fd_ >= 0)
       ::close(fd_);
@@ -57,4 +59,4 @@ private:
   int fd_ = -1;
 };
 
-} // namespace claud::proc
+} // namespace claud
