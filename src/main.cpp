@@ -71,6 +71,9 @@ void add_node_options(CLI::App& app, roles::node_options& o) {
                  "Slave, dev: the most each job's stdout and stderr keep (the first and last "
                  "halves)")
       ->capture_default_str();
+  app.add_option("--min-free-disk", o.min_free_disk,
+                 "Slave, dev: below this much free space in its data dir, `claud nodes` says so")
+      ->capture_default_str();
   app.add_option("--max-message-size", o.max_message_size,
                  "All: the largest message a peer may send (a larger one drops the peer)")
       ->capture_default_str();

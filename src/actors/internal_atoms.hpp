@@ -29,5 +29,6 @@ using resend_atom = caf::atom_constant<caf::atom("resend")>;
 using started_atom = caf::atom_constant<caf::atom("started")>;
 using drained_atom = caf::atom_constant<caf::atom("drained")>;
 using finish_atom = caf::atom_constant<caf::atom("finish")>;
+using disk_atom = caf::atom_constant<caf::atom("disk")>;
 
 } // namespace claud

@@ -23,7 +23,9 @@
 #include "proc/output_pump.hpp"
 #include "proc/reaper.hpp"
 #include "proc/spawn.hpp"
+#include "storage/disk_space.hpp"
 #include "storage/started_attempts.hpp"
+#include "storage/storage_error.hpp"
 
 namespace claud {
 
@@ -56,6 +58,7 @@ struct job_supervisor_state {
   std::set<std::string> queued_reports;       // jobs whose report goes in the next batch
   bool reports_scheduled = false;
   uint64_t next_stream_token = 1;
+  std::string disk_note; // why the data dir is nearly full, "" while it is not
   std::unique_ptr<proc::reaper> reaper;
   std::unique_ptr<proc::output_pump> pump;
   static inline const char* name = "job_supervisor";
@@ -427,6 +430,32 @@ void sweep_old_output(self_pointer self) {
   }
 }
 
+/// Tells the link when the data dir's free space falls below, or climbs back over, the minimum;
+/// it registers again with the note, so `claud nodes` shows it.
+void check_disk(self_pointer self) {
+  auto& st = self->state;
+  self->delayed_send(self, st.config.disk_check_period, disk_atom::value);
+  std::string note;
+  try {
+    auto space = storage::space_of(st.config.jobs_dir);
+    constexpr double gib = 1024.0 * 1024 * 1024;
+    if (space.free_bytes < st.config.min_free_disk_bytes)
+      note = fmt::format("data dir nearly full: {:.1f} GiB free of {:.1f} GiB, below "
+                         "--min-free-disk {:.1f} GiB; job output may fail to be stored",
+                         space.free_bytes / gib, space.total_bytes / gib,
+                         st.config.min_free_disk_bytes / gib);
+  } catch (const storage::storage_error& e) {
+    note = e.what();
+  }
+  if (note == st.disk_note)
+    return;
+  if (!note.empty())
+    log::warn("supervisor", "low disk", {{"node", st.config.node_id}, {"note", note}});
+  st.disk_note = note;
+  if (st.link)
+    self->send(st.link, disk_atom::value, note);
+}
+
 /// Every attempt the leader may not know the end of: the running ones, including older attempts
 /// still being stopped (which the leader, finding no decision that explains them, stops too), and
 /// those whose end is not acknowledged.
@@ -467,7 +496,11 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
         sweep_old_output(self);
         self->state.config.cgroups->reuse_emptied();
       },
-      [=](link_to_atom, caf::actor& link) { self->state.link = std::move(link); },
+      [=](link_to_atom, caf::actor& link) {
+        self->state.link = std::move(link);
+        check_disk(self); // the link registers with what it learns here
+      },
+      [=](disk_atom) { check_disk(self); },
       // The whole batch in one go: measured faster (2,000 jobs, interleaved runs) than queueing
       // the starts and spawning one per message to let exits in between.
       [=](start_atom, const pb::StartJob& batch) {

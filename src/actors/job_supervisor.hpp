@@ -56,6 +56,10 @@ struct job_supervisor_config {
   std::chrono::milliseconds output_wait{1000};
   uint32_t max_log_chunk_bytes = 1024 * 1024;
   uint64_t max_output_bytes = proc::default_max_output_bytes; // stored per stream and attempt
+  // Below this much free space in jobs_dir's file system, the slave says so (the link tells the
+  // leader: `claud nodes`), checked every disk_check_period.
+  uint64_t min_free_disk_bytes = uint64_t{1} << 30;
+  std::chrono::milliseconds disk_check_period{10000};
   std::chrono::milliseconds log_retention{24 * 3600 * 1000};  // output of ended jobs kept this long
   std::shared_ptr<proc::job_cgroups> cgroups;         // limits of each job attempt; null: no limits
   std::shared_ptr<storage::started_attempts> started; // DATA/started-attempts; required

@@ -221,6 +221,13 @@ caf::behavior slave_link(self_pointer self, slave_link_config config) {
       [=](ping_atom, uint64_t session) { ping(self, session); },
       [=](leader_atom, uint64_t term, const std::string& leader) { follow(self, term, leader); },
       [=](report_atom, pb::SlaveReport& reports) { return forward_reports(self, reports); },
+      [=](disk_atom, const std::string& note) {
+        // The node record carries it; registering again updates the leader's.
+        auto& st = self->state;
+        st.config.node.set_disk_note(note);
+        if (st.current == link_state::registered)
+          register_with(self, st.master);
+      },
   };
 }
 

@@ -17,6 +17,8 @@
 //                                     errc::unavailable while not registered (the supervisor
 //                                     sends them again later)
 //   (leader_atom, uint64_t term, std::string leader) -> void: a newer leader, from leader_watch
+//   (disk_atom, std::string note) -> void: the supervisor's note on a nearly full data dir ("" once
+//                                    it is not); the link registers again to tell the leader
 
 #include <chrono>
 #include <string>

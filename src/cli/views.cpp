@@ -139,6 +139,7 @@ pb::view::Node to_view(const pb::Node& node) {
   v.set_state(state::node_state_name(node.state()));
   v.set_draining(node.draining());
   v.set_max_output_bytes(static_cast<double>(node.max_output_bytes()));
+  v.set_disk_note(node.disk_note());
   v.set_cpus_total(static_cast<double>(node.cpu_millis_total()) / 1000.0);
   v.set_cpus_free(static_cast<double>(node.cpu_millis_total() - node.cpu_millis_used()) / 1000.0);
   v.set_memory_total_bytes(static_cast<double>(node.memory_bytes_total()));
@@ -275,6 +276,9 @@ void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {
   for (const auto& node : nodes)
     if (!node.limits().note().empty())
       out << fmt::format("{}: limits not enforced: {}\n", node.id(), node.limits().note());
+  for (const auto& node : nodes)
+    if (!node.disk_note().empty())
+      out << fmt::format("{}: {}\n", node.id(), node.disk_note());
 }
 
 void print_leader(std::ostream& out, const pb::LeaderInfo& info) {

@@ -64,6 +64,7 @@ void validate(node_options& options) {
   if (auto bytes = cli::parse_memory_bytes(options.max_output, "--max-output"); bytes < 1024)
     throw startup_error(
         fmt::format("--max-output must be at least 1K (got {})", options.max_output));
+  cli::parse_memory_bytes(options.min_free_disk, "--min-free-disk");
   constexpr int64_t min_message = int64_t{1} << 20, max_message = int64_t{4} << 30;
   auto message = cli::parse_memory_bytes(options.max_message_size, "--max-message-size");
   if (message < min_message || message > max_message)

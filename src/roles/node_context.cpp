@@ -116,6 +116,8 @@ slave_setup prepare_slave(const node_options& options, storage::data_dir& dir,
   supervisor.max_output_bytes
       = static_cast<uint64_t>(cli::parse_memory_bytes(options.max_output, "--max-output"));
   node.set_max_output_bytes(static_cast<int64_t>(supervisor.max_output_bytes));
+  supervisor.min_free_disk_bytes
+      = static_cast<uint64_t>(cli::parse_memory_bytes(options.min_free_disk, "--min-free-disk"));
   supervisor.cgroups = open_job_cgroups(options, dir, node_id);
   try {
     supervisor.started

@@ -31,6 +31,7 @@ struct node_options {
   int64_t log_retention_ms = 86400000;  // slaves: output of ended jobs is deleted after this long
   std::string max_message_size = "64M"; // all: the most one peer's message may make it reserve
   std::string max_output = "64M";       // slaves: what each job stream (stdout, stderr) keeps
+  std::string min_free_disk = "1G";     // slaves: less free space in the data dir is reported
 };
 
 /// The masters' clock: raft counts time in ticks of this length.

@@ -272,3 +272,18 @@ TEST_CASE("a job's stored output is bounded by --max-output, keeping its first a
   CHECK(out.substr(out.size() - 11) == "\n20000\nEND\n");
   CHECK(c.node_record("dev")["max_output_bytes"].num() == 1024);
 }
+
+TEST_CASE("a slave whose data dir has less free space than --min-free-disk says so in nodes") {
+  cluster c;
+  c.start_dev("dev", {"--min-free-disk", "1000T"}); // more than any test machine has free
+  json record;
+  c.wait_until(
+      "the node reports its disk",
+      [&] {
+        record = c.node_record("dev");
+        return record["disk_note"].str().rfind("data dir nearly full: ", 0) == 0;
+      },
+      10s, [&] { return record.dump(); });
+  CHECK(c.run({"nodes"}).out.find("dev: data dir nearly full: ") != std::string::npos);
+  CHECK(c.node_stderr("dev").find("low disk") != std::string::npos);
+}

@@ -149,7 +149,8 @@ TEST_CASE("a node's JSON has its documented keys and free resources") {
   auto doc = parse<Struct>(to_json(to_view(node)));
   CHECK(keys_of(doc)
         == keys{"id", "role", "address", "state", "cpus_total", "cpus_free", "memory_total_bytes",
-                "memory_free_bytes", "labels", "draining", "limits", "max_output_bytes"});
+                "memory_free_bytes", "labels", "draining", "limits", "max_output_bytes",
+                "disk_note"});
   CHECK(doc.fields().at("labels").struct_value().fields().empty());
   CHECK_FALSE(doc.fields().at("draining").bool_value());
   CHECK(text(doc, "id") == "s1");
