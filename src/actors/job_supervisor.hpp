@@ -60,7 +60,7 @@ struct job_supervisor_config {
   // leader: `claud nodes`), checked every disk_check_period.
   uint64_t min_free_disk_bytes = uint64_t{1} << 30;
   std::chrono::milliseconds disk_check_period{10000};
-  std::chrono::milliseconds log_retention{24 * 3600 * 1000};  // output of ended jobs kept this long
+  std::chrono::milliseconds log_retention{24 * 3600 * 1000}; // output of ended jobs kept this long
   std::shared_ptr<proc::job_cgroups> cgroups;         // limits of each job attempt; null: no limits
   std::shared_ptr<storage::started_attempts> started; // DATA/started-attempts; required
 };
