@@ -19,7 +19,8 @@ void add_node_options(CLI::App& app, roles::node_options& o) {
   app.add_option("--role", o.role, "Run a node: master, slave or dev (both in one process)");
   app.add_option("--listen", o.listen, "HOST:PORT this node listens on (dev: 127.0.0.1:7400)");
   app.add_option("--join", o.join,
-                 "HOST:PORT[,...]: the masters a slave joins, or a master's fellow masters");
+                 "HOST:PORT[,...]: the masters, the same list for every node (a master skips "
+                 "itself)");
   app.add_option("--data-dir", o.data_dir,
                  "Directory for the node's state (default: "
                  "~/.local/share/claud/ROLE)");

@@ -16,17 +16,24 @@
 namespace claud {
 
 /// One line a user can act on; `unreachable()` tells a cluster that could not be reached at all
-/// from a request the cluster refused.
+/// from a request the cluster refused, and `maybe_applied()` a write that one of its tries may
+/// have left in a leader's log (its outcome was unknown, or its master went away), so that a
+/// later refusal ("no leader") does not mean it was not applied.
 class client_error : public std::runtime_error {
 public:
-  client_error(std::string message, bool unreachable = false)
-      : std::runtime_error(std::move(message)), unreachable_(unreachable) {}
+  client_error(std::string message, bool unreachable = false, bool maybe_applied = false)
+      : std::runtime_error(std::move(message)), unreachable_(unreachable),
+        maybe_applied_(maybe_applied) {}
   bool unreachable() const {
     return unreachable_;
+  }
+  bool maybe_applied() const {
+    return maybe_applied_;
   }
 
 private:
   bool unreachable_;
+  bool maybe_applied_;
 };
 
 struct client_options {

@@ -63,7 +63,7 @@ void on_master_error(self_pointer self, const caf::error& err) {
   } else if (has_code(err, errc::conflict)) {
     // Its node id belongs to another live node: retrying cannot help, and must not succeed the
     // moment that node goes down. The slave stops with the reason.
-    log::error("link", "registration refused", {{"error", error_message(err)}});
+    log::info("link", "registration refused", {{"error", error_message(err)}});
     self->quit(err);
     return;
   } else {

@@ -116,18 +116,20 @@ struct client::impl {
   Result request(std::chrono::milliseconds timeout, const Ts&... xs) {
     auto deadline = std::chrono::steady_clock::now() + options.request_timeout;
     auto backoff = std::chrono::milliseconds{20};
+    bool maybe_applied = false; // a try may have reached a leader's log
     for (;;) {
       auto outcome = attempt<Result>(timeout, xs...);
       if (outcome)
         return std::move(*outcome);
       const auto& err = outcome.error();
       bool lost = connection_lost(err);
+      maybe_applied = maybe_applied || lost || has_code(err, errc::outcome_unknown);
       if (!retryable(err) && !lost)
         throw client_error(error_message(err));
       if (std::chrono::steady_clock::now() + backoff > deadline)
-        throw client_error(fmt::format("{}; gave up after {} s of retries", error_message(err),
-                                       options.request_timeout.count() / 1000),
-                           lost);
+        throw client_error(fmt::format("{}; gave up after {:g} s of retries", error_message(err),
+                                       static_cast<double>(options.request_timeout.count()) / 1000),
+                           lost, maybe_applied);
       std::this_thread::sleep_for(backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds{500});
       if (lost)
@@ -164,12 +166,15 @@ pb::Job client::submit(const pb::JobSpec& spec) {
   try {
     return impl_->request<pb::Job>(impl_->options.attempt_timeout, submit_atom::value, keyed);
   } catch (const client_error& e) {
-    if (!e.unreachable())
+    // An earlier try may sit in a deposed leader's log and commit once it leads again (the chaos
+    // suite saw it): a refusal that follows one is not a refusal of the submission.
+    if (!e.maybe_applied())
       throw;
-    throw client_error(fmt::format("{}; if the submission reached the cluster, submit again with "
-                                   "--idempotency-key {} to get its job without making a second",
+    throw client_error(fmt::format("{}; the submission may or may not have been applied: submit "
+                                   "again with --idempotency-key {} to get its job, or to make "
+                                   "it once",
                                    e.what(), keyed.idempotency_key()),
-                       true);
+                       e.unreachable(), true);
   }
 }
 

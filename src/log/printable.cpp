@@ -33,16 +33,6 @@ size_t sequence_length(const std::string& s, size_t i) {
 
 } // namespace
 
-bool is_utf8(const std::string& bytes) {
-  for (size_t i = 0; i < bytes.size();) {
-    auto n = sequence_length(bytes, i);
-    if (n == 0)
-      return false;
-    i += n;
-  }
-  return true;
-}
-
 std::string printable(const std::string& bytes) {
   std::string out;
   out.reserve(bytes.size());

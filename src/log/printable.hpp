@@ -10,7 +10,4 @@ namespace claud::log {
 /// `bytes` with each byte outside valid UTF-8 as \xNN; valid UTF-8 is returned unchanged.
 std::string printable(const std::string& bytes);
 
-/// Whether `bytes` is valid UTF-8 (what protobuf requires of a string field).
-bool is_utf8(const std::string& bytes);
-
 } // namespace claud::log

@@ -20,8 +20,10 @@ namespace claud::net {
 
 /// The setting, in actor_system_config::content, that bounds one message from a peer.
 constexpr const char* max_message_bytes_key = "claud.max-message-bytes";
-/// Its default: well above claud's largest message (a snapshot of a large state, a log chunk).
-constexpr size_t default_max_message_bytes = size_t{64} << 20;
+/// Its default. A snapshot of the state (every job kept, with its history) and a `claud jobs`
+/// answer travel as one message each, so a cluster that keeps more than about 100,000 jobs needs
+/// a larger --max-message-size on every node.
+constexpr size_t default_max_message_bytes = size_t{256} << 20;
 
 class guarded_multiplexer : public caf::io::network::default_multiplexer {
 public:

@@ -213,8 +213,8 @@ void output_pump::close_tail(stream& s, char* buffer, size_t size) {
   auto kept = std::min(s.tail_bytes, tail_capacity());
   if (s.error.empty() && s.tail_bytes > kept) {
     auto note = fmt::format("\n[claud: {} bytes of output dropped here: a stream keeps its "
-                            "first and last {} bytes (--max-output {})]\n",
-                            s.tail_bytes - kept, head_capacity(), max_bytes_);
+                            "first {} and last {} bytes (--max-output {})]\n",
+                            s.tail_bytes - kept, head_capacity(), tail_capacity(), max_bytes_);
     if (!write_all(s.file.get(), note.data(), note.size()))
       s.error = fmt::format("cannot write {} ({})", s.path, std::strerror(errno));
   }

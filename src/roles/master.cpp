@@ -93,7 +93,7 @@ void spawn_local_slave(caf::actor_system& system, actor_stopper& actors,
   link_config.node = setup.node;
   link_config.local_api = api;
   link_config.supervisor = actors.add(spawn_job_supervisor(system, setup.supervisor));
-  actors.add(spawn_slave_link(system, link_config));
+  stop_on_identity_conflict(actors.add(spawn_slave_link(system, link_config)));
 }
 
 } // namespace

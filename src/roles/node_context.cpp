@@ -161,8 +161,6 @@ std::string first_stop_error;
 void arm_shutdown_deadline() {
   std::thread([] {
     std::this_thread::sleep_for(shutdown_bound);
-    log::error("node", "stop did not finish in time, exiting anyway",
-               {{"after_s", std::to_string(shutdown_bound.count())}});
     std::cerr << "claud: error: the node did not stop within " << shutdown_bound.count()
               << " s of the stop signal and exited anyway; acknowledged work is on disk\n";
     std::_Exit(1);
@@ -188,6 +186,13 @@ void stop_with_error(std::string error) {
       first_stop_error = std::move(error);
   }
   ::kill(::getpid(), SIGTERM); // wakes wait_for_stop_signal
+}
+
+void stop_on_identity_conflict(const caf::actor& link) {
+  link->attach_functor([](const caf::error& reason) {
+    if (has_code(reason, errc::conflict))
+      stop_with_error(error_message(reason));
+  });
 }
 
 std::string stop_error() {

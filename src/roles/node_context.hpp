@@ -62,6 +62,8 @@ void wait_for_stop_signal();
 void stop_with_error(std::string error);
 /// The first error given to stop_with_error, or "".
 std::string stop_error();
+/// Stops the node when its slave_link is refused for good (its node id is another live node's).
+void stop_on_identity_conflict(const caf::actor& link);
 void block_stop_signals();
 
 int run_master(const node_options& options, storage::data_dir& dir, const std::string& node_id,

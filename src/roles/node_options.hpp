@@ -19,19 +19,19 @@ struct node_options {
   std::vector<std::string> labels; // slaves and dev: KEY=VALUE, as --label gives them
   std::string cgroups = "auto";    // slaves and dev: auto | off | required (job limits)
   std::string log = "warn";
-  int64_t registration_grace_ms = 5000; // masters: how long restarted slaves have to re-register
-  int64_t reconnect_interval_ms = 250;  // slaves: pause between attempts to reach a master
-  int64_t kill_grace_ms = 3000;         // slaves: SIGTERM to SIGKILL
-  int64_t wait_poll_ms = 2000;          // masters: longest a `wait` request is parked
-  int64_t heartbeat_ms = 50;            // masters: leader heartbeat interval
-  int64_t election_timeout_ms = 300;    // masters: a follower campaigns after 1-2x this silence
-  int64_t ping_interval_ms = 500;       // slaves: how often a slave checks its leader
-  int64_t slave_timeout_ms = 2000;      // masters: a slave silent this long is lost
-  int64_t job_retention_ms = 86400000;  // masters: ended jobs leave the state after this long
-  int64_t log_retention_ms = 86400000;  // slaves: output of ended jobs is deleted after this long
-  std::string max_message_size = "64M"; // all: the most one peer's message may make it reserve
-  std::string max_output = "64M";       // slaves: what each job stream (stdout, stderr) keeps
-  std::string min_free_disk = "1G";     // slaves: less free space in the data dir is reported
+  int64_t registration_grace_ms = 5000;  // masters: how long restarted slaves have to re-register
+  int64_t reconnect_interval_ms = 250;   // slaves: pause between attempts to reach a master
+  int64_t kill_grace_ms = 3000;          // slaves: SIGTERM to SIGKILL
+  int64_t wait_poll_ms = 2000;           // masters: longest a `wait` request is parked
+  int64_t heartbeat_ms = 50;             // masters: leader heartbeat interval
+  int64_t election_timeout_ms = 300;     // masters: a follower campaigns after 1-2x this silence
+  int64_t ping_interval_ms = 500;        // slaves: how often a slave checks its leader
+  int64_t slave_timeout_ms = 2000;       // masters: a slave silent this long is lost
+  int64_t job_retention_ms = 86400000;   // masters: ended jobs leave the state after this long
+  int64_t log_retention_ms = 86400000;   // slaves: output of ended jobs is deleted after this long
+  std::string max_message_size = "256M"; // all: the most one peer's message may make it reserve
+  std::string max_output = "64M";        // slaves: what each job stream (stdout, stderr) keeps
+  std::string min_free_disk = "1G";      // slaves: less free space in the data dir is reported
 };
 
 /// The masters' clock: raft counts time in ticks of this length.

@@ -7,7 +7,6 @@
 #include "actors/job_supervisor.hpp"
 #include "actors/leader_watch.hpp"
 #include "actors/slave_link.hpp"
-#include "claud/protocol.hpp"
 #include "log/log.hpp"
 #include "roles/node_context.hpp"
 
@@ -37,10 +36,7 @@ int run_slave(const node_options& options, storage::data_dir& dir, const std::st
   watch_config.masters = link_config.masters;
   watch_config.retry_interval = link_config.retry_interval;
   watch_config.link = actors.add(spawn_slave_link(system, link_config));
-  watch_config.link->attach_functor([](const caf::error& reason) {
-    if (has_code(reason, errc::conflict)) // refused for good: its id is another live node's
-      stop_with_error(error_message(reason));
-  });
+  stop_on_identity_conflict(watch_config.link);
   actors.add(spawn_leader_watch(system, std::move(watch_config)));
   std::cout << fmt::format("claud slave {} listening on {} (data dir {}), joining {}", node_id,
                            where.to_string(), dir.path(), options.join)

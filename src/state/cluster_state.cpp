@@ -81,9 +81,8 @@ apply_result cluster_state::submit(const pb::JobSubmitted& op, int64_t time_ms) 
       return rejected(fmt::format("this submission (idempotency key {}) was accepted as job {}, "
                                   "which has ended and left the state",
                                   key, known->second.job_id()));
-    apply_result result;
+    apply_result result; // applied, changing nothing: the answer is the job the key made
     result.applied = true;
-    result.duplicate = true;
     result.job_id = known->second.job_id();
     return result;
   }
@@ -221,6 +220,8 @@ apply_result cluster_state::request_kill(const pb::JobKillRequested& op, int64_t
   if (it == jobs->end())
     return rejected(fmt::format("no job {}", op.job_id()));
   pb::Job& job = it->second;
+  if (job.kill_requested()) // asked again (a client's retry after a failover): nothing changes
+    return touched(job.id());
   if (is_terminal(job.state()))
     return rejected(
         fmt::format("job {} has already ended ({})", job.id(), job_state_name(job.state())));
@@ -303,7 +304,10 @@ apply_result cluster_state::register_node(const pb::NodeRegistered& op, int64_t 
   const int64_t cpu_used = node.cpu_millis_used();
   const int64_t memory_used = node.memory_bytes_used();
   const bool draining = node.draining(); // a user's decision outlives the node's restarts
+  const uint64_t incarnation = node.incarnation();
   node = incoming;
+  if (node.incarnation() == 0) // a node of an older claud does not say: the guard stays
+    node.set_incarnation(incarnation);
   node.set_cpu_millis_used(cpu_used);
   node.set_memory_bytes_used(memory_used);
   node.set_draining(draining);

@@ -12,9 +12,9 @@ namespace claud::state {
 /// ids of every job and node whose record changed (so actors can react to exactly those).
 struct apply_result {
   bool applied = false;
-  std::string error;      // why the entry was a no-op (stale placement, unknown job, ...)
-  std::string job_id;     // the job the entry is about (new id for a submission)
-  bool duplicate = false; // a submission whose idempotency key made job_id before
+  std::string error;  // why the entry was a no-op (stale placement, unknown job, ...)
+  std::string job_id; // the job the entry is about (a submission's new id, or the id its
+                      // idempotency key made before)
   std::vector<std::string> changed_jobs;
   std::vector<std::string> changed_nodes;
 };

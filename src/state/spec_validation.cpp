@@ -85,7 +85,7 @@ std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
     return fmt::format("the command is {} bytes long; at most {} are allowed", command_bytes,
                        limits.max_command_bytes);
   if (spec.name().size() > limits.max_name_bytes || !has_no_control_bytes(spec.name()))
-    return fmt::format("the job name must be printable and at most {} bytes",
+    return fmt::format("the job name must have no control characters and at most {} bytes",
                        limits.max_name_bytes);
   if (spec.cpu_millis() <= 0)
     return "the job must ask for more than 0 CPUs, e.g. --cpus 0.1";

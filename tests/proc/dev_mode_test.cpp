@@ -266,7 +266,7 @@ TEST_CASE("a job's stored output is bounded by --max-output, keeping its first a
   CHECK(out.rfind("START\n", 0) == 0);
   CHECK(out.size() > 1024);
   CHECK(out.size() < 1024 + 200); // the two halves and one line about what was dropped
-  CHECK(out.find("bytes of output dropped here: a stream keeps its first and last 512 bytes "
+  CHECK(out.find("bytes of output dropped here: a stream keeps its first 512 and last 512 bytes "
                  "(--max-output 1024)]")
         != std::string::npos);
   CHECK(out.substr(out.size() - 11) == "\n20000\nEND\n");

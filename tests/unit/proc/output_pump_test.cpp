@@ -333,12 +333,12 @@ TEST_CASE("a stream over its bound keeps its first and last halves and says what
   REQUIRE(f.recorder.wait_for(1));
   CHECK(f.recorder.only_call().error.empty());
   CHECK(read_file(path)
-        == "0123456789\n[claud: 1000 bytes of output dropped here: a stream keeps its first and "
-           "last 10 bytes (--max-output 20)]\nABCDEFGHIJ");
+        == "0123456789\n[claud: 1000 bytes of output dropped here: a stream keeps its first 10 "
+           "and last 10 bytes (--max-output 20)]\nABCDEFGHIJ");
   CHECK_FALSE(std::filesystem::exists(path + ".tail"));
 }
 
-TEST_CASE("a stream just over half its bound is stored whole, with nothing dropped",
+TEST_CASE("a stream exactly at its bound is stored whole, with nothing dropped",
           "[proc][output_pump]") {
   pump_fixture f{20};
   auto path = f.dir.file("stdout");
@@ -349,4 +349,18 @@ TEST_CASE("a stream just over half its bound is stored whole, with nothing dropp
   REQUIRE(f.recorder.wait_for(1));
   CHECK(read_file(path) == "0123456789abcdefghij");
   CHECK_FALSE(std::filesystem::exists(path + ".tail"));
+}
+
+TEST_CASE("a ring that wrapped part-way is appended oldest byte first", "[proc][output_pump]") {
+  pump_fixture f{21}; // a head of 10, a ring of 11
+  auto path = f.dir.file("stdout");
+  auto pipe = f.stream_into(path, 1);
+  REQUIRE(write_all(pipe.write_end.get(), "0123456789")); // the head
+  for (const char* piece : {"abcdefg", "hijklmn"})        // 14 bytes into a ring of 11
+    REQUIRE(write_all(pipe.write_end.get(), piece));
+  pipe.write_end.reset();
+  REQUIRE(f.recorder.wait_for(1));
+  CHECK(read_file(path)
+        == "0123456789\n[claud: 3 bytes of output dropped here: a stream keeps its first 10 and "
+           "last 11 bytes (--max-output 21)]\ndefghijklmn");
 }

@@ -68,10 +68,10 @@ TEST_CASE("the name must be short and printable") {
   s.set_name(std::string(128, 'n'));
   CHECK(validate_spec(s) == "");
   s.set_name(std::string(129, 'n'));
-  CHECK(validate_spec(s) == "the job name must be printable and at most 128 bytes");
+  CHECK(validate_spec(s) == "the job name must have no control characters and at most 128 bytes");
   for (const char* bad : {"tab\there", "line\n", "bell\a", "del\x7f"}) {
     s.set_name(bad);
-    CHECK(validate_spec(s) == "the job name must be printable and at most 128 bytes");
+    CHECK(validate_spec(s) == "the job name must have no control characters and at most 128 bytes");
   }
   s.set_name("héllo wörld"); // UTF-8 is printable
   CHECK(validate_spec(s) == "");
