@@ -3,7 +3,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test demo bench sim-long clean
+.PHONY: all deps build test demo bench sim-long chaos clean
 
 all: build
 
@@ -33,6 +33,10 @@ bench: build
 # Long random simulator sweeps (make test runs 3000 fixed seeds per master count).
 sim-long: build
 	cmake --build $(BUILD_DIR) --target sim-long
+
+# The chaos suite for longer (make test runs it for 30 s); CLAUD_CHAOS_SEED replays a run.
+chaos: build
+	CLAUD_CHAOS_S=$${CLAUD_CHAOS_S:-300} $(BUILD_DIR)/tests/proc/chaos_test
 
 clean:
 	rm -rf $(BUILD_DIR)
