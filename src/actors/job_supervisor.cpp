@@ -21,11 +21,11 @@
 #include "log/log.hpp"
 #include "proc/job_cgroups.hpp"
 #include "proc/output_pump.hpp"
+#include "proc/output_retention.hpp"
 #include "proc/reaper.hpp"
 #include "proc/spawn.hpp"
 #include "storage/disk_space.hpp"
 #include "storage/started_attempts.hpp"
-#include "storage/storage_error.hpp"
 
 namespace claud {
 
@@ -381,46 +381,19 @@ caf::result<pb::LogChunk> read_log(self_pointer self, const pb::LogRequest& requ
 /// both streams together, and forgets the records of attempts that ended as long ago and whose
 /// end the leader has committed, so a long-lived slave does not fill its disk or memory.
 void sweep_old_output(self_pointer self) {
-  namespace fs = std::filesystem;
   auto& st = self->state;
   auto period = std::clamp(st.config.log_retention / 10, std::chrono::milliseconds{1000},
                            std::chrono::milliseconds{600000});
   self->delayed_send(self, period, expire_atom::value);
-  const auto cutoff = fs::file_time_type::clock::now() - st.config.log_retention;
-  struct attempt_output {
-    std::vector<fs::path> files;
-    fs::file_time_type newest = fs::file_time_type::min();
-  };
-  std::map<std::string, attempt_output> attempts; // by "<job>.<attempt>"
-  std::error_code ec;
-  for (const auto& file : fs::directory_iterator(st.config.jobs_dir, ec)) {
-    auto name = file.path().filename().string();
-    auto written = fs::last_write_time(file.path(), ec);
-    if (ec)
-      continue;
-    auto& output = attempts[name.substr(0, name.rfind('.'))];
-    output.files.push_back(file.path());
-    output.newest = std::max(output.newest, written);
-  }
-  for (const auto& [key, output] : attempts) {
-    auto dot = key.find('.');
-    auto job_id = key.substr(0, dot);
-    auto attempt = dot == std::string::npos ? 0 : std::strtoul(key.c_str() + dot + 1, nullptr, 10);
-    auto known = st.jobs.find(job_id);
-    bool latest = known != st.jobs.end() && known->second.report.attempt() == attempt;
-    if (latest
-        && (known->second.pid != 0 || known->second.streams_open > 0
-            || !known->second.acknowledged))
-      continue; // running or writing, or its end is not committed yet
-    if (output.newest >= cutoff)
-      continue;
-    for (const auto& path : output.files) {
-      fs::remove_all(path, ec);
-      if (ec)
-        log::warn("supervisor", "cannot delete old output",
-                  {{"file", path.string()}, {"error", ec.message()}});
-    }
-  }
+  const auto cutoff = std::filesystem::file_time_type::clock::now() - st.config.log_retention;
+  proc::delete_old_output(
+      st.config.jobs_dir, cutoff, [&](const std::string& job_id, uint32_t attempt) {
+        auto known = st.jobs.find(job_id);
+        // Running or writing, or its end is not committed yet.
+        return known != st.jobs.end() && known->second.report.attempt() == attempt
+               && (known->second.pid != 0 || known->second.streams_open > 0
+                   || !known->second.acknowledged);
+      });
   const int64_t ended_before_ms = now_ms() - st.config.log_retention.count();
   for (auto i = st.jobs.begin(); i != st.jobs.end();) {
     const auto& record = i->second;
@@ -435,18 +408,7 @@ void sweep_old_output(self_pointer self) {
 void check_disk(self_pointer self) {
   auto& st = self->state;
   self->delayed_send(self, st.config.disk_check_period, disk_atom::value);
-  std::string note;
-  try {
-    auto space = storage::space_of(st.config.jobs_dir);
-    constexpr double gib = 1024.0 * 1024 * 1024;
-    if (space.free_bytes < st.config.min_free_disk_bytes)
-      note = fmt::format("data dir nearly full: {:.1f} GiB free of {:.1f} GiB, below "
-                         "--min-free-disk {:.1f} GiB; job output may fail to be stored",
-                         space.free_bytes / gib, space.total_bytes / gib,
-                         st.config.min_free_disk_bytes / gib);
-  } catch (const storage::storage_error& e) {
-    note = e.what();
-  }
+  auto note = storage::low_disk_note(st.config.jobs_dir, st.config.min_free_disk_bytes);
   if (note == st.disk_note)
     return;
   if (!note.empty())

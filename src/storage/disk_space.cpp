@@ -7,17 +7,21 @@
 #include <fmt/format.h>
 
 #include "storage/file_util.hpp"
-#include "storage/storage_error.hpp"
 
 namespace claud::storage {
 
-disk_space space_of(const std::string& path) {
+std::string low_disk_note(const std::string& path, uint64_t min_free_bytes) {
   struct statvfs fs {};
   if (::statvfs(path.c_str(), &fs) != 0)
-    throw storage_error(
-        fmt::format("cannot read the free space of {} ({})", path, file_util::errno_text(errno)));
-  return {static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize,
-          static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize};
+    return fmt::format("cannot read the free space of {} ({})", path, file_util::errno_text(errno));
+  const auto free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  const auto total_bytes = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
+  if (free_bytes >= min_free_bytes)
+    return "";
+  constexpr double gib = 1024.0 * 1024 * 1024;
+  return fmt::format("data dir nearly full: {:.1f} GiB free of {:.1f} GiB, below "
+                     "--min-free-disk {:.1f} GiB; job output may fail to be stored",
+                     free_bytes / gib, total_bytes / gib, min_free_bytes / gib);
 }
 
 } // namespace claud::storage

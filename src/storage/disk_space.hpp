@@ -7,12 +7,8 @@
 
 namespace claud::storage {
 
-struct disk_space {
-  uint64_t free_bytes = 0; // available to this process (statvfs f_bavail)
-  uint64_t total_bytes = 0;
-};
-
-/// The space of the file system holding `path`; throws storage_error when it cannot be read.
-disk_space space_of(const std::string& path);
+/// "" while the file system holding `path` has at least `min_free_bytes` available (statvfs
+/// f_bavail), else one line for the operator saying how much is left (or why it cannot be read).
+std::string low_disk_note(const std::string& path, uint64_t min_free_bytes);
 
 } // namespace claud::storage
