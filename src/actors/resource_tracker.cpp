@@ -1,8 +1,8 @@
 #include "actors/resource_tracker.hpp"
 
-#include <algorithm>
-#include <map>
-#include <set>
+#include <chrono>
+#include <memory>
+#include <optional>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
@@ -10,52 +10,28 @@
 #include "actors/internal_atoms.hpp"
 #include "claud/protocol.hpp"
 #include "log/log.hpp"
-#include "state/job_states.hpp"
+#include "sched/reconcile.hpp"
+#include "sched/slave_registry.hpp"
 
 namespace claud {
 
 namespace {
 
-struct slave_connection {
-  pb::Node node; // as it registered
-  caf::actor supervisor;
-  caf::actor_clock::time_point last_heard; // registration, ping or report
-};
-
 struct resource_tracker_state {
   resource_tracker_config config;
-  std::map<std::string, slave_connection> slaves;    // by node id
-  std::map<std::string, pb::StartJob> queued_starts; // by node id, until the next flush
+  sched::slave_registry<caf::actor> slaves{0}; // replaced with the configured timeout
   bool starts_scheduled = false;
-  bool leading = false;
   uint64_t leadership = 0; // counts terms of leadership, so a stale grace timer is ignored
   static inline const char* name = "resource_tracker";
 };
 
 using self_pointer = caf::stateful_actor<resource_tracker_state>*;
 
-pb::LogEntry entry_from_report(const std::string& node_id, const pb::JobReport& report) {
-  pb::LogEntry entry;
-  if (report.running()) {
-    auto* op = entry.mutable_job_started();
-    op->set_job_id(report.job_id());
-    op->set_node_id(node_id);
-    op->set_attempt(report.attempt());
-  } else {
-    auto* op = entry.mutable_job_finished();
-    op->set_job_id(report.job_id());
-    op->set_node_id(node_id);
-    op->set_attempt(report.attempt());
-    op->set_has_exit_code(report.has_exit_code());
-    op->set_exit_code(report.exit_code());
-    op->set_term_signal(report.term_signal());
-    op->set_reason(report.reason());
-    if (report.started_at_ms() != 0) {
-      op->set_started(true);
-      op->set_ran_for_ms(std::max<int64_t>(0, report.finished_at_ms() - report.started_at_ms()));
-    }
-  }
-  return entry;
+/// The registry's clock: the actor clock's milliseconds (only differences matter).
+int64_t clock_ms(self_pointer self) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             self->clock().now().time_since_epoch())
+      .count();
 }
 
 /// Proposes `entry`; a no-op result (the state moved on) is fine and only logged.
@@ -69,29 +45,26 @@ void propose(self_pointer self, pb::LogEntry entry) {
             });
 }
 
-/// Sends every queued start, one message per slave.
-void send_starts(self_pointer self) {
-  auto& st = self->state;
-  st.starts_scheduled = false;
-  auto queued = std::move(st.queued_starts);
-  st.queued_starts.clear();
-  for (auto& [node_id, batch] : queued)
-    if (auto i = st.slaves.find(node_id); i != st.slaves.end())
-      self->send(i->second.supervisor, start_atom::value, std::move(batch));
+/// Sends a slave its starts, then its kill.
+void send(self_pointer self, sched::slave_registry<caf::actor>::message message) {
+  if (message.starts.jobs_size() > 0)
+    self->send(message.to, start_atom::value, std::move(message.starts));
+  if (message.kill)
+    self->send(message.to, kill_atom::value, message.kill->job_id, message.kill->attempt);
 }
 
-/// Queues the job's start for its slave. The flush comes after the updates already in the
-/// mailbox: a commit places jobs in bursts, and each slave gets the starts of a burst in one
-/// message.
-void send_start(self_pointer self, const pb::Job& job) {
+/// Sends every queued start, one message per slave.
+void send_starts(self_pointer self) {
+  self->state.starts_scheduled = false;
+  for (auto& message : self->state.slaves.take_starts())
+    send(self, std::move(message));
+}
+
+/// The flush comes after the updates already in the mailbox: a commit places jobs in bursts, and
+/// each slave gets the starts of a burst in one message.
+void schedule_starts(self_pointer self) {
   auto& st = self->state;
-  if (!st.slaves.count(job.node_id()))
-    return; // it is told when it registers again
-  auto* start = st.queued_starts[job.node_id()].add_jobs();
-  start->set_id(job.id());
-  start->set_attempts(job.attempts());
-  *start->mutable_spec() = job.spec();
-  if (!st.starts_scheduled) {
+  if (st.slaves.starts_queued() && !st.starts_scheduled) {
     st.starts_scheduled = true;
     self->send(self, flush_atom::value);
   }
@@ -99,48 +72,24 @@ void send_start(self_pointer self, const pb::Job& job) {
 
 void send_kill(self_pointer self, const std::string& node_id, const std::string& job_id,
                uint32_t attempt) {
-  auto i = self->state.slaves.find(node_id);
-  if (i == self->state.slaves.end())
-    return;
-  if (self->state.queued_starts.count(node_id))
-    send_starts(self); // a kill must not overtake the start of the job it kills
-  self->send(i->second.supervisor, kill_atom::value, job_id, attempt);
+  if (auto message = self->state.slaves.kill(node_id, job_id, attempt))
+    send(self, std::move(*message));
 }
 
 /// Brings the committed state and what a (re)registered slave really runs into agreement.
 void reconcile(self_pointer self, const std::string& node_id, const pb::SlaveReport& report,
                const pb::JobList& jobs) {
-  std::map<std::string, const pb::Job*> assigned; // jobs the state has on this node
-  for (const auto& job : jobs.jobs())
-    if (state::holds_resources(job.state()) && job.node_id() == node_id)
-      assigned[job.id()] = &job;
-  std::set<std::string> reported;
-  for (const auto& r : report.jobs()) {
-    auto i = assigned.find(r.job_id());
-    bool current = i != assigned.end() && i->second->attempts() == r.attempt();
-    if (current) {
-      reported.insert(r.job_id());
-      if (r.running() && i->second->state() == pb::JOB_PLACED)
-        propose(self, entry_from_report(node_id, r));
-    } else if (r.running()) {
-      log::warn("tracker", "stopping a process no committed decision explains",
-                {{"node", node_id}, {"job", r.job_id()}, {"attempt", std::to_string(r.attempt())}});
-      send_kill(self, node_id, r.job_id(), r.attempt());
-    }
+  auto plan = sched::reconcile(node_id, report, jobs);
+  for (auto& entry : plan.proposals)
+    propose(self, std::move(entry));
+  for (const auto& kill : plan.kills) {
+    log::warn("tracker", "stopping a process no committed decision explains",
+              {{"node", node_id}, {"job", kill.job_id}, {"attempt", std::to_string(kill.attempt)}});
+    send_kill(self, node_id, kill.job_id, kill.attempt);
   }
-  for (const auto& [id, job] : assigned) {
-    if (reported.count(id))
-      continue;
-    if (job->state() == pb::JOB_PLACED) {
-      send_start(self, *job);
-    } else {
-      pb::LogEntry entry;
-      entry.mutable_job_lost()->set_job_id(id);
-      entry.mutable_job_lost()->set_reason(
-          fmt::format("slave {} no longer runs it (it restarted)", node_id));
-      propose(self, std::move(entry));
-    }
-  }
+  for (const auto& job : plan.starts)
+    self->state.slaves.queue_start(job);
+  schedule_starts(self);
 }
 
 /// Logs, on the master's side, a registration refused because its id is another live node's.
@@ -150,29 +99,16 @@ caf::error refuse_identity(const std::string& node_id, const pb::Node& claimant,
   return make_error(errc::conflict, std::move(why));
 }
 
-/// Forgets the connection of `supervisor` as node `node_id`, if that is still the one known.
-void forget_connection(self_pointer self, const std::string& node_id,
-                       const caf::actor& supervisor) {
-  auto i = self->state.slaves.find(node_id);
-  if (i != self->state.slaves.end() && i->second.supervisor == supervisor) {
-    self->demonitor(supervisor);
-    self->state.slaves.erase(i);
-  }
-}
-
 caf::result<caf::unit_t> register_slave(self_pointer self, pb::SlaveReport& report,
                                         caf::actor& supervisor) {
   auto node_id = report.node().id();
   if (node_id.empty() || !supervisor)
     return make_error(errc::invalid_request, "a registration needs a node id and a supervisor");
-  auto& slaves = self->state.slaves;
-  if (auto old = slaves.find(node_id);
-      old != slaves.end() && old->second.supervisor != supervisor) {
-    if (!state::same_incarnation(old->second.node, report.node()))
-      return refuse_identity(node_id, report.node(), state::identity_conflict(old->second.node));
-    self->demonitor(old->second.supervisor);
-  }
-  slaves[node_id] = {report.node(), supervisor, self->clock().now()};
+  auto admitted = self->state.slaves.admit(report.node(), supervisor, clock_ms(self));
+  if (!admitted.refusal.empty())
+    return refuse_identity(node_id, report.node(), admitted.refusal);
+  if (admitted.replaced)
+    self->demonitor(*admitted.replaced);
   self->monitor(supervisor);
   log::info("tracker", "slave registered",
             {{"node", node_id}, {"address", report.node().address()}});
@@ -195,7 +131,8 @@ caf::result<caf::unit_t> register_slave(self_pointer self, pb::SlaveReport& repo
           },
           [=](caf::error& err) mutable {
             if (has_code(err, errc::conflict)) { // the state holds its id as another live node
-              forget_connection(self, node_id, supervisor);
+              if (self->state.slaves.forget(node_id, supervisor))
+                self->demonitor(supervisor);
               err = refuse_identity(node_id, report.node(), error_message(err));
             }
             promise.deliver(std::move(err));
@@ -207,8 +144,7 @@ caf::result<caf::unit_t> register_slave(self_pointer self, pb::SlaveReport& repo
 /// error unless every one committed or was already overtaken by the state.
 caf::result<caf::unit_t> job_reports(self_pointer self, const std::string& node_id,
                                      const pb::SlaveReport& reports) {
-  if (auto i = self->state.slaves.find(node_id); i != self->state.slaves.end())
-    i->second.last_heard = self->clock().now();
+  self->state.slaves.heard(node_id, clock_ms(self));
   if (reports.jobs_size() == 0)
     return caf::unit;
   struct outcome {
@@ -231,58 +167,39 @@ caf::result<caf::unit_t> job_reports(self_pointer self, const std::string& node_
   const auto& config = self->state.config;
   for (const auto& report : reports.jobs())
     self->request(config.leader_election, config.internal_timeout, propose_atom::value,
-                  entry_from_report(node_id, report))
+                  sched::entry_from_report(node_id, report))
         .then([=](const std::string&) mutable { answered(caf::error{}); },
               [=](caf::error& err) mutable { answered(std::move(err)); });
   return promise;
 }
 
-void on_job_update(self_pointer self, const pb::Job& job) {
-  if (!state::holds_resources(job.state()))
-    return;
-  if (job.kill_requested())
-    send_kill(self, job.node_id(), job.id(), job.attempts());
-  else if (job.state() == pb::JOB_PLACED)
-    send_start(self, job);
-}
-
 /// Forgets the slave and commits its loss: its jobs become lost.
-void lose_slave(self_pointer self, std::string node_id, const std::string& reason) {
-  auto i = self->state.slaves.find(node_id);
-  if (i == self->state.slaves.end())
+void lose_slave(self_pointer self,
+                std::optional<sched::slave_registry<caf::actor>::lost_slave> lost) {
+  if (!lost)
     return;
-  self->demonitor(i->second.supervisor);
-  self->state.slaves.erase(i);
-  log::warn("tracker", "slave lost", {{"node", node_id}, {"reason", reason}});
-  pb::LogEntry entry;
-  entry.mutable_node_lost()->set_node_id(node_id);
-  entry.mutable_node_lost()->set_reason(reason);
-  propose(self, std::move(entry));
+  self->demonitor(lost->connection);
+  log::warn(
+      "tracker", "slave lost",
+      {{"node", lost->entry.node_lost().node_id()}, {"reason", lost->entry.node_lost().reason()}});
+  propose(self, std::move(lost->entry));
 }
 
 void on_slave_down(self_pointer self, const caf::down_msg& down) {
-  for (const auto& [node_id, slave] : self->state.slaves)
-    if (slave.supervisor.address() == down.source) {
-      lose_slave(self, node_id, "its connection to the leader closed");
-      return;
-    }
+  auto& slaves = self->state.slaves;
+  auto node_id = slaves.node_of(caf::actor_cast<caf::actor>(down.source));
+  if (!node_id.empty())
+    lose_slave(self, slaves.lose(node_id, "its connection to the leader closed"));
 }
 
 /// A slave that is frozen or cut off keeps its connection open: only its silence tells. One that
 /// comes back later registers again and is told to stop what no longer runs there.
 void check_heartbeats(self_pointer self, uint64_t leadership) {
   auto& st = self->state;
-  if (!st.leading || leadership != st.leadership)
+  if (!st.slaves.leading() || leadership != st.leadership)
     return;
-  auto now = self->clock().now();
-  std::vector<std::string> silent;
-  for (const auto& [node_id, slave] : st.slaves)
-    if (now - slave.last_heard > st.config.slave_timeout)
-      silent.push_back(node_id);
-  for (const auto& node_id : silent)
-    lose_slave(
-        self, node_id,
-        fmt::format("no heartbeat for {} ms (frozen or cut off)", st.config.slave_timeout.count()));
+  for (auto& lost : st.slaves.lose_silent(clock_ms(self)))
+    lose_slave(self, std::move(lost));
   self->delayed_send(self, st.config.slave_timeout / 4, tick_atom::value, leadership);
 }
 
@@ -290,12 +207,10 @@ void check_heartbeats(self_pointer self, uint64_t leadership) {
 /// with it; one that stops leading forgets them (they find the new leader).
 void on_role(self_pointer self, bool leading) {
   auto& st = self->state;
-  if (leading == st.leading)
+  if (leading == st.slaves.leading())
     return;
-  st.leading = leading;
-  for (const auto& [node_id, slave] : st.slaves)
-    self->demonitor(slave.supervisor);
-  st.slaves.clear();
+  for (const auto& connection : st.slaves.set_leading(leading))
+    self->demonitor(connection);
   if (leading) {
     self->delayed_send(self, st.config.registration_grace, grace_atom::value, ++st.leadership);
     self->delayed_send(self, st.config.slave_timeout / 4, tick_atom::value, st.leadership);
@@ -304,24 +219,18 @@ void on_role(self_pointer self, bool leading) {
 
 /// After the grace period, alive nodes that never registered with this leader are lost.
 void end_grace(self_pointer self, uint64_t leadership) {
-  if (!self->state.leading || leadership != self->state.leadership)
+  if (!self->state.slaves.leading() || leadership != self->state.leadership)
     return;
   const auto& config = self->state.config;
   self->request(config.leader_election, config.internal_timeout, local_atom::value,
                 nodes_atom::value)
       .then(
           [=](const pb::NodeList& nodes) {
-            for (const auto& node : nodes.nodes()) {
-              if (node.state() != pb::NODE_ALIVE || !state::runs_jobs(node.role())
-                  || self->state.slaves.count(node.id()))
-                continue;
-              pb::LogEntry entry;
-              entry.mutable_node_lost()->set_node_id(node.id());
-              entry.mutable_node_lost()->set_reason(
-                  fmt::format("it did not register within {} ms of this master starting to lead",
-                              self->state.config.registration_grace.count()));
+            const auto& slaves = self->state.slaves;
+            auto registered = [&](const std::string& id) { return slaves.registered(id); };
+            for (auto& entry : sched::lost_after_grace(
+                     nodes, registered, self->state.config.registration_grace.count()))
               propose(self, std::move(entry));
-            }
           },
           [](caf::error& err) {
             log::warn("tracker", "cannot check registrations", {{"error", error_message(err)}});
@@ -330,6 +239,7 @@ void end_grace(self_pointer self, uint64_t leadership) {
 
 caf::behavior resource_tracker(self_pointer self, resource_tracker_config config) {
   self->state.config = std::move(config);
+  self->state.slaves = sched::slave_registry<caf::actor>{self->state.config.slave_timeout.count()};
   self->send(self->state.config.leader_election, subscribe_atom::value,
              caf::actor_cast<caf::actor>(self));
   self->set_down_handler([=](caf::down_msg& down) { on_slave_down(self, down); });
@@ -343,15 +253,15 @@ caf::behavior resource_tracker(self_pointer self, resource_tracker_config config
       },
       [=](logs_atom, const pb::LogRequest& request,
           const std::string& node_id) -> caf::result<pb::LogChunk> {
-        auto i = self->state.slaves.find(node_id);
-        if (i == self->state.slaves.end())
+        const auto* slave = self->state.slaves.find(node_id);
+        if (!slave)
           return make_error(
               errc::unavailable,
               fmt::format("node {} that ran job {} is not connected; its output stays "
                           "in that node's data dir as jobs/{}.{}.stdout and .stderr",
                           node_id, request.job_id(), request.job_id(), request.attempt()));
         auto promise = self->make_response_promise();
-        self->request(i->second.supervisor, self->state.config.internal_timeout, logs_atom::value,
+        self->request(slave->connection, self->state.config.internal_timeout, logs_atom::value,
                       request)
             .then([=](pb::LogChunk& chunk) mutable { promise.deliver(std::move(chunk)); },
                   [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
@@ -361,16 +271,18 @@ caf::behavior resource_tracker(self_pointer self, resource_tracker_config config
         send_kill(self, node_id, job_id, attempt);
       },
       [=](ping_atom, const std::string& node_id) -> caf::result<caf::unit_t> {
-        auto i = self->state.slaves.find(node_id);
-        if (i == self->state.slaves.end())
+        if (!self->state.slaves.heard(node_id, clock_ms(self)))
           return make_error(errc::not_found, "not registered with this leader");
-        i->second.last_heard = self->clock().now();
         return caf::unit;
       },
       [=](tick_atom, uint64_t leadership) { check_heartbeats(self, leadership); },
       [=](grace_atom, uint64_t leadership) { end_grace(self, leadership); },
       [=](role_atom, bool leading, const std::string&, uint64_t) { on_role(self, leading); },
-      [=](job_update_atom, const pb::Job& job) { on_job_update(self, job); },
+      [=](job_update_atom, const pb::Job& job) {
+        if (auto kill = self->state.slaves.on_job_update(job))
+          send(self, std::move(*kill));
+        schedule_starts(self);
+      },
       [=](node_update_atom, const pb::Node&) {},
   };
 }

@@ -5,7 +5,10 @@
 // placement is committed (the starts of a burst of placements in one message per slave, never
 // after a kill of the same slave sent later) and to stop jobs a user killed, and turns a slave's
 // death (CAF monitor: its connection closed) or silence (no ping, report or registration for
-// `slave_timeout`: frozen or cut off) into a committed NodeLost.
+// `slave_timeout`: frozen or cut off) into a committed NodeLost. The decisions are pure and live
+// in src/sched: sched::slave_registry (who may register, who is lost, what each slave is told in
+// which order) and sched/reconcile.hpp (report to entry, reconciliation, grace); this actor does
+// the messaging, monitors and timers around them.
 //
 // Interface:
 //   (register_atom, pb::SlaveReport, caf::actor supervisor) -> caf::unit_t once registered

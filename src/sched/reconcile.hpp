@@ -1,0 +1,45 @@
+#pragma once
+// The leader's decisions about what slaves report, as pure functions (the resource_tracker actor
+// and the simulator call them): the committed transition a job report asks for, how a slave that
+// (re)registers is brought into agreement with the committed state, and which nodes a new leader
+// gives up after its registration grace.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cluster.pb.h"
+#include "log.pb.h"
+#include "wire.pb.h"
+
+namespace claud::sched {
+
+/// The JobStarted or JobFinished that `report`, from slave `node_id`, asks the state to commit.
+pb::LogEntry entry_from_report(const std::string& node_id, const pb::JobReport& report);
+
+/// An attempt to stop on a slave.
+struct attempt_ref {
+  std::string job_id;
+  uint32_t attempt = 0;
+};
+
+/// What bringing a registering slave and the committed state into agreement takes.
+struct reconciliation {
+  std::vector<pb::LogEntry> proposals; // started as it says (placed here, running there); lost
+                                       // (running here, unknown there: it restarted)
+  std::vector<pb::Job> starts;         // placed here, not started there: tell it (again)
+  std::vector<attempt_ref> kills;      // running there, but no committed decision explains it
+};
+
+/// Compares what slave `node_id` reports it runs (or ran) with the jobs the state holds on it.
+reconciliation reconcile(const std::string& node_id, const pb::SlaveReport& report,
+                         const pb::JobList& jobs);
+
+/// The NodeLost entries for nodes the state holds alive that run jobs and did not register with a
+/// leader within its `grace_ms` (they died while no leader watched them).
+std::vector<pb::LogEntry>
+lost_after_grace(const pb::NodeList& nodes,
+                 const std::function<bool(const std::string&)>& registered, int64_t grace_ms);
+
+} // namespace claud::sched
