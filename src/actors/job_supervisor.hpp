@@ -1,5 +1,8 @@
 #pragma once
-// job_supervisor (slave side): starts, watches and stops the job processes of this slave. Each job
+// job_supervisor (slave side): starts, watches and stops the job processes of this slave; what
+// each event means for an attempt (what a start asks for, when a report is due, what an
+// acknowledgement settles, what retention keeps) is decided by slave::attempt_book, and this actor
+// does the processes, pipes, cgroups, journal, files and messages around it. Each job
 // attempt is a child process in its own process group and, where the slave can make them, its own
 // cgroup limiting its memory and CPU (ended by the kernel over its memory: failed, saying so),
 // with stdout and stderr piped through a proc::output_pump into DATA/jobs/<job>.<attempt>.{stdout,
