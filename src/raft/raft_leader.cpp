@@ -12,7 +12,7 @@ void raft_node::become_leader() {
   leader_ = config_.id;
   for (const auto& peer : config_.voters)
     if (peer != config_.id)
-      progress_[peer] = progress{0, log_.last_index() + 1, false};
+      progress_[peer] = progress{0, log_.last_index() + 1, false, true, false};
   // An empty entry of the new term: committing it commits everything before it, and reads wait
   // for it so they never see a state older than a previous leader's acknowledged writes.
   pb::LogEntry noop;
@@ -47,6 +47,9 @@ bool raft_node::read_index(uint64_t context) {
 
 void raft_node::send_append(const std::string& peer) {
   auto& pr = progress_.at(peer);
+  if (pr.probing && pr.probe_in_flight)
+    return; // its answer (or the next heartbeat's, if it was lost) sends the next one
+  pr.probe_in_flight = pr.probing;
   pb::RaftMessage m;
   m.set_to(peer);
   if (pr.next < log_.first_index()) {
@@ -64,7 +67,7 @@ void raft_node::send_append(const std::string& peer) {
   m.set_commit(log_.committed());
   for (auto& entry : log_.slice(pr.next, config_.max_entries_per_message))
     *m.add_entries() = std::move(entry);
-  if (m.entries_size() > 0)
+  if (m.entries_size() > 0 && !pr.probing)
     pr.next = m.entries(m.entries_size() - 1).index() + 1; // pipelined; a reject backs it up
   send(std::move(m));
 }
@@ -145,6 +148,7 @@ void raft_node::step_leader(const pb::RaftMessage& m) {
   pr.recent_active = true;
   if (m.type() == pb::RAFT_HEARTBEAT_RESPONSE) {
     confirm_read(m.from(), m.context());
+    pr.probe_in_flight = false; // a probe lost on the way is sent again
     if (pr.match < log_.last_index())
       replicate_to(m.from());
     return;
@@ -158,23 +162,36 @@ void raft_node::step_leader(const pb::RaftMessage& m) {
       // answer) is safe, and it lets an emptied master catch up from the start or a snapshot.
       pr.match = m.reject_hint();
       pr.next = m.reject_hint() + 1;
+      pr.probing = true;
+      pr.probe_in_flight = false;
       replicate_to(m.from());
       return;
     }
     if (m.index() <= pr.match)
       return; // stale: answers an append sent before the follower caught up
+    // While probing only the append in flight counts; an older one's rejection is stale.
+    if (pr.probing && m.index() != pr.next - 1)
+      return;
     pr.next = std::max(pr.match + 1, std::min(m.index(), m.reject_hint() + 1));
+    pr.probing = true;
+    pr.probe_in_flight = false;
     replicate_to(m.from());
     return;
   }
+  const bool was_probing = pr.probing;
+  pr.probing = pr.probe_in_flight = false;
   if (m.index() > pr.match) {
     pr.match = m.index();
     pr.next = std::max(pr.next, pr.match + 1);
-    if (maybe_commit())
+    if (maybe_commit()) {
       replicate_to_all();
-    else if (pr.next <= log_.last_index())
-      replicate_to(m.from());
+      return;
+    }
   }
+  if (was_probing)
+    pr.next = pr.match + 1; // the probe found where the logs agree: on from there
+  if (pr.next <= log_.last_index())
+    replicate_to(m.from());
 }
 
 } // namespace claud::raft

@@ -59,11 +59,17 @@ struct ready {
   }
 };
 
-/// What a leader knows of one follower's log.
+/// What a leader knows of one follower's log. Like etcd-raft's Progress, a follower is probed
+/// until an append is accepted (one append in flight, `next` lowered by each rejection), and only
+/// then sent appends pipelined. Pipelining while probing would let every new entry's append,
+/// rejected again from the top of the leader's log, undo the probe's progress: under a steady
+/// stream of proposals a follower with a diverging tail would never catch up.
 struct progress {
   uint64_t match = 0; // highest index known to be replicated there
   uint64_t next = 1;  // next index to send
   bool recent_active = false;
+  bool probing = true;          // no append accepted since this node leads (or since a rejection)
+  bool probe_in_flight = false; // probing: an append (or snapshot) is out, wait for its answer
 };
 
 class raft_node {
