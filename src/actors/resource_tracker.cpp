@@ -76,20 +76,45 @@ void send_kill(self_pointer self, const std::string& node_id, const std::string&
     send(self, std::move(*message));
 }
 
+void stop_unexplained(self_pointer self, const std::string& node_id, const std::string& job_id,
+                      uint32_t attempt) {
+  log::warn("tracker", "stopping a process no committed decision explains",
+            {{"node", node_id}, {"job", job_id}, {"attempt", std::to_string(attempt)}});
+  send_kill(self, node_id, job_id, attempt);
+}
+
 /// Brings the committed state and what a (re)registered slave really runs into agreement.
-void reconcile(self_pointer self, const std::string& node_id, const pb::SlaveReport& report,
-               const pb::JobList& jobs) {
-  auto plan = sched::reconcile(node_id, report, jobs);
+void reconcile(self_pointer self, const std::string& node_id, const caf::actor& supervisor,
+               const pb::SlaveReport& report, const pb::JobList& jobs) {
+  auto& slaves = self->state.slaves;
+  auto plan = sched::reconcile(node_id, report, jobs, slaves.told_since_report(node_id));
+  slaves.registration_reconciled(node_id, supervisor);
   for (auto& entry : plan.proposals)
     propose(self, std::move(entry));
-  for (const auto& kill : plan.kills) {
-    log::warn("tracker", "stopping a process no committed decision explains",
-              {{"node", node_id}, {"job", kill.job_id}, {"attempt", std::to_string(kill.attempt)}});
-    send_kill(self, node_id, kill.job_id, kill.attempt);
-  }
+  for (const auto& kill : plan.kills)
+    stop_unexplained(self, node_id, kill.job_id, kill.attempt);
   for (const auto& job : plan.starts)
     self->state.slaves.queue_start(job);
   schedule_starts(self);
+}
+
+/// A slave reports running an attempt the state refused to start: a start that reached it late
+/// (held in a connection while the leader gave the attempt up) or a copy it should not have. No
+/// committed decision explains it, so it is stopped, unless the state does run it there (a
+/// repeated report of a start already committed).
+void stop_if_unexplained(self_pointer self, const std::string& node_id,
+                         const pb::JobReport& report) {
+  const auto& config = self->state.config;
+  self->request(config.leader_election, config.internal_timeout, local_atom::value,
+                status_atom::value, report.job_id())
+      .then(
+          [=](const pb::Job& job) {
+            if (!sched::is_current_attempt(&job, node_id, report.attempt()))
+              stop_unexplained(self, node_id, report.job_id(), report.attempt());
+          },
+          [=](caf::error&) { // not in the state at all
+            stop_unexplained(self, node_id, report.job_id(), report.attempt());
+          });
 }
 
 /// Logs, on the master's side, a registration refused because its id is another live node's.
@@ -119,21 +144,29 @@ caf::result<caf::unit_t> register_slave(self_pointer self, pb::SlaveReport& repo
   self->request(config.leader_election, config.internal_timeout, propose_atom::value, entry)
       .then(
           [=](const std::string&) mutable {
+            self->state.slaves.registration_settled(node_id, supervisor, clock_ms(self));
             promise.deliver(caf::unit);
             const auto& config = self->state.config;
             self->request(config.leader_election, config.internal_timeout, local_atom::value,
                           jobs_atom::value)
-                .then([=](const pb::JobList& jobs) { reconcile(self, node_id, report, jobs); },
-                      [=](caf::error& err) {
-                        log::warn("tracker", "cannot reconcile",
-                                  {{"node", node_id}, {"error", error_message(err)}});
-                      });
+                .then(
+                    [=](const pb::JobList& jobs) {
+                      reconcile(self, node_id, supervisor, report, jobs);
+                    },
+                    [=](caf::error& err) {
+                      self->state.slaves.registration_reconciled(node_id, supervisor);
+                      log::warn("tracker", "cannot reconcile",
+                                {{"node", node_id}, {"error", error_message(err)}});
+                    });
           },
           [=](caf::error& err) mutable {
             if (has_code(err, errc::conflict)) { // the state holds its id as another live node
               if (self->state.slaves.forget(node_id, supervisor))
                 self->demonitor(supervisor);
               err = refuse_identity(node_id, report.node(), error_message(err));
+            } else {
+              self->state.slaves.registration_settled(node_id, supervisor, clock_ms(self));
+              self->state.slaves.registration_reconciled(node_id, supervisor);
             }
             promise.deliver(std::move(err));
           });
@@ -169,7 +202,11 @@ caf::result<caf::unit_t> job_reports(self_pointer self, const std::string& node_
     self->request(config.leader_election, config.internal_timeout, propose_atom::value,
                   sched::entry_from_report(node_id, report))
         .then([=](const std::string&) mutable { answered(caf::error{}); },
-              [=](caf::error& err) mutable { answered(std::move(err)); });
+              [=](caf::error& err) mutable {
+                if (report.running() && has_code(err, errc::conflict))
+                  stop_if_unexplained(self, node_id, report);
+                answered(std::move(err));
+              });
   return promise;
 }
 

@@ -116,8 +116,18 @@ void register_with(self_pointer self, caf::actor master) {
                       self->delayed_send(self, st.config.ping_interval, ping_atom::value, session);
                     },
                     [=](caf::error& err) {
-                      if (session == self->state.session)
-                        on_master_error(self, err);
+                      if (session != self->state.session)
+                        return;
+                      // Slow to commit, not gone (a gone master closes the connection, a
+                      // deposed one is replaced by leader_watch's news): ask it again rather
+                      // than walk the list while it waits for us. A slave that stopped talking
+                      // to its leader would be lost for its silence.
+                      if (err == caf::sec::request_timeout) {
+                        log::info("link", "registration not answered yet, asking again");
+                        register_with(self, master);
+                        return;
+                      }
+                      on_master_error(self, err);
                     });
           },
           [=](caf::error& err) {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 #include <fmt/format.h>
 
@@ -34,8 +33,13 @@ pb::LogEntry entry_from_report(const std::string& node_id, const pb::JobReport& 
   return entry;
 }
 
+bool is_current_attempt(const pb::Job* job, const std::string& node_id, uint32_t attempt) {
+  return job && state::holds_resources(job->state()) && job->node_id() == node_id
+         && job->attempts() == attempt;
+}
+
 reconciliation reconcile(const std::string& node_id, const pb::SlaveReport& report,
-                         const pb::JobList& jobs) {
+                         const pb::JobList& jobs, const attempt_set& told_since_report) {
   reconciliation out;
   std::map<std::string, const pb::Job*> assigned; // jobs the state has on this node
   for (const auto& job : jobs.jobs())
@@ -44,7 +48,7 @@ reconciliation reconcile(const std::string& node_id, const pb::SlaveReport& repo
   std::set<std::string> reported;
   for (const auto& r : report.jobs()) {
     auto i = assigned.find(r.job_id());
-    bool current = i != assigned.end() && i->second->attempts() == r.attempt();
+    bool current = i != assigned.end() && is_current_attempt(i->second, node_id, r.attempt());
     if (current) {
       reported.insert(r.job_id());
       if (r.running() && i->second->state() == pb::JOB_PLACED)
@@ -54,7 +58,7 @@ reconciliation reconcile(const std::string& node_id, const pb::SlaveReport& repo
     }
   }
   for (const auto& [id, job] : assigned) {
-    if (reported.count(id))
+    if (reported.count(id) || told_since_report.count({id, job->attempts()}))
       continue;
     if (job->state() == pb::JOB_PLACED) {
       out.starts.push_back(*job);

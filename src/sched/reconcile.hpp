@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ namespace claud::sched {
 
 /// The JobStarted or JobFinished that `report`, from slave `node_id`, asks the state to commit.
 pb::LogEntry entry_from_report(const std::string& node_id, const pb::JobReport& report);
+
+/// Whether the state's `job` (null: not in the state) runs `attempt` on `node_id`: what a slave's
+/// report of a running attempt needs to be explained by a committed decision.
+bool is_current_attempt(const pb::Job* job, const std::string& node_id, uint32_t attempt);
 
 /// An attempt to stop on a slave.
 struct attempt_ref {
@@ -32,9 +37,14 @@ struct reconciliation {
   std::vector<attempt_ref> kills;      // running there, but no committed decision explains it
 };
 
+/// Attempts, as (job id, attempt).
+using attempt_set = std::set<std::pair<std::string, uint32_t>>;
+
 /// Compares what slave `node_id` reports it runs (or ran) with the jobs the state holds on it.
+/// Attempts in `told_since_report` were started after the report may have been made: their
+/// absence from it says nothing.
 reconciliation reconcile(const std::string& node_id, const pb::SlaveReport& report,
-                         const pb::JobList& jobs);
+                         const pb::JobList& jobs, const attempt_set& told_since_report = {});
 
 /// The NodeLost entries for nodes the state holds alive that run jobs and did not register with a
 /// leader within its `grace_ms` (they died while no leader watched them).

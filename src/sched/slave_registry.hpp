@@ -6,7 +6,12 @@
 //    this claimant's to take); the same incarnation on a new connection replaces the old one;
 //  - who is lost: a slave silent (no ping, report or registration) for longer than the timeout is
 //    forgotten and its loss is to be committed — a frozen or cut-off slave keeps its connection
-//    open, so only its silence tells;
+//    open, so only its silence tells. A slave whose registration is not answered yet is waiting
+//    for this leader, not silent: its silence counts from the answer (registration_settled), so a
+//    leader slow to commit never loses the slaves that wait for it;
+//  - what a registration's report can know: starts sent to the slave while one of its
+//    registrations waits for reconciliation may postdate the report, so reconciliation must not
+//    take their absence from it for a restart (told_since_report);
 //  - what each slave is told, in order: the starts of a burst of committed placements are queued
 //    and taken as one batch per slave, and a kill takes that slave's queued starts first, so it
 //    never overtakes the start of the job it kills.
@@ -35,7 +40,10 @@ public:
   struct slave {
     pb::Node node; // as it registered
     Connection connection;
-    int64_t last_heard_ms = 0; // registration, ping or report
+    int64_t last_heard_ms = 0;     // registration, ping or report
+    bool settled = false;          // its registration was answered; silence counts from then
+    int unreconciled = 0;          // registrations over this connection not reconciled yet
+    attempt_set told_since_report; // starts sent while one was
   };
   /// What to send one slave now: its queued starts (if any), then the kill (if any).
   struct message {
@@ -82,8 +90,40 @@ public:
       }
       out.replaced = old->second.connection;
     }
-    slaves_[node.id()] = {node, connection, now_ms};
+    auto& s = slaves_[node.id()];
+    if (out.replaced || !(s.connection == connection))
+      s = slave{};
+    s.node = node;
+    s.connection = connection;
+    s.last_heard_ms = now_ms;
+    s.settled = false;
+    ++s.unreconciled;
     return out;
+  }
+  /// Starts sent to `node_id` since the report of a registration not reconciled yet was made.
+  const attempt_set& told_since_report(const std::string& node_id) const {
+    static const attempt_set none;
+    auto i = slaves_.find(node_id);
+    return i == slaves_.end() ? none : i->second.told_since_report;
+  }
+  /// A registration over `connection` was reconciled, or failed: once none waits, the starts
+  /// told since are forgotten.
+  void registration_reconciled(const std::string& node_id, const Connection& connection) {
+    auto i = slaves_.find(node_id);
+    if (i == slaves_.end() || !(i->second.connection == connection) || i->second.unreconciled == 0)
+      return;
+    if (--i->second.unreconciled == 0)
+      i->second.told_since_report.clear();
+  }
+  /// The registration over `connection` was answered (committed, or failed for a reason other
+  /// than a refusal): from now on its silence counts.
+  void registration_settled(const std::string& node_id, const Connection& connection,
+                            int64_t now_ms) {
+    auto i = slaves_.find(node_id);
+    if (i != slaves_.end() && i->second.connection == connection) {
+      i->second.settled = true;
+      i->second.last_heard_ms = now_ms;
+    }
   }
   /// Forgets `node_id` if `connection` is still the one it registered with; returns whether.
   bool forget(const std::string& node_id, const Connection& connection) {
@@ -132,7 +172,7 @@ public:
   std::vector<lost_slave> lose_silent(int64_t now_ms) {
     std::vector<std::string> silent;
     for (const auto& [id, s] : slaves_)
-      if (now_ms - s.last_heard_ms > slave_timeout_ms_)
+      if (s.settled && now_ms - s.last_heard_ms > slave_timeout_ms_)
         silent.push_back(id);
     std::vector<lost_slave> lost;
     for (const auto& id : silent)
@@ -144,8 +184,11 @@ public:
   /// Queues the start of committed placement `job` for its slave (which is told when it registers
   /// again if it is not registered now).
   void queue_start(const pb::Job& job) {
-    if (!slaves_.count(job.node_id()))
+    auto s = slaves_.find(job.node_id());
+    if (s == slaves_.end())
       return;
+    if (s->second.unreconciled > 0)
+      s->second.told_since_report.insert({job.id(), job.attempts()});
     auto* start = queued_[job.node_id()].add_jobs();
     start->set_id(job.id());
     start->set_attempts(job.attempts());
@@ -178,12 +221,18 @@ public:
     return out;
   }
   /// What a committed change of `job` asks of its slave: stop it (a user killed it; the kill's
-  /// message is returned) or start it (placed; queued).
+  /// message is returned) or start it (placed; queued). The record is the job's latest, which
+  /// may already hold later entries of the same commit: a kill committed with the placement
+  /// it follows still needs the start sent first, or the kill finds nothing to stop and the
+  /// job stays placed for ever (a repeated start is a no-op for a slave that has it).
   std::optional<message> on_job_update(const pb::Job& job) {
     if (!state::holds_resources(job.state()))
       return std::nullopt;
-    if (job.kill_requested())
+    if (job.kill_requested()) {
+      if (job.state() == pb::JOB_PLACED && !start_queued(job))
+        queue_start(job);
       return kill(job.node_id(), job.id(), job.attempts());
+    }
     if (job.state() == pb::JOB_PLACED)
       queue_start(job);
     return std::nullopt;
@@ -194,6 +243,17 @@ public:
   }
 
 private:
+  /// Whether `job`'s start waits in its slave's batch (a scan: kills only).
+  bool start_queued(const pb::Job& job) const {
+    auto q = queued_.find(job.node_id());
+    if (q == queued_.end())
+      return false;
+    for (const auto& start : q->second.jobs())
+      if (start.id() == job.id() && start.attempts() == job.attempts())
+        return true;
+    return false;
+  }
+
   int64_t slave_timeout_ms_;
   bool leading_ = false;
   std::map<std::string, slave> slaves_;        // by node id

@@ -338,3 +338,24 @@ TEST_CASE_METHOD(tracker_fixture, "a registering slave is reconciled with the co
   CHECK(job("3").state() == pb::JOB_RUNNING);
   CHECK(proposed(pb::LogEntry::kJobStarted).size() == 1);
 }
+
+TEST_CASE_METHOD(tracker_fixture, "a slave that reports running an attempt the state refused is "
+                                  "told to stop it") {
+  set_role(true);
+  REQUIRE(register_slave("a")->ok());
+  commit(entries::registered("b", 4000, 8 * entries::gib));
+  committed_job("1", "b", false); // job 1 runs on b, not a
+  // A start that reached a late (held in a connection while the leader gave the attempt up).
+  auto late
+      = ask<caf::unit_t>(tracker, report_atom::value, std::string{"a"}, batch({running("1", 1)}));
+  run();
+  CHECK(late->ok()); // the state moved past it: acknowledged
+  CHECK(slave().kills == kill_list{{"1", 1}});
+
+  committed_job("2", "a", true); // running on a in the state
+  auto repeated
+      = ask<caf::unit_t>(tracker, report_atom::value, std::string{"a"}, batch({running("2", 1)}));
+  run();
+  CHECK(repeated->ok());
+  CHECK(slave().kills == kill_list{{"1", 1}}); // the state runs it there: left alone
+}

@@ -53,6 +53,9 @@ TEST_CASE("a slave silent past the timeout is lost; one heard from is not") {
   r.set_leading(true);
   r.admit(slave("a", 1), "ca", 0);
   r.admit(slave("b", 1), "cb", 0);
+  r.admit(slave("c", 1), "cc", 0); // its registration never answered: it waits, not silent
+  r.registration_settled("a", "ca", 0);
+  r.registration_settled("b", "cb", 0);
   CHECK(r.heard("b", 900));
   CHECK_FALSE(r.heard("z", 900));
   CHECK(r.lose_silent(1000).empty()); // exactly the timeout is not yet silence
@@ -63,6 +66,14 @@ TEST_CASE("a slave silent past the timeout is lost; one heard from is not") {
   CHECK(lost[0].entry.node_lost().reason().find("1000 ms") != std::string::npos);
   CHECK_FALSE(r.registered("a"));
   CHECK(r.registered("b"));
+  CHECK(r.registered("c"));
+  r.registration_settled("c", "cc", 5000); // answered late: its silence counts from now
+  r.heard("b", 5000);
+  CHECK(r.lose_silent(6000).empty());
+  r.heard("b", 6000);
+  auto late = r.lose_silent(6001);
+  REQUIRE(late.size() == 1);
+  CHECK(late[0].entry.node_lost().node_id() == "c");
 }
 
 TEST_CASE("starts of a burst go out as one batch per slave, and a kill never overtakes them") {
@@ -90,6 +101,20 @@ TEST_CASE("starts of a burst go out as one batch per slave, and a kill never ove
   CHECK(starts[0].to == "cb");
   CHECK(starts[0].starts.jobs(0).id() == "3");
   CHECK_FALSE(r.starts_queued());
+}
+
+TEST_CASE("a kill committed with the placement it follows sends the start first") {
+  registry r{1000};
+  r.set_leading(true);
+  r.admit(slave("a", 1), "ca", 0);
+  auto job = placed("1", "a", 2);
+  job.set_kill_requested(true); // the latest record: both entries of the commit applied
+  auto kill = r.on_job_update(job);
+  REQUIRE(kill);
+  REQUIRE(kill->starts.jobs_size() == 1);
+  CHECK(kill->starts.jobs(0).attempts() == 2);
+  REQUIRE(kill->kill);
+  CHECK(kill->kill->attempt == 2);
 }
 
 TEST_CASE("a leadership that starts or ends forgets every slave") {
