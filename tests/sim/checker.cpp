@@ -8,10 +8,14 @@ namespace claud::sim {
 
 namespace {
 
+/// What names a submission: its idempotency key, else (a submission without one) its command.
 std::string job_name(const pb::LogEntry& entry) {
-  if (!entry.has_job_submitted() || entry.job_submitted().spec().argv_size() == 0)
+  if (!entry.has_job_submitted())
     return {};
-  return entry.job_submitted().spec().argv(0);
+  const auto& spec = entry.job_submitted().spec();
+  if (!spec.idempotency_key().empty())
+    return spec.idempotency_key();
+  return spec.argv_size() == 0 ? std::string{} : spec.argv(0);
 }
 
 } // namespace

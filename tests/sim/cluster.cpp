@@ -118,6 +118,32 @@ void cluster::process(node& n) {
   checker_.on_output(n.id, out, *n.replica);
   for (const auto& read : out.reads)
     checker_.on_read(n.id, read);
+  if (observer_)
+    observer_(n.id, out);
+}
+
+uint64_t cluster::propose_entry(const std::string& id, pb::LogEntry entry) {
+  auto& n = at(id);
+  if (!n.replica || n.replica->raft().current_role() != raft::role::leader)
+    return 0;
+  entry.set_time_ms(static_cast<int64_t>(now_) * ms_per_step);
+  const uint64_t index = n.replica->raft().propose(std::move(entry));
+  if (index != 0)
+    unprocessed_.push_back(id);
+  return index;
+}
+
+void cluster::flush() {
+  // Processing may observe outputs whose handlers propose again: until nothing is left.
+  while (!unprocessed_.empty()) {
+    auto ids = std::move(unprocessed_);
+    unprocessed_.clear();
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    for (const auto& id : ids)
+      if (auto& n = at(id); n.replica)
+        process(n);
+  }
 }
 
 void cluster::step() {
@@ -135,6 +161,7 @@ void cluster::step() {
       n.replica->raft().tick();
       process(n);
     }
+  flush();
   note_changes();
   views_.resize(nodes_.size());
   for (size_t i = 0; i < nodes_.size(); ++i)

@@ -96,6 +96,21 @@ public:
   void restart(const std::string& id);
   void hint_leader_unreachable(const std::string& id);
 
+  // What runs beside the masters (the whole-cluster simulation, world.hpp).
+  using output_observer = std::function<void(const std::string& master, const replica::output&)>;
+  /// Called with every output of every master, after the checker saw it.
+  void observe(output_observer observer) {
+    observer_ = std::move(observer);
+  }
+  /// Proposes `entry` to `id` (stamped with the simulated time); its index, or 0 if `id` is down
+  /// or does not lead. The master processes it at the end of the step (flush()), so a caller may
+  /// note the index before any output about it is observed.
+  uint64_t propose_entry(const std::string& id, pb::LogEntry entry);
+  /// Processes every master with proposals since the last flush (step() ends with one).
+  void flush();
+  /// The simulated time of step `s`, as entries carry it.
+  static constexpr int64_t ms_per_step = 10;
+
   // Clients.
   /// Proposes a new job to `id`; its distinct name ("job-<n>"), also its idempotency key, or "" if
   /// `id` is down or does not lead. With `retry`, proposes the previous submission again under
@@ -164,6 +179,8 @@ private:
   std::string last_job_; // the latest submission, which a retry sends again
   uint64_t reads_ = 0;
   uint64_t seen_commit_ = 0;
+  output_observer observer_;
+  std::vector<std::string> unprocessed_; // masters with proposals not yet processed
 };
 
 } // namespace claud::sim

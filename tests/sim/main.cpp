@@ -3,9 +3,11 @@
 // hang names its seed; a failure prints what broke, when, the events before it, and the command
 // that reproduces it, and exits 1.
 //
-//   claud-sim --seed=42 [--masters=5] [--steps=600] [--trace]
+//   claud-sim --seed=42 [--masters=5] [--steps=600] [--trace] [--whole]
 //   claud-sim --seeds=2000 [--first=1]
 //   claud-sim --time-budget-s=600 [--quiet]  (the first seed comes from the clock unless --first)
+// --whole runs the whole cluster (world_run.hpp: masters, slaves, clients, job checks) instead of
+// the masters alone.
 
 #include <chrono>
 #include <cstdint>
@@ -16,11 +18,23 @@
 #include <fmt/format.h>
 
 #include "random_run.hpp"
+#include "world_run.hpp"
 
 namespace {
 
 using claud::sim::run_options;
 using claud::sim::run_result;
+
+bool whole_cluster = false;
+
+run_result run(const run_options& o) {
+  return whole_cluster ? claud::sim::run_world_seed(o, std::cout)
+                       : claud::sim::run_seed(o, std::cout);
+}
+
+const char* whole_flag() {
+  return whole_cluster ? " --whole" : "";
+}
 
 const int default_steps = run_options{}.steps;
 
@@ -30,22 +44,24 @@ void report_failure(const run_options& o, const run_result& r) {
             << "parameters: " << r.parameters << '\n'
             << "recent events (oldest first):\n"
             << r.recent
-            << fmt::format("reproduce: claud-sim --seed={} --masters={}{}\n", o.seed, o.masters,
-                           o.steps == default_steps ? "" : fmt::format(" --steps={}", o.steps))
+            << fmt::format("reproduce: claud-sim --seed={} --masters={}{}{}\n", o.seed, o.masters,
+                           o.steps == default_steps ? "" : fmt::format(" --steps={}", o.steps),
+                           whole_flag())
             << std::flush;
 }
 
 int run_one(run_options o) {
   std::cout << "SEED=" << o.seed << std::endl;
   o.print_parameters = true;
-  auto r = claud::sim::run_seed(o, std::cout);
+  auto r = run(o);
   if (!r.ok) {
     report_failure(o, r);
     return 1;
   }
   std::cout << fmt::format("ok: seed={} masters={} steps={} committed={} elections={} "
-                           "messages={}\n",
-                           o.seed, o.masters, o.steps, r.committed, r.elections, r.messages);
+                           "messages={} jobs_run={}\n",
+                           o.seed, o.masters, o.steps, r.committed, r.elections, r.messages,
+                           r.jobs_run);
   return 0;
 }
 
@@ -61,7 +77,7 @@ int run_sweep(const run_options& base, const sweep& w) {
   auto elapsed_s = [&] {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  uint64_t seeds = 0, committed = 0, elections = 0, messages = 0;
+  uint64_t seeds = 0, committed = 0, elections = 0, messages = 0, jobs_run = 0;
   for (uint64_t s = w.first;; ++s) {
     if ((w.count > 0 && seeds == w.count) || (w.budget_s > 0 && elapsed_s() >= w.budget_s))
       break;
@@ -71,7 +87,7 @@ int run_sweep(const run_options& base, const sweep& w) {
       std::cout << "SEEDS=" << s << "..." << std::endl;
     auto o = base;
     o.seed = s;
-    auto r = claud::sim::run_seed(o, std::cout);
+    auto r = run(o);
     if (!r.ok) {
       report_failure(o, r);
       return 1;
@@ -80,12 +96,15 @@ int run_sweep(const run_options& base, const sweep& w) {
     committed += r.committed;
     elections += r.elections;
     messages += r.messages;
+    jobs_run += r.jobs_run;
   }
   const double seconds = elapsed_s();
-  std::cout << fmt::format("passed {} seeds ({}..{}, masters={}, steps={}) in {:.1f} s: {:.1f} "
-                           "seeds/s; {} committed entries, {} elected leaders, {} messages\n",
-                           seeds, w.first, w.first + seeds - 1, base.masters, base.steps, seconds,
-                           seconds > 0 ? seeds / seconds : 0.0, committed, elections, messages);
+  std::cout << fmt::format("passed {} seeds ({}..{}, masters={}, steps={}{}) in {:.1f} s: {:.1f} "
+                           "seeds/s; {} committed entries, {} elected leaders, {} messages, {} "
+                           "job processes run\n",
+                           seeds, w.first, w.first + seeds - 1, base.masters, base.steps,
+                           whole_flag(), seconds, seconds > 0 ? seeds / seconds : 0.0, committed,
+                           elections, messages, jobs_run);
   return 0;
 }
 
@@ -109,6 +128,9 @@ int main(int argc, char** argv) {
   app.add_option("--steps", base.steps, "steps of the fault phase per seed")
       ->check(CLI::Range(1, 100000000));
   app.add_flag("--trace", trace, "print every event of the run as it happens");
+  app.add_flag("--whole", whole_cluster,
+               "simulate the whole cluster: masters with their schedulers and trackers, slaves "
+               "running fake jobs, clients submitting, killing and draining");
   app.add_flag("--quiet", w.quiet,
                "sweeps: print the first seed only, not each one (a failure still names its seed)");
   one->excludes(many)->excludes(timed)->excludes(first);

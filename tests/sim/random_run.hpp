@@ -12,6 +12,7 @@
 // The checker's invariants run after every step of all three.
 
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 
@@ -34,8 +35,17 @@ struct run_result {
   uint64_t committed = 0;
   uint64_t elections = 0; // terms that had a leader
   uint64_t messages = 0;
+  uint64_t jobs_run = 0; // job processes spawned (whole-cluster runs)
 };
 
 run_result run_seed(const run_options& options, std::ostream& out);
+
+struct run_parameters;
+class cluster;
+/// Phases 2 and 3 for the masters: every fault healed, then a new proposal must commit and every
+/// master apply every committed entry, each within a bound; throws invariant_violation if not.
+/// `step` advances the run by one step (by default the masters' own step).
+void heal_and_require_progress(cluster& t, const run_parameters& p,
+                               std::function<void()> step = {});
 
 } // namespace claud::sim
