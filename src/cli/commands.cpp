@@ -8,10 +8,10 @@
 #include <fmt/format.h>
 
 #include "claud/client.hpp"
-#include "cli/units.hpp"
 #include "cli/views.hpp"
 #include "state/job_states.hpp"
 #include "state/spec_validation.hpp"
+#include "state/units.hpp"
 
 namespace claud::cli {
 
@@ -103,8 +103,8 @@ int submit_command(const common_options& common, const submit_options& options) 
   spec.set_name(options.name);
   for (const auto& arg : options.command)
     spec.add_argv(arg);
-  spec.set_cpu_millis(parse_cpu_millis(options.cpus, "--cpus"));
-  spec.set_memory_bytes(parse_memory_bytes(options.memory, "--memory"));
+  spec.set_cpu_millis(state::parse_cpu_millis(options.cpus, "--cpus"));
+  spec.set_memory_bytes(state::parse_memory_bytes(options.memory, "--memory"));
   spec.set_restart(parse_restart_policy(options.restart));
   spec.set_max_attempts(options.max_attempts);
   spec.set_fail_on_node_lost(options.on_node_lost == "fail");

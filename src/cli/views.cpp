@@ -6,10 +6,10 @@
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 
-#include "cli/units.hpp"
 #include "log/printable.hpp"
 #include "state/job_states.hpp"
 #include "state/spec_validation.hpp"
+#include "state/units.hpp"
 
 namespace claud::cli {
 
@@ -211,8 +211,9 @@ void print_job_details(std::ostream& out, const pb::Job& job) {
   out << fmt::format("exit:        {}\n", exit_text(job));
   out << fmt::format("node:        {}\n", or_dash(job.node_id()));
   out << fmt::format("attempts:    {}\n", job.attempts());
-  out << fmt::format("resources:   {} CPUs, {} memory\n", format_cpus(job.spec().cpu_millis()),
-                     format_bytes(job.spec().memory_bytes()));
+  out << fmt::format("resources:   {} CPUs, {} memory\n",
+                     state::format_cpus(job.spec().cpu_millis()),
+                     state::format_bytes(job.spec().memory_bytes()));
   auto time = [](int64_t ms) { return ms == 0 ? std::string{"-"} : format_time_ms(ms); };
   out << fmt::format("submitted:   {}\n", time(job.submitted_at_ms()));
   out << fmt::format("started:     {}\n", time(job.started_at_ms()));
@@ -267,10 +268,10 @@ void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {
   for (const auto& node : nodes)
     out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {:<8} {}\n", node.id(),
                        state::node_role_name(node.role()), node.address(), node_state_text(node),
-                       format_cpus(node.cpu_millis_total() - node.cpu_millis_used()) + "/"
-                           + format_cpus(node.cpu_millis_total()),
-                       format_bytes(node.memory_bytes_total() - node.memory_bytes_used()) + "/"
-                           + format_bytes(node.memory_bytes_total()),
+                       state::format_cpus(node.cpu_millis_total() - node.cpu_millis_used()) + "/"
+                           + state::format_cpus(node.cpu_millis_total()),
+                       state::format_bytes(node.memory_bytes_total() - node.memory_bytes_used())
+                           + "/" + state::format_bytes(node.memory_bytes_total()),
                        limits_text(node.limits()), labels_text(node));
   // What a node cannot enforce is worth a line of its own: its jobs may take more than they ask.
   for (const auto& node : nodes)

@@ -8,10 +8,10 @@
 #include <fmt/format.h>
 
 #include "claud/protocol.hpp"
-#include "cli/units.hpp"
 #include "log/log.hpp"
 #include "roles/node_context.hpp"
 #include "state/spec_validation.hpp"
+#include "state/units.hpp"
 #include "storage/storage_error.hpp"
 
 namespace claud::roles {
@@ -57,16 +57,16 @@ void validate(node_options& options) {
   if (options.role == "master" && (!options.cpus.empty() || !options.memory.empty()))
     throw startup_error("--cpus and --memory are what a slave offers; a master runs no jobs");
   if (!options.cpus.empty())
-    cli::parse_cpu_millis(options.cpus, "--cpus");
+    state::parse_cpu_millis(options.cpus, "--cpus");
   if (!options.memory.empty())
-    cli::parse_memory_bytes(options.memory, "--memory");
+    state::parse_memory_bytes(options.memory, "--memory");
   validate_labels(options);
-  if (auto bytes = cli::parse_memory_bytes(options.max_output, "--max-output"); bytes < 1024)
+  if (auto bytes = state::parse_memory_bytes(options.max_output, "--max-output"); bytes < 1024)
     throw startup_error(
         fmt::format("--max-output must be at least 1K (got {})", options.max_output));
-  cli::parse_memory_bytes(options.min_free_disk, "--min-free-disk");
+  state::parse_memory_bytes(options.min_free_disk, "--min-free-disk");
   constexpr int64_t min_message = int64_t{1} << 20, max_message = int64_t{4} << 30;
-  auto message = cli::parse_memory_bytes(options.max_message_size, "--max-message-size");
+  auto message = state::parse_memory_bytes(options.max_message_size, "--max-message-size");
   if (message < min_message || message > max_message)
     throw startup_error(
         fmt::format("--max-message-size must be 1M to 4G (got {})", options.max_message_size));

@@ -16,21 +16,21 @@
 #include <fmt/format.h>
 
 #include "claud/protocol.hpp"
-#include "cli/units.hpp"
 #include "log/log.hpp"
 #include "net/guarded_multiplexer.hpp"
 #include "proc/job_cgroups.hpp"
 #include "proc/spawn.hpp"
 #include "state/spec_validation.hpp"
+#include "state/units.hpp"
 #include "storage/started_attempts.hpp"
 #include "storage/storage_error.hpp"
 
 namespace claud::roles {
 
 claud_system_config::claud_system_config(const node_options& options) {
-  caf::put(
-      content, net::max_message_bytes_key,
-      static_cast<size_t>(cli::parse_memory_bytes(options.max_message_size, "--max-message-size")));
+  caf::put(content, net::max_message_bytes_key,
+           static_cast<size_t>(
+               state::parse_memory_bytes(options.max_message_size, "--max-message-size")));
   configure_networked_system(*this);
 }
 
@@ -98,10 +98,10 @@ slave_setup prepare_slave(const node_options& options, storage::data_dir& dir,
   node.set_state(pb::NODE_ALIVE);
   node.set_cpu_millis_total(options.cpus.empty()
                                 ? static_cast<int64_t>(::sysconf(_SC_NPROCESSORS_ONLN)) * 1000
-                                : cli::parse_cpu_millis(options.cpus, "--cpus"));
+                                : state::parse_cpu_millis(options.cpus, "--cpus"));
   node.set_memory_bytes_total(options.memory.empty()
                                   ? machine_memory_bytes()
-                                  : cli::parse_memory_bytes(options.memory, "--memory"));
+                                  : state::parse_memory_bytes(options.memory, "--memory"));
   for (const auto& label : options.labels) { // validated at start
     std::string key;
     std::string value;
@@ -114,10 +114,10 @@ slave_setup prepare_slave(const node_options& options, storage::data_dir& dir,
   supervisor.kill_grace = std::chrono::milliseconds{options.kill_grace_ms};
   supervisor.log_retention = std::chrono::milliseconds{options.log_retention_ms};
   supervisor.max_output_bytes
-      = static_cast<uint64_t>(cli::parse_memory_bytes(options.max_output, "--max-output"));
+      = static_cast<uint64_t>(state::parse_memory_bytes(options.max_output, "--max-output"));
   node.set_max_output_bytes(static_cast<int64_t>(supervisor.max_output_bytes));
   supervisor.min_free_disk_bytes
-      = static_cast<uint64_t>(cli::parse_memory_bytes(options.min_free_disk, "--min-free-disk"));
+      = static_cast<uint64_t>(state::parse_memory_bytes(options.min_free_disk, "--min-free-disk"));
   supervisor.cgroups = open_job_cgroups(options, dir, node_id);
   try {
     supervisor.started

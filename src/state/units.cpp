@@ -1,4 +1,4 @@
-#include "cli/units.hpp"
+#include "state/units.hpp"
 
 #include <cctype>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-namespace claud::cli {
+namespace claud::state {
 
 namespace {
 
@@ -87,4 +87,4 @@ std::string format_bytes(int64_t bytes) {
   return fmt::format("{:.4g}{}", value, suffixes[i]);
 }
 
-} // namespace claud::cli
+} // namespace claud::state

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace claud::cli {
+namespace claud::state {
 
 /// Throws std::invalid_argument with one line naming `flag` and what is expected.
 int64_t parse_cpu_millis(const std::string& text, const std::string& flag);
@@ -15,4 +15,4 @@ int64_t parse_memory_bytes(const std::string& text, const std::string& flag);
 std::string format_cpus(int64_t cpu_millis); // "1.5"
 std::string format_bytes(int64_t bytes);     // "512M", "1.5G"
 
-} // namespace claud::cli
+} // namespace claud::state

@@ -1,12 +1,12 @@
 // units: CPU counts and memory sizes as users write them, the one-line errors that name the flag,
 // and the short forms the tables print.
-#include "cli/units.hpp"
+#include "state/units.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <string>
 
-using namespace claud::cli;
+using namespace claud::state;
 using Catch::Matchers::Contains;
 
 namespace {

@@ -1,0 +1,149 @@
+#include "cli/command_table.hpp"
+
+#include <iostream>
+
+#include "claud/client.hpp"
+
+namespace claud::cli {
+
+namespace {
+
+void add_common(CLI::App* command, common_options& common) {
+  command->add_option("--cluster", common.cluster,
+                      "HOST:PORT[,...] of masters (default: $CLAUD_ADDR, else 127.0.0.1:7400)");
+  command->add_flag("--json", common.json, "Print one JSON document (schema in the README)");
+}
+
+void add_local(CLI::App* command, common_options& common) {
+  command->add_flag(
+      "--local", common.local,
+      "Answer from the reached master's own state at once (may be behind the leader)");
+}
+
+/// The exit code of the command that ran, after printing any error as one line.
+template<class F>
+int guarded(F&& run) {
+  try {
+    return run();
+  } catch (const client_error& e) {
+    std::cerr << "claud: error: " << e.what() << "\n";
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "claud: error: " << e.what() << "\n";
+  }
+  return 1;
+}
+
+void define_submit(CLI::App* c, command_values& v) {
+  add_common(c, v.common);
+  c->add_option("--name", v.submit.name, "Job name (default: the command's base name)");
+  c->add_option("--cpus", v.submit.cpus, "CPUs the job needs")->capture_default_str();
+  c->add_option("--memory", v.submit.memory, "Memory the job needs, e.g. 512M")
+      ->capture_default_str();
+  c->add_flag("--wait", v.submit.wait, "Wait for the end and exit with the job's exit code");
+  c->add_option("--restart", v.submit.restart, "never, on-failure or always")
+      ->capture_default_str();
+  c->add_option("--max-attempts", v.submit.max_attempts,
+                "Placements in all, restarts and reschedules included (0: no limit)")
+      ->capture_default_str();
+  c->add_option("--on-node-lost", v.submit.on_node_lost,
+                "reschedule (run again elsewhere) or fail, when its node dies")
+      ->check(CLI::IsMember({"reschedule", "fail"}))
+      ->capture_default_str();
+  c->add_option("--backoff-ms", v.submit.backoff_ms,
+                "First restart delay; it doubles with each attempt, up to 64x")
+      ->capture_default_str();
+  c->add_option("--constraint", v.submit.constraints,
+                "KEY=VALUE or KEY!=VALUE a node's labels must satisfy (repeatable)")
+      ->allow_extra_args(false);
+  c->add_option("--strategy", v.submit.strategy,
+                "binpack (fill nodes up) or spread (the node with the most free CPU)")
+      ->check(CLI::IsMember({"binpack", "spread"}))
+      ->capture_default_str();
+  c->add_option("--idempotency-key", v.submit.idempotency_key,
+                "Submit at most once under this key: a submission whose key the cluster "
+                "knows returns that job (default: a new key per submission)");
+  c->add_option("command", v.submit.command, "The command and its arguments, after --");
+}
+
+void define_status(CLI::App* c, command_values& v) {
+  add_common(c, v.common);
+  add_local(c, v.common);
+  c->add_option("job", v.job_id, "Job id")->required();
+}
+
+void define_wait(CLI::App* c, command_values& v) {
+  add_common(c, v.common);
+  c->add_option("jobs", v.job_ids, "Job ids")->required();
+}
+
+void define_list(CLI::App* c, command_values& v) {
+  add_common(c, v.common);
+  add_local(c, v.common);
+}
+
+void define_logs(CLI::App* c, command_values& v) {
+  add_common(c, v.common);
+  c->add_option("job", v.logs.job_id, "Job id")->required();
+  c->add_flag("--stderr", v.logs.stderr_stream, "Print standard error instead of output");
+  c->add_flag("-f,--follow", v.logs.follow, "Keep printing while the job runs");
+}
+
+void define_kill(CLI::App* c, command_values& v) {
+  add_common(c, v.common);
+  c->add_option("job", v.job_id, "Job id")->required();
+}
+
+void define_drain(CLI::App* c, command_values& v) {
+  add_common(c, v.common);
+  c->add_option("node", v.drain.node_id, "Node id")->required();
+  c->add_flag("--migrate", v.drain.migrate, "Also move its jobs to other nodes");
+  c->add_flag("--undo", v.drain.undo, "Place jobs on it again");
+}
+
+struct command {
+  const char* name;
+  const char* help;
+  void (*define)(CLI::App*, command_values&);
+  int (*run)(const command_values&);
+};
+
+const command commands[] = {
+    {"submit", "Submit a job: claud submit [options] -- CMD ARGS...", define_submit,
+     [](const command_values& v) { return submit_command(v.common, v.submit); }},
+    {"status", "Show one job", define_status,
+     [](const command_values& v) { return status_command(v.common, v.job_id); }},
+    {"wait", "Wait until jobs have ended; print how each ended", define_wait,
+     [](const command_values& v) { return wait_command(v.common, v.job_ids); }},
+    {"jobs", "List jobs", define_list,
+     [](const command_values& v) { return jobs_command(v.common); }},
+    {"nodes", "List the nodes that run jobs", define_list,
+     [](const command_values& v) { return nodes_command(v.common); }},
+    {"logs", "Print a job's output (stdout, or --stderr)", define_logs,
+     [](const command_values& v) { return logs_command(v.common, v.logs); }},
+    {"kill", "Stop a job (SIGTERM, then SIGKILL), or cancel it", define_kill,
+     [](const command_values& v) { return kill_command(v.common, v.job_id); }},
+    {"drain", "Stop placing jobs on a node (--undo: resume)", define_drain,
+     [](const command_values& v) { return drain_command(v.common, v.drain); }},
+    {"leader", "Show the term, the leader and every master", define_list,
+     [](const command_values& v) { return leader_command(v.common); }},
+};
+
+} // namespace
+
+void add_commands(CLI::App& app, command_values& values, int& exit_code) {
+  for (const auto& c : commands) {
+    auto* sub = app.add_subcommand(c.name, c.help);
+    c.define(sub, values);
+    sub->callback(
+        [&values, &exit_code, run = c.run] { exit_code = guarded([&] { return run(values); }); });
+  }
+}
+
+std::vector<std::string> command_names() {
+  std::vector<std::string> names;
+  for (const auto& c : commands)
+    names.emplace_back(c.name);
+  return names;
+}
+
+} // namespace claud::cli

@@ -1,0 +1,83 @@
+#include "cli/node_flags.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/strict_config.hpp"
+
+namespace claud::cli {
+
+void add_node_flags(CLI::App& app, roles::node_options& o) {
+  app.add_option("--role", o.role, "Run a node: master, slave or dev (both in one process)");
+  app.add_option("--listen", o.listen, "HOST:PORT this node listens on (dev: 127.0.0.1:7400)");
+  app.add_option("--join", o.join,
+                 "HOST:PORT[,...]: the masters, the same list for every node (a master skips "
+                 "itself)");
+  app.add_option("--data-dir", o.data_dir,
+                 "Directory for the node's state (default: "
+                 "~/.local/share/claud/ROLE)");
+  app.add_option("--node-id", o.node_id,
+                 "The node's id (default: generated, kept in the data dir)");
+  app.add_option("--cpus", o.cpus, "CPUs a slave offers, e.g. 1.5 (default: the machine's)");
+  app.add_option("--memory", o.memory,
+                 "Memory a slave offers, e.g. 512M or 4G (default: the "
+                 "machine's)");
+  app.add_option("--label", o.labels,
+                 "KEY=VALUE a slave or dev node carries, for --constraint (repeatable)")
+      ->allow_extra_args(false);
+  app.add_option("--cgroups", o.cgroups,
+                 "Slave, dev: enforce job memory and CPU limits with cgroups: auto (where the "
+                 "slave can), off, or required (refuse to start without them)")
+      ->capture_default_str();
+  app.add_option("--log", o.log, "Log level, or MODULE@LEVEL,... (error, warn, info, debug)")
+      ->capture_default_str();
+  app.add_option("--registration-grace-ms", o.registration_grace_ms,
+                 "Master: time restarted slaves have to re-register before they count as lost")
+      ->capture_default_str();
+  app.add_option("--reconnect-interval-ms", o.reconnect_interval_ms,
+                 "Slave: pause between attempts to reach a master")
+      ->capture_default_str();
+  app.add_option("--kill-grace-ms", o.kill_grace_ms, "Slave: SIGTERM to SIGKILL delay on kill")
+      ->capture_default_str();
+  app.add_option("--wait-poll-ms", o.wait_poll_ms,
+                 "Master: longest a `submit --wait` or `wait` request is held before it is "
+                 "asked again (1 to 4000)")
+      ->capture_default_str();
+  app.add_option("--heartbeat-ms", o.heartbeat_ms, "Master: leader heartbeat interval")
+      ->capture_default_str();
+  app.add_option("--election-timeout-ms", o.election_timeout_ms,
+                 "Master: silence after which a follower campaigns (randomized up to twice this)")
+      ->capture_default_str();
+  app.add_option("--slave-timeout-ms", o.slave_timeout_ms,
+                 "Master: a slave not heard from this long (frozen or cut off) is lost")
+      ->capture_default_str();
+  app.add_option("--job-retention-ms", o.job_retention_ms,
+                 "Master: ended jobs leave the state this long after they end")
+      ->capture_default_str();
+  app.add_option("--log-retention-ms", o.log_retention_ms,
+                 "Slave, dev: a job's output is deleted this long after it ends")
+      ->capture_default_str();
+  app.add_option("--ping-interval-ms", o.ping_interval_ms,
+                 "Slave: how often it checks that its master still leads")
+      ->capture_default_str();
+  app.add_option("--max-output", o.max_output,
+                 "Slave, dev: the most each job's stdout and stderr keep (the first and last "
+                 "halves)")
+      ->capture_default_str();
+  app.add_option("--min-free-disk", o.min_free_disk,
+                 "Slave, dev: below this much free space in its data dir, `claud nodes` says so")
+      ->capture_default_str();
+  app.add_option("--max-message-size", o.max_message_size,
+                 "All: the largest message a peer may send (a larger one drops the peer)")
+      ->capture_default_str();
+  app.set_config("--config", "", "Read these options from a file (see config/*.conf)");
+  std::vector<std::string> keys; // what a config file may set: every option above, by name
+  for (const auto* option : app.get_options())
+    for (const auto& name : option->get_lnames())
+      if (name != "config" && name != "help")
+        keys.push_back(name);
+  app.config_formatter(std::make_shared<strict_config>(std::move(keys)));
+}
+
+} // namespace claud::cli
