@@ -2,6 +2,7 @@
 # The project's conventions, enforced by a test rather than by review (DESIGN.md section 6):
 # - src/raft, src/state, src/sched and src/slave stay pure: no CAF, Asio, threads, files, clocks
 #   or unseeded randomness;
+# - each folder of src/ includes only the folders its rule names (may_include below);
 # - no line over 100 columns in our C++ sources;
 # - no FIXME left behind;
 # - every .cpp under src/ is listed in a CMakeLists.txt;
@@ -18,6 +19,38 @@ fail() {
 impure=$(grep -rnE '#include <(caf/|asio|thread>|fstream>|filesystem>)|steady_clock::now|system_clock::now|random_device|[^_a-z]rand\(|[^_a-z]time\(' \
   src/raft src/state src/sched src/slave 2>/dev/null)
 [ -n "$impure" ] && fail "pure folders must not use CAF, Asio, threads, files, clocks or unseeded randomness:"$'\n'"$impure"
+
+# Which folders of src/ may include which (DESIGN.md section 3): the pure cores only themselves and
+# the cores below them, the outside world (storage, proc, net) none of the cores' hosts, the
+# actors the wire protocol but never the client library. claud/protocol.hpp counts as protocol,
+# claud/client.hpp as client; generated *.pb.h headers are everyone's.
+declare -A may_include=(
+  [raft]="raft" [state]="state" [sched]="sched state" [slave]="slave"
+  [log]="log" [os]="os" [net]="net log" [proc]="proc os log" [storage]="storage os"
+  [replica]="replica raft state storage" [protocol]="protocol net"
+  [client]="client protocol net state"
+  [actors]="actors protocol log net proc replica sched slave state storage"
+  [cli]="cli client protocol log roles state"
+  [roles]="roles actors protocol log net proc state storage"
+)
+for dir in src/*/; do
+  folder=$(basename "$dir")
+  [ "$folder" = proto ] && continue
+  allowed=${may_include[$folder]-}
+  [ -n "$allowed" ] || { fail "src/$folder has no include rule in tidy.sh"; continue; }
+  while IFS= read -r line; do
+    file=${line%%:*}
+    target=$(sed -E 's/.*#include "([^"]+)".*/\1/' <<<"$line")
+    case $target in
+      *.pb.h) continue ;;
+      claud/protocol.hpp) used=protocol ;;
+      claud/client.hpp) used=client ;;
+      */*) used=${target%%/*} ;;
+      *) continue ;;
+    esac
+    [[ " $allowed " == *" $used "* ]] || fail "$file includes $target: src/$folder may include only $allowed"
+  done < <(grep -rnE '#include "[^"]+"' "$dir" --include='*.[ch]pp')
+done
 
 sources=$(find src include tests bench examples -name '*.[ch]pp' 2>/dev/null | sort)
 # Columns are characters: UTF-8 continuation bytes are dropped before counting.
