@@ -2,8 +2,9 @@
 // (actors that speak the slave protocol: they register, ping every second as a slave_link does,
 // and report every job they are given as ended at once). It prints, for each number of slaves,
 // how long they took to register, the leader's CPU (share of one core) and resident memory per
-// slave while they only ping, and placements per second through submit, place, start, report and
-// commit, beside the machine's raw spawn rate. Growth should be linear or better, and 5,000
+// slave while they only ping, placements per second through submit, place, start, report and
+// commit, and the leader's growth per ended job kept in the state, beside the machine's raw spawn
+// rate. Growth should be linear or better, and 5,000
 // slaves should cost at most one core.
 //
 //   CLAUD_BENCH_SLAVES=1000,5000 CLAUD_BENCH_JOBS=5000 build/bench/control_plane_bench
@@ -152,6 +153,7 @@ struct figures {
   double idle_core_share = 0;
   double rss_per_slave_kib = 0;
   double placements_per_second = 0;
+  double rss_per_job_kib = 0; // the leader's growth per ended job kept in the state
 };
 
 figures measure(int slaves, int jobs, std::chrono::seconds idle) {
@@ -181,10 +183,13 @@ figures measure(int slaves, int jobs, std::chrono::seconds idle) {
       = static_cast<double>(bench::rss_bytes(master.pid) - rss_before) / 1024.0 / slaves;
   // Placements: every job submitted, placed on some slave, started, reported and committed.
   auto answered = std::make_shared<std::atomic<int>>(0);
+  const auto rss_before_jobs = bench::rss_bytes(master.pid);
   auto start = std::chrono::steady_clock::now();
   actors.push_back(system.spawn(submitter, api, jobs, answered));
   wait_for([&] { return count->jobs_reported >= jobs; }, 600s);
   out.placements_per_second = jobs / (bench::elapsed_ms(start) / 1000.0);
+  out.rss_per_job_kib
+      = static_cast<double>(bench::rss_bytes(master.pid) - rss_before_jobs) / 1024.0 / jobs;
   for (const auto& a : actors) // the actor system ends once they have
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   return out;
@@ -199,14 +204,14 @@ TEST_CASE("control plane: leader cost per simulated slave, and placements per se
   auto baseline = bench::measure_spawn_rate(500, 2);
   std::cout << fmt::format("baseline: {:.0f} spawns of /bin/true per second (2 at a time)\n",
                            baseline.processes_per_second);
-  std::cout << fmt::format("{:>7} {:>12} {:>16} {:>15} {:>14}\n", "slaves", "register s",
-                           "idle leader CPU", "RSS per slave", "placements/s");
+  std::cout << fmt::format("{:>7} {:>12} {:>16} {:>15} {:>14} {:>15}\n", "slaves", "register s",
+                           "idle leader CPU", "RSS per slave", "placements/s", "RSS per job");
   std::vector<figures> all;
   for (int slaves : sizes) {
     auto f = measure(slaves, jobs, idle);
-    std::cout << fmt::format("{:>7} {:>12.2f} {:>15.1f}% {:>11.1f} KiB {:>14.0f}\n", f.slaves,
-                             f.register_s, 100 * f.idle_core_share, f.rss_per_slave_kib,
-                             f.placements_per_second);
+    std::cout << fmt::format("{:>7} {:>12.2f} {:>15.1f}% {:>11.1f} KiB {:>14.0f} {:>11.2f} KiB\n",
+                             f.slaves, f.register_s, 100 * f.idle_core_share, f.rss_per_slave_kib,
+                             f.placements_per_second, f.rss_per_job_kib);
     all.push_back(f);
   }
   std::cout << "{\"bench\":\"control_plane\",\"baseline_spawns_per_s\":"
@@ -215,9 +220,11 @@ TEST_CASE("control plane: leader cost per simulated slave, and placements per se
   for (size_t i = 0; i < all.size(); ++i)
     std::cout << (i ? "," : "")
               << fmt::format("{{\"slaves\":{},\"register_s\":{:.2f},\"idle_leader_core_share\":"
-                             "{:.3f},\"rss_per_slave_kib\":{:.1f},\"placements_per_s\":{:.0f}}}",
+                             "{:.3f},\"rss_per_slave_kib\":{:.1f},\"placements_per_s\":{:.0f},"
+                             "\"rss_per_job_kib\":{:.2f}}}",
                              all[i].slaves, all[i].register_s, all[i].idle_core_share,
-                             all[i].rss_per_slave_kib, all[i].placements_per_second);
+                             all[i].rss_per_slave_kib, all[i].placements_per_second,
+                             all[i].rss_per_job_kib);
   std::cout << "]}\n";
   CHECK(all.size() == sizes.size());
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -27,6 +28,8 @@ struct scheduler_state {
   scheduler_config config;
   sched::pending_queue queue{1024}; // the decisions; replaced with the configured bound
   std::vector<submission> submissions;
+  // Retries of submissions in flight, by idempotency key: they get the first one's answer.
+  std::map<std::string, std::vector<caf::response_promise>> followers;
   bool batch_scheduled = false;
   int64_t wakeup_at_ms = 0; // a pass is scheduled for then (a restart's backoff ends), 0 if none
   bool leading = false;     // only the leader places jobs
@@ -102,22 +105,35 @@ void place_submissions(self_pointer self) {
       promise.deliver(make_error(errc::invalid_request, plans[i].refusal));
       continue;
     }
+    if (!plans[i].follows.empty()) {
+      st.followers[plans[i].follows].push_back(promise);
+      continue;
+    }
     auto plan = std::make_shared<sched::pending_queue::submission_plan>(std::move(plans[i]));
+    // The answer goes to the submission and to the retries that followed it.
+    auto answer = [self, plan, promise](auto result) mutable {
+      auto& st = self->state;
+      st.queue.submission_answered(*plan);
+      std::vector<caf::response_promise> promises{promise};
+      const auto& key = plan->entry.job_submitted().spec().idempotency_key();
+      if (auto f = st.followers.find(key); !key.empty() && f != st.followers.end()) {
+        promises.insert(promises.end(), f->second.begin(), f->second.end());
+        st.followers.erase(f);
+      }
+      for (auto& p : promises)
+        p.deliver(result);
+    };
     self->request(st.config.leader_election, st.config.internal_timeout, propose_atom::value,
                   status_atom::value, plan->entry)
         .then(
             [=](pb::Job& job) mutable {
-              self->state.queue.submission_answered(*plan);
               // Its placement refused by apply, it waits: the pass its update asked for ran while
               // its reservation still held, so another one now.
               if (job.state() == pb::JOB_PENDING)
                 request_pass(self);
-              promise.deliver(std::move(job));
+              answer(job);
             },
-            [=](caf::error& err) mutable {
-              self->state.queue.submission_answered(*plan);
-              promise.deliver(std::move(err));
-            });
+            [=](caf::error& err) mutable { answer(err); });
   }
 }
 

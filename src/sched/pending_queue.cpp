@@ -153,9 +153,16 @@ pending_queue::plan_submissions(std::vector<pb::JobSpec> specs) {
   for (size_t i = 0; i < specs.size(); ++i) {
     auto& spec = specs[i];
     auto& plan = plans[i];
-    plan.refusal = never_fits_reason(nodes, spec);
-    if (!plan.refusal.empty())
+    const auto& key = spec.idempotency_key();
+    if (!key.empty() && !keys_in_flight_.insert(key).second) {
+      plan.follows = key;
       continue;
+    }
+    plan.refusal = never_fits_reason(nodes, spec);
+    if (!plan.refusal.empty()) {
+      keys_in_flight_.erase(key); // nothing is proposed under it
+      continue;
+    }
     auto where = index.place(spec);
     if (!where.node_id.empty()) {
       index.reserve(where.node_id, spec);

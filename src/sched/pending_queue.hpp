@@ -60,15 +60,22 @@ public:
   /// nothing else would bring its job back (0 when applied).
   int64_t placement_answered(const placement& plan, bool applied, int64_t now_ms);
 
-  // Submissions, placed on arrival as a batch against one index of the nodes.
+  // Submissions, placed on arrival as a batch against one index of the nodes. A retry of a
+  // submission whose proposal is still in flight (the same idempotency key: a client that timed
+  // out while the commit was slow) proposes nothing: it takes the first one's answer. Retries
+  // would otherwise add an entry each to a log that is already behind.
   struct submission_plan {
     std::string refusal;      // no node could ever run it: answer this, propose nothing
+    std::string follows;      // else, if set: answer what the submission of this key in
+                              // flight is answered, propose nothing
     pb::LogEntry entry;       // else the JobSubmitted to propose, its placement in it (or none)
     uint64_t reservation = 0; // held until submission_answered (0 when not placed)
   };
   std::vector<submission_plan> plan_submissions(std::vector<pb::JobSpec> specs);
+  /// The proposal of `plan` (one with an entry) was answered.
   void submission_answered(const submission_plan& plan) {
     nodes_.release(plan.reservation);
+    keys_in_flight_.erase(plan.entry.job_submitted().spec().idempotency_key());
   }
 
   size_t pending() const {
@@ -104,6 +111,7 @@ private:
   // not wait for each other's commits (the ledger holds what their proposals take), so room a
   // finished job frees is used within one commit.
   std::set<uint64_t> proposing_;
+  std::set<std::string> keys_in_flight_; // of submissions proposed and not answered yet
 };
 
 } // namespace claud::sched

@@ -27,6 +27,7 @@ void master_host::reset() {
   slaves_ = sched::slave_registry<std::string>{timing_.slave_timeout_steps * cluster::ms_per_step};
   proposals_.clear();
   submissions_.clear();
+  followers_.clear();
   pass_requested_ = false;
   wake_at_ms_ = 0;
   grace_ends_ = 0;
@@ -261,17 +262,30 @@ void master_host::place_submissions() {
       send(client, answer{request, true, false, "", plans[i].refusal});
       continue;
     }
+    if (!plans[i].follows.empty()) {
+      followers_[plans[i].follows].push_back({client, request});
+      continue;
+    }
     auto plan = std::make_shared<sched::pending_queue::submission_plan>(std::move(plans[i]));
     propose(plan->entry, [this, client, request, plan](const state::apply_result* result) {
       queue_.submission_answered(*plan);
-      if (!result) {
-        send(client, answer{request, false, false, "", "outcome unknown"});
-        return;
+      answer a{request, false, false, "", "outcome unknown"};
+      if (result) {
+        if (const auto* job = state().find_job(result->job_id);
+            job && job->state() == pb::JOB_PENDING)
+          pass_requested_ = true;
+        a = answer{request, result->applied, false, result->job_id, result->error};
       }
-      if (const auto* job = state().find_job(result->job_id);
-          job && job->state() == pb::JOB_PENDING)
-        pass_requested_ = true;
-      send(client, answer{request, result->applied, false, result->job_id, result->error});
+      send(client, a);
+      // The retries that followed it get the same answer.
+      auto f = followers_.find(plan->entry.job_submitted().spec().idempotency_key());
+      if (f == followers_.end())
+        return;
+      for (const auto& [follower, follower_request] : f->second) {
+        a.request = follower_request;
+        send(follower, a);
+      }
+      followers_.erase(f);
     });
   }
 }

@@ -103,6 +103,8 @@ private:
   sched::slave_registry<std::string> slaves_;
   std::map<uint64_t, proposal> proposals_; // by log index
   std::vector<submission> submissions_;    // this step's, placed as one batch
+  // Retries of submissions in flight, by idempotency key: they get the first one's answer.
+  std::map<std::string, std::vector<std::pair<std::string, uint64_t>>> followers_;
   bool pass_requested_ = false;
   int64_t wake_at_ms_ = 0;
   uint64_t grace_ends_ = 0; // 0 once over

@@ -49,6 +49,11 @@ world::world(world_options options)
   });
 }
 
+std::function<void(const std::string&, message)> world::sender(const std::string& from) {
+  return
+      [this, from](const std::string& to, message m) { wire_.send(from, to, std::move(m), now()); };
+}
+
 slave_sim& world::slave_at(const std::string& id) {
   for (auto& s : slaves_)
     if (s->id() == id)
@@ -135,20 +140,17 @@ void world::heal_slaves() {
 
 void world::submit(size_t client) {
   auto& c = clients_.at(client);
-  c.submit(now(), options_.slave_cpu_millis,
-           [&](const std::string& to, message m) { wire_.send(c.id(), to, std::move(m), now()); });
+  c.submit(now(), options_.slave_cpu_millis, sender(c.id()));
 }
 
 void world::kill(size_t client) {
   auto& c = clients_.at(client);
-  c.kill(now(),
-         [&](const std::string& to, message m) { wire_.send(c.id(), to, std::move(m), now()); });
+  c.kill(now(), sender(c.id()));
 }
 
 void world::drain(size_t client, const std::string& node_id, bool draining) {
   auto& c = clients_.at(client);
-  c.drain(node_id, draining, now(),
-          [&](const std::string& to, message m) { wire_.send(c.id(), to, std::move(m), now()); });
+  c.drain(node_id, draining, now(), sender(c.id()));
 }
 
 bool world::clients_idle() const {
@@ -173,12 +175,7 @@ void world::deliver() {
         wire_.hold(std::move(e), now()); // read once it thaws
         continue;
       }
-      s.deliver(
-          e.from, e.body, now(),
-          [&](const std::string& peer, message m) {
-            wire_.send(s.id(), peer, std::move(m), now());
-          },
-          slave_events_);
+      s.deliver(e.from, e.body, now(), sender(s.id()), slave_events_);
     } else {
       for (auto& c : clients_)
         if (c.id() == to)
@@ -229,16 +226,12 @@ void world::step() {
   follow_masters();
   deliver();
   for (auto& s : slaves_)
-    s->tick(
-        now(),
-        [&](const std::string& peer, message m) { wire_.send(s->id(), peer, std::move(m), now()); },
-        slave_events_);
+    s->tick(now(), sender(s->id()), slave_events_);
   for (auto& h : hosts_)
     h->tick(now());
   const auto leader = masters_.leader();
   for (auto& c : clients_)
-    c.tick(now(), leader,
-           [&](const std::string& to, message m) { wire_.send(c.id(), to, std::move(m), now()); });
+    c.tick(now(), leader, sender(c.id()));
   masters_.flush();
   checker_.check_step(*this);
 }

@@ -6,6 +6,7 @@
 // the wire (wire.hpp). One step: the masters step; messages due on the wire are delivered; slaves,
 // hosts and clients tick; the masters process what was proposed; the lifecycle checks run
 // (lifecycle_checker.hpp), after the raft checks the cluster runs itself.
+// Names tell the parts apart on the wire: masters m0.., slaves s0.., clients c0...
 
 #include <cstdint>
 #include <memory>
@@ -91,6 +92,8 @@ public:
 
 private:
   slave_sim& slave_at(const std::string& id);
+  /// Sends over the wire as `from`.
+  std::function<void(const std::string&, message)> sender(const std::string& from);
   void follow_masters();
   void deliver();
   /// A master's or a slave's process died: the other side hears its connections close.

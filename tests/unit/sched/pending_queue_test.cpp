@@ -150,6 +150,30 @@ TEST_CASE("reload replaces the jobs and nodes with the committed view") {
   CHECK(placed_ids(queue.pass(0)) == std::vector<std::string>{"1@a"});
 }
 
+TEST_CASE("a retry of a submission in flight proposes nothing and follows the first") {
+  pending_queue queue{1024};
+  queue.update_node(node("a", 4000));
+  auto keyed = [](const std::string& key, int64_t cpu) {
+    auto s = spec(cpu);
+    s.set_idempotency_key(key);
+    return s;
+  };
+  auto first = queue.plan_submissions({keyed("k1", 100), keyed("k1", 100), keyed("huge", 64000)});
+  CHECK(first[0].follows.empty());
+  CHECK(first[0].entry.has_job_submitted());
+  CHECK(first[1].follows == "k1"); // the same batch
+  CHECK_FALSE(first[1].entry.has_job_submitted());
+  CHECK_FALSE(first[2].refusal.empty());
+  auto retry = queue.plan_submissions({keyed("k1", 100), keyed("huge", 64000)});
+  CHECK(retry[0].follows == "k1");       // a later batch, while the first is in flight
+  CHECK_FALSE(retry[1].refusal.empty()); // a refusal holds no key
+  CHECK(retry[1].follows.empty());
+  queue.submission_answered(first[0]);
+  auto later = queue.plan_submissions({keyed("k1", 100)});
+  CHECK(later[0].follows.empty()); // answered: a new try proposes again (the state dedups)
+  CHECK(later[0].entry.has_job_submitted());
+}
+
 TEST_CASE("submissions are refused when no node could ever run them, else placed as a batch") {
   pending_queue queue{1024};
   queue.update_node(node("a", 1000));
