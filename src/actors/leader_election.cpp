@@ -318,6 +318,9 @@ caf::behavior leader_election(self_pointer self, std::shared_ptr<leader_election
       [=](local_atom, status_atom, const pb::JobIds& ids) {
         return caf::result<pb::JobList>{job_records(self->state.replica->state(), ids)};
       },
+      [=](local_atom, submit_atom, const std::string& key) {
+        return caf::result<pb::Job>{submission_job(self->state.replica->state(), key)};
+      },
       [=](local_atom, jobs_atom) { return job_list(self->state.replica->state()); },
       [=](local_atom, nodes_atom) { return node_list(self->state.replica->state()); },
       [=](local_atom, leader_atom) { return leader_info(self->state); },

@@ -17,6 +17,8 @@
 //   (local_atom, <one of the reads above>) -> the same, answered from this master's state at once
 //   (view_atom) -> pb::ClusterState with every node and the pending jobs (local; the scheduler's
 //        proposals are checked again when applied)
+//   (local_atom, submit_atom, std::string key) -> pb::Job the submission under that idempotency
+//        key made, from this master's state; errc::not_found if it knows none
 //   (subscribe_atom, caf::actor) -> the subscriber receives (role_atom, bool leads, std::string
 //        leader address, uint64_t term) now and on every change of role or leader, and after
 //        every commit (job_update_atom, pb::Job) / (node_update_atom, pb::Node) for each record

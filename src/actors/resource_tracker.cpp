@@ -254,7 +254,8 @@ void on_role(self_pointer self, bool leading) {
   }
 }
 
-/// After the grace period, alive nodes that never registered with this leader are lost.
+/// After the grace period, alive nodes that never registered with this leader are lost, but for
+/// those that announced themselves within it (on their way): they get one more grace period.
 void end_grace(self_pointer self, uint64_t leadership) {
   if (!self->state.slaves.leading() || leadership != self->state.leadership)
     return;
@@ -263,11 +264,20 @@ void end_grace(self_pointer self, uint64_t leadership) {
                 nodes_atom::value)
       .then(
           [=](const pb::NodeList& nodes) {
-            const auto& slaves = self->state.slaves;
-            auto registered = [&](const std::string& id) { return slaves.registered(id); };
-            for (auto& entry : sched::lost_after_grace(
-                     nodes, registered, self->state.config.registration_grace.count()))
+            const auto& st = self->state;
+            const auto grace = st.config.registration_grace;
+            const auto since = clock_ms(self) - grace.count();
+            bool spared = false;
+            auto expected = [&](const std::string& id) {
+              bool announced
+                  = !st.slaves.registered(id) && st.slaves.registered_or_announced(id, since);
+              spared |= announced;
+              return st.slaves.registered_or_announced(id, since);
+            };
+            for (auto& entry : sched::lost_after_grace(nodes, expected, grace.count()))
               propose(self, std::move(entry));
+            if (spared)
+              self->delayed_send(self, grace, grace_atom::value, leadership);
           },
           [](caf::error& err) {
             log::warn("tracker", "cannot check registrations", {{"error", error_message(err)}});
@@ -308,9 +318,11 @@ caf::behavior resource_tracker(self_pointer self, resource_tracker_config config
         send_kill(self, node_id, job_id, attempt);
       },
       [=](ping_atom, const std::string& node_id) -> caf::result<caf::unit_t> {
-        if (!self->state.slaves.heard(node_id, clock_ms(self)))
-          return make_error(errc::not_found, "not registered with this leader");
-        return caf::unit;
+        auto& slaves = self->state.slaves;
+        if (slaves.heard(node_id, clock_ms(self)))
+          return caf::unit;
+        slaves.announced(node_id, clock_ms(self)); // a slave on its way to register
+        return make_error(errc::not_found, "not registered with this leader");
       },
       [=](tick_atom, uint64_t leadership) { check_heartbeats(self, leadership); },
       [=](grace_atom, uint64_t leadership) { end_grace(self, leadership); },

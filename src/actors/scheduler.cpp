@@ -22,6 +22,7 @@ namespace {
 struct submission {
   pb::JobSpec spec;
   caf::response_promise promise;
+  std::string key; // its idempotency key (the spec moves into the plan)
 };
 
 struct scheduler_state {
@@ -87,6 +88,23 @@ void pass(self_pointer self) {
   schedule_wakeup(self, plan.wake_at_ms, now);
 }
 
+/// A submission no node could ever run is refused, unless its idempotency key already made a
+/// job: then it is a retry of a submission that was accepted (before nodes went away), and its
+/// answer is that job.
+void refuse_unless_known(self_pointer self, const std::string& key, const std::string& refusal,
+                         caf::response_promise promise) {
+  if (key.empty()) {
+    promise.deliver(make_error(errc::invalid_request, refusal));
+    return;
+  }
+  self->request(self->state.config.leader_election, self->state.config.internal_timeout,
+                local_atom::value, submit_atom::value, key)
+      .then([=](pb::Job& job) mutable { promise.deliver(std::move(job)); },
+            [=](caf::error&) mutable {
+              promise.deliver(make_error(errc::invalid_request, refusal));
+            });
+}
+
 /// Places the submissions that arrived since the last batch against one index of the nodes, and
 /// proposes each as one entry that already holds its placement (or none: it waits for a pass).
 void place_submissions(self_pointer self) {
@@ -102,7 +120,7 @@ void place_submissions(self_pointer self) {
   for (size_t i = 0; i < plans.size(); ++i) {
     auto promise = batch[i].promise;
     if (!plans[i].refusal.empty()) {
-      promise.deliver(make_error(errc::invalid_request, plans[i].refusal));
+      refuse_unless_known(self, batch[i].key, plans[i].refusal, promise);
       continue;
     }
     if (!plans[i].follows.empty()) {
@@ -141,7 +159,8 @@ void place_submissions(self_pointer self) {
 caf::result<pb::Job> submit(self_pointer self, pb::JobSpec& spec) {
   auto& st = self->state;
   auto promise = self->make_response_promise();
-  st.submissions.push_back({std::move(spec), promise});
+  auto key = spec.idempotency_key();
+  st.submissions.push_back({std::move(spec), promise, std::move(key)});
   if (!st.batch_scheduled) {
     st.batch_scheduled = true;
     self->send(self, place_atom::value);

@@ -173,6 +173,12 @@ void connect(self_pointer self) {
               retry_later(self);
               return;
             }
+            // Announced at once: the registration waits for the supervisor's report, which waits
+            // behind whatever it is doing (a slow spawn), and a new leader's grace must not run
+            // out meanwhile. A leader answers not_found; nothing else is expected.
+            self->request(master, self->state.config.request_timeout, ping_atom::value,
+                          self->state.config.node.id())
+                .then([] {}, [](caf::error&) {});
             register_with(self, master);
           },
           [=](caf::error& err) {

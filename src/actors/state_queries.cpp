@@ -103,6 +103,15 @@ caf::expected<pb::JobList> job_records(const state::cluster_state& state, const 
   return list;
 }
 
+caf::expected<pb::Job> submission_job(const state::cluster_state& state, const std::string& key) {
+  const auto& keys = state.data().submission_keys();
+  auto known = key.empty() ? keys.end() : keys.find(key);
+  const pb::Job* job = known == keys.end() ? nullptr : state.find_job(known->second.job_id());
+  if (!job)
+    return make_error(errc::not_found, "no job under that idempotency key");
+  return *job;
+}
+
 pb::NodeList node_list(const state::cluster_state& state) {
   pb::NodeList list;
   for (const auto& [id, node] : state.data().nodes())

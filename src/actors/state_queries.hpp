@@ -28,6 +28,9 @@ pb::JobList job_list(const state::cluster_state& state);
 caf::expected<pb::JobList> job_records(const state::cluster_state& state, const pb::JobIds& ids);
 pb::NodeList node_list(const state::cluster_state& state);
 
+/// The job the submission under idempotency key `key` made; not_found if the state knows none.
+caf::expected<pb::Job> submission_job(const state::cluster_state& state, const std::string& key);
+
 /// Every node and the pending jobs: what the scheduler starts from.
 pb::ClusterState scheduler_view(const state::cluster_state& state);
 

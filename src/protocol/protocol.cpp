@@ -36,10 +36,13 @@ caf::error make_error(errc code, std::string message) {
 }
 
 bool has_code(const caf::error& error, errc code) {
-  return error.category() == caf::atom("claud") && error.code() == static_cast<uint8_t>(code);
+  return error && error.category() == caf::atom("claud")
+         && error.code() == static_cast<uint8_t>(code);
 }
 
 std::string error_message(const caf::error& error) {
+  if (!error)
+    return "no error";
   const auto& context = error.context();
   if (error.category() == caf::atom("claud") && context.match_elements<std::string>())
     return context.get_as<std::string>(0);

@@ -69,6 +69,7 @@ public:
       forgotten.push_back(std::move(s.connection));
     slaves_.clear();
     queued_.clear();
+    announced_.clear();
     return forgotten;
   }
   bool leading() const {
@@ -147,6 +148,18 @@ public:
   }
   bool registered(const std::string& node_id) const {
     return slaves_.count(node_id) != 0;
+  }
+  /// A slave not registered here said it is on its way (it reached this leader and is gathering
+  /// its report, which waits behind whatever its supervisor is doing): a new leader's grace must
+  /// not give it up for being slow to register.
+  void announced(const std::string& node_id, int64_t now_ms) {
+    if (!slaves_.count(node_id))
+      announced_[node_id] = now_ms;
+  }
+  /// Whether `node_id` registered, or announced itself at or after `since_ms`.
+  bool registered_or_announced(const std::string& node_id, int64_t since_ms) const {
+    auto a = announced_.find(node_id);
+    return registered(node_id) || (a != announced_.end() && a->second >= since_ms);
   }
   /// The node registered over `connection`, "" if none.
   std::string node_of(const Connection& connection) const {
@@ -258,6 +271,7 @@ private:
   bool leading_ = false;
   std::map<std::string, slave> slaves_;        // by node id
   std::map<std::string, pb::StartJob> queued_; // by node id, until take_starts
+  std::map<std::string, int64_t> announced_;   // unregistered slaves on their way, when heard
 };
 
 } // namespace claud::sched

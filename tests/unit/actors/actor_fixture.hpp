@@ -145,6 +145,9 @@ inline caf::behavior fake_leader_election(fake_election_actor* self) {
       [=](local_atom, status_atom, const pb::JobIds& ids) {
         return caf::result<pb::JobList>{job_records(self->state.machine, ids)};
       },
+      [=](local_atom, submit_atom, const std::string& key) {
+        return caf::result<pb::Job>{submission_job(self->state.machine, key)};
+      },
       [=](local_atom, jobs_atom) { return job_list(self->state.machine); },
       [=](local_atom, nodes_atom) { return node_list(self->state.machine); },
       // Linearizable reads: leader only; with one master its own state is current.

@@ -244,6 +244,18 @@ TEST_CASE_METHOD(tracker_fixture, "a node that does not register within the grac
   CHECK_THAT(node("b").reason(), Catch::Contains("did not register within 10000 ms"));
 }
 
+TEST_CASE_METHOD(tracker_fixture, "a node that announced itself while on its way gets one more "
+                                  "grace period") {
+  commit(entries::registered("b", 4000, 8 * entries::gib));
+  set_role(true);
+  advance(std::chrono::seconds{1}, 5);
+  CHECK(has_code(ping("b")->error, errc::not_found)); // its link reached us; its report is slow
+  advance(std::chrono::seconds{1}, 6);                // the grace is over: spared
+  CHECK(node("b").state() == pb::NODE_ALIVE);
+  advance(std::chrono::seconds{1}, 10); // it never registered after all
+  CHECK(node("b").state() == pb::NODE_DOWN);
+}
+
 TEST_CASE_METHOD(tracker_fixture, "job reports become committed transitions; stale ones are "
                                   "acknowledged") {
   set_role(true);

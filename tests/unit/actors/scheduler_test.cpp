@@ -214,6 +214,28 @@ TEST_CASE_METHOD(scheduler_fixture, "a submission no node could ever run is refu
   CHECK(proposed(pb::LogEntry::kJobSubmitted).empty());
 }
 
+TEST_CASE_METHOD(scheduler_fixture, "a retry of an accepted submission gets its job even when no "
+                                    "node could run it now") {
+  set_role(true);
+  commit(entries::registered("a", 4000, 8 * entries::gib));
+  auto spec = job_spec(3);
+  spec.set_idempotency_key("k-1");
+  auto accepted = ask<pb::Job>(scheduler, submit_atom::value, spec);
+  run();
+  REQUIRE(accepted->ok());
+  commit(entries::registered("a", 2000, 8 * entries::gib)); // back with fewer CPUs
+  // Its answer was lost; the client asks again under the same key.
+  auto retry = ask<pb::Job>(scheduler, submit_atom::value, spec);
+  run();
+  REQUIRE(retry->ok());
+  CHECK(retry->value.id() == accepted->value.id());
+  spec.set_idempotency_key("k-2"); // a new submission: refused as before
+  auto fresh = ask<pb::Job>(scheduler, submit_atom::value, spec);
+  run();
+  REQUIRE(fresh->done);
+  CHECK(has_code(fresh->error, errc::invalid_request));
+}
+
 TEST_CASE_METHOD(scheduler_fixture,
                  "a submission placed on a node that is gone by its commit waits") {
   set_role(true);
