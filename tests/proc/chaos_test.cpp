@@ -34,99 +34,12 @@
 
 #include <catch2/catch.hpp>
 
-#include "chaos_support.hpp"
-#include "cluster.hpp"
+#include "chaos_run.hpp"
 
 using namespace claud::test;
 using namespace claud::test::chaos;
-using std::chrono::system_clock;
 
-namespace {
-
-const std::string ambiguous_text = "may or may not have been applied";
-const std::string reproduce_binary = "build/tests/proc/chaos_test";
-
-/// A job document in one fixed order: protobuf prints a JSON object's keys in no fixed order.
-std::string canonical(const json& job) {
-  static const std::vector<std::string> job_keys{
-      "id",       "name",         "state",      "exit_code",    "signal",      "node",
-      "attempts", "submitted_at", "started_at", "finished_at",  "reason",      "command",
-      "cpus",     "memory_bytes", "restart",    "max_attempts", "constraints", "strategy"};
-  static const std::vector<std::string> event_keys{"time",      "attempt", "state", "node",
-                                                   "exit_code", "signal",  "reason"};
-  auto fields = [](const json& object, const std::vector<std::string>& keys) {
-    std::string out;
-    for (const auto& key : keys)
-      out += key + "=" + (object.has(key) ? object[key].dump() : std::string{"-"}) + " ";
-    return out;
-  };
-  std::string out = fields(job, job_keys) + "history=[";
-  for (const auto& event : job["history"].items())
-    out += "{" + fields(event, event_keys) + "}";
-  return out + "]";
-}
-
-class chaos_run {
-public:
-  chaos_run(uint64_t seed, uint64_t seconds) : seed_(seed), seconds_(seconds), rng_(seed) {}
-
-  void run();
-
-private:
-  using steady = std::chrono::steady_clock;
-
-  template<class T>
-  T uniform(T low, T high) {
-    if constexpr (std::is_integral_v<T>)
-      return std::uniform_int_distribution<T>(low, high)(rng_);
-    else
-      return std::uniform_real_distribution<T>(low, high)(rng_);
-  }
-  milliseconds uniform_ms(int low, int high) {
-    return milliseconds{uniform<int>(low, high)};
-  }
-  template<class C>
-  const auto& any_of(const C& items) {
-    return items[uniform<size_t>(0, items.size() - 1)];
-  }
-
-  void client(int index, uint64_t client_seed, std::string cluster_arg);
-  void inject_fault();
-  void heal();
-  void settle();
-  void check();
-  void stop_everything();
-  void report_failure();
-  void problem(const std::string& text, const std::string& job_id = {}) {
-    problems_.push_back(text);
-    if (!job_id.empty())
-      failing_jobs_.insert(job_id);
-  }
-
-  fault& begin(const std::string& what, std::vector<std::string> nodes) {
-    faults_.push_back({what, std::move(nodes), wall_ms(), 0});
-    return faults_.back();
-  }
-  void end(fault& f) {
-    f.end_ms = wall_ms();
-  }
-
-  uint64_t seed_;
-  uint64_t seconds_;
-  std::mt19937_64 rng_;
-  cluster c_;
-  std::vector<std::string> masters_;
-  std::vector<std::string> slaves_{"s1", "s2", "s3"};
-  std::atomic<bool> stop_clients_{false};
-  std::mutex mutex_;
-  std::vector<submission> submissions_;
-  std::vector<fault> faults_;
-  int64_t start_ms_ = 0;
-  std::vector<std::string> problems_;
-  std::set<std::string> failing_jobs_;
-  std::map<std::string, json> final_jobs_; // id -> the job on the first master, at the end
-  size_t lost_attempts_ = 0;
-};
+namespace claud::test::chaos {
 
 void chaos_run::client(int index, uint64_t client_seed, std::string cluster_arg) {
   std::mt19937_64 rng(client_seed);
@@ -303,132 +216,6 @@ void chaos_run::settle() {
   c_.wait_masters_in_sync(30s);
 }
 
-void chaos_run::check() {
-  std::map<std::string, const submission*> by_name;
-  for (const auto& s : submissions_)
-    by_name[s.name] = &s;
-
-  // 1. Every master holds the same jobs; --local may lag the commit index briefly, so poll.
-  std::vector<std::map<std::string, json>> held(masters_.size());
-  auto read_all = [&] {
-    for (size_t i = 0; i < masters_.size(); ++i) {
-      held[i].clear();
-      for (const auto& job :
-           c_.run_json({"jobs", "--local", "--json", "--cluster", c_.address(masters_[i])}, 30s)
-               .items())
-        held[i][job["id"].str()] = job;
-    }
-    for (size_t i = 1; i < held.size(); ++i) {
-      if (held[i].size() != held[0].size())
-        return false;
-      for (const auto& [id, job] : held[0])
-        if (!held[i].count(id) || canonical(held[i].at(id)) != canonical(job))
-          return false;
-    }
-    return true;
-  };
-  auto deadline = steady::now() + 10s;
-  while (!read_all() && steady::now() < deadline)
-    std::this_thread::sleep_for(200ms);
-  final_jobs_ = held[0];
-  for (const auto& s : submissions_) {
-    if (s.outcome != submission::acknowledged)
-      continue;
-    for (size_t i = 0; i < masters_.size(); ++i) {
-      auto it = held[i].find(s.id);
-      if (it == held[i].end())
-        problem("check 1: acknowledged job " + s.id + " (" + s.name + ") is missing on "
-                    + masters_[i],
-                s.id);
-      else if (i > 0 && held[0].count(s.id) && canonical(it->second) != canonical(held[0].at(s.id)))
-        problem("check 1: job " + s.id + " differs between " + masters_[0] + " and " + masters_[i]
-                    + ":\n    " + canonical(held[0].at(s.id)) + "\n    " + canonical(it->second),
-                s.id);
-    }
-  }
-  for (size_t i = 1; i < masters_.size(); ++i)
-    if (held[i].size() != held[0].size())
-      problem("check 1: " + masters_[0] + " holds " + std::to_string(held[0].size()) + " jobs, "
-              + masters_[i] + " " + std::to_string(held[i].size()));
-
-  std::set<std::string> names_seen;
-  for (const auto& [id, job] : held[0]) {
-    const auto name = job["name"].str();
-    const auto state = job["state"].str();
-    // 4. Each job comes from exactly one submission that was acknowledged (with this id) or
-    // ambiguous, never from a refused one.
-    auto sub = by_name.find(name);
-    if (sub == by_name.end()) {
-      problem("check 4: job " + id + " (" + name + ") matches no submission", id);
-      continue;
-    }
-    const auto& s = *sub->second;
-    if (!names_seen.insert(name).second)
-      problem("check 4: submission " + name + " became more than one job", id);
-    if (s.outcome == submission::refused)
-      problem("check 4: refused submission " + name + " became job " + id
-                  + "; the client saw: " + s.answer,
-              id);
-    if (s.outcome == submission::acknowledged && s.id != id)
-      problem("check 4: submission " + name + " was acknowledged as job " + s.id + " but is job "
-                  + id,
-              id);
-    // 2. It ended.
-    if (!is_terminal_state(state))
-      problem("check 2: job " + id + " is " + state + ", not ended", id);
-
-    // 3. Attempts: within the limit; a --restart never job again only after a lost attempt.
-    auto attempts = static_cast<uint32_t>(job["attempts"].num());
-    auto max_attempts = static_cast<uint32_t>(job["max_attempts"].num());
-    if (max_attempts != 0 && attempts > max_attempts)
-      problem("check 3: job " + id + " ran " + std::to_string(attempts) + " attempts of at most "
-                  + std::to_string(max_attempts),
-              id);
-    std::set<uint32_t> started;
-    std::map<uint32_t, std::string> ended_as; // attempt -> the state it ended in
-    for (const auto& event : job["history"].items()) {
-      auto attempt = static_cast<uint32_t>(event["attempt"].num());
-      const auto event_state = event["state"].str();
-      if (event_state == "running")
-        started.insert(attempt);
-      if (is_terminal_state(event_state))
-        ended_as[attempt] = event_state;
-      // 5. A lost attempt: its slave was touched by a fault, during the fault or soon after.
-      if (event_state == "lost") {
-        auto node = event["node"].is_null() ? std::string{} : event["node"].str();
-        auto time = parse_time_ms(event["time"].str());
-        ++lost_attempts_;
-        bool explained = false;
-        for (const auto& f : faults_)
-          if (std::count(f.nodes.begin(), f.nodes.end(), node) && f.begin_ms <= time
-              && (f.end_ms == 0 || time <= f.end_ms + 10000))
-            explained = true;
-        if (!explained)
-          problem("check 5: job " + id + " attempt " + std::to_string(attempt) + " was lost on "
-                      + (node.empty() ? "no node" : node) + " at " + format_ms(time)
-                      + " with no fault on that slave then",
-                  id);
-      }
-    }
-    if (started.size() > attempts)
-      problem("check 3: job " + id + " started " + std::to_string(started.size())
-                  + " attempts but counts " + std::to_string(attempts),
-              id);
-    if (s.never_fail && (attempts > 1 || started.size() > 1))
-      problem("check 3: --restart never --on-node-lost fail job " + id + " ran "
-                  + std::to_string(attempts) + " attempts",
-              id);
-    if (s.never)
-      for (uint32_t attempt : started)
-        if (attempt > 1 && ended_as.count(attempt - 1) && ended_as[attempt - 1] != "lost")
-          problem("check 3: --restart never job " + id + " ran attempt " + std::to_string(attempt)
-                      + " after attempt " + std::to_string(attempt - 1) + " ended "
-                      + ended_as[attempt - 1],
-                  id);
-  }
-}
-
-/// 6 and 7: every node exits cleanly on SIGTERM, in an order the seed picks, and leaves no job.
 void chaos_run::stop_everything() {
   std::vector<std::string> order = masters_;
   order.insert(order.end(), slaves_.begin(), slaves_.end());
@@ -559,7 +346,7 @@ void chaos_run::run() {
   CHECK(final_jobs_.size() > 0); // a run that checked no job proved nothing
 }
 
-} // namespace
+} // namespace claud::test::chaos
 
 TEST_CASE("chaos: faults from one seed break no promise claud makes") {
   const auto seed = env_number("CLAUD_CHAOS_SEED",
