@@ -73,4 +73,23 @@ std::vector<pb::Node> node_ledger::nodes() const {
   return out;
 }
 
+std::vector<const pb::Node*> node_ledger::committed() const {
+  std::vector<const pb::Node*> out;
+  out.reserve(committed_.size());
+  for (const auto& [id, node] : committed_)
+    out.push_back(&node);
+  return out;
+}
+
+placement_index node_ledger::index() const {
+  placement_index index{committed()};
+  pb::JobSpec held;
+  for (const auto& [handle, r] : reservations_) {
+    held.set_cpu_millis(r.cpu_millis);
+    held.set_memory_bytes(r.memory_bytes);
+    index.reserve(r.node_id, held);
+  }
+  return index;
+}
+
 } // namespace claud::sched

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cluster.pb.h"
+#include "sched/placement_index.hpp"
 
 namespace claud::sched {
 
@@ -37,6 +38,11 @@ public:
 
   /// The committed records, each with its reservations added to what it uses.
   std::vector<pb::Node> nodes() const;
+  /// The committed records as they are (for what does not depend on use: never_fits_reason).
+  std::vector<const pb::Node*> committed() const;
+  /// An index of nodes() for placing a batch, built without copying a record: what a pass or a
+  /// batch of submissions costs then grows with the nodes' count, not with their size.
+  placement_index index() const;
 
   size_t reservations() const {
     return reservations_.size();

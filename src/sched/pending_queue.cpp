@@ -119,7 +119,7 @@ pending_queue::pass_plan pending_queue::pass(int64_t now_ms) {
       continue;
     }
     if (!index)
-      index.emplace(nodes_.nodes());
+      index.emplace(nodes_.index());
     auto where = index->place(job.spec);
     if (where.node_id.empty()) {
       if (misfits.size() < max_misfits_remembered)
@@ -148,8 +148,8 @@ int64_t pending_queue::placement_answered(const placement& plan, bool applied, i
 std::vector<pending_queue::submission_plan>
 pending_queue::plan_submissions(std::vector<pb::JobSpec> specs) {
   std::vector<submission_plan> plans(specs.size());
-  const auto nodes = nodes_.nodes();
-  placement_index index{nodes};
+  const auto nodes = nodes_.committed();
+  auto index = nodes_.index();
   for (size_t i = 0; i < specs.size(); ++i) {
     auto& spec = specs[i];
     auto& plan = plans[i];

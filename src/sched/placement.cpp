@@ -167,10 +167,19 @@ placement place(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
 }
 
 std::string never_fits_reason(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
+  std::vector<const pb::Node*> all;
+  all.reserve(nodes.size());
+  for (const auto& node : nodes)
+    all.push_back(&node);
+  return never_fits_reason(all, spec);
+}
+
+std::string never_fits_reason(const std::vector<const pb::Node*>& nodes, const pb::JobSpec& spec) {
   const pb::Node* largest_cpu = nullptr;
   const pb::Node* largest_memory = nullptr;
   bool any_known = false;
-  for (const auto& node : nodes) {
+  for (const auto* each : nodes) {
+    const auto& node = *each;
     if (!state::runs_jobs(node.role()))
       continue;
     any_known = true;

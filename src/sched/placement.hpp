@@ -25,6 +25,7 @@ placement place(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec);
 /// has the labels it needs, or it asks for more than the largest such node offers. Empty when
 /// some node could, or when no node that runs jobs is known yet (the job then waits for one).
 std::string never_fits_reason(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec);
+std::string never_fits_reason(const std::vector<const pb::Node*>& nodes, const pb::JobSpec& spec);
 
 /// Takes what `spec` asks for from `node`'s free resources (for placing a batch against one view).
 void reserve(pb::Node& node, const pb::JobSpec& spec);

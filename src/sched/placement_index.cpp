@@ -55,6 +55,10 @@ placement_index::placement_index(const std::vector<pb::Node>& nodes) {
   build(all);
 }
 
+placement_index::placement_index(const std::vector<const pb::Node*>& nodes) {
+  build(nodes);
+}
+
 placement_index::placement_index(const google::protobuf::Map<std::string, pb::Node>& nodes) {
   std::vector<const pb::Node*> all;
   all.reserve(nodes.size());

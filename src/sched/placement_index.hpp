@@ -36,6 +36,8 @@ class placement_index {
 public:
   /// Indexes `nodes`; the eligible ones must have distinct ids (else std::invalid_argument).
   explicit placement_index(const std::vector<pb::Node>& nodes);
+  /// The same, without copies of the records (they must outlive the constructor only).
+  explicit placement_index(const std::vector<const pb::Node*>& nodes);
   explicit placement_index(const google::protobuf::Map<std::string, pb::Node>& nodes);
 
   /// What sched::place() would return for `spec` on the nodes as indexed and reserved so far.

@@ -108,3 +108,23 @@ TEST_CASE("an update says whether the node may now take a job it could not befor
   down.set_state(pb::NODE_DOWN);
   CHECK(ledger.update(down));
 }
+
+TEST_CASE("the ledger's index places as an index of its nodes() does, reservations included") {
+  node_ledger ledger;
+  ledger.reset(list({node("a", 4000, 1000), node("b", 2000, 0), node("c", 3000, 2500)}));
+  ledger.reserve("b", spec(1500, 10));
+  ledger.reserve("a", spec(500, 10));
+  ledger.reserve("gone", spec(500, 10)); // unknown: ignored by both
+  auto direct = ledger.index();
+  claud::sched::placement_index copied{ledger.nodes()};
+  for (int64_t cpu : {100, 400, 500, 1000, 2000, 2500, 3000, 4000}) {
+    auto s = spec(cpu, 10);
+    auto a = direct.place(s);
+    auto b = copied.place(s);
+    CHECK(a.node_id == b.node_id);
+    if (!a.node_id.empty()) {
+      direct.reserve(a.node_id, s);
+      copied.reserve(b.node_id, s);
+    }
+  }
+}

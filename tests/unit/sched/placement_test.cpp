@@ -166,7 +166,7 @@ TEST_CASE("never_fits_reason refuses only what exceeds every node's total") {
   // A full or down node still could run it later: the job waits.
   CHECK(never_fits_reason(nodes({busy}), job(4000, 8 * gib)) == "");
   CHECK(never_fits_reason(nodes({busy, down}), job(16000, gib)) == "");
-  CHECK(never_fits_reason({}, job(1000000, 1024 * gib)) == "");
+  CHECK(never_fits_reason(std::vector<pb::Node>{}, job(1000000, 1024 * gib)) == "");
   CHECK(never_fits_reason(nodes({master}), job(1000, gib)) == "");
 
   auto view = nodes({busy, {"small", 2000, 16 * gib}, master});
@@ -322,7 +322,7 @@ TEST_CASE("never_fits_reason weighs labels and totals together") {
   // No node that runs jobs known yet: the job waits, whatever it needs.
   node_def master{"m", 64000, 64 * gib};
   master.role = pb::ROLE_MASTER;
-  CHECK(never_fits_reason({}, with(job(1000, gib), {"zone=b"})) == "");
+  CHECK(never_fits_reason(std::vector<pb::Node>{}, with(job(1000, gib), {"zone=b"})) == "");
   CHECK(never_fits_reason(nodes({master}), with(job(1000, gib), {"zone=b"})) == "");
 }
 
