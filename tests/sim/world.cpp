@@ -153,6 +153,17 @@ void world::drain(size_t client, const std::string& node_id, bool draining) {
   c.drain(node_id, draining, now(), sender(c.id()));
 }
 
+std::vector<std::string> world::drained_nodes() const {
+  std::vector<std::string> out;
+  auto leader = masters_.leader();
+  if (leader.empty())
+    return out;
+  for (const auto& [id, node] : masters_.master(leader).state().data().nodes())
+    if (node.draining())
+      out.push_back(id);
+  return out;
+}
+
 bool world::clients_idle() const {
   for (const auto& c : clients_)
     if (!c.idle())

@@ -76,6 +76,8 @@ public:
   }
   /// No client request is outstanding.
   bool clients_idle() const;
+  /// The nodes the leader's state holds as draining (none without a leader).
+  std::vector<std::string> drained_nodes() const;
 
   /// Every committed job has ended and no slave runs a supervised process.
   bool settled() const;

@@ -119,11 +119,15 @@ void settle(world& w, int budget_steps) {
   for (const auto& id : w.slave_ids()) {
     w.restart_slave(id);
     w.thaw_slave(id);
-    w.drain(0, id, false);
   }
   for (int i = 0; i < budget_steps; ++i) {
     if (w.settled())
       return;
+    // Undrained once no request is outstanding: a drain still being retried would otherwise
+    // land after the undrain, as two commands of one operator run at once would.
+    if (w.clients_idle())
+      for (const auto& id : w.drained_nodes())
+        w.drain(0, id, false);
     w.step();
   }
   if (!w.settled())
