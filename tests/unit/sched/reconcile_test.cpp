@@ -54,6 +54,18 @@ TEST_CASE("reconciliation starts, confirms, loses and stops what disagrees") {
   CHECK(plan.kills[1].job_id == "6");
 }
 
+TEST_CASE("a start told after the report was made is neither lost nor sent again") {
+  pb::JobList jobs;
+  *jobs.add_jobs() = job("1", "a", pb::JOB_RUNNING, 1); // started after the report was made
+  *jobs.add_jobs() = job("2", "a", pb::JOB_PLACED, 1);  // its start on its way
+  *jobs.add_jobs() = job("3", "a", pb::JOB_RUNNING, 1); // told before: really gone
+  pb::SlaveReport empty;
+  auto plan = sched::reconcile("a", empty, jobs, {{"1", 1}, {"2", 1}});
+  REQUIRE(plan.proposals.size() == 1);
+  CHECK(plan.proposals[0].job_lost().job_id() == "3");
+  CHECK(plan.starts.empty());
+}
+
 TEST_CASE("an exit report carries its code, signal, reason and how long it ran") {
   auto r = report("9", 2, false);
   r.set_has_exit_code(true);

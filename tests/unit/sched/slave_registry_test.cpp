@@ -117,6 +117,23 @@ TEST_CASE("a kill committed with the placement it follows sends the start first"
   CHECK(kill->kill->attempt == 2);
 }
 
+TEST_CASE("starts sent while a registration waits for reconciliation are remembered until then") {
+  registry r{1000};
+  r.set_leading(true);
+  r.queue_start(placed("0", "a")); // not registered: nothing
+  r.admit(slave("a", 1), "ca", 0);
+  r.queue_start(placed("1", "a"));
+  r.admit(slave("a", 1), "ca", 10); // the slave registered again meanwhile
+  r.queue_start(placed("2", "a"));
+  CHECK(r.told_since_report("a") == claud::sched::attempt_set{{"1", 1}, {"2", 1}});
+  r.registration_reconciled("a", "ca"); // the first: the second still waits
+  CHECK(r.told_since_report("a").size() == 2);
+  r.registration_reconciled("a", "ca");
+  CHECK(r.told_since_report("a").empty());
+  r.queue_start(placed("3", "a")); // reconciled: nothing to remember
+  CHECK(r.told_since_report("a").empty());
+}
+
 TEST_CASE("a leadership that starts or ends forgets every slave") {
   registry r{1000};
   r.set_leading(true);
