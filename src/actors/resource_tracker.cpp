@@ -93,6 +93,8 @@ void reconcile(self_pointer self, const std::string& node_id, const caf::actor& 
     propose(self, std::move(entry));
   for (const auto& kill : plan.kills)
     stop_unexplained(self, node_id, kill.job_id, kill.attempt);
+  for (const auto& lost : plan.given_up)
+    send_kill(self, node_id, lost.job_id, lost.attempt);
   for (const auto& job : plan.starts)
     self->state.slaves.queue_start(job);
   schedule_starts(self);

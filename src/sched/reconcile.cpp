@@ -68,6 +68,7 @@ reconciliation reconcile(const std::string& node_id, const pb::SlaveReport& repo
       entry.mutable_job_lost()->set_reason(
           fmt::format("slave {} no longer runs it (it restarted)", node_id));
       out.proposals.push_back(std::move(entry));
+      out.given_up.push_back({id, job->attempts()});
     }
   }
   return out;

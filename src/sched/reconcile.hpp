@@ -35,6 +35,11 @@ struct reconciliation {
                                        // (running here, unknown there: it restarted)
   std::vector<pb::Job> starts;         // placed here, not started there: tell it (again)
   std::vector<attempt_ref> kills;      // running there, but no committed decision explains it
+  // Given up as lost (absent from the report): stopped too, in case the report only predates
+  // their start (a start already on its way when the slave registered), so that a copy the
+  // report did not show cannot run beside the next attempt. A slave that really restarted has
+  // nothing to stop.
+  std::vector<attempt_ref> given_up;
 };
 
 /// Attempts, as (job id, attempt).

@@ -159,6 +159,9 @@ void master_host::on_register(const std::string& from, const register_slave& r, 
     for (const auto& kill : plan.kills)
       if (auto m = slaves_.kill(report.node().id(), kill.job_id, kill.attempt))
         send_to_slave(*m);
+    for (const auto& lost : plan.given_up)
+      if (auto m = slaves_.kill(report.node().id(), lost.job_id, lost.attempt))
+        send_to_slave(*m);
     for (const auto& job : plan.starts)
       slaves_.queue_start(job);
   });

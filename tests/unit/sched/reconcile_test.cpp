@@ -52,6 +52,8 @@ TEST_CASE("reconciliation starts, confirms, loses and stops what disagrees") {
   REQUIRE(plan.kills.size() == 2);
   CHECK((plan.kills[0].job_id == "5" && plan.kills[0].attempt == 2));
   CHECK(plan.kills[1].job_id == "6");
+  REQUIRE(plan.given_up.size() == 1); // lost, and stopped in case the report was behind
+  CHECK((plan.given_up[0].job_id == "3" && plan.given_up[0].attempt == 2));
 }
 
 TEST_CASE("a start told after the report was made is neither lost nor sent again") {
