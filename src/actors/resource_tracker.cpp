@@ -271,10 +271,11 @@ void end_grace(self_pointer self, uint64_t leadership) {
             const auto since = clock_ms(self) - grace.count();
             bool spared = false;
             auto expected = [&](const std::string& id) {
-              bool announced
-                  = !st.slaves.registered(id) && st.slaves.registered_or_announced(id, since);
-              spared |= announced;
-              return st.slaves.registered_or_announced(id, since);
+              if (st.slaves.registered(id))
+                return true;
+              bool on_its_way = st.slaves.announced_since(id, since);
+              spared |= on_its_way;
+              return on_its_way;
             };
             for (auto& entry : sched::lost_after_grace(nodes, expected, grace.count()))
               propose(self, std::move(entry));

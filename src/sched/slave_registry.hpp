@@ -156,10 +156,10 @@ public:
     if (!slaves_.count(node_id))
       announced_[node_id] = now_ms;
   }
-  /// Whether `node_id` registered, or announced itself at or after `since_ms`.
-  bool registered_or_announced(const std::string& node_id, int64_t since_ms) const {
+  /// Whether `node_id`, not registered, announced itself at or after `since_ms`.
+  bool announced_since(const std::string& node_id, int64_t since_ms) const {
     auto a = announced_.find(node_id);
-    return registered(node_id) || (a != announced_.end() && a->second >= since_ms);
+    return !registered(node_id) && a != announced_.end() && a->second >= since_ms;
   }
   /// The node registered over `connection`, "" if none.
   std::string node_of(const Connection& connection) const {

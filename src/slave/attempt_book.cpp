@@ -16,8 +16,7 @@ std::string memory_text(int64_t bytes) {
 } // namespace
 
 attempt_book::record* attempt_book::latest(const attempt_key& attempt) {
-  auto i = jobs_.find(attempt.job_id);
-  return i != jobs_.end() && i->second.report.attempt() == attempt.attempt ? &i->second : nullptr;
+  return const_cast<record*>(static_cast<const attempt_book*>(this)->latest(attempt));
 }
 
 const attempt_book::record* attempt_book::latest(const attempt_key& attempt) const {
