@@ -19,6 +19,7 @@
 #include "claud/protocol.hpp"
 #include "cluster.hpp"
 #include "net/address.hpp"
+#include "process_usage.hpp"
 #include "stats.hpp"
 #include "workload.hpp"
 
@@ -96,6 +97,18 @@ TEST_CASE("throughput of trivial jobs, and the latency of one at a time") {
     REQUIRE(job.state() == pb::JOB_SUCCEEDED);
   }
   auto p50 = bench::percentile(latency, 50);
+  // What the ended jobs cost each master: all of them are still in the state (retention 1 day).
+  const auto leader_name = c.leader_name();
+  std::string masters_rss;
+  long long leader_rss = 0;
+  for (const auto& name : c.master_names()) {
+    const auto rss = bench::rss_bytes(c.node(name).pid);
+    if (name == leader_name)
+      leader_rss = rss;
+    masters_rss += fmt::format("{}{} {:.0f} MiB{}", masters_rss.empty() ? "" : ", ", name,
+                               static_cast<double>(rss) / (1 << 20),
+                               name == leader_name ? " (leader)" : "");
+  }
   const double raw_after = bench::measure_spawn_rate(raw_count, slots).processes_per_second;
   const double raw = (raw_before + raw_after) / 2;
   std::cout << fmt::format("raw spawn+reap of /bin/true, {} at a time: {:.0f}/s (mean of {:.0f}/s "
@@ -112,10 +125,14 @@ TEST_CASE("throughput of trivial jobs, and the latency of one at a time") {
   std::cout << fmt::format("one job at a time, submit to completion: p50 {:.2f} ms, p99 {:.2f} ms "
                            "(target p50 <= 5 ms)\n",
                            p50, bench::percentile(latency, 99));
+  std::cout << fmt::format("resident memory of the masters with {} ended jobs in the state: {}\n",
+                           jobs + latency.size(), masters_rss);
   std::cout << fmt::format("{{\"bench\":\"throughput\",\"jobs\":{},\"jobs_per_s\":{:.0f},"
                            "\"raw_spawn_per_s\":{:.0f},\"raw_spawn_before_per_s\":{:.0f},\"raw_"
                            "spawn_after_per_s\":{:.0f},"
-                           "\"entries_per_job\":{:.2f},\"one_job_p50_ms\":{:.3f}}}\n",
+                           "\"entries_per_job\":{:.2f},\"one_job_p50_ms\":{:.3f},"
+                           "\"leader_rss_bytes\":{}}}\n",
                            jobs, rate, raw, raw_before, raw_after,
-                           static_cast<double>(entries) / static_cast<double>(jobs), p50);
+                           static_cast<double>(entries) / static_cast<double>(jobs), p50,
+                           leader_rss);
 }

@@ -144,7 +144,7 @@ void notify_changes(self_pointer self, const state::apply_result& result) {
   };
   for (const auto& id : result.changed_jobs)
     if (auto job = machine.find_job(id))
-      to_all(caf::make_message(job_update_atom::value, *job));
+      to_all(caf::make_message(job_update_atom::value, std::move(*job)));
   for (const auto& id : result.changed_nodes)
     if (auto node = machine.find_node(id))
       to_all(caf::make_message(node_update_atom::value, *node));
@@ -324,7 +324,7 @@ caf::behavior leader_election(self_pointer self, std::shared_ptr<leader_election
       [=](local_atom, jobs_atom) { return job_list(self->state.replica->state()); },
       [=](local_atom, nodes_atom) { return node_list(self->state.replica->state()); },
       [=](local_atom, leader_atom) { return leader_info(self->state); },
-      [=](view_atom) { return scheduler_view(self->state.replica->state()); },
+      [=](view_atom) { return self->state.replica->state().pending_view(); },
       [=](subscribe_atom, caf::actor& subscriber) {
         auto& st = self->state;
         self->send(subscriber, role_atom::value, leads(st), st.replica->raft().leader(),

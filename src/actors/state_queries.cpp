@@ -45,12 +45,11 @@ void deliver_query(caf::response_promise& promise, const state_query& query,
   switch (query.kind) {
   case state_query::status:
     if (auto job = state.find_job(query.job_id)) {
-      pb::Job answer = *job;
-      if (answer.state() == pb::JOB_PENDING) {
-        sched::placement_index index{state.data().nodes()};
-        explain_waiting(answer, index, now_ms());
+      if (job->state() == pb::JOB_PENDING) {
+        sched::placement_index index{state.nodes()};
+        explain_waiting(*job, index, now_ms());
       }
-      promise.deliver(std::move(answer));
+      promise.deliver(std::move(*job));
     } else {
       promise.deliver(no_such_job(query.job_id));
     }
@@ -71,15 +70,16 @@ pb::JobList job_list(const state::cluster_state& state) {
   pb::JobList list;
   std::optional<sched::placement_index> index; // made only if some job waits
   const auto now = now_ms();
-  for (const auto& [id, job] : state.data().jobs()) {
+  list.mutable_jobs()->Reserve(static_cast<int>(state.job_count()));
+  state.for_each_job([&](const pb::Job& job) {
     auto* copy = list.add_jobs();
     *copy = job;
     if (job.state() != pb::JOB_PENDING)
-      continue;
+      return;
     if (!index)
-      index.emplace(state.data().nodes());
+      index.emplace(state.nodes());
     explain_waiting(*copy, *index, now);
-  }
+  });
   std::sort(list.mutable_jobs()->begin(), list.mutable_jobs()->end(), job_id_less);
   return list;
 }
@@ -90,45 +90,34 @@ caf::expected<pb::JobList> job_records(const state::cluster_state& state, const 
   const auto now = now_ms();
   for (const auto& id : ids.ids()) {
     auto job = state.find_job(id);
-    if (job == nullptr)
+    if (!job)
       return no_such_job(id);
     auto* copy = list.add_jobs();
-    *copy = *job;
-    if (job->state() != pb::JOB_PENDING)
+    *copy = std::move(*job);
+    if (copy->state() != pb::JOB_PENDING)
       continue;
     if (!index)
-      index.emplace(state.data().nodes());
+      index.emplace(state.nodes());
     explain_waiting(*copy, *index, now);
   }
   return list;
 }
 
 caf::expected<pb::Job> submission_job(const state::cluster_state& state, const std::string& key) {
-  const auto& keys = state.data().submission_keys();
-  auto known = key.empty() ? keys.end() : keys.find(key);
-  const pb::Job* job = known == keys.end() ? nullptr : state.find_job(known->second.job_id());
+  auto known = state.submission(key);
+  auto job = known ? state.find_job(known->job_id()) : std::nullopt;
   if (!job)
     return make_error(errc::not_found, "no job under that idempotency key");
-  return *job;
+  return std::move(*job);
 }
 
 pb::NodeList node_list(const state::cluster_state& state) {
   pb::NodeList list;
-  for (const auto& [id, node] : state.data().nodes())
+  for (const auto& [id, node] : state.nodes())
     *list.add_nodes() = node;
   std::sort(list.mutable_nodes()->begin(), list.mutable_nodes()->end(),
             [](const pb::Node& a, const pb::Node& b) { return a.id() < b.id(); });
   return list;
-}
-
-pb::ClusterState scheduler_view(const state::cluster_state& state) {
-  const auto& data = state.data();
-  pb::ClusterState view;
-  *view.mutable_nodes() = data.nodes();
-  for (const auto& [id, job] : data.jobs())
-    if (job.state() == pb::JOB_PENDING)
-      (*view.mutable_jobs())[id] = job;
-  return view;
 }
 
 } // namespace claud

@@ -31,7 +31,4 @@ pb::NodeList node_list(const state::cluster_state& state);
 /// The job the submission under idempotency key `key` made; not_found if the state knows none.
 caf::expected<pb::Job> submission_job(const state::cluster_state& state, const std::string& key);
 
-/// Every node and the pending jobs: what the scheduler starts from.
-pb::ClusterState scheduler_view(const state::cluster_state& state);
-
 } // namespace claud

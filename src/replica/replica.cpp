@@ -76,7 +76,7 @@ void replica::maybe_snapshot() {
   pb::Snapshot snapshot;
   snapshot.set_index(log.applied());
   snapshot.set_term(log.term(log.applied()));
-  snapshot.set_data(state_.data().SerializeAsString());
+  snapshot.set_data(state_.snapshot().bytes());
   store_->save_snapshot(snapshot);
   raft_.compact(snapshot);
 }

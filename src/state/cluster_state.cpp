@@ -1,6 +1,8 @@
 #include "state/cluster_state.hpp"
 
 #include <algorithm>
+#include <stdexcept>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -27,22 +29,183 @@ apply_result touched(const std::string& job_id) {
 
 } // namespace
 
-cluster_state::cluster_state(pb::ClusterState snapshot) : data_(std::move(snapshot)) {
-  // Nothing: a snapshot is a state that apply produced.
+std::string state_snapshot::bytes() const {
+  size_t size = live.size();
+  for (const auto& part : frozen)
+    size += part->size();
+  std::string out;
+  out.reserve(size);
+  out += live;
+  for (const auto& part : frozen)
+    out += *part;
+  return out;
 }
 
-const pb::Job* cluster_state::find_job(const std::string& id) const {
-  auto i = data_.jobs().find(id);
-  return i == data_.jobs().end() ? nullptr : &i->second;
+cluster_state::cluster_state(pb::ClusterState snapshot) : live_(std::move(snapshot)) {
+  // A snapshot holds every job and key parsed: the ended jobs and retired keys are frozen again,
+  // in the order they ended, as apply froze them.
+  auto& keys = *live_.mutable_submission_keys();
+  std::vector<std::pair<std::string, pb::SubmissionKey>> retired;
+  for (auto it = keys.begin(); it != keys.end();) {
+    if (it->second.retired_at_ms() == 0) {
+      ++it;
+      continue;
+    }
+    retired.emplace_back(it->first, std::move(it->second));
+    it = keys.erase(it);
+  }
+  std::sort(retired.begin(), retired.end(), [](const auto& a, const auto& b) {
+    return std::make_tuple(a.second.retired_at_ms(), std::cref(a.first))
+           < std::make_tuple(b.second.retired_at_ms(), std::cref(b.first));
+  });
+  for (const auto& [key, k] : retired)
+    retire_key(key, k.job_id(), k.retired_at_ms());
+  auto& jobs = *live_.mutable_jobs();
+  std::vector<pb::Job> ended;
+  for (auto it = jobs.begin(); it != jobs.end();) {
+    if (!is_terminal(it->second.state())) {
+      ++it;
+      continue;
+    }
+    ended.push_back(std::move(it->second));
+    it = jobs.erase(it);
+  }
+  std::sort(ended.begin(), ended.end(), [](const pb::Job& a, const pb::Job& b) {
+    return std::make_tuple(a.finished_at_ms(), a.id().size(), std::cref(a.id()))
+           < std::make_tuple(b.finished_at_ms(), b.id().size(), std::cref(b.id()));
+  });
+  for (auto& job : ended)
+    freeze(std::move(job));
+}
+
+namespace {
+
+pb::ClusterState parse_record(std::string_view bytes) {
+  pb::ClusterState record;
+  if (!record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    throw std::logic_error("cluster_state: a frozen record does not parse");
+  return record;
+}
+
+} // namespace
+
+std::optional<pb::Job> cluster_state::find_job(const std::string& id) const {
+  if (auto i = live_.jobs().find(id); i != live_.jobs().end())
+    return i->second;
+  auto bytes = ended_.find(id);
+  if (!bytes)
+    return std::nullopt;
+  auto record = parse_record(*bytes);
+  return std::move((*record.mutable_jobs())[id]);
+}
+
+const pb::Job* cluster_state::find_live_job(const std::string& id) const {
+  auto i = live_.jobs().find(id);
+  return i == live_.jobs().end() ? nullptr : &i->second;
 }
 
 const pb::Node* cluster_state::find_node(const std::string& id) const {
-  auto i = data_.nodes().find(id);
-  return i == data_.nodes().end() ? nullptr : &i->second;
+  auto i = live_.nodes().find(id);
+  return i == live_.nodes().end() ? nullptr : &i->second;
+}
+
+void cluster_state::for_each_job(const std::function<void(const pb::Job&)>& visit) const {
+  for (const auto& [id, job] : live_.jobs())
+    visit(job);
+  ended_.for_each([&](std::string_view bytes) {
+    const auto record = parse_record(bytes);
+    for (const auto& [id, job] : record.jobs())
+      visit(job);
+  });
+}
+
+std::optional<pb::SubmissionKey> cluster_state::submission(const std::string& key) const {
+  if (key.empty())
+    return std::nullopt;
+  if (auto live = live_.submission_keys().find(key); live != live_.submission_keys().end())
+    return live->second;
+  if (auto ended = ended_keys_.find(key); ended != ended_keys_.end()) {
+    pb::SubmissionKey made;
+    made.set_job_id(ended->second);
+    return made;
+  }
+  if (auto bytes = retired_keys_.find(key))
+    return parse_record(*bytes).submission_keys().at(key);
+  return std::nullopt;
+}
+
+state_snapshot cluster_state::snapshot() const {
+  state_snapshot out;
+  out.live = live_.SerializeAsString();
+  out.frozen = ended_.chunks();
+  for (auto& chunk : retired_keys_.chunks())
+    out.frozen.push_back(std::move(chunk));
+  return out;
+}
+
+pb::ClusterState cluster_state::pending_view() const {
+  pb::ClusterState view;
+  *view.mutable_nodes() = live_.nodes();
+  for (const auto& [id, job] : live_.jobs())
+    if (job.state() == pb::JOB_PENDING)
+      (*view.mutable_jobs())[id] = job;
+  return view;
+}
+
+pb::ClusterState cluster_state::whole() const {
+  return parse_record(snapshot().bytes());
+}
+
+pb::Job* cluster_state::live_job(const std::string& id) {
+  auto jobs = live_.mutable_jobs();
+  auto i = jobs->find(id);
+  return i == jobs->end() ? nullptr : &i->second;
+}
+
+void cluster_state::freeze_if_ended(const std::string& id) {
+  auto jobs = live_.mutable_jobs();
+  auto i = jobs->find(id);
+  if (i == jobs->end() || !is_terminal(i->second.state()))
+    return;
+  pb::Job job = std::move(i->second);
+  jobs->erase(i);
+  freeze(std::move(job));
+}
+
+void cluster_state::freeze(pb::Job job) {
+  pb::ClusterState record; // the fields this job adds to a snapshot
+  const auto& key = job.spec().idempotency_key();
+  auto keys = live_.mutable_submission_keys();
+  if (auto made = keys->find(key);
+      !key.empty() && made != keys->end() && made->second.job_id() == job.id()) {
+    (*record.mutable_submission_keys())[key] = std::move(made->second);
+    keys->erase(made);
+    ended_keys_[key] = job.id();
+  }
+  const std::string id = job.id();
+  const int64_t finished_at = job.finished_at_ms();
+  (*record.mutable_jobs())[id] = std::move(job);
+  ended_.add(id, finished_at, record.SerializeAsString());
+}
+
+void cluster_state::retire_key(const std::string& key, const std::string& job_id,
+                               int64_t retired_at_ms) {
+  pb::ClusterState record;
+  auto& retired = (*record.mutable_submission_keys())[key];
+  retired.set_job_id(job_id);
+  retired.set_retired_at_ms(retired_at_ms);
+  retired_keys_.add(key, retired_at_ms, record.SerializeAsString());
 }
 
 apply_result cluster_state::apply(const pb::LogEntry& entry) {
-  data_.set_applied_index(entry.index());
+  auto result = apply_op(entry);
+  for (const auto& id : result.changed_jobs)
+    freeze_if_ended(id);
+  return result;
+}
+
+apply_result cluster_state::apply_op(const pb::LogEntry& entry) {
+  live_.set_applied_index(entry.index());
   const int64_t now = entry.time_ms();
   switch (entry.op_case()) {
   case pb::LogEntry::kJobSubmitted:
@@ -75,22 +238,21 @@ apply_result cluster_state::apply(const pb::LogEntry& entry) {
 
 apply_result cluster_state::submit(const pb::JobSubmitted& op, int64_t time_ms) {
   const auto& key = op.spec().idempotency_key();
-  if (auto known = data_.submission_keys().find(key);
-      !key.empty() && known != data_.submission_keys().end()) {
-    if (known->second.retired_at_ms() != 0)
+  if (auto known = submission(key)) {
+    if (known->retired_at_ms() != 0)
       return rejected(fmt::format("this submission (idempotency key {}) was accepted as job {}, "
                                   "which has ended and left the state",
-                                  key, known->second.job_id()));
+                                  key, known->job_id()));
     apply_result result; // applied, changing nothing: the answer is the job the key made
     result.applied = true;
-    result.job_id = known->second.job_id();
+    result.job_id = known->job_id();
     return result;
   }
-  auto id = std::to_string(data_.next_job_number() + 1);
+  auto id = std::to_string(live_.next_job_number() + 1);
   if (!key.empty())
-    (*data_.mutable_submission_keys())[key].set_job_id(id);
-  data_.set_next_job_number(data_.next_job_number() + 1);
-  pb::Job& job = (*data_.mutable_jobs())[id];
+    (*live_.mutable_submission_keys())[key].set_job_id(id);
+  live_.set_next_job_number(live_.next_job_number() + 1);
+  pb::Job& job = (*live_.mutable_jobs())[id];
   job.set_id(id);
   *job.mutable_spec() = op.spec();
   job.set_state(pb::JOB_PENDING);
@@ -108,11 +270,10 @@ apply_result cluster_state::submit(const pb::JobSubmitted& op, int64_t time_ms) 
 }
 
 apply_result cluster_state::place(const pb::JobPlaced& op, int64_t time_ms) {
-  auto jobs = data_.mutable_jobs();
-  auto job_it = jobs->find(op.job_id());
-  if (job_it == jobs->end() || job_it->second.state() != pb::JOB_PENDING)
+  pb::Job* pending = live_job(op.job_id());
+  if (pending == nullptr || pending->state() != pb::JOB_PENDING)
     return rejected(fmt::format("job {} is not pending", op.job_id()));
-  auto nodes = data_.mutable_nodes();
+  auto nodes = live_.mutable_nodes();
   auto node_it = nodes->find(op.node_id());
   if (node_it == nodes->end() || node_it->second.state() != pb::NODE_ALIVE)
     return rejected(fmt::format("node {} is not alive", op.node_id()));
@@ -120,7 +281,7 @@ apply_result cluster_state::place(const pb::JobPlaced& op, int64_t time_ms) {
     return rejected(fmt::format("node {} does not run jobs", op.node_id()));
   if (node_it->second.draining())
     return rejected(fmt::format("node {} is drained", op.node_id()));
-  pb::Job& job = job_it->second;
+  pb::Job& job = *pending;
   pb::Node& node = node_it->second;
   const auto& spec = job.spec();
   if (node.cpu_millis_used() + spec.cpu_millis() > node.cpu_millis_total()
@@ -145,29 +306,27 @@ apply_result cluster_state::place(const pb::JobPlaced& op, int64_t time_ms) {
 }
 
 apply_result cluster_state::unplaceable(const pb::JobUnplaceable& op) {
-  auto jobs = data_.mutable_jobs();
-  auto it = jobs->find(op.job_id());
-  if (it == jobs->end() || it->second.state() != pb::JOB_PENDING)
+  pb::Job* job = live_job(op.job_id());
+  if (job == nullptr || job->state() != pb::JOB_PENDING)
     return rejected(fmt::format("job {} is not pending", op.job_id()));
-  it->second.set_reason(op.reason());
+  job->set_reason(op.reason());
   return touched(op.job_id());
 }
 
 pb::Job* cluster_state::current_attempt(const std::string& job_id, const std::string& node_id,
                                         uint32_t attempt, apply_result& result) {
-  auto jobs = data_.mutable_jobs();
-  auto it = jobs->find(job_id);
-  if (it == jobs->end()) {
+  pb::Job* job = live_job(job_id);
+  if (job == nullptr && ended_.find(job_id) == std::nullopt) {
     result.error = fmt::format("no job {}", job_id);
     return nullptr;
   }
-  pb::Job& job = it->second;
-  if (!holds_resources(job.state()) || job.node_id() != node_id || job.attempts() != attempt) {
+  if (job == nullptr || !holds_resources(job->state()) || job->node_id() != node_id
+      || job->attempts() != attempt) {
     result.error = fmt::format("job {} attempt {} on {} is not its current attempt", job_id,
                                attempt, node_id);
     return nullptr;
   }
-  return &job;
+  return job;
 }
 
 apply_result cluster_state::start(const pb::JobStarted& op, int64_t time_ms) {
@@ -215,16 +374,19 @@ apply_result cluster_state::finish(const pb::JobFinished& op, int64_t time_ms) {
 }
 
 apply_result cluster_state::request_kill(const pb::JobKillRequested& op, int64_t time_ms) {
-  auto jobs = data_.mutable_jobs();
-  auto it = jobs->find(op.job_id());
-  if (it == jobs->end())
-    return rejected(fmt::format("no job {}", op.job_id()));
-  pb::Job& job = it->second;
-  if (job.kill_requested()) // asked again (a client's retry after a failover): nothing changes
-    return touched(job.id());
-  if (is_terminal(job.state()))
+  pb::Job* live = live_job(op.job_id());
+  if (live == nullptr) {
+    auto ended = find_job(op.job_id());
+    if (!ended)
+      return rejected(fmt::format("no job {}", op.job_id()));
+    if (ended->kill_requested()) // asked again (a client's retry after a failover): no change
+      return touched(ended->id());
     return rejected(
-        fmt::format("job {} has already ended ({})", job.id(), job_state_name(job.state())));
+        fmt::format("job {} has already ended ({})", ended->id(), job_state_name(ended->state())));
+  }
+  pb::Job& job = *live;
+  if (job.kill_requested()) // asked again while it is being killed: nothing changes
+    return touched(job.id());
   auto result = touched(job.id());
   job.set_kill_requested(true);
   if (job.state() == pb::JOB_PENDING) {
@@ -237,19 +399,18 @@ apply_result cluster_state::request_kill(const pb::JobKillRequested& op, int64_t
 }
 
 apply_result cluster_state::lose_job(const pb::JobLost& op, int64_t time_ms) {
-  auto jobs = data_.mutable_jobs();
-  auto it = jobs->find(op.job_id());
-  if (it == jobs->end() || !holds_resources(it->second.state()))
+  pb::Job* job = live_job(op.job_id());
+  if (job == nullptr || !holds_resources(job->state()))
     return rejected(fmt::format("job {} is not placed or running", op.job_id()));
   auto result = touched(op.job_id());
-  it->second.set_reason(op.reason());
-  end_attempt(it->second, pb::JOB_LOST, time_ms, result);
+  job->set_reason(op.reason());
+  end_attempt(*job, pb::JOB_LOST, time_ms, result);
   return result;
 }
 
 void cluster_state::end_attempt(pb::Job& job, pb::JobState state, int64_t time_ms,
                                 apply_result& result) {
-  auto nodes = data_.mutable_nodes();
+  auto nodes = live_.mutable_nodes();
   auto node_it = nodes->find(job.node_id());
   if (node_it != nodes->end()) {
     pb::Node& node = node_it->second;
@@ -295,11 +456,11 @@ apply_result cluster_state::register_node(const pb::NodeRegistered& op, int64_t 
   const auto& incoming = op.node();
   // A node id is one node's: while it is alive, only the same incarnation (the same data dir,
   // restarted or reconnecting) may register under it.
-  if (auto known = data_.nodes().find(incoming.id()); known != data_.nodes().end()
+  if (auto known = live_.nodes().find(incoming.id()); known != live_.nodes().end()
                                                       && known->second.state() == pb::NODE_ALIVE
                                                       && !same_incarnation(known->second, incoming))
     return rejected(identity_conflict(known->second));
-  pb::Node& node = (*data_.mutable_nodes())[incoming.id()];
+  pb::Node& node = (*live_.mutable_nodes())[incoming.id()];
   // What the node uses is the state's own bookkeeping, not the node's claim.
   const int64_t cpu_used = node.cpu_millis_used();
   const int64_t memory_used = node.memory_bytes_used();
@@ -321,7 +482,7 @@ apply_result cluster_state::register_node(const pb::NodeRegistered& op, int64_t 
 }
 
 apply_result cluster_state::lose_node(const pb::NodeLost& op, int64_t time_ms) {
-  auto nodes = data_.mutable_nodes();
+  auto nodes = live_.mutable_nodes();
   auto it = nodes->find(op.node_id());
   if (it == nodes->end() || it->second.state() != pb::NODE_ALIVE)
     return rejected(fmt::format("node {} is not alive", op.node_id()));
@@ -338,7 +499,7 @@ apply_result cluster_state::lose_node(const pb::NodeLost& op, int64_t time_ms) {
 
 void cluster_state::lose_jobs_on(const std::string& node_id, const std::string& reason,
                                  int64_t time_ms, apply_result& result) {
-  for (auto& [id, job] : *data_.mutable_jobs()) {
+  for (auto& [id, job] : *live_.mutable_jobs()) {
     if (holds_resources(job.state()) && job.node_id() == node_id) {
       job.set_reason(reason);
       result.changed_jobs.push_back(id);
@@ -352,28 +513,20 @@ void cluster_state::lose_jobs_on(const std::string& node_id, const std::string& 
 apply_result cluster_state::expire_jobs(const pb::JobsExpired& op, int64_t time_ms) {
   apply_result result;
   result.applied = true;
-  auto keys = data_.mutable_submission_keys();
   // A key outlives its job by one retention, so a late retry is refused rather than run again.
-  for (auto it = keys->begin(); it != keys->end();) {
-    const auto& retired = it->second.retired_at_ms();
-    it = retired != 0 && retired < op.finished_before_ms() ? keys->erase(it) : std::next(it);
-  }
-  auto jobs = data_.mutable_jobs();
-  for (auto it = jobs->begin(); it != jobs->end();) {
-    const auto& job = it->second;
-    if (is_terminal(job.state()) && job.finished_at_ms() < op.finished_before_ms()) {
-      if (auto key = keys->find(job.spec().idempotency_key()); key != keys->end())
-        key->second.set_retired_at_ms(time_ms);
-      it = jobs->erase(it);
-    } else {
-      ++it;
+  retired_keys_.remove_older(op.finished_before_ms(), [](const auto&, std::string_view) {});
+  ended_.remove_older(op.finished_before_ms(), [&](const std::string& id, std::string_view bytes) {
+    const auto record = parse_record(bytes);
+    for (const auto& [key, made] : record.submission_keys()) {
+      ended_keys_.erase(key);
+      retire_key(key, id, time_ms);
     }
-  }
+  });
   return result;
 }
 
 apply_result cluster_state::drain_node(const pb::NodeDrain& op, int64_t time_ms) {
-  auto nodes = data_.mutable_nodes();
+  auto nodes = live_.mutable_nodes();
   auto it = nodes->find(op.node_id());
   if (it == nodes->end() || !runs_jobs(it->second.role()))
     return rejected(fmt::format("no node {} that runs jobs", op.node_id()));

@@ -1,10 +1,14 @@
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cluster.pb.h"
 #include "log.pb.h"
+#include "state/frozen_records.hpp"
 
 namespace claud::state {
 
@@ -19,30 +23,69 @@ struct apply_result {
   std::vector<std::string> changed_nodes;
 };
 
+/// A state at one index, as snapshot bytes in parts: the live state's serialization and the frozen
+/// records' chunks, shared with the state they came from. Taking one costs the live state's
+/// serialization only; bytes(), the concatenation, can be made on any thread.
+struct state_snapshot {
+  std::string live;
+  std::vector<shared_bytes> frozen;
+  /// The serialized pb::ClusterState (the snapshot format).
+  std::string bytes() const;
+};
+
 /// The replicated state machine: the jobs table and the nodes table. `apply` is the only way the
 /// state changes, and it is deterministic: the same entries in the same order give the same state
 /// on every master. An entry that no longer makes sense (the leader proposed it on a view that has
 /// since changed, or a slave reported an old attempt) is a no-op with a reason, never a crash.
+///
+/// Live jobs (pending, placed, running) are parsed records; a job that ended never changes again
+/// and is kept frozen (frozen_records.hpp) with its idempotency key, until its retention ends.
 class cluster_state {
 public:
   /// How many steps of its life a job keeps (`claud status` shows them).
   static constexpr size_t max_history_events = 20;
 
   cluster_state() = default;
+  /// The state a snapshot holds (the format is pb::ClusterState, whole).
   explicit cluster_state(pb::ClusterState snapshot);
 
   apply_result apply(const pb::LogEntry& entry);
 
-  const pb::ClusterState& data() const {
-    return data_;
-  }
-  const pb::Job* find_job(const std::string& id) const;
+  /// A job, live or ended.
+  std::optional<pb::Job> find_job(const std::string& id) const;
+  /// A job that has not ended (null for an ended or unknown one), without a copy.
+  const pb::Job* find_live_job(const std::string& id) const;
   const pb::Node* find_node(const std::string& id) const;
+  const google::protobuf::Map<std::string, pb::Node>& nodes() const {
+    return live_.nodes();
+  }
+  /// The jobs that have not ended: pending, placed or running.
+  const google::protobuf::Map<std::string, pb::Job>& live_jobs() const {
+    return live_.jobs();
+  }
+  /// Every job, live ones first, then ended ones in the order they ended.
+  void for_each_job(const std::function<void(const pb::Job&)>& visit) const;
+  size_t job_count() const {
+    return static_cast<size_t>(live_.jobs_size()) + ended_.size();
+  }
+  /// What an idempotency key made, while the state remembers it.
+  std::optional<pb::SubmissionKey> submission(const std::string& key) const;
+  uint64_t next_job_number() const {
+    return live_.next_job_number();
+  }
   uint64_t applied_index() const {
-    return data_.applied_index();
+    return live_.applied_index();
   }
 
+  /// Every node and the pending jobs: what the scheduler starts from.
+  pb::ClusterState pending_view() const;
+
+  state_snapshot snapshot() const;
+  /// The whole state as one message: for tests and comparisons, it parses every ended job.
+  pb::ClusterState whole() const;
+
 private:
+  apply_result apply_op(const pb::LogEntry& entry);
   apply_result submit(const pb::JobSubmitted& op, int64_t time_ms);
   apply_result place(const pb::JobPlaced& op, int64_t time_ms);
   apply_result unplaceable(const pb::JobUnplaceable& op);
@@ -66,8 +109,18 @@ private:
   /// The job's current attempt on `node_id`, if `attempt` names it; else an error result.
   pb::Job* current_attempt(const std::string& job_id, const std::string& node_id, uint32_t attempt,
                            apply_result& result);
+  pb::Job* live_job(const std::string& id);
+  /// Freezes the live job `id` if it has ended, with its idempotency key.
+  void freeze_if_ended(const std::string& id);
+  /// Freezes an ended job (taken out of the live jobs) and the key that made it.
+  void freeze(pb::Job job);
+  /// Keeps `key` retired since `retired_at_ms`: a late retry of its submission is refused.
+  void retire_key(const std::string& key, const std::string& job_id, int64_t retired_at_ms);
 
-  pb::ClusterState data_;
+  pb::ClusterState live_; // live jobs and their keys, nodes, counters
+  frozen_records ended_;  // ended jobs by id, stamped with when they ended
+  std::unordered_map<std::string, std::string> ended_keys_; // an ended job's key -> its id
+  frozen_records retired_keys_; // keys whose job has left the state, stamped with when it did
 };
 
 } // namespace claud::state

@@ -105,10 +105,10 @@ void checker::check_state(const std::string& node, const replica::replica& r) co
   if (applied > entries_.size())
     throw invariant_violation(fmt::format("{} is at index {}, beyond every applied entry ({})",
                                           node, applied, entries_.size()));
-  if (r.state().data().next_job_number() != submissions_[applied])
+  if (r.state().next_job_number() != submissions_[applied])
     throw invariant_violation(fmt::format(
         "{}'s state machine at index {} counts {} jobs; the committed entries submit {}", node,
-        applied, r.state().data().next_job_number(), submissions_[applied]));
+        applied, r.state().next_job_number(), submissions_[applied]));
 }
 
 bool checker::holds_newest_committed(const raft::raft_log& log) const {

@@ -359,16 +359,16 @@ bool cluster::converged() const {
 void cluster::check_states() const {
   const uint64_t index = checker_.commit_index();
   const auto reference = checker_.reference_state(index);
-  const std::string expected = canonical_bytes(reference.data());
+  const std::string expected = canonical_bytes(reference.whole());
   for (const auto& n : nodes_) {
     if (!n.replica || n.replica->raft().log().applied() != index)
       continue;
-    if (canonical_bytes(n.replica->state().data()) == expected)
+    if (canonical_bytes(n.replica->state().whole()) == expected)
       continue;
     std::string diff;
     google::protobuf::util::MessageDifferencer differ;
     differ.ReportDifferencesToString(&diff);
-    differ.Compare(reference.data(), n.replica->state().data());
+    differ.Compare(reference.whole(), n.replica->state().whole());
     throw invariant_violation(fmt::format("{}'s state at index {} differs from the one the "
                                           "committed entries produce: {}",
                                           n.id, index, diff.substr(0, 400)));

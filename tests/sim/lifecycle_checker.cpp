@@ -51,7 +51,7 @@ void lifecycle_checker::on_proposed(const world& w, const pb::LogEntry& entry) {
                     id, entry.node_lost().reason(), notice_window_steps_));
 }
 
-void lifecycle_checker::check_attempts(const world& w, const pb::ClusterState& state) {
+void lifecycle_checker::check_attempts(const world& w, const state::cluster_state& state) {
   std::map<std::string, int> current; // job -> live processes of its current attempt
   std::map<std::string, int> orphans;
   std::set<std::pair<std::string, int64_t>> stale_now;
@@ -66,9 +66,8 @@ void lifecycle_checker::check_attempts(const world& w, const pb::ClusterState& s
         ++orphans[p.job_id];
         continue;
       }
-      auto job = state.jobs().find(p.job_id);
-      bool is_current = job != state.jobs().end() && job->second.attempts() == p.attempt
-                        && job->second.node_id() == id;
+      auto job = state.find_job(p.job_id);
+      bool is_current = job && job->attempts() == p.attempt && job->node_id() == id;
       if (is_current) {
         ++current[p.job_id];
         continue;
@@ -102,7 +101,7 @@ void lifecycle_checker::check_step(const world& w) {
   auto leader = w.masters().leader();
   if (leader.empty())
     return;
-  const auto& state = w.masters().master(leader).state().data();
+  const auto& state = w.masters().master(leader).state();
   check_attempts(w, state);
   // Capacity, in the leader's state (every master applies the same entries).
   for (const auto& [node_id, node] : state.nodes())
@@ -116,9 +115,10 @@ void lifecycle_checker::check_step(const world& w) {
 
 void lifecycle_checker::check_end(const world& w) const {
   const auto& masters = w.masters();
-  const auto& state = masters.master(masters.leader()).state().data();
+  const auto& state = masters.master(masters.leader()).state();
   std::map<std::string, std::string> job_of_key;
-  for (const auto& [id, job] : state.jobs()) {
+  state.for_each_job([&](const pb::Job& job) {
+    const auto& id = job.id();
     const auto& key = job.spec().idempotency_key();
     if (!job_of_key.emplace(key, id).second)
       throw invariant_violation(
@@ -126,7 +126,7 @@ void lifecycle_checker::check_end(const world& w) const {
     if (!state::is_terminal(job.state()))
       throw invariant_violation(fmt::format("job {} has not ended once faults stopped: {}", id,
                                             pb::JobState_Name(job.state())));
-  }
+  });
   for (size_t c = 0; c < w.clients(); ++c) {
     const auto& client = w.client(c);
     for (const auto& [key, job_id] : client.acknowledged()) {

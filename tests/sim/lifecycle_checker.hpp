@@ -59,7 +59,7 @@ public:
   }
 
 private:
-  void check_attempts(const world& w, const pb::ClusterState& state);
+  void check_attempts(const world& w, const state::cluster_state& state);
 
   uint64_t notice_window_steps_;
   std::set<std::pair<std::string, uint32_t>> spawned_; // (job, attempt)

@@ -67,7 +67,7 @@ void master_host::on_output(const replica::output& out, uint64_t now) {
   now_ = now;
   for (const auto& applied : out.applied) {
     for (const auto& id : applied.result.changed_jobs)
-      if (const auto* job = state().find_job(id)) {
+      if (auto job = state().find_job(id)) {
         pass_requested_ |= queue_.track(*job);
         if (auto kill = slaves_.on_job_update(*job))
           send_to_slave(*kill);
@@ -84,7 +84,7 @@ void master_host::on_output(const replica::output& out, uint64_t now) {
     done(same_term ? &applied.result : nullptr);
   }
   if (out.snapshot_installed) {
-    queue_.reload(state().data());
+    queue_.reload(state().pending_view());
     pass_requested_ = true;
     // Proposals the snapshot covered are decided, but not knowable here.
     const auto applied = masters_.master(id_).raft().log().applied();
@@ -108,7 +108,7 @@ void master_host::follow_role(uint64_t now) {
     submissions_.clear();
     return;
   }
-  queue_.reload(state().data());
+  queue_.reload(state().pending_view());
   pass_requested_ = true;
   grace_ends_ = now + static_cast<uint64_t>(timing_.registration_grace_steps);
   next_heartbeat_check_ = now;
@@ -148,7 +148,7 @@ void master_host::on_register(const std::string& from, const register_slave& r, 
     slaves_.registration_settled(report.node().id(), connection, ms(now_));
     send(from, registration_answer{connection, true, false, "", ""});
     pb::JobList jobs;
-    for (const auto& [id, job] : state().data().jobs())
+    for (const auto& [id, job] : state().live_jobs())
       if (job.node_id() == report.node().id() && state::holds_resources(job.state()))
         *jobs.add_jobs() = job;
     auto plan = sched::reconcile(report.node().id(), report, jobs,
@@ -189,7 +189,7 @@ void master_host::on_reports(const std::string& from, const job_reports& r, uint
              node_id = r.node_id](const state::apply_result* result) {
               // A running attempt the state refused: stopped unless the state runs it there.
               if (result && !result->applied && report.running()
-                  && !sched::is_current_attempt(state().find_job(report.job_id()), node_id,
+                  && !sched::is_current_attempt(state().find_live_job(report.job_id()), node_id,
                                                 report.attempt()))
                 if (auto kill = slaves_.kill(node_id, report.job_id(), report.attempt()))
                   send_to_slave(*kill);
@@ -274,7 +274,7 @@ void master_host::place_submissions() {
       queue_.submission_answered(*plan);
       answer a{request, false, false, "", "outcome unknown"};
       if (result) {
-        if (const auto* job = state().find_job(result->job_id);
+        if (const auto* job = state().find_live_job(result->job_id);
             job && job->state() == pb::JOB_PENDING)
           pass_requested_ = true;
         a = answer{request, result->applied, false, result->job_id, result->error};
@@ -322,7 +322,7 @@ void master_host::tick(uint64_t now) {
   if (grace_ends_ != 0 && now >= grace_ends_) {
     grace_ends_ = 0;
     pb::NodeList nodes;
-    for (const auto& [id, node] : state().data().nodes())
+    for (const auto& [id, node] : state().nodes())
       *nodes.add_nodes() = node;
     auto registered = [this](const std::string& id) { return slaves_.registered(id); };
     for (auto& entry : sched::lost_after_grace(

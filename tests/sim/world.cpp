@@ -158,7 +158,7 @@ std::vector<std::string> world::drained_nodes() const {
   auto leader = masters_.leader();
   if (leader.empty())
     return out;
-  for (const auto& [id, node] : masters_.master(leader).state().data().nodes())
+  for (const auto& [id, node] : masters_.master(leader).state().nodes())
     if (node.draining())
       out.push_back(id);
   return out;
@@ -251,9 +251,8 @@ bool world::settled() const {
   auto leader = masters_.leader();
   if (leader.empty() || !masters_.converged() || !clients_idle())
     return false;
-  for (const auto& [id, job] : masters_.master(leader).state().data().jobs())
-    if (!state::is_terminal(job.state()))
-      return false;
+  if (!masters_.master(leader).state().live_jobs().empty())
+    return false;
   for (const auto& s : slaves_)
     for (const auto& [pid, p] : s->processes())
       if (p.alive && p.supervised)
@@ -270,15 +269,15 @@ std::string world::unsettled() const {
     if (hosts_[i]->leading())
       why.push_back(fmt::format("{} leads with {} slaves registered", masters_.ids()[i],
                                 hosts_[i]->registered()));
-  for (const auto& [id, node] : masters_.master(leader).state().data().nodes())
+  for (const auto& [id, node] : masters_.master(leader).state().nodes())
     why.push_back(fmt::format("node {} {}", id, pb::NodeState_Name(node.state())));
   if (!masters_.converged())
     why.push_back("masters not converged");
   for (const auto& c : clients_)
     if (!c.idle())
       why.push_back(c.id() + " waits for an answer");
-  for (const auto& [id, job] : masters_.master(leader).state().data().jobs())
-    if (!state::is_terminal(job.state()) && why.size() < 8)
+  for (const auto& [id, job] : masters_.master(leader).state().live_jobs())
+    if (why.size() < 8)
       why.push_back(fmt::format("job {} {} attempt {} on '{}'", id, pb::JobState_Name(job.state()),
                                 job.attempts(), job.node_id()));
   for (const auto& s : slaves_)

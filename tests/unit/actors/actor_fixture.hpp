@@ -136,7 +136,7 @@ inline caf::behavior fake_leader_election(fake_election_actor* self) {
         self->send(subscriber, role_atom::value, st.leading, st.leader, st.term);
         st.subscribers.push_back(std::move(subscriber));
       },
-      [=](view_atom) { return scheduler_view(self->state.machine); },
+      [=](view_atom) { return self->state.machine.pending_view(); },
       [=](local_atom, status_atom, const std::string& id) {
         auto promise = self->make_response_promise();
         deliver_query(promise, {state_query::status, id}, self->state.machine);
@@ -302,10 +302,10 @@ public:
   fake_election_state& election_state() {
     return deref<fake_election_actor>(election).state;
   }
-  const pb::Job& job(const std::string& id) {
+  pb::Job job(const std::string& id) {
     auto job = election_state().machine.find_job(id);
-    REQUIRE(job != nullptr);
-    return *job;
+    REQUIRE(job);
+    return std::move(*job);
   }
   const pb::Node& node(const std::string& id) {
     auto node = election_state().machine.find_node(id);

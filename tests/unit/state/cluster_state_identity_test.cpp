@@ -55,15 +55,23 @@ TEST_CASE("a submission whose idempotency key is known is its job, not a second 
   // Its job ends and leaves the state: the key stays one more retention, refusing a late retry.
   pb::LogEntry kill;
   kill.mutable_job_kill_requested()->set_job_id(first.job_id);
-  REQUIRE(r.apply(kill).applied); // a pending job is cancelled at once
+  REQUIRE(r.apply(kill).applied);    // a pending job is cancelled at once
+  auto ended = r.apply(keyed("k1")); // the ended job, frozen with its key, still answers
+  CHECK(ended.applied);
+  CHECK(ended.job_id == first.job_id);
+  CHECK(ended.changed_jobs.empty());
   pb::LogEntry expire;
   expire.mutable_jobs_expired()->set_finished_before_ms(1'000'000'000);
   REQUIRE(r.apply(expire).applied);
+  const std::string refusal = "this submission (idempotency key k1) was accepted as job "
+                              + first.job_id + ", which has ended and left the state";
   auto late = r.apply(keyed("k1"));
   CHECK_FALSE(late.applied);
-  CHECK(late.error
-        == "this submission (idempotency key k1) was accepted as job " + first.job_id
-               + ", which has ended and left the state");
+  CHECK(late.error == refusal);
+  // A master restored from a snapshot refuses it too.
+  replica restored{state::cluster_state{r.state.whole()}, r.next_index};
+  CHECK(restored.apply(keyed("k1")).error == refusal);
+  CHECK(restored.state.submission("k1")->job_id() == first.job_id);
   // One retention later the key is forgotten too.
   pb::LogEntry later;
   later.mutable_jobs_expired()->set_finished_before_ms(2'000'000'000'000);

@@ -59,7 +59,8 @@ TEST_CASE("a job lost with its node is rescheduled by default") {
   r.apply(node_lost("a", "its connection closed"));
   CHECK(r.job("1").state() == pb::JOB_PENDING);
   CHECK(r.job("1").reason() == "rescheduled after its node was lost (attempt 2)");
-  const auto& lost = r.job("1").history(r.job("1").history_size() - 2);
+  const auto job = r.job("1");
+  const auto& lost = job.history(job.history_size() - 2);
   CHECK(lost.state() == pb::JOB_LOST);
   CHECK(lost.reason() == "node a was lost: its connection closed");
 }
@@ -75,7 +76,8 @@ TEST_CASE("a job keeps only its last events") {
     REQUIRE(r.apply(placed("1", "a")).applied);
     REQUIRE(r.apply(exited("1", "a", attempt, 0)).applied);
   }
-  const auto& history = r.job("1").history();
+  const auto job = r.job("1");
+  const auto& history = job.history();
   CHECK(static_cast<size_t>(history.size()) == state::cluster_state::max_history_events);
   CHECK(history.rbegin()->state() == pb::JOB_PENDING);
   CHECK(history.rbegin()->attempt() == 10);
@@ -108,7 +110,8 @@ TEST_CASE("a drained node takes no placements, keeps its drain across restarts, 
   CHECK(result.changed_jobs == strings{"1"});
   CHECK(r.job("1").state() == pb::JOB_PENDING);
   CHECK(r.node("a").cpu_millis_used() == 0);
-  const auto& moved = r.job("1").history(r.job("1").history_size() - 2);
+  const auto job = r.job("1");
+  const auto& moved = job.history(job.history_size() - 2);
   CHECK(moved.state() == pb::JOB_LOST);
   CHECK(moved.reason() == "moved off node a, which is drained");
 
@@ -133,10 +136,10 @@ TEST_CASE("retention drops jobs that ended before the cutoff, and only those") {
   pb::LogEntry expire;
   expire.mutable_jobs_expired()->set_finished_before_ms(ended_at + 1);
   CHECK(r.apply(expire).applied);
-  CHECK(r.state.find_job("1") == nullptr);
-  CHECK(r.state.find_job("2") != nullptr);
-  CHECK(r.state.find_job("3") != nullptr);
+  CHECK_FALSE(r.state.find_job("1"));
+  CHECK(r.state.find_job("2"));
+  CHECK(r.state.find_job("3"));
   expire.mutable_jobs_expired()->set_finished_before_ms(ended_at);
   CHECK(r.apply(expire).applied); // nothing left to drop
-  CHECK(r.state.data().jobs_size() == 2);
+  CHECK(r.state.job_count() == 2);
 }

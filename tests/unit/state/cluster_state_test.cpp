@@ -20,7 +20,7 @@ namespace {
 
 /// The jobs and nodes tables: equal iff the tables are equal.
 std::string tables(const state::cluster_state& s) {
-  pb::ClusterState copy = s.data();
+  pb::ClusterState copy = s.whole();
   copy.clear_applied_index();
   return stable_bytes(copy);
 }
@@ -54,8 +54,8 @@ TEST_CASE("submissions get ids 1, 2, 3 and wait pending") {
   CHECK(second.submitted_at_ms() == 2000);
   CHECK(second.attempts() == 0);
   CHECK(second.node_id().empty());
-  CHECK(r.state.data().next_job_number() == 3);
-  CHECK(r.state.find_job("4") == nullptr);
+  CHECK(r.state.next_job_number() == 3);
+  CHECK_FALSE(r.state.find_job("4"));
 }
 
 TEST_CASE("a submission that holds a placement is placed in the same entry, if it still fits") {
@@ -456,7 +456,7 @@ TEST_CASE("unplaceable sets the reason of pending jobs only") {
 
 TEST_CASE("a state restored from a snapshot continues where it stopped") {
   replica r = with_placed_job();
-  state::cluster_state restored{r.state.data()};
+  state::cluster_state restored{r.state.whole()};
   CHECK(tables(restored) == tables(r.state));
   CHECK(restored.applied_index() == 3);
   auto e = submitted(spec(1000, gib));
@@ -469,10 +469,10 @@ namespace {
 
 /// What each node uses equals what its placed and running jobs ask for; no job holds a down node.
 void check_bookkeeping(const state::cluster_state& s) {
-  for (const auto& [node_id, node] : s.data().nodes()) {
+  for (const auto& [node_id, node] : s.nodes()) {
     int64_t cpu = 0;
     int64_t memory = 0;
-    for (const auto& [job_id, job] : s.data().jobs()) {
+    for (const auto& [job_id, job] : s.live_jobs()) {
       if (job.node_id() != node_id
           || (job.state() != pb::JOB_PLACED && job.state() != pb::JOB_RUNNING))
         continue;
@@ -514,7 +514,7 @@ TEST_CASE("replicas applying the same random entries end byte-identical") {
         restored->apply(e);
       else if (i == 200)
         restored = std::make_unique<replica>(
-            replica{state::cluster_state{first.state.data()}, first.next_index});
+            replica{state::cluster_state{first.state.whole()}, first.next_index});
       check_bookkeeping(first.state);
     }
     CHECK(applied > 100); // the mix exercised real transitions, not only no-ops
@@ -522,8 +522,8 @@ TEST_CASE("replicas applying the same random entries end byte-identical") {
     CHECK(first.state.applied_index() == 400);
     // Plain SerializeAsString() is not enough: protobuf seeds each map's iteration order per
     // instance, so two equal states may serialize their maps in different orders.
-    CHECK(stable_bytes(first.state.data()) == stable_bytes(second.state.data()));
-    CHECK(stable_bytes(first.state.data()) == stable_bytes(restored->state.data()));
+    CHECK(stable_bytes(first.state.whole()) == stable_bytes(second.state.whole()));
+    CHECK(stable_bytes(first.state.whole()) == stable_bytes(restored->state.whole()));
   }
   CHECK(ops_applied.size() == 9);
 }

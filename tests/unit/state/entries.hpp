@@ -133,11 +133,11 @@ struct replica {
     ++next_index;
     return state.apply(e);
   }
-  const pb::Job& job(const std::string& id) const {
-    const pb::Job* j = state.find_job(id);
-    if (j == nullptr)
+  pb::Job job(const std::string& id) const {
+    auto j = state.find_job(id);
+    if (!j)
       throw std::logic_error("test asked for unknown job " + id);
-    return *j;
+    return std::move(*j);
   }
   const pb::Node& node(const std::string& id) const {
     const pb::Node* n = state.find_node(id);
@@ -156,7 +156,7 @@ inline pb::LogEntry random_entry(std::mt19937& random, const cluster_state& stat
   // Sorted: protobuf map order differs between instances and would make a seed irreproducible.
   std::vector<std::string> pending;
   std::vector<std::string> holding;
-  for (const auto& [id, job] : state.data().jobs()) {
+  for (const auto& [id, job] : state.live_jobs()) {
     if (job.state() == pb::JOB_PENDING)
       pending.push_back(id);
     if (job.state() == pb::JOB_PLACED || job.state() == pb::JOB_RUNNING)
@@ -164,7 +164,7 @@ inline pb::LogEntry random_entry(std::mt19937& random, const cluster_state& stat
   }
   std::sort(pending.begin(), pending.end());
   std::sort(holding.begin(), holding.end());
-  const auto jobs = static_cast<int>(state.data().next_job_number());
+  const auto jobs = static_cast<int>(state.next_job_number());
   std::string job = std::to_string(1 + pick(jobs + 2));
   const bool aimed = pick(4) != 0;
   std::string node = std::string(1, static_cast<char>('a' + pick(4)));
@@ -176,8 +176,8 @@ inline pb::LogEntry random_entry(std::mt19937& random, const cluster_state& stat
   const auto& targets = op < 4 ? pending : holding;
   if (aimed && op < 10 && !targets.empty()) {
     job = targets[static_cast<size_t>(pick(static_cast<int>(targets.size())))];
-    node = state.find_job(job)->node_id();
-    attempt = state.find_job(job)->attempts();
+    node = state.find_live_job(job)->node_id();
+    attempt = state.find_live_job(job)->attempts();
   }
   switch (op) {
   case 0:

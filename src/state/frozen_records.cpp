@@ -1,0 +1,112 @@
+#include "state/frozen_records.hpp"
+
+#include <stdexcept>
+
+namespace claud::state {
+
+frozen_records::chunk& frozen_records::open_chunk() {
+  if (!chunks_.empty() && !chunks_.back().sealed)
+    return chunks_.back();
+  chunks_.emplace_back();
+  chunks_.back().open.reserve(chunk_bytes);
+  return chunks_.back();
+}
+
+void frozen_records::add(const std::string& id, int64_t time_ms, std::string_view bytes) {
+  if (index_.count(id) != 0)
+    throw std::logic_error("frozen_records: record " + id + " is already kept");
+  chunk& c = open_chunk();
+  const auto seq = first_chunk_ + chunks_.size() - 1;
+  c.records.push_back(
+      {id, time_ms, static_cast<uint32_t>(c.open.size()), static_cast<uint32_t>(bytes.size())});
+  c.open.append(bytes);
+  index_.emplace(id, location{seq, static_cast<uint32_t>(c.records.size() - 1)});
+  if (c.open.size() >= chunk_bytes) {
+    c.open.shrink_to_fit();
+    c.sealed = std::make_shared<const std::string>(std::move(c.open));
+    c.open = {};
+  }
+}
+
+std::optional<std::string_view> frozen_records::find(const std::string& id) const {
+  auto i = index_.find(id);
+  if (i == index_.end())
+    return std::nullopt;
+  const chunk& c = chunks_[i->second.chunk - first_chunk_];
+  const record& r = c.records[i->second.record];
+  return std::string_view{c.bytes()}.substr(r.offset, r.length);
+}
+
+void frozen_records::for_each(const std::function<void(std::string_view bytes)>& visit) const {
+  for (const auto& c : chunks_) {
+    const std::string_view bytes{c.bytes()};
+    for (const auto& r : c.records)
+      visit(bytes.substr(r.offset, r.length));
+  }
+}
+
+void frozen_records::remove_older(
+    int64_t before_ms,
+    const std::function<void(const std::string& id, std::string_view)>& removed) {
+  for (size_t k = 0; k < chunks_.size(); ++k) {
+    const chunk& c = chunks_[k];
+    const std::string_view bytes{c.bytes()};
+    std::vector<bool> keep(c.records.size(), true);
+    size_t kept = c.records.size();
+    for (size_t r = 0; r < c.records.size(); ++r) {
+      const record& rec = c.records[r];
+      if (rec.time_ms >= before_ms)
+        continue;
+      removed(rec.id, bytes.substr(rec.offset, rec.length));
+      index_.erase(rec.id);
+      keep[r] = false;
+      --kept;
+    }
+    if (kept != c.records.size())
+      rewrite(first_chunk_ + k, keep);
+  }
+  // Emptied chunks at the front go; one in the middle stays, empty, until those before it do
+  // (the sequence numbers of the chunks after it must not move).
+  while (!chunks_.empty() && chunks_.front().records.empty() && chunks_.front().sealed) {
+    chunks_.pop_front();
+    ++first_chunk_;
+  }
+}
+
+void frozen_records::rewrite(uint64_t seq, const std::vector<bool>& keep) {
+  chunk& c = chunks_[seq - first_chunk_];
+  const std::string_view old_bytes{c.bytes()};
+  std::string bytes;
+  std::vector<record> records;
+  for (size_t r = 0; r < c.records.size(); ++r) {
+    if (!keep[r])
+      continue;
+    record moved = std::move(c.records[r]);
+    const auto old_offset = moved.offset;
+    moved.offset = static_cast<uint32_t>(bytes.size());
+    bytes.append(old_bytes.substr(old_offset, moved.length));
+    index_[moved.id] = location{seq, static_cast<uint32_t>(records.size())};
+    records.push_back(std::move(moved));
+  }
+  c.records = std::move(records);
+  if (c.sealed) {
+    // A snapshot may still hold the old bytes: they are replaced, never changed.
+    c.sealed = std::make_shared<const std::string>(std::move(bytes));
+  } else {
+    c.open = std::move(bytes);
+    c.open.reserve(chunk_bytes);
+  }
+}
+
+std::vector<shared_bytes> frozen_records::chunks() const {
+  std::vector<shared_bytes> out;
+  out.reserve(chunks_.size());
+  for (const auto& c : chunks_) {
+    if (c.records.empty())
+      continue;
+    out.push_back(c.sealed ? c.sealed : std::make_shared<const std::string>(c.open));
+  }
+  return out;
+}
+
+} // namespace claud::state

@@ -1,0 +1,80 @@
+#pragma once
+// Records of the cluster state that never change again — an ended job, a retired idempotency
+// key — kept as their protobuf bytes instead of parsed messages: an ended job's parsed record
+// takes about 1.6 KiB of memory where its bytes take 200, and only queries (`claud status`,
+// `jobs`) read it, never the lifecycle's hot path.
+//
+// Each record's bytes are serialized fields of pb::ClusterState (an entry of its `jobs` map, of
+// its `submission_keys` map, or both), so the records are fragments of a snapshot as they are:
+// protobuf parses concatenated messages as one, merged. The bytes go into chunks that are sealed
+// when full and never written again; a snapshot shares the sealed chunks instead of copying them
+// (chunks()), which is what lets the raft thread hand a snapshot to a writer thread in
+// microseconds. Records leave only by time (remove_older: a retention), which drops or rewrites
+// whole chunks.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace claud::state {
+
+using shared_bytes = std::shared_ptr<const std::string>;
+
+class frozen_records {
+public:
+  /// A chunk is sealed once it holds this many bytes.
+  static constexpr size_t chunk_bytes = 256 * 1024;
+
+  /// Adds the record `id` (which must be new: a std::logic_error otherwise), stamped with
+  /// `time_ms`, the time remove_older compares.
+  void add(const std::string& id, int64_t time_ms, std::string_view bytes);
+  /// The bytes of record `id`, valid until the next call that changes the store.
+  std::optional<std::string_view> find(const std::string& id) const;
+  size_t size() const {
+    return index_.size();
+  }
+  /// Every record's bytes, in the order they were added.
+  void for_each(const std::function<void(std::string_view bytes)>& visit) const;
+  /// Removes every record stamped before `before_ms`, first handing each one's bytes to `removed`.
+  void remove_older(int64_t before_ms,
+                    const std::function<void(const std::string& id, std::string_view)>& removed);
+  /// The records' bytes as chunks: the sealed ones shared, the open one copied (it is at most
+  /// chunk_bytes). Their concatenation is every record, in the order they were added.
+  std::vector<shared_bytes> chunks() const;
+
+private:
+  struct record {
+    std::string id;
+    int64_t time_ms = 0;
+    uint32_t offset = 0;
+    uint32_t length = 0;
+  };
+  struct chunk {
+    shared_bytes sealed; // null while the chunk is open
+    std::string open;    // the bytes until it is sealed
+    std::vector<record> records;
+    const std::string& bytes() const {
+      return sealed ? *sealed : open;
+    }
+  };
+  struct location {
+    uint64_t chunk = 0; // sequence number: chunks_[chunk - first_chunk_]
+    uint32_t record = 0;
+  };
+
+  chunk& open_chunk();
+  /// Rewrites chunk `seq` with only the records for which `keep` holds, and reindexes them.
+  void rewrite(uint64_t seq, const std::vector<bool>& keep);
+
+  std::deque<chunk> chunks_; // the last one may be open
+  uint64_t first_chunk_ = 0;
+  std::unordered_map<std::string, location> index_;
+};
+
+} // namespace claud::state
