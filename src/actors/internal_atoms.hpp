@@ -30,5 +30,6 @@ using started_atom = caf::atom_constant<caf::atom("started")>;
 using drained_atom = caf::atom_constant<caf::atom("drained")>;
 using finish_atom = caf::atom_constant<caf::atom("finish")>;
 using disk_atom = caf::atom_constant<caf::atom("disk")>;
+using snapshot_written_atom = caf::atom_constant<caf::atom("snapwrote")>;
 
 } // namespace claud

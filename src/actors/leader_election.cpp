@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "actors/internal_atoms.hpp"
+#include "actors/snapshot_writer.hpp"
 #include "actors/state_queries.hpp"
 #include "actors/wall_clock.hpp"
 #include "claud/protocol.hpp"
@@ -43,6 +44,7 @@ struct leader_election_state {
   std::string announced_leader;
   std::map<std::string, std::string> names; // master address -> node id
   std::map<std::string, caf::actor> direct; // master address -> its api, while connected
+  snapshot_writer snapshots;                // last: joined first when the state goes
   static inline const char* name = "leader_election";
 };
 
@@ -183,6 +185,20 @@ void send_raft(self_pointer self, pb::RaftMessage& message) {
   self->send(st.config.peers, relay_atom::value, std::move(to), std::move(message));
 }
 
+/// What reached the disk is unknown: stop rather than guess; the master exits with the error.
+void stop_for_storage(self_pointer self, const std::string& what) {
+  log::error("storage", "write failed, stopping", {{"error", what}});
+  for (auto& [index, p] : self->state.proposals)
+    // Its appends may have reached the followers already (they leave before the fsync), so
+    // the write may still commit under the next leader.
+    p.promise.deliver(
+        make_error(errc::outcome_unknown,
+                   fmt::format("the leader could not write its log ({}); the write may still "
+                               "commit through the other masters — check with `claud jobs`",
+                               what)));
+  self->quit(make_error(errc::storage_failure, what));
+}
+
 /// Persists what the core produced (one fsync), sends, applies, answers.
 void flush(self_pointer self) {
   auto& st = self->state;
@@ -191,19 +207,11 @@ void flush(self_pointer self) {
   try {
     out = st.replica->process([self](pb::RaftMessage& m) { send_raft(self, m); });
   } catch (const storage::storage_error& e) {
-    // What reached the disk is unknown: stop rather than guess; the master exits with the error.
-    log::error("storage", "write failed, stopping", {{"error", e.what()}});
-    for (auto& [index, p] : st.proposals)
-      // Its appends may have reached the followers already (they leave before the fsync), so
-      // the write may still commit under the next leader.
-      p.promise.deliver(make_error(
-          errc::outcome_unknown,
-          fmt::format("the leader could not write its log ({}); the write may still commit "
-                      "through the other masters — check with `claud jobs`",
-                      e.what())));
-    self->quit(make_error(errc::storage_failure, e.what()));
+    stop_for_storage(self, e.what());
     return;
   }
+  if (out.snapshot_to_write)
+    st.snapshots.write(std::move(*out.snapshot_to_write), self->address());
   for (auto& m : out.messages)
     send_raft(self, m);
   // Changes first: a proposer that also subscribes (the scheduler) sees the committed record
@@ -296,6 +304,14 @@ caf::behavior leader_election(self_pointer self, std::shared_ptr<leader_election
           schedule_flush(self);
         }
       },
+      [=](snapshot_written_atom, pb::Snapshot& snapshot) {
+        try {
+          self->state.replica->snapshot_saved(std::move(snapshot));
+        } catch (const storage::storage_error& e) {
+          stop_for_storage(self, e.what());
+        }
+      },
+      [=](snapshot_written_atom, const std::string& error) { stop_for_storage(self, error); },
       [=](propose_atom, pb::LogEntry& entry) { return propose(self, entry); },
       [=](propose_atom, status_atom, pb::LogEntry& entry) { return propose(self, entry, true); },
       [=](status_atom, std::string& id) {

@@ -327,9 +327,9 @@ void raft_node::handle_snapshot(const pb::RaftMessage& m) {
   send(std::move(reply));
 }
 
-void raft_node::compact(const pb::Snapshot& snapshot) {
+void raft_node::compact(pb::Snapshot snapshot) {
   log_.compact_to(snapshot.index());
-  snapshot_ = snapshot;
+  snapshot_ = std::move(snapshot);
   has_snapshot_to_send_ = true;
 }
 

@@ -95,7 +95,7 @@ public:
 
   /// The caller snapshotted the state machine at `snapshot.index()` (<= applied): drop the log up
   /// to there and keep the snapshot for followers that fall behind.
-  void compact(const pb::Snapshot& snapshot);
+  void compact(pb::Snapshot snapshot);
 
   bool has_ready() const;
   ready take_ready();

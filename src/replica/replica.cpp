@@ -17,10 +17,21 @@ state::cluster_state state_from(const pb::Snapshot& snapshot) {
 } // namespace
 
 replica::replica(replica_options options, std::shared_ptr<storage::log_store> store)
-    : options_(std::move(options)), store_(std::move(store)),
-      state_(state_from(store_->snapshot())),
-      raft_(options_.raft, store_->hard_state(), store_->snapshot(), store_->entries(),
-            options_.seed) {}
+    : replica(std::move(options), store, store->snapshot()) {}
+
+replica::replica(replica_options options, std::shared_ptr<storage::log_store> store,
+                 const pb::Snapshot& recovered)
+    : options_(std::move(options)), store_(std::move(store)), state_(state_from(recovered)),
+      raft_(options_.raft, store_->hard_state(), recovered, store_->entries(), options_.seed) {}
+
+pb::Snapshot snapshot_request::write() const {
+  pb::Snapshot snapshot;
+  snapshot.set_index(index);
+  snapshot.set_term(term);
+  snapshot.set_data(state.bytes());
+  store->stage_snapshot(snapshot);
+  return snapshot;
+}
 
 output replica::process(const message_sink& send_before_sync) {
   output out;
@@ -64,21 +75,27 @@ output replica::process(const message_sink& send_before_sync) {
     for (const auto& read : rd.reads)
       out.reads.push_back(read);
     raft_.advance(rd);
-    maybe_snapshot();
+    maybe_snapshot(out);
   }
   return out;
 }
 
-void replica::maybe_snapshot() {
+void replica::maybe_snapshot(output& out) {
   const auto& log = raft_.log();
-  if (log.applied() < log.snapshot_index() + options_.snapshot_every_entries)
+  if (snapshot_in_flight_ || log.applied() < log.snapshot_index() + options_.snapshot_every_entries)
     return;
-  pb::Snapshot snapshot;
-  snapshot.set_index(log.applied());
-  snapshot.set_term(log.term(log.applied()));
-  snapshot.set_data(state_.snapshot().bytes());
-  store_->save_snapshot(snapshot);
-  raft_.compact(snapshot);
+  snapshot_in_flight_ = true;
+  out.snapshot_to_write
+      = snapshot_request{log.applied(), log.term(log.applied()), state_.snapshot(), store_};
+}
+
+void replica::snapshot_saved(pb::Snapshot snapshot) {
+  snapshot_in_flight_ = false;
+  // A leader's snapshot may have come meanwhile: the store adopts this one unless it saved a newer
+  // one, and the raft log is compacted to it unless the leader's, installed or still to be, goes
+  // further (compacting then would put this older one in its place).
+  if (store_->adopt_snapshot(snapshot) && snapshot.index() > raft_.log().snapshot_index())
+    raft_.compact(std::move(snapshot));
 }
 
 } // namespace claud::replica

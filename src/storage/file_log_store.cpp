@@ -74,6 +74,7 @@ void file_log_store::recover_snapshot(const std::vector<std::string>& names) {
     return;
   std::sort(found.begin(), found.end());
   snapshot_ = snapshot_file::read(found.back().second, found.back().first);
+  snapshot_.clear_data();
   snapshot_path_ = found.back().second;
   first_index_ = snapshot_.index() + 1;
   // Older ones are what a save_snapshot interrupted before its cleanup leaves.
@@ -285,21 +286,42 @@ uint64_t file_log_store::term_at(uint64_t index) const {
   return index == snapshot_.index() ? snapshot_.term() : 0;
 }
 
+pb::Snapshot file_log_store::snapshot() const {
+  return snapshot_path_.empty() ? snapshot_
+                                : snapshot_file::read(snapshot_path_, snapshot_.index());
+}
+
 void file_log_store::save_snapshot(const pb::Snapshot& snapshot) {
   check_snapshot(snapshot, snapshot_);
-  std::string bytes = snapshot_file::encode(snapshot); // throws before anything changed
-  bool keeps_log = snapshot_keeps_log(snapshot, last_index(), term_at(snapshot.index()));
+  stage_snapshot(snapshot); // durable before any entry it covers is dropped
+  adopt_snapshot(snapshot);
+}
+
+void file_log_store::stage_snapshot(const pb::Snapshot& snapshot) const {
+  // Only raft_dir_, which never changes, is read: safe beside the owner's calls.
+  snapshot_file::write(raft_dir_ + "/" + snapshot_file::name(snapshot.index()),
+                       snapshot_file::encode(snapshot));
+}
+
+bool file_log_store::adopt_snapshot(const pb::Snapshot& snapshot) {
   std::string path = raft_dir_ + "/" + snapshot_file::name(snapshot.index());
-  // Durable before any entry it covers is dropped.
-  snapshot_file::write(path, bytes);
+  if (snapshot_.index() != 0 && snapshot.index() <= snapshot_.index()) {
+    if (path != snapshot_path_) // saved again at the same index, it replaced the file
+      remove_file(path);
+    return false;
+  }
+  check_snapshot(snapshot, snapshot_);
+  bool keeps_log = snapshot_keeps_log(snapshot, last_index(), term_at(snapshot.index()));
   std::string previous = std::exchange(snapshot_path_, path);
-  snapshot_ = snapshot;
+  snapshot_.set_index(snapshot.index());
+  snapshot_.set_term(snapshot.term());
   if (keeps_log)
     compact_to(snapshot.index());
   else
     drop_log();
   if (!previous.empty() && previous != path)
     remove_file(previous); // a leftover would be deleted at open
+  return true;
 }
 
 void file_log_store::append(const std::vector<pb::LogEntry>& entries) {

@@ -65,12 +65,13 @@ public:
   pb::HardState hard_state() const override {
     return hard_state_;
   }
-  pb::Snapshot snapshot() const override {
-    return snapshot_;
-  }
+  /// Read from its file: the store keeps only its index and term in memory.
+  pb::Snapshot snapshot() const override;
   void append(const std::vector<pb::LogEntry>& entries) override;
   void set_hard_state(const pb::HardState& state) override;
   void save_snapshot(const pb::Snapshot& snapshot) override;
+  void stage_snapshot(const pb::Snapshot& snapshot) const override;
+  bool adopt_snapshot(const pb::Snapshot& snapshot) override;
   void sync() override;
   uint64_t last_index() const override {
     return first_index_ + entries_.size() - 1;
@@ -109,7 +110,7 @@ private:
                                   // snapshot's index
   std::optional<record_file> tail_;
   std::optional<record_file> meta_;
-  pb::Snapshot snapshot_;
+  pb::Snapshot snapshot_;     // index and term, without the data (in snapshot_path_)
   std::string snapshot_path_; // empty when there is no snapshot
   uint64_t first_index_ = 1;  // snapshot_.index() + 1 once recovered
   std::vector<pb::LogEntry> entries_;

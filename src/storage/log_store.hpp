@@ -20,8 +20,9 @@ namespace claud::storage {
 /// so first_index() == snapshot().index() + 1 (1 without a snapshot) and
 /// last_index() >= snapshot().index().
 ///
-/// Not thread-safe: one actor owns a store. A storage_error from append or sync leaves the store in
-/// an unknown state; the owner must stop the node (it recovers on restart) rather than retry.
+/// Not thread-safe, but for stage_snapshot: one actor owns a store. A storage_error from append or
+/// sync leaves the store in an unknown state; the owner must stop the node (it recovers on restart)
+/// rather than retry.
 class log_store {
 public:
   virtual ~log_store() = default;
@@ -56,6 +57,16 @@ public:
   /// durable when it returns, without waiting for sync(); unsynced appended entries above the
   /// snapshot stay unsynced until sync().
   virtual void save_snapshot(const pb::Snapshot& snapshot) = 0;
+
+  /// save_snapshot in two steps, for an owner that writes its snapshot on another thread while it
+  /// goes on using the store. stage_snapshot makes `snapshot` durable where open() would recover
+  /// it (throws storage_error), and may run on any thread, concurrently with the owner's calls:
+  /// it changes nothing they see. adopt_snapshot, on the owner's thread, then does the rest of
+  /// save_snapshot (the snapshot becomes snapshot(), the entries it covers are dropped). A staged
+  /// snapshot not newer than snapshot() — a leader's, installed meanwhile, overtook it — is not
+  /// adopted: adopt_snapshot discards it and returns false.
+  virtual void stage_snapshot(const pb::Snapshot& snapshot) const = 0;
+  virtual bool adopt_snapshot(const pb::Snapshot& snapshot) = 0;
 
   /// Replaces the hard state; durable after sync().
   virtual void set_hard_state(const pb::HardState& state) = 0;

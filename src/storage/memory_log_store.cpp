@@ -51,6 +51,13 @@ void memory_log_store::save_snapshot(const pb::Snapshot& snapshot) {
   snapshot_ = snapshot;
 }
 
+bool memory_log_store::adopt_snapshot(const pb::Snapshot& snapshot) {
+  if (snapshot_.index() != 0 && snapshot.index() <= snapshot_.index())
+    return false; // nothing was staged to discard
+  save_snapshot(snapshot);
+  return true;
+}
+
 void memory_log_store::sync() {
   ++sync_count_;
   synced_entries_.resize(unchanged_prefix_);

@@ -29,6 +29,10 @@ public:
   void append(const std::vector<pb::LogEntry>& entries) override;
   void set_hard_state(const pb::HardState& state) override;
   void save_snapshot(const pb::Snapshot& snapshot) override;
+  /// Nothing to write: adopt_snapshot keeps it (a crash before then loses it, as a crash before a
+  /// file's rename does).
+  void stage_snapshot(const pb::Snapshot&) const override {}
+  bool adopt_snapshot(const pb::Snapshot& snapshot) override;
   void sync() override;
   uint64_t last_index() const override {
     return snapshot_.index() + entries_.size();

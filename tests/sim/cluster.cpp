@@ -70,6 +70,7 @@ void cluster::start(node& n) {
 
 void cluster::go_down(node& n, const char* how) {
   n.replica.reset();
+  n.snapshot_written.reset();
   n.durable = std::make_unique<raft::raft_log>(n.store->snapshot(), n.store->entries(),
                                                n.store->hard_state().commit());
   trace_.add(now_, fmt::format("{} crashed ({}); its disk holds {}..{}, commit {}", n.id, how,
@@ -103,7 +104,14 @@ void cluster::deliver_hints() {
 void cluster::process(node& n) {
   replica::output out;
   try {
+    if (n.snapshot_written) {
+      auto written = std::move(*n.snapshot_written);
+      n.snapshot_written.reset();
+      n.replica->snapshot_saved(std::move(written));
+    }
     out = n.replica->process([&](pb::RaftMessage& m) { net_.send(std::move(m), now_); });
+    if (out.snapshot_to_write)
+      n.snapshot_written = out.snapshot_to_write->write();
   } catch (const simulated_crash&) {
     go_down(n, "during a write");
     return;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -148,6 +149,9 @@ private:
     double tick_probability = 1;
     uint64_t starts = 0;
     uint64_t snapshots_installed = 0;
+    // Written by the replica's request, adopted at its next step: a crash, a leader's snapshot
+    // or more entries can come in between, as they do beside a real master's writer thread.
+    std::optional<pb::Snapshot> snapshot_written;
     raft::role seen_role = raft::role::follower; // for the trace
     uint64_t seen_term = 0;
   };

@@ -38,6 +38,12 @@ public:
   void append(const std::vector<pb::LogEntry>& entries) override;
   void set_hard_state(const pb::HardState& state) override;
   void save_snapshot(const pb::Snapshot& snapshot) override;
+  void stage_snapshot(const pb::Snapshot& snapshot) const override {
+    disk_.stage_snapshot(snapshot);
+  }
+  bool adopt_snapshot(const pb::Snapshot& snapshot) override {
+    return disk_.adopt_snapshot(snapshot);
+  }
   void sync() override;
   uint64_t last_index() const override {
     return disk_.last_index();

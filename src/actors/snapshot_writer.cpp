@@ -1,0 +1,33 @@
+#include "actors/snapshot_writer.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/internal_atoms.hpp"
+#include "claud/protocol.hpp" // pb::Snapshot in a message
+#include "storage/storage_error.hpp"
+
+namespace claud {
+
+snapshot_writer::~snapshot_writer() {
+  if (thread_.joinable())
+    thread_.join();
+}
+
+void snapshot_writer::write(replica::snapshot_request request, caf::actor_addr to) {
+  if (thread_.joinable())
+    thread_.join();
+  thread_ = std::thread([request = std::move(request), to = std::move(to)] {
+    // A weak address: the thread must not keep its actor alive (the actor's end joins it).
+    auto send = [&](auto&&... xs) {
+      if (auto actor = caf::actor_cast<caf::actor>(to))
+        caf::anon_send(actor, snapshot_written_atom::value, std::forward<decltype(xs)>(xs)...);
+    };
+    try {
+      send(request.write());
+    } catch (const storage::storage_error& e) {
+      send(std::string{e.what()});
+    }
+  });
+}
+
+} // namespace claud
