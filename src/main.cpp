@@ -4,6 +4,8 @@
 
 #include <iostream>
 
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -13,6 +15,10 @@
 
 int main(int argc, char** argv) {
   using namespace claud;
+  // glibc raises its mmap threshold each time it frees a large mapped block, up to 32 MiB, and
+  // from then on serves a master's snapshot buffers (tens of MiB) from its heaps, which do not
+  // shrink: a fixed threshold gives them back to the system when they are freed.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   CLI::App app{"claud: a cluster job orchestrator. Start nodes with --role, or run a command."};
   app.set_help_all_flag("--help-all", "Show help for every command");
   roles::node_options node;

@@ -147,6 +147,25 @@ TEST_CASE("an older snapshot is a logic_error and changes nothing") {
   CHECK(snapshot_files(dir) == std::vector<std::string>{snapshot_file::name(6)});
 }
 
+TEST_CASE("a staged snapshot counts once adopted, and a leader's newer one overtakes it") {
+  temp_dir tmp;
+  std::string dir = tmp / "raft";
+  file_log_store store(dir, small);
+  store.append(entries(1, 10, 1));
+  store.stage_snapshot(snapshot(4, 1)); // as the writer thread does: durable, not yet adopted
+  CHECK(store.first_index() == 1);
+  CHECK(snapshot_files(dir) == std::vector<std::string>{snapshot_file::name(4)});
+  CHECK(store.adopt_snapshot(snapshot(4, 1)));
+  CHECK(store.first_index() == 5);
+  CHECK(same(store.snapshot(), snapshot(4, 1))); // read back from its file
+  store.stage_snapshot(snapshot(6, 1));
+  store.save_snapshot(snapshot(8, 1)); // a leader's, installed while the writer wrote
+  CHECK_FALSE(store.adopt_snapshot(snapshot(6, 1)));
+  CHECK(same(store.snapshot(), snapshot(8, 1)));
+  CHECK(summary(store.entries()) == summary(entries(9, 10, 1)));
+  CHECK(snapshot_files(dir) == std::vector<std::string>{snapshot_file::name(8)});
+}
+
 TEST_CASE("a corrupt snapshot file stops recovery, naming it") {
   temp_dir tmp;
   std::string dir = tmp / "raft";
