@@ -1,10 +1,11 @@
 #include "actors/snapshot_writer.hpp"
 
+#include <exception>
+
 #include <caf/all.hpp>
 
 #include "actors/internal_atoms.hpp"
 #include "claud/protocol.hpp" // pb::Snapshot in a message
-#include "storage/storage_error.hpp"
 
 namespace claud {
 
@@ -24,7 +25,10 @@ void snapshot_writer::write(replica::snapshot_request request, caf::actor_addr t
     };
     try {
       send(request.write());
-    } catch (const storage::storage_error& e) {
+    } catch (const std::exception& e) {
+      // A storage_error, or a state above the snapshot record limit (encode's logic_error): on
+      // this thread an escaping exception would end the process without a word, so the actor
+      // stops the master with the reason instead.
       send(std::string{e.what()});
     }
   });

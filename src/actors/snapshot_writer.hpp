@@ -22,7 +22,7 @@ public:
   ~snapshot_writer();
 
   /// Writes `request` on the writer's thread, then sends `to` (snapshot_written_atom, pb::Snapshot)
-  /// or, when the store failed, (snapshot_written_atom, std::string error). Waits first for the
+  /// or, when writing failed, (snapshot_written_atom, std::string error). Waits first for the
   /// write before it, which has answered already.
   void write(replica::snapshot_request request, caf::actor_addr to);
 
