@@ -28,6 +28,7 @@ bench: build
 	CLAUD_BENCH_WRITES=5000 $(BUILD_DIR)/bench/commit_bench
 	CLAUD_BENCH_ROUNDS=10 $(BUILD_DIR)/bench/reschedule_bench
 	$(BUILD_DIR)/bench/placement_bench
+	CLAUD_BENCH_LIVE_JOBS=10000 CLAUD_BENCH_ENDED_JOBS=100000 $(BUILD_DIR)/bench/snapshot_bench
 	CLAUD_BENCH_JOBS=10000 $(BUILD_DIR)/bench/throughput_bench
 
 # Long random simulator sweeps (make test runs 3000 fixed seeds per master count).

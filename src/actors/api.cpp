@@ -154,8 +154,8 @@ caf::response_promise wait(self_pointer self, pb::JobIds ids, bool many) {
                 status_atom::value, std::move(ids))
       .then(
           [=](pb::JobList& records) mutable {
-            job_waits::wait w{promise, many, std::move(records)};
-            if (job_waits::all_ended(w.records)) {
+            job_waits::wait w{promise, many, records};
+            if (w.unended == 0) {
               answer(w);
               return;
             }
@@ -172,15 +172,15 @@ void expire_wait(self_pointer self, uint64_t serial) {
   if (!w)
     return;
   pb::JobIds ids;
-  for (const auto& job : w->records.jobs())
-    ids.add_ids(job.id());
+  for (const auto& id : w->ids)
+    ids.add_ids(id);
   auto promise = w->promise;
   const auto& config = self->state.config;
   self->request(config.leader_election, config.internal_timeout, local_atom::value,
                 status_atom::value, std::move(ids))
       .then(
           [w = std::move(*w)](pb::JobList& records) mutable {
-            w.records = std::move(records);
+            w.set_records(records);
             answer(w);
           },
           [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });

@@ -5,23 +5,28 @@
 
 namespace claud {
 
-bool job_waits::all_ended(const pb::JobList& records) {
-  for (const auto& job : records.jobs())
-    if (!state::is_terminal(job.state()))
-      return false;
-  return true;
+job_waits::wait::wait(caf::response_promise promise, bool many, const pb::JobList& records)
+    : promise(std::move(promise)), many(many) {
+  set_records(records);
+  for (int i = 0; i < records.jobs_size(); ++i)
+    if (!state::is_terminal(records.jobs(i).state()))
+      awaited.push_back(i);
+  unended = awaited.size();
+}
+
+void job_waits::wait::set_records(const pb::JobList& list) {
+  ids.clear();
+  records.clear();
+  for (const auto& job : list.jobs()) {
+    ids.push_back(job.id());
+    records.push_back(job.SerializeAsString());
+  }
 }
 
 uint64_t job_waits::park(wait w) {
   const auto serial = ++next_serial_;
-  w.unended = 0;
-  for (int i = 0; i < w.records.jobs_size(); ++i) {
-    const auto& job = w.records.jobs(i);
-    if (state::is_terminal(job.state()))
-      continue;
-    by_job_.emplace(job.id(), std::make_pair(serial, i));
-    ++w.unended;
-  }
+  for (int position : w.awaited)
+    by_job_.emplace(w.ids[position], std::make_pair(serial, position));
   waits_.emplace(serial, std::move(w));
   return serial;
 }
@@ -34,7 +39,7 @@ std::vector<job_waits::wait> job_waits::job_changed(const pb::Job& job) {
   for (auto i = first; i != last; ++i) {
     const auto [serial, position] = i->second;
     auto w = waits_.find(serial);
-    *w->second.records.mutable_jobs(position) = job;
+    w->second.records[position] = job.SerializeAsString();
     if (--w->second.unended == 0) {
       done.push_back(std::move(w->second));
       waits_.erase(w);
@@ -48,8 +53,8 @@ std::optional<job_waits::wait> job_waits::take(uint64_t serial) {
   auto w = waits_.find(serial);
   if (w == waits_.end())
     return std::nullopt;
-  for (const auto& job : w->second.records.jobs()) {
-    auto [first, last] = by_job_.equal_range(job.id());
+  for (const auto& id : w->second.ids) {
+    auto [first, last] = by_job_.equal_range(id);
     for (auto i = first; i != last;)
       i = i->second.first == serial ? by_job_.erase(i) : std::next(i);
   }
@@ -68,10 +73,13 @@ std::vector<job_waits::wait> job_waits::take_all() {
 }
 
 void answer(job_waits::wait& w) {
+  pb::JobList list;
+  for (const auto& bytes : w.records)
+    list.add_jobs()->ParseFromString(bytes); // serialized by set_records or job_changed
   if (w.many)
-    w.promise.deliver(std::move(w.records));
+    w.promise.deliver(std::move(list));
   else
-    w.promise.deliver(std::move(*w.records.mutable_jobs(0)));
+    w.promise.deliver(std::move(*list.mutable_jobs(0)));
 }
 
 } // namespace claud

@@ -20,14 +20,20 @@ namespace claud {
 class job_waits {
 public:
   struct wait {
-    caf::response_promise promise;
-    bool many = false;   // answered with a pb::JobList, else with its one pb::Job
-    pb::JobList records; // in the order asked; an ended job's record is its final one
-    size_t unended = 0;  // set by park()
-  };
+    /// A wait for the jobs of `records`, as they are when asked.
+    wait(caf::response_promise promise, bool many, const pb::JobList& records);
+    /// Replaces the records held by `records` (the same jobs, as they are now).
+    void set_records(const pb::JobList& records);
 
-  /// True when every job in `records` has ended: a wait for them is answered at once.
-  static bool all_ended(const pb::JobList& records);
+    caf::response_promise promise;
+    bool many = false;            // answered with a pb::JobList, else with its one pb::Job
+    std::vector<std::string> ids; // in the order asked
+    // Each job's serialized record, in the same order; an ended job's is its final one. Bytes,
+    // not parsed records: a wait for thousands of jobs then holds about 250 B a job, not 1.6 KiB.
+    std::vector<std::string> records;
+    std::vector<int> awaited; // positions of the jobs that had not ended when asked
+    size_t unended = 0;       // how many of those have not ended yet: 0 is answered at once
+  };
 
   /// Holds `w` until its jobs have ended; returns the serial that take() accepts.
   uint64_t park(wait w);

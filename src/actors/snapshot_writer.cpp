@@ -2,6 +2,8 @@
 
 #include <exception>
 
+#include <malloc.h>
+
 #include <caf/all.hpp>
 
 #include "actors/internal_atoms.hpp"
@@ -25,6 +27,10 @@ void snapshot_writer::write(replica::snapshot_request request, caf::actor_addr t
     };
     try {
       send(request.write());
+      // Writing one takes and frees buffers of the state's size, on every thread's malloc arena
+      // the state's records were made on; glibc gives back only the top of each arena by itself.
+      // Trimming here, off the raft loop, returns the freed pages in between to the system.
+      ::malloc_trim(0);
     } catch (const std::exception& e) {
       // A storage_error, or a state above the snapshot record limit (encode's logic_error): on
       // this thread an escaping exception would end the process without a word, so the actor

@@ -53,11 +53,12 @@ void raft_node::send_append(const std::string& peer) {
   pb::RaftMessage m;
   m.set_to(peer);
   if (pr.next < log_.first_index()) {
-    if (!has_snapshot_to_send_)
-      return; // cannot happen: the log is only compacted after a snapshot
+    // Only the snapshot's index and term: the host attaches its data from storage (raft does
+    // not keep a second copy of what can be most of the state's size).
     m.set_type(pb::RAFT_SNAPSHOT);
-    *m.mutable_snapshot() = snapshot_;
-    pr.next = snapshot_.index() + 1;
+    m.mutable_snapshot()->set_index(log_.snapshot_index());
+    m.mutable_snapshot()->set_term(log_.snapshot_term());
+    pr.next = log_.snapshot_index() + 1;
     send(std::move(m));
     return;
   }

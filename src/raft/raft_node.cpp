@@ -50,10 +50,6 @@ raft_node::raft_node(raft_config config, const pb::HardState& hard_state,
   term_ = hard_state.term();
   vote_ = hard_state.vote();
   persisted_ = hard_state;
-  if (snapshot.index() > 0) {
-    snapshot_ = snapshot;
-    has_snapshot_to_send_ = true;
-  }
   become_follower(term_, {});
   if (config_.voters.size() == 1)
     election_elapsed_ = randomized_election_timeout_; // alone: lead at the first tick
@@ -319,23 +315,19 @@ void raft_node::handle_snapshot(const pb::RaftMessage& m) {
     reply.set_index(snapshot.index());
   } else {
     log_.restore(snapshot);
-    snapshot_ = snapshot;
-    has_snapshot_to_send_ = true;
-    has_pending_snapshot_ = true;
+    pending_snapshot_ = snapshot;
     reply.set_index(snapshot.index());
   }
   send(std::move(reply));
 }
 
-void raft_node::compact(pb::Snapshot snapshot) {
-  log_.compact_to(snapshot.index());
-  snapshot_ = std::move(snapshot);
-  has_snapshot_to_send_ = true;
+void raft_node::compact(uint64_t index) {
+  log_.compact_to(index);
 }
 
 bool raft_node::has_ready() const {
   return !outbox_.empty() || !appends_due_.empty() || log_.unstable_entries().size() > 0
-         || has_pending_snapshot_ || log_.committed() > log_.applied() || !ready_reads_.empty()
+         || pending_snapshot_ || log_.committed() > log_.applied() || !ready_reads_.empty()
          || persisted_.term() != term_ || persisted_.vote() != vote_
          || persisted_.commit() != log_.committed();
 }
@@ -350,9 +342,11 @@ ready raft_node::take_ready() {
                           || rd.hard_state.vote() != persisted_.vote()
                           || rd.hard_state.commit() != persisted_.commit();
   rd.entries = log_.unstable_entries();
-  if (has_pending_snapshot_) {
+  if (pending_snapshot_) {
+    // Handed out once, by move: a snapshot can be most of the state's size.
     rd.has_snapshot = true;
-    rd.snapshot = snapshot_;
+    rd.snapshot = std::move(*pending_snapshot_);
+    pending_snapshot_.reset();
   }
   rd.messages = std::move(outbox_);
   outbox_.clear();
@@ -367,8 +361,6 @@ void raft_node::advance(const ready& done) {
     persisted_ = done.hard_state;
   if (!done.entries.empty())
     log_.stable_to(done.entries.back().index());
-  if (done.has_snapshot)
-    has_pending_snapshot_ = false;
   if (!done.committed.empty())
     log_.applied_to(done.committed.back().index());
 }

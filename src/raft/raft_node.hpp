@@ -10,9 +10,12 @@
 // not heard from a majority for an election timeout, and followers that hear from a leader ignore
 // votes meanwhile), read-index reads, snapshots for followers behind the log's start, and a hint
 // that the leader is gone (its connection closed) which starts a pre-vote within a few ticks.
+// A RAFT_SNAPSHOT message leaves raft with only the snapshot's index and term: the caller attaches
+// the data of the snapshot its storage holds before sending it.
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -93,9 +96,9 @@ public:
   /// ticks, the voters taking turns by rank so that two do not split the vote.
   void leader_unreachable();
 
-  /// The caller snapshotted the state machine at `snapshot.index()` (<= applied): drop the log up
-  /// to there and keep the snapshot for followers that fall behind.
-  void compact(pb::Snapshot snapshot);
+  /// The caller snapshotted the state machine at `index` (<= applied) and its storage holds that
+  /// snapshot: drop the log up to there. Followers that fall behind are sent that snapshot.
+  void compact(uint64_t index);
 
   bool has_ready() const;
   ready take_ready();
@@ -183,9 +186,7 @@ private:
   // commit index) cost every follower about four appends and four answers per job.
   std::set<std::string> appends_due_;
   pb::HardState persisted_;
-  bool has_snapshot_to_send_ = false;
-  pb::Snapshot snapshot_;             // the latest snapshot, for lagging followers
-  bool has_pending_snapshot_ = false; // received from the leader, not yet handed out
+  std::optional<pb::Snapshot> pending_snapshot_; // received from the leader, not yet handed out
 };
 
 } // namespace claud::raft

@@ -37,6 +37,7 @@ output replica::process(const message_sink& send_before_sync) {
   output out;
   while (raft_.has_ready()) {
     auto rd = raft_.take_ready();
+    attach_snapshot_data(rd.messages);
     const auto& durable = raft_.persisted_hard_state();
     const bool vote_changed
         = rd.hard_state.term() != durable.term() || rd.hard_state.vote() != durable.vote();
@@ -95,7 +96,24 @@ void replica::snapshot_saved(pb::Snapshot snapshot) {
   // one, and the raft log is compacted to it unless the leader's, installed or still to be, goes
   // further (compacting then would put this older one in its place).
   if (store_->adopt_snapshot(snapshot) && snapshot.index() > raft_.log().snapshot_index())
-    raft_.compact(std::move(snapshot));
+    raft_.compact(snapshot.index());
+}
+
+void replica::attach_snapshot_data(std::vector<pb::RaftMessage>& messages) const {
+  std::optional<pb::Snapshot> stored; // read once for all the followers behind
+  for (auto& m : messages) {
+    if (m.type() != pb::RAFT_SNAPSHOT)
+      continue;
+    if (!stored)
+      stored = store_->snapshot();
+    // Raft names the snapshot its log was compacted to, which the store holds (it adopts one
+    // before raft compacts to it); a newer one in the store is as good and is sent instead.
+    if (stored->index() < m.snapshot().index())
+      throw std::logic_error(
+          "raft sends the snapshot at index " + std::to_string(m.snapshot().index())
+          + " but the store holds only index " + std::to_string(stored->index()));
+    *m.mutable_snapshot() = *stored;
+  }
 }
 
 } // namespace claud::replica

@@ -91,6 +91,8 @@ private:
   replica(replica_options options, std::shared_ptr<storage::log_store> store,
           const pb::Snapshot& recovered);
   void maybe_snapshot(output& out);
+  /// Raft's RAFT_SNAPSHOT messages carry only the snapshot's index and term: adds the store's.
+  void attach_snapshot_data(std::vector<pb::RaftMessage>& messages) const;
 
   replica_options options_;
   std::shared_ptr<storage::log_store> store_;

@@ -19,6 +19,30 @@ apply_result rejected(std::string error) {
   return result;
 }
 
+void put_varint(std::string& out, uint64_t value) {
+  for (; value >= 0x80; value >>= 7)
+    out += static_cast<char>(value | 0x80);
+  out += static_cast<char>(value);
+}
+
+void put_bytes_field(std::string& out, int field, std::string_view bytes) {
+  put_varint(out, static_cast<uint64_t>(field) << 3 | 2); // wire type 2: length-delimited
+  put_varint(out, bytes.size());
+  out.append(bytes);
+}
+
+/// The bytes of pb::ClusterState with jobs[id] = job alone, without copying the record into one:
+/// a map field is encoded as a repeated message of {key = 1, value = 2} (protobuf's encoding).
+std::string job_fragment(const std::string& id, const pb::Job& job) {
+  std::string entry;
+  put_bytes_field(entry, 1, id);
+  put_bytes_field(entry, 2, job.SerializeAsString());
+  std::string fragment;
+  fragment.reserve(entry.size() + 12);
+  put_bytes_field(fragment, pb::ClusterState::kJobsFieldNumber, entry);
+  return fragment;
+}
+
 apply_result touched(const std::string& job_id) {
   apply_result result;
   result.applied = true;
@@ -31,12 +55,12 @@ apply_result touched(const std::string& job_id) {
 
 std::string state_snapshot::bytes() const {
   size_t size = live.size();
-  for (const auto& part : frozen)
+  for (const auto& part : parts)
     size += part->size();
   std::string out;
   out.reserve(size);
   out += live;
-  for (const auto& part : frozen)
+  for (const auto& part : parts)
     out += *part;
   return out;
 }
@@ -60,15 +84,15 @@ cluster_state::cluster_state(pb::ClusterState snapshot) : live_(std::move(snapsh
   });
   for (const auto& [key, k] : retired)
     retire_key(key, k.job_id(), k.retired_at_ms());
-  auto& jobs = *live_.mutable_jobs();
+  live_jobs_.swap(*live_.mutable_jobs()); // live_ holds the rest: see live_job_bytes_
   std::vector<pb::Job> ended;
-  for (auto it = jobs.begin(); it != jobs.end();) {
+  for (auto it = live_jobs_.begin(); it != live_jobs_.end();) {
     if (!is_terminal(it->second.state())) {
       ++it;
       continue;
     }
     ended.push_back(std::move(it->second));
-    it = jobs.erase(it);
+    it = live_jobs_.erase(it);
   }
   std::sort(ended.begin(), ended.end(), [](const pb::Job& a, const pb::Job& b) {
     return std::make_tuple(a.finished_at_ms(), a.id().size(), std::cref(a.id()))
@@ -90,7 +114,7 @@ pb::ClusterState parse_record(std::string_view bytes) {
 } // namespace
 
 std::optional<pb::Job> cluster_state::find_job(const std::string& id) const {
-  if (auto i = live_.jobs().find(id); i != live_.jobs().end())
+  if (auto i = live_jobs_.find(id); i != live_jobs_.end())
     return i->second;
   auto bytes = ended_.find(id);
   if (!bytes)
@@ -100,8 +124,8 @@ std::optional<pb::Job> cluster_state::find_job(const std::string& id) const {
 }
 
 const pb::Job* cluster_state::find_live_job(const std::string& id) const {
-  auto i = live_.jobs().find(id);
-  return i == live_.jobs().end() ? nullptr : &i->second;
+  auto i = live_jobs_.find(id);
+  return i == live_jobs_.end() ? nullptr : &i->second;
 }
 
 const pb::Node* cluster_state::find_node(const std::string& id) const {
@@ -110,7 +134,7 @@ const pb::Node* cluster_state::find_node(const std::string& id) const {
 }
 
 void cluster_state::for_each_job(const std::function<void(const pb::Job&)>& visit) const {
-  for (const auto& [id, job] : live_.jobs())
+  for (const auto& [id, job] : live_jobs_)
     visit(job);
   ended_.for_each([&](std::string_view bytes) {
     const auto record = parse_record(bytes);
@@ -124,9 +148,9 @@ std::optional<pb::SubmissionKey> cluster_state::submission(const std::string& ke
     return std::nullopt;
   if (auto live = live_.submission_keys().find(key); live != live_.submission_keys().end())
     return live->second;
-  if (auto ended = ended_keys_.find(key); ended != ended_keys_.end()) {
+  if (auto ended = ended_.id_of_alias(key)) {
     pb::SubmissionKey made;
-    made.set_job_id(ended->second);
+    made.set_job_id(*ended);
     return made;
   }
   if (auto bytes = retired_keys_.find(key))
@@ -137,16 +161,23 @@ std::optional<pb::SubmissionKey> cluster_state::submission(const std::string& ke
 state_snapshot cluster_state::snapshot() const {
   state_snapshot out;
   out.live = live_.SerializeAsString();
-  out.frozen = ended_.chunks();
-  for (auto& chunk : retired_keys_.chunks())
-    out.frozen.push_back(std::move(chunk));
+  out.parts.reserve(live_jobs_.size());
+  for (const auto& [id, job] : live_jobs_) {
+    auto& bytes = live_job_bytes_[id];
+    if (!bytes)
+      bytes = std::make_shared<const std::string>(job_fragment(id, job));
+    out.parts.push_back(bytes);
+  }
+  for (auto* frozen : {&ended_, &retired_keys_})
+    for (auto& chunk : frozen->chunks())
+      out.parts.push_back(std::move(chunk));
   return out;
 }
 
 pb::ClusterState cluster_state::pending_view() const {
   pb::ClusterState view;
   *view.mutable_nodes() = live_.nodes();
-  for (const auto& [id, job] : live_.jobs())
+  for (const auto& [id, job] : live_jobs_)
     if (job.state() == pb::JOB_PENDING)
       (*view.mutable_jobs())[id] = job;
   return view;
@@ -157,35 +188,34 @@ pb::ClusterState cluster_state::whole() const {
 }
 
 pb::Job* cluster_state::live_job(const std::string& id) {
-  auto jobs = live_.mutable_jobs();
-  auto i = jobs->find(id);
-  return i == jobs->end() ? nullptr : &i->second;
+  auto i = live_jobs_.find(id);
+  return i == live_jobs_.end() ? nullptr : &i->second;
 }
 
 void cluster_state::freeze_if_ended(const std::string& id) {
-  auto jobs = live_.mutable_jobs();
-  auto i = jobs->find(id);
-  if (i == jobs->end() || !is_terminal(i->second.state()))
+  auto i = live_jobs_.find(id);
+  if (i == live_jobs_.end() || !is_terminal(i->second.state()))
     return;
   pb::Job job = std::move(i->second);
-  jobs->erase(i);
+  live_jobs_.erase(i);
   freeze(std::move(job));
 }
 
 void cluster_state::freeze(pb::Job job) {
   pb::ClusterState record; // the fields this job adds to a snapshot
-  const auto& key = job.spec().idempotency_key();
+  const std::string key = job.spec().idempotency_key();
   auto keys = live_.mutable_submission_keys();
+  std::string alias; // the key made this job: it finds the job while the job is kept
   if (auto made = keys->find(key);
       !key.empty() && made != keys->end() && made->second.job_id() == job.id()) {
     (*record.mutable_submission_keys())[key] = std::move(made->second);
     keys->erase(made);
-    ended_keys_[key] = job.id();
+    alias = key;
   }
   const std::string id = job.id();
   const int64_t finished_at = job.finished_at_ms();
   (*record.mutable_jobs())[id] = std::move(job);
-  ended_.add(id, finished_at, record.SerializeAsString());
+  ended_.add(id, finished_at, record.SerializeAsString(), alias);
 }
 
 void cluster_state::retire_key(const std::string& key, const std::string& job_id,
@@ -199,8 +229,10 @@ void cluster_state::retire_key(const std::string& key, const std::string& job_id
 
 apply_result cluster_state::apply(const pb::LogEntry& entry) {
   auto result = apply_op(entry);
-  for (const auto& id : result.changed_jobs)
+  for (const auto& id : result.changed_jobs) {
+    live_job_bytes_.erase(id);
     freeze_if_ended(id);
+  }
   return result;
 }
 
@@ -252,7 +284,7 @@ apply_result cluster_state::submit(const pb::JobSubmitted& op, int64_t time_ms) 
   if (!key.empty())
     (*live_.mutable_submission_keys())[key].set_job_id(id);
   live_.set_next_job_number(live_.next_job_number() + 1);
-  pb::Job& job = (*live_.mutable_jobs())[id];
+  pb::Job& job = live_jobs_[id];
   job.set_id(id);
   *job.mutable_spec() = op.spec();
   job.set_state(pb::JOB_PENDING);
@@ -499,7 +531,7 @@ apply_result cluster_state::lose_node(const pb::NodeLost& op, int64_t time_ms) {
 
 void cluster_state::lose_jobs_on(const std::string& node_id, const std::string& reason,
                                  int64_t time_ms, apply_result& result) {
-  for (auto& [id, job] : *live_.mutable_jobs()) {
+  for (auto& [id, job] : live_jobs_) {
     if (holds_resources(job.state()) && job.node_id() == node_id) {
       job.set_reason(reason);
       result.changed_jobs.push_back(id);
@@ -515,12 +547,10 @@ apply_result cluster_state::expire_jobs(const pb::JobsExpired& op, int64_t time_
   result.applied = true;
   // A key outlives its job by one retention, so a late retry is refused rather than run again.
   retired_keys_.remove_older(op.finished_before_ms(), [](const auto&, std::string_view) {});
-  ended_.remove_older(op.finished_before_ms(), [&](const std::string& id, std::string_view bytes) {
+  ended_.remove_older(op.finished_before_ms(), [&](std::string_view id, std::string_view bytes) {
     const auto record = parse_record(bytes);
-    for (const auto& [key, made] : record.submission_keys()) {
-      ended_keys_.erase(key);
-      retire_key(key, id, time_ms);
-    }
+    for (const auto& [key, made] : record.submission_keys())
+      retire_key(key, std::string{id}, time_ms);
   });
   return result;
 }

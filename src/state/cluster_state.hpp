@@ -23,12 +23,13 @@ struct apply_result {
   std::vector<std::string> changed_nodes;
 };
 
-/// A state at one index, as snapshot bytes in parts: the live state's serialization and the frozen
-/// records' chunks, shared with the state they came from. Taking one costs the live state's
-/// serialization only; bytes(), the concatenation, can be made on any thread.
+/// A state at one index, as snapshot bytes in parts: the serialization of the nodes, live keys and
+/// counters, then each live job's bytes and the frozen records' chunks, shared with the state they
+/// came from. Taking one costs the nodes' serialization and that of the live jobs that changed
+/// since the last one; bytes(), the concatenation, can be made on any thread.
 struct state_snapshot {
   std::string live;
-  std::vector<shared_bytes> frozen;
+  std::vector<shared_bytes> parts;
   /// The serialized pb::ClusterState (the snapshot format).
   std::string bytes() const;
 };
@@ -61,12 +62,12 @@ public:
   }
   /// The jobs that have not ended: pending, placed or running.
   const google::protobuf::Map<std::string, pb::Job>& live_jobs() const {
-    return live_.jobs();
+    return live_jobs_;
   }
   /// Every job, live ones first, then ended ones in the order they ended.
   void for_each_job(const std::function<void(const pb::Job&)>& visit) const;
   size_t job_count() const {
-    return static_cast<size_t>(live_.jobs_size()) + ended_.size();
+    return live_jobs_.size() + ended_.size();
   }
   /// What an idempotency key made, while the state remembers it.
   std::optional<pb::SubmissionKey> submission(const std::string& key) const;
@@ -117,9 +118,14 @@ private:
   /// Keeps `key` retired since `retired_at_ms`: a late retry of its submission is refused.
   void retire_key(const std::string& key, const std::string& job_id, int64_t retired_at_ms);
 
-  pb::ClusterState live_; // live jobs and their keys, nodes, counters
-  frozen_records ended_;  // ended jobs by id, stamped with when they ended
-  std::unordered_map<std::string, std::string> ended_keys_; // an ended job's key -> its id
+  pb::ClusterState live_; // nodes, live jobs' keys, counters (its jobs map stays empty)
+  google::protobuf::Map<std::string, pb::Job> live_jobs_;
+  // Each live job's bytes as a snapshot holds them, made by snapshot() and dropped when the job
+  // changes: a snapshot serializes only the jobs that changed since the last one, so 10,000 jobs
+  // running for hours cost it nothing. A cache of derived bytes, hence mutable.
+  mutable std::unordered_map<std::string, shared_bytes> live_job_bytes_;
+  frozen_records ended_; // ended jobs by id (and by the key that made them), stamped with when
+                         // they ended
   frozen_records retired_keys_; // keys whose job has left the state, stamped with when it did
 };
 

@@ -4,6 +4,16 @@
 
 namespace claud::state {
 
+namespace {
+
+/// A key to look an id up with, from the default heap (short ids need none): only the index's own
+/// keys belong in its pool.
+std::pmr::string lookup_key(const std::string& id) {
+  return std::pmr::string{id};
+}
+
+} // namespace
+
 frozen_records::chunk& frozen_records::open_chunk() {
   if (!chunks_.empty() && !chunks_.back().sealed)
     return chunks_.back();
@@ -12,15 +22,21 @@ frozen_records::chunk& frozen_records::open_chunk() {
   return chunks_.back();
 }
 
-void frozen_records::add(const std::string& id, int64_t time_ms, std::string_view bytes) {
-  if (index_.count(id) != 0)
+void frozen_records::add(const std::string& id, int64_t time_ms, std::string_view bytes,
+                         const std::string& alias) {
+  if (index_->by_id.count(lookup_key(id)) != 0)
     throw std::logic_error("frozen_records: record " + id + " is already kept");
+  if (!alias.empty()
+      && !index_->id_by_alias.try_emplace(std::pmr::string{alias, &index_->pool}, id).second)
+    throw std::logic_error("frozen_records: alias " + alias + " is already kept");
   chunk& c = open_chunk();
   const auto seq = first_chunk_ + chunks_.size() - 1;
-  c.records.push_back(
-      {id, time_ms, static_cast<uint32_t>(c.open.size()), static_cast<uint32_t>(bytes.size())});
+  c.records.push_back({std::pmr::string{id, &index_->pool}, std::pmr::string{alias, &index_->pool},
+                       time_ms, static_cast<uint32_t>(c.open.size()),
+                       static_cast<uint32_t>(bytes.size())});
   c.open.append(bytes);
-  index_.emplace(id, location{seq, static_cast<uint32_t>(c.records.size() - 1)});
+  index_->by_id.emplace(c.records.back().id,
+                        location{seq, static_cast<uint32_t>(c.records.size() - 1)});
   if (c.open.size() >= chunk_bytes) {
     c.open.shrink_to_fit();
     c.sealed = std::make_shared<const std::string>(std::move(c.open));
@@ -29,12 +45,19 @@ void frozen_records::add(const std::string& id, int64_t time_ms, std::string_vie
 }
 
 std::optional<std::string_view> frozen_records::find(const std::string& id) const {
-  auto i = index_.find(id);
-  if (i == index_.end())
+  auto i = index_->by_id.find(lookup_key(id));
+  if (i == index_->by_id.end())
     return std::nullopt;
   const chunk& c = chunks_[i->second.chunk - first_chunk_];
   const record& r = c.records[i->second.record];
   return std::string_view{c.bytes()}.substr(r.offset, r.length);
+}
+
+std::optional<std::string> frozen_records::id_of_alias(const std::string& alias) const {
+  auto i = index_->id_by_alias.find(lookup_key(alias));
+  if (i == index_->id_by_alias.end())
+    return std::nullopt;
+  return std::string{i->second};
 }
 
 void frozen_records::for_each(const std::function<void(std::string_view bytes)>& visit) const {
@@ -47,7 +70,7 @@ void frozen_records::for_each(const std::function<void(std::string_view bytes)>&
 
 void frozen_records::remove_older(
     int64_t before_ms,
-    const std::function<void(const std::string& id, std::string_view)>& removed) {
+    const std::function<void(std::string_view id, std::string_view bytes)>& removed) {
   for (size_t k = 0; k < chunks_.size(); ++k) {
     const chunk& c = chunks_[k];
     const std::string_view bytes{c.bytes()};
@@ -58,7 +81,9 @@ void frozen_records::remove_older(
       if (rec.time_ms >= before_ms)
         continue;
       removed(rec.id, bytes.substr(rec.offset, rec.length));
-      index_.erase(rec.id);
+      index_->by_id.erase(rec.id);
+      if (!rec.alias.empty())
+        index_->id_by_alias.erase(rec.alias);
       keep[r] = false;
       --kept;
     }
@@ -85,7 +110,7 @@ void frozen_records::rewrite(uint64_t seq, const std::vector<bool>& keep) {
     const auto old_offset = moved.offset;
     moved.offset = static_cast<uint32_t>(bytes.size());
     bytes.append(old_bytes.substr(old_offset, moved.length));
-    index_[moved.id] = location{seq, static_cast<uint32_t>(records.size())};
+    index_->by_id[moved.id] = location{seq, static_cast<uint32_t>(records.size())};
     records.push_back(std::move(moved));
   }
   c.records = std::move(records);

@@ -16,6 +16,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <memory_resource>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,25 +33,31 @@ public:
   static constexpr size_t chunk_bytes = 256 * 1024;
 
   /// Adds the record `id` (which must be new: a std::logic_error otherwise), stamped with
-  /// `time_ms`, the time remove_older compares.
-  void add(const std::string& id, int64_t time_ms, std::string_view bytes);
+  /// `time_ms`, the time remove_older compares. A non-empty `alias` (an ended job's idempotency
+  /// key) finds its id, until the record is removed; an alias already known is a logic_error.
+  void add(const std::string& id, int64_t time_ms, std::string_view bytes,
+           const std::string& alias = {});
   /// The bytes of record `id`, valid until the next call that changes the store.
   std::optional<std::string_view> find(const std::string& id) const;
+  /// The id of the record added with `alias`.
+  std::optional<std::string> id_of_alias(const std::string& alias) const;
   size_t size() const {
-    return index_.size();
+    return index_->by_id.size();
   }
   /// Every record's bytes, in the order they were added.
   void for_each(const std::function<void(std::string_view bytes)>& visit) const;
   /// Removes every record stamped before `before_ms`, first handing each one's bytes to `removed`.
-  void remove_older(int64_t before_ms,
-                    const std::function<void(const std::string& id, std::string_view)>& removed);
+  void
+  remove_older(int64_t before_ms,
+               const std::function<void(std::string_view id, std::string_view bytes)>& removed);
   /// The records' bytes as chunks: the sealed ones shared, the open one copied (it is at most
   /// chunk_bytes). Their concatenation is every record, in the order they were added.
   std::vector<shared_bytes> chunks() const;
 
 private:
   struct record {
-    std::string id;
+    std::pmr::string id;
+    std::pmr::string alias; // empty for none
     int64_t time_ms = 0;
     uint32_t offset = 0;
     uint32_t length = 0;
@@ -72,9 +79,20 @@ private:
   /// Rewrites chunk `seq` with only the records for which `keep` holds, and reindexes them.
   void rewrite(uint64_t seq, const std::vector<bool>& keep);
 
+  // The index, and the records' ids, in a pool of their own. They are made one by one as jobs
+  // end, over hours; from the general heap they would be scattered among the pages of the
+  // parsed records freed meanwhile, which the allocator could then never give back: a leader's
+  // memory stayed at the peak of a burst of submissions. Behind a pointer so that the pool's
+  // address, which its containers hold, survives a move.
+  struct index_store {
+    std::pmr::unsynchronized_pool_resource pool;
+    std::pmr::unordered_map<std::pmr::string, location> by_id{&pool};
+    std::pmr::unordered_map<std::pmr::string, std::pmr::string> id_by_alias{&pool};
+  };
+
   std::deque<chunk> chunks_; // the last one may be open
   uint64_t first_chunk_ = 0;
-  std::unordered_map<std::string, location> index_;
+  std::unique_ptr<index_store> index_ = std::make_unique<index_store>();
 };
 
 } // namespace claud::state

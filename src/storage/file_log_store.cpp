@@ -123,12 +123,12 @@ void file_log_store::recover_segment(const segment& seg, bool is_last) {
     if (entry.index() != expected)
       throw storage_error(fmt::format("log entry in {} at offset {} has index {}, expected {}; {}",
                                       seg.path, offset, entry.index(), expected, repair_advice));
-    if (!entries_.empty() && entry.term() < entries_.back().term())
+    if (!terms_.empty() && entry.term() < terms_.back())
       throw storage_error(fmt::format("log entry in {} at offset {} has term {}, below the "
                                       "previous entry's {}; {}",
-                                      seg.path, offset, entry.term(), entries_.back().term(),
+                                      seg.path, offset, entry.term(), terms_.back(),
                                       repair_advice));
-    entries_.push_back(std::move(entry));
+    terms_.push_back(entry.term());
     offsets_.push_back(offset);
     offset += record_file::header_bytes + record.size();
     ++expected;
@@ -148,10 +148,10 @@ void file_log_store::skip_compacted_entries() {
                                     segments_.front().path, first_index_, snapshot_path_, index,
                                     index + 1, first_index_ - 1, repair_advice));
   if (first_index_ == index + 1) {
-    if (!entries_.empty() && entries_.front().term() < snapshot_.term())
+    if (!terms_.empty() && terms_.front() < snapshot_.term())
       throw storage_error(fmt::format("log entry {} in {} has term {}, below the term {} of "
                                       "snapshot {}; {}",
-                                      first_index_, segments_.front().path, entries_.front().term(),
+                                      first_index_, segments_.front().path, terms_.front(),
                                       snapshot_.term(), snapshot_path_, repair_advice));
     return;
   }
@@ -200,7 +200,7 @@ void file_log_store::reconcile_hard_state() {
   // state it was in. Written at the next sync.
   // The same holds for a snapshot, which is durable at once, while the term of the leader that
   // sent it is durable only at the next sync.
-  uint64_t last_term = entries_.empty() ? snapshot_.term() : entries_.back().term();
+  uint64_t last_term = terms_.empty() ? snapshot_.term() : terms_.back();
   if (last_term > hard_state_.term()) {
     hard_state_.set_term(last_term);
     hard_state_.clear_vote();
@@ -243,13 +243,13 @@ void file_log_store::cut_suffix(uint64_t index) {
   tail_->truncate(offsets_[keep]);
   tail_->sync();
   tail_dirty_ = false;
-  entries_.resize(keep);
+  terms_.resize(keep);
   offsets_.resize(keep);
 }
 
 void file_log_store::compact_to(uint64_t index) {
   auto dropped = static_cast<std::ptrdiff_t>(index + 1 - first_index_);
-  entries_.erase(entries_.begin(), entries_.begin() + dropped);
+  terms_.erase(terms_.begin(), terms_.begin() + dropped);
   offsets_.erase(offsets_.begin(), offsets_.begin() + dropped);
   first_index_ = index + 1;
   // A segment is covered when the next one starts at or before index + 1; the last one never is.
@@ -271,7 +271,7 @@ void file_log_store::drop_log() {
     remove_file(segments_.back().path);
     segments_.pop_back();
   }
-  entries_.clear();
+  terms_.clear();
   offsets_.clear();
   first_index_ = snapshot_.index() + 1;
   // The old segments must be gone for good before a new log can follow the snapshot, or a crash
@@ -280,9 +280,32 @@ void file_log_store::drop_log() {
   start_segment(first_index_);
 }
 
+std::vector<pb::LogEntry> file_log_store::entries() const {
+  std::vector<pb::LogEntry> entries;
+  entries.reserve(terms_.size());
+  for (const auto& seg : segments_) {
+    uint64_t offset = 0;
+    for (const auto& record : record_file::read(seg.path)) {
+      pb::LogEntry entry;
+      if (!entry.ParseFromString(record))
+        throw storage_error(fmt::format("cannot parse the log entry in {} at offset {}; {}",
+                                        seg.path, offset, repair_advice));
+      offset += record_file::header_bytes + record.size();
+      if (entry.index() >= first_index_) // the first segment may straddle the snapshot
+        entries.push_back(std::move(entry));
+    }
+  }
+  if (entries.size() != terms_.size())
+    throw storage_error(fmt::format("the log in {} holds {} entries from index {} where {} were "
+                                    "written; {}",
+                                    raft_dir_, entries.size(), first_index_, terms_.size(),
+                                    repair_advice));
+  return entries;
+}
+
 uint64_t file_log_store::term_at(uint64_t index) const {
   if (index >= first_index_ && index <= last_index())
-    return entries_[index - first_index_].term();
+    return terms_[index - first_index_];
   return index == snapshot_.index() ? snapshot_.term() : 0;
 }
 
@@ -346,7 +369,7 @@ void file_log_store::append(const std::vector<pb::LogEntry>& entries) {
     uint64_t offset = tail_->size_bytes();
     tail_->append(payloads[i]);
     tail_dirty_ = true;
-    entries_.push_back(entries[i]);
+    terms_.push_back(entries[i].term());
     offsets_.push_back(offset);
   }
 }

@@ -54,14 +54,14 @@ struct file_log_store_config {
 /// commit index is in the log, and throws storage_error naming the file (and offset) otherwise. A
 /// log that holds nothing after the snapshot, or that holds the snapshot's index with another term,
 /// is what a save_snapshot interrupted before it dropped the log leaves: open completes the drop.
-/// All entries after the snapshot stay in memory, so reads never touch the disk.
+/// In memory the store keeps each entry's term and offset only: raft holds the entries, and
+/// entries() reads them back from the segments (once, when the replica starts).
 class file_log_store : public log_store {
 public:
   explicit file_log_store(std::string raft_dir, file_log_store_config config = {});
 
-  std::vector<pb::LogEntry> entries() const override {
-    return entries_;
-  }
+  /// Read from the segments.
+  std::vector<pb::LogEntry> entries() const override;
   pb::HardState hard_state() const override {
     return hard_state_;
   }
@@ -74,7 +74,7 @@ public:
   bool adopt_snapshot(const pb::Snapshot& snapshot) override;
   void sync() override;
   uint64_t last_index() const override {
-    return first_index_ + entries_.size() - 1;
+    return first_index_ + terms_.size() - 1;
   }
   uint64_t first_index() const override {
     return first_index_;
@@ -110,11 +110,11 @@ private:
                                   // snapshot's index
   std::optional<record_file> tail_;
   std::optional<record_file> meta_;
-  pb::Snapshot snapshot_;     // index and term, without the data (in snapshot_path_)
-  std::string snapshot_path_; // empty when there is no snapshot
-  uint64_t first_index_ = 1;  // snapshot_.index() + 1 once recovered
-  std::vector<pb::LogEntry> entries_;
-  std::vector<uint64_t> offsets_; // byte offset of entries_[i] in its segment
+  pb::Snapshot snapshot_;         // index and term, without the data (in snapshot_path_)
+  std::string snapshot_path_;     // empty when there is no snapshot
+  uint64_t first_index_ = 1;      // snapshot_.index() + 1 once recovered
+  std::vector<uint64_t> terms_;   // term of the entry at first_index_ + i
+  std::vector<uint64_t> offsets_; // byte offset of that entry in its segment
   bool tail_dirty_ = false;       // appends to tail_ since its last fsync
   pb::HardState hard_state_;
   std::string synced_hard_state_; // serialized form of what meta holds

@@ -150,6 +150,17 @@ record_file record_file::open(const std::string& path, std::vector<std::string>*
   return record_file(path, std::move(fd), valid_bytes, torn_bytes);
 }
 
+std::vector<std::string> record_file::read(const std::string& path) {
+  std::string data;
+  if (!file_util::read_file(path, &data))
+    file_util::throw_io_error("read", path, errno);
+  std::vector<std::string> records;
+  if (uint64_t valid_bytes = parse_records(path, data, &records); valid_bytes != data.size())
+    throw storage_error(fmt::format("{} ends in {} bytes that are not a valid record; {}", path,
+                                    data.size() - valid_bytes, repair_advice));
+  return records;
+}
+
 std::string record_file::encode(std::string_view payload) {
   if (payload.empty() || payload.size() > max_record_bytes)
     throw std::invalid_argument(fmt::format("record payload of {} bytes: it must be 1..{} bytes",

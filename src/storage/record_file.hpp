@@ -46,6 +46,11 @@ public:
   /// storage_error on corruption or I/O errors.
   static record_file open(const std::string& path, std::vector<std::string>* records);
 
+  /// Every record of `path`, read without changing it, for a file this process wrote whole or
+  /// holds open (its torn tail, if any, was cut when it was opened): throws storage_error for any
+  /// damage, a torn tail included, and for I/O errors.
+  static std::vector<std::string> read(const std::string& path);
+
   /// The bytes one record takes on disk: header then payload. Also used to write a whole record
   /// file atomically (see file_util::write_file_atomically).
   static std::string encode(std::string_view payload);

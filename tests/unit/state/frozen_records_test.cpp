@@ -41,6 +41,21 @@ TEST_CASE("records are found by id and kept in the order they came") {
   CHECK_THROWS_AS(records.add("1", 11, "again"), std::logic_error);
 }
 
+TEST_CASE("an alias finds its record's id until the record is removed") {
+  frozen_records records;
+  records.add("1", 10, "one", "key-one");
+  records.add("2", 20, "two"); // no alias
+  CHECK(records.id_of_alias("key-one") == std::string{"1"});
+  CHECK_FALSE(records.id_of_alias("key-two"));
+  CHECK_FALSE(records.id_of_alias(""));
+  CHECK_THROWS_AS(records.add("3", 30, "three", "key-one"), std::logic_error);
+  CHECK_FALSE(records.find("3")); // refused whole
+  records.remove_older(15, [](std::string_view, std::string_view) {});
+  CHECK_FALSE(records.id_of_alias("key-one"));
+  records.add("3", 30, "three", "key-one"); // free again
+  CHECK(records.id_of_alias("key-one") == std::string{"3"});
+}
+
 TEST_CASE("removing by time drops whole chunks and rewrites the ones partly old") {
   frozen_records records;
   std::string expected_after;
@@ -53,9 +68,9 @@ TEST_CASE("removing by time drops whole chunks and rewrites the ones partly old"
   }
   REQUIRE(records.chunks().size() == 5);
   std::vector<std::string> removed;
-  records.remove_older(500, [&](const std::string& id, std::string_view bytes) {
-    CHECK(bytes == record_of(std::stoi(id)));
-    removed.push_back(id);
+  records.remove_older(500, [&](std::string_view id, std::string_view bytes) {
+    CHECK(bytes == record_of(std::stoi(std::string{id})));
+    removed.emplace_back(id);
   });
   CHECK(removed.size() == 10); // 0..7, 8 and 10
   CHECK(records.size() == 10);
@@ -70,7 +85,7 @@ TEST_CASE("removing by time drops whole chunks and rewrites the ones partly old"
   // More records after a rewrite go on after the others.
   records.add("20", 2000, "tail");
   CHECK(all_records(records) == expected_after + "tail");
-  records.remove_older(5000, [](const std::string&, std::string_view) {});
+  records.remove_older(5000, [](std::string_view, std::string_view) {});
   CHECK(records.size() == 0);
   CHECK(records.chunks().empty());
   records.add("21", 1, "after all");
@@ -86,7 +101,7 @@ TEST_CASE("a snapshot keeps the chunks it took, whatever the records do afterwar
   records.add("9", 9, record_of(9));      // appends to the open chunk
   CHECK(records.chunks()[0] == taken[0]); // a sealed chunk is shared, not copied
   CHECK(records.chunks()[1] == taken[1]);
-  records.remove_older(6, [](const std::string&, std::string_view) {}); // drops 0, rewrites 1
+  records.remove_older(6, [](std::string_view, std::string_view) {}); // drops 0, rewrites 1
   CHECK(records.chunks()[0] != taken[1]);
   CHECK(concatenated(taken) == before);
 }

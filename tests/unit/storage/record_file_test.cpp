@@ -271,3 +271,27 @@ TEST_CASE("decode accepts exactly one valid record") {
   CHECK_FALSE(record_file::decode(flipped));
   CHECK_FALSE(record_file::decode(std::string(record_file::header_bytes, '\0')));
 }
+
+TEST_CASE("read gives every record of a clean file and changes nothing") {
+  temp_dir tmp;
+  std::string path = tmp / "r";
+  std::vector<std::string> records;
+  auto file = record_file::open(path, &records);
+  for (const auto& r : sample)
+    file.append(r); // read sees what is written, synced or not
+  CHECK(record_file::read(path) == sample);
+  file.sync();
+  CHECK(record_file::read(path) == sample);
+}
+
+TEST_CASE("read refuses a torn tail instead of cutting it, and names a missing file") {
+  temp_dir tmp;
+  std::string path = tmp / "r";
+  write_records(path, sample);
+  std::string bytes = read_bytes(path);
+  write_bytes(path, bytes.substr(0, bytes.size() - 3));
+  CHECK_THROWS_WITH(record_file::read(path),
+                    Catch::Contains(path) && Catch::Contains("not a valid record"));
+  CHECK(read_bytes(path).size() == bytes.size() - 3); // left as it was
+  CHECK_THROWS_WITH(record_file::read(tmp / "missing"), Catch::Contains(tmp / "missing"));
+}
