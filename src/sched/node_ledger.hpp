@@ -2,7 +2,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cluster.pb.h"
@@ -39,10 +41,14 @@ public:
   /// The committed records, each with its reservations added to what it uses.
   std::vector<pb::Node> nodes() const;
   /// The committed records as they are (for what does not depend on use: never_fits_reason).
-  std::vector<const pb::Node*> committed() const;
-  /// An index of nodes() for placing a batch, built without copying a record: what a pass or a
-  /// batch of submissions costs then grows with the nodes' count, not with their size.
-  placement_index index() const;
+  /// Kept until a node is added or the records are reset (a record's address never changes).
+  const std::vector<const pb::Node*>& committed();
+  /// An index of nodes() for placing a batch. It is kept from one batch to the next: reserve(),
+  /// release() and an update() that changes only a node's use or size keep it true in
+  /// O(log nodes); a new node, or one whose state, drain, role or labels changed, has it built
+  /// again at the next call (O(nodes log nodes), without copying a record). A placement through
+  /// it must be reserved here, which updates it.
+  placement_index& index();
 
   size_t reservations() const {
     return reservations_.size();
@@ -55,9 +61,20 @@ private:
     int64_t memory_bytes;
   };
 
+  struct held_total {
+    int64_t cpu_millis = 0;
+    int64_t memory_bytes = 0;
+  };
+
+  /// Tells the index what `node_id` has free now, if both know it.
+  void refresh_free(const std::string& node_id);
+
   std::map<std::string, pb::Node> committed_;
   std::map<uint64_t, reservation> reservations_;
+  std::unordered_map<std::string, held_total> held_by_node_; // the reservations' sums
   uint64_t next_reservation_ = 0;
+  std::optional<placement_index> index_; // absent until asked for, or after a change of shape
+  std::optional<std::vector<const pb::Node*>> committed_view_; // likewise, after an added node
 };
 
 } // namespace claud::sched

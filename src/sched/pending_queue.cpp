@@ -94,10 +94,10 @@ bool pending_queue::nothing_else_fits(const std::vector<const pb::JobSpec*>& mis
 
 pending_queue::pass_plan pending_queue::pass(int64_t now_ms) {
   pass_plan plan;
-  // One index of the nodes for the whole pass: each placement reserves its resources in it, so
-  // the next job sees what is left, without a scan of every node per job. Proposals of
-  // submissions and of earlier passes may be in flight: their reservations are in the ledger.
-  std::optional<placement_index> index;
+  // The ledger's index of the nodes: each placement reserves its resources in the ledger, which
+  // updates the index, so the next job sees what is left without a scan of every node. Proposals
+  // of submissions and of earlier passes may be in flight: their reservations are in it too.
+  placement_index* index = nullptr;
   std::vector<const pb::JobSpec*> misfits;
   bool placing = true; // false once nothing more can be placed in this pass
   for (const auto& [number, job] : pending_) {
@@ -118,8 +118,8 @@ pending_queue::pass_plan pending_queue::pass(int64_t now_ms) {
       placing = false;
       continue;
     }
-    if (!index)
-      index.emplace(nodes_.index());
+    if (index == nullptr)
+      index = &nodes_.index();
     auto where = index->place(job.spec);
     if (where.node_id.empty()) {
       if (misfits.size() < max_misfits_remembered)
@@ -127,7 +127,6 @@ pending_queue::pass_plan pending_queue::pass(int64_t now_ms) {
       placing = !nothing_else_fits(misfits);
       continue;
     }
-    index->reserve(where.node_id, job.spec);
     placement placed;
     placed.number = number;
     placed.reservation = nodes_.reserve(where.node_id, job.spec);
@@ -148,8 +147,8 @@ int64_t pending_queue::placement_answered(const placement& plan, bool applied, i
 std::vector<pending_queue::submission_plan>
 pending_queue::plan_submissions(std::vector<pb::JobSpec> specs) {
   std::vector<submission_plan> plans(specs.size());
-  const auto nodes = nodes_.committed();
-  auto index = nodes_.index();
+  const auto& nodes = nodes_.committed();
+  auto& index = nodes_.index();
   for (size_t i = 0; i < specs.size(); ++i) {
     auto& spec = specs[i];
     auto& plan = plans[i];
@@ -165,7 +164,6 @@ pending_queue::plan_submissions(std::vector<pb::JobSpec> specs) {
     }
     auto where = index.place(spec);
     if (!where.node_id.empty()) {
-      index.reserve(where.node_id, spec);
       plan.reservation = nodes_.reserve(where.node_id, spec);
       plan.entry.mutable_job_submitted()->set_node_id(where.node_id);
     }

@@ -162,4 +162,13 @@ void placement_index::reserve(const std::string& node_id, const pb::JobSpec& spe
               key.memory_bytes - spec.memory_bytes());
 }
 
+void placement_index::set_free(const std::string& node_id, int64_t cpu_millis,
+                               int64_t memory_bytes) {
+  auto found = by_id_.find(node_id);
+  if (found == by_id_.end())
+    return;
+  const auto& node = nodes_[found->second];
+  groups_[node.group].tree.update(node.handle, cpu_millis, memory_bytes);
+}
+
 } // namespace claud::sched

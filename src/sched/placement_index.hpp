@@ -48,6 +48,10 @@ public:
   /// reserving on it, or on an unknown id, changes nothing.
   void reserve(const std::string& node_id, const pb::JobSpec& spec);
 
+  /// Sets what `node_id` has free (its record changed, or a reservation ended): the same
+  /// node, eligible before and after, with the same labels. An id not indexed changes nothing.
+  void set_free(const std::string& node_id, int64_t cpu_millis, int64_t memory_bytes);
+
 private:
   struct group {
     google::protobuf::Map<std::string, std::string> labels;

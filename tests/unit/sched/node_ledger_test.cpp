@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <random>
+
 using claud::sched::node_ledger;
 namespace pb = claud::pb;
 
@@ -125,6 +127,72 @@ TEST_CASE("the ledger's index places as an index of its nodes() does, reservatio
     if (!a.node_id.empty()) {
       direct.reserve(a.node_id, s);
       copied.reserve(b.node_id, s);
+    }
+  }
+}
+
+TEST_CASE("the ledger's index, kept across changes, places as one built afresh from its nodes()") {
+  // Random updates (use, size, state, drain, labels, new nodes), reservations and releases; after
+  // each, the kept index and a fresh one must place the same jobs on the same nodes with the same
+  // reasons. A kept index that missed a change would place on stale free resources.
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
+    INFO("seed " << seed);
+    std::mt19937 random(seed);
+    auto pick = [&](int n) { return static_cast<int>(random() % static_cast<unsigned>(n)); };
+    node_ledger ledger;
+    std::vector<pb::Node> records;
+    for (int i = 0; i < 6; ++i) {
+      auto n = node(std::string(1, static_cast<char>('a' + i)), 4000, 0);
+      n.set_role(pb::ROLE_SLAVE);
+      n.set_state(pb::NODE_ALIVE);
+      records.push_back(n);
+    }
+    ledger.reset(list({records[0], records[1], records[2], records[3]}));
+    std::vector<uint64_t> held;
+    for (int step = 0; step < 200; ++step) {
+      const int op = pick(6);
+      if (op == 0 && !held.empty()) {
+        const auto at = static_cast<size_t>(pick(static_cast<int>(held.size())));
+        ledger.release(held[at]);
+        held.erase(held.begin() + static_cast<std::ptrdiff_t>(at));
+      } else if (op <= 2) {
+        const auto& n = records[static_cast<size_t>(pick(6))];
+        held.push_back(ledger.reserve(n.id(), spec(100 * (1 + pick(10)), 10 * pick(5))));
+      } else {
+        auto& n = records[static_cast<size_t>(pick(6))];
+        switch (pick(6)) {
+        case 0:
+          n.set_state(n.state() == pb::NODE_ALIVE ? pb::NODE_DOWN : pb::NODE_ALIVE);
+          break;
+        case 1:
+          n.set_draining(!n.draining());
+          break;
+        case 2:
+          (*n.mutable_labels())["zone"] = pick(2) == 0 ? "x" : "y";
+          break;
+        case 3:
+          n.set_cpu_millis_total(1000 * (1 + pick(8)));
+          break;
+        default:
+          n.set_cpu_millis_used(100 * pick(30));
+          n.set_memory_bytes_used(10 * pick(50));
+        }
+        ledger.update(n);
+      }
+      auto& kept = ledger.index();
+      claud::sched::placement_index fresh{ledger.nodes()};
+      for (int64_t cpu : {100, 900, 2500, 4000}) {
+        auto s = spec(cpu, 50);
+        if (pick(3) == 0) {
+          auto* c = s.add_constraints();
+          c->set_key("zone");
+          c->set_value("x");
+        }
+        auto a = kept.place(s);
+        auto b = fresh.place(s);
+        REQUIRE(a.node_id == b.node_id);
+        REQUIRE(a.reason == b.reason);
+      }
     }
   }
 }
