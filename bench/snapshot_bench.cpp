@@ -1,11 +1,11 @@
 // How long a snapshot holds the raft thread: the state's snapshot(), which serializes the nodes
-// and the live jobs that changed since the last snapshot and shares the rest (the other live
-// jobs' bytes, the ended jobs' frozen chunks). Printed for the first snapshot, when every live job
-// is new to it (the worst case: all of them changed), and for later ones (the median of five, none
-// changed: jobs running for a while), beside what a snapshot cost that thread when it serialized
-// the whole state in place (the baseline, measured in the same run on the same state, median of
-// five), and the writer thread's part (bytes(): the parts concatenated). Sizes: 10,000 live jobs
-// (running) and 100,000 ended ones on 100 nodes. Target: the raft thread's part a few milliseconds.
+// and shares the rest (each live job's bytes, made again by apply at its every change, and the
+// ended jobs' frozen chunks). Printed for the first snapshot and for later ones (the median of
+// five), beside what a snapshot cost that thread when it serialized the whole state in place (the
+// baseline, measured in the same run on the same state, median of five), the writer thread's part
+// (bytes(): the parts concatenated), and what apply costs an entry while the state is built (it
+// makes the changed job's bytes). Sizes: 10,000 live jobs (running) and 100,000 ended ones on 100
+// nodes. Target: the raft thread's part a few milliseconds.
 //
 //   CLAUD_BENCH_LIVE_JOBS=10000 CLAUD_BENCH_ENDED_JOBS=100000 build/bench/snapshot_bench
 //   (the defaults; `make test` runs a smoke size)
@@ -101,12 +101,14 @@ TEST_CASE("how long a snapshot holds the raft thread") {
   state_builder b;
   for (int n = 0; n < 100; ++n)
     b.register_node(fmt::format("s{:03}", n));
+  auto building = std::chrono::steady_clock::now();
   for (size_t i = 0; i < ended; ++i) {
     std::string node = fmt::format("s{:03}", i % 100);
     b.exit_job(b.run_job(node), node);
   }
   for (size_t i = 0; i < live; ++i)
     b.run_job(fmt::format("s{:03}", i % 100));
+  const double apply_us = bench::elapsed_ms(building) * 1000 / static_cast<double>(b.index - 100);
   REQUIRE(b.state.job_count() == live + ended);
 
   state::state_snapshot taken;
@@ -122,17 +124,19 @@ TEST_CASE("how long a snapshot holds the raft thread") {
   std::string baseline_bytes;
   double baseline_ms = median_ms_of_five([&] { baseline_bytes = whole.SerializeAsString(); });
 
-  std::cout << fmt::format("{:>10} {:>10} {:>12} {:>16} {:>16} {:>10} {:>20}\n", "live jobs",
+  std::cout << fmt::format("{:>10} {:>10} {:>12} {:>16} {:>16} {:>10} {:>20} {:>16}\n", "live jobs",
                            "ended", "snapshot MB", "raft ms, first", "raft ms, later", "writer ms",
-                           "baseline (whole) ms");
-  std::cout << fmt::format("{:>10} {:>10} {:>12.1f} {:>16.2f} {:>16.2f} {:>10.2f} {:>20.2f}\n",
+                           "baseline (whole) ms", "apply us/entry");
+  std::cout << fmt::format("{:>10} {:>10} {:>12.1f} {:>16.2f} {:>16.2f} {:>10.2f} {:>20.2f} "
+                           "{:>16.2f}\n",
                            live, ended, static_cast<double>(bytes.size()) / 1e6, first_ms, later_ms,
-                           writer_ms, baseline_ms);
+                           writer_ms, baseline_ms, apply_us);
   std::cout << fmt::format("{{\"bench\":\"snapshot\",\"live_jobs\":{},\"ended_jobs\":{},"
                            "\"snapshot_bytes\":{},\"raft_thread_first_ms\":{:.3f},"
                            "\"raft_thread_later_ms\":{:.3f},\"writer_ms\":{:.3f},"
-                           "\"baseline_whole_ms\":{:.3f}}}\n",
-                           live, ended, bytes.size(), first_ms, later_ms, writer_ms, baseline_ms);
+                           "\"baseline_whole_ms\":{:.3f},\"apply_us_per_entry\":{:.3f}}}\n",
+                           live, ended, bytes.size(), first_ms, later_ms, writer_ms, baseline_ms,
+                           apply_us);
   // The parts make the same state as the whole: the snapshot format did not change.
   pb::ClusterState parsed;
   REQUIRE(parsed.ParseFromString(bytes));

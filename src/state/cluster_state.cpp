@@ -100,6 +100,8 @@ cluster_state::cluster_state(pb::ClusterState snapshot) : live_(std::move(snapsh
   });
   for (auto& job : ended)
     freeze(std::move(job));
+  for (const auto& [id, job] : live_jobs_)
+    keep_bytes_of(id);
 }
 
 namespace {
@@ -161,13 +163,9 @@ std::optional<pb::SubmissionKey> cluster_state::submission(const std::string& ke
 state_snapshot cluster_state::snapshot() const {
   state_snapshot out;
   out.live = live_.SerializeAsString();
-  out.parts.reserve(live_jobs_.size());
-  for (const auto& [id, job] : live_jobs_) {
-    auto& bytes = live_job_bytes_[id];
-    if (!bytes)
-      bytes = std::make_shared<const std::string>(job_fragment(id, job));
+  out.parts.reserve(live_job_bytes_.size());
+  for (const auto& [id, bytes] : live_job_bytes_)
     out.parts.push_back(bytes);
-  }
   for (auto* frozen : {&ended_, &retired_keys_})
     for (auto& chunk : frozen->chunks())
       out.parts.push_back(std::move(chunk));
@@ -230,10 +228,18 @@ void cluster_state::retire_key(const std::string& key, const std::string& job_id
 apply_result cluster_state::apply(const pb::LogEntry& entry) {
   auto result = apply_op(entry);
   for (const auto& id : result.changed_jobs) {
-    live_job_bytes_.erase(id);
     freeze_if_ended(id);
+    keep_bytes_of(id);
   }
   return result;
+}
+
+void cluster_state::keep_bytes_of(const std::string& id) {
+  auto job = live_jobs_.find(id);
+  if (job == live_jobs_.end())
+    live_job_bytes_.erase(id); // ended: its bytes are frozen now
+  else
+    live_job_bytes_[id] = std::make_shared<const std::string>(job_fragment(id, job->second));
 }
 
 apply_result cluster_state::apply_op(const pb::LogEntry& entry) {
