@@ -117,6 +117,9 @@ private:
   void freeze_if_ended(const std::string& id);
   /// Freezes an ended job (taken out of the live jobs) and the key that made it.
   void freeze(pb::Job job);
+  /// A frozen record's bytes as the message they are a fragment of (a logic_error if they are
+  /// not one: they were made by this class).
+  static pb::ClusterState parse_record(std::string_view bytes);
   /// Keeps `key` retired since `retired_at_ms`: a late retry of its submission is refused.
   void retire_key(const std::string& key, const std::string& job_id, int64_t retired_at_ms);
 
