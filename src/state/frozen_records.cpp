@@ -15,27 +15,27 @@ std::pmr::string lookup_key(const std::string& id) {
 } // namespace
 
 frozen_records::chunk& frozen_records::open_chunk() {
-  if (!chunks_.empty() && !chunks_.back().sealed)
-    return chunks_.back();
-  chunks_.emplace_back();
-  chunks_.back().open.reserve(chunk_bytes);
-  return chunks_.back();
+  if (!store_->chunks.empty() && !store_->chunks.back().sealed)
+    return store_->chunks.back();
+  store_->chunks.emplace_back();
+  store_->chunks.back().open.reserve(chunk_bytes);
+  return store_->chunks.back();
 }
 
 void frozen_records::add(const std::string& id, int64_t time_ms, std::string_view bytes,
                          const std::string& alias) {
-  if (index_->by_id.count(lookup_key(id)) != 0)
+  if (store_->by_id.count(lookup_key(id)) != 0)
     throw std::logic_error("frozen_records: record " + id + " is already kept");
   if (!alias.empty()
-      && !index_->id_by_alias.try_emplace(std::pmr::string{alias, &index_->pool}, id).second)
+      && !store_->id_by_alias.try_emplace(std::pmr::string{alias, &store_->pool}, id).second)
     throw std::logic_error("frozen_records: alias " + alias + " is already kept");
   chunk& c = open_chunk();
-  const auto seq = first_chunk_ + chunks_.size() - 1;
-  c.records.push_back({std::pmr::string{id, &index_->pool}, std::pmr::string{alias, &index_->pool},
+  const auto seq = store_->first_chunk + store_->chunks.size() - 1;
+  c.records.push_back({std::pmr::string{id, &store_->pool}, std::pmr::string{alias, &store_->pool},
                        time_ms, static_cast<uint32_t>(c.open.size()),
                        static_cast<uint32_t>(bytes.size())});
   c.open.append(bytes);
-  index_->by_id.emplace(c.records.back().id,
+  store_->by_id.emplace(c.records.back().id,
                         location{seq, static_cast<uint32_t>(c.records.size() - 1)});
   if (c.open.size() >= chunk_bytes) {
     c.open.shrink_to_fit();
@@ -45,23 +45,23 @@ void frozen_records::add(const std::string& id, int64_t time_ms, std::string_vie
 }
 
 std::optional<std::string_view> frozen_records::find(const std::string& id) const {
-  auto i = index_->by_id.find(lookup_key(id));
-  if (i == index_->by_id.end())
+  auto i = store_->by_id.find(lookup_key(id));
+  if (i == store_->by_id.end())
     return std::nullopt;
-  const chunk& c = chunks_[i->second.chunk - first_chunk_];
+  const chunk& c = store_->chunks[i->second.chunk - store_->first_chunk];
   const record& r = c.records[i->second.record];
   return std::string_view{c.bytes()}.substr(r.offset, r.length);
 }
 
 std::optional<std::string> frozen_records::id_of_alias(const std::string& alias) const {
-  auto i = index_->id_by_alias.find(lookup_key(alias));
-  if (i == index_->id_by_alias.end())
+  auto i = store_->id_by_alias.find(lookup_key(alias));
+  if (i == store_->id_by_alias.end())
     return std::nullopt;
   return std::string{i->second};
 }
 
 void frozen_records::for_each(const std::function<void(std::string_view bytes)>& visit) const {
-  for (const auto& c : chunks_) {
+  for (const auto& c : store_->chunks) {
     const std::string_view bytes{c.bytes()};
     for (const auto& r : c.records)
       visit(bytes.substr(r.offset, r.length));
@@ -71,8 +71,8 @@ void frozen_records::for_each(const std::function<void(std::string_view bytes)>&
 void frozen_records::remove_older(
     int64_t before_ms,
     const std::function<void(std::string_view id, std::string_view bytes)>& removed) {
-  for (size_t k = 0; k < chunks_.size(); ++k) {
-    const chunk& c = chunks_[k];
+  for (size_t k = 0; k < store_->chunks.size(); ++k) {
+    const chunk& c = store_->chunks[k];
     const std::string_view bytes{c.bytes()};
     std::vector<bool> keep(c.records.size(), true);
     size_t kept = c.records.size();
@@ -81,25 +81,26 @@ void frozen_records::remove_older(
       if (rec.time_ms >= before_ms)
         continue;
       removed(rec.id, bytes.substr(rec.offset, rec.length));
-      index_->by_id.erase(rec.id);
+      store_->by_id.erase(rec.id);
       if (!rec.alias.empty())
-        index_->id_by_alias.erase(rec.alias);
+        store_->id_by_alias.erase(rec.alias);
       keep[r] = false;
       --kept;
     }
     if (kept != c.records.size())
-      rewrite(first_chunk_ + k, keep);
+      rewrite(store_->first_chunk + k, keep);
   }
   // Emptied chunks at the front go; one in the middle stays, empty, until those before it do
   // (the sequence numbers of the chunks after it must not move).
-  while (!chunks_.empty() && chunks_.front().records.empty() && chunks_.front().sealed) {
-    chunks_.pop_front();
-    ++first_chunk_;
+  while (!store_->chunks.empty() && store_->chunks.front().records.empty()
+         && store_->chunks.front().sealed) {
+    store_->chunks.pop_front();
+    ++store_->first_chunk;
   }
 }
 
 void frozen_records::rewrite(uint64_t seq, const std::vector<bool>& keep) {
-  chunk& c = chunks_[seq - first_chunk_];
+  chunk& c = store_->chunks[seq - store_->first_chunk];
   const std::string_view old_bytes{c.bytes()};
   std::string bytes;
   std::vector<record> records;
@@ -110,7 +111,7 @@ void frozen_records::rewrite(uint64_t seq, const std::vector<bool>& keep) {
     const auto old_offset = moved.offset;
     moved.offset = static_cast<uint32_t>(bytes.size());
     bytes.append(old_bytes.substr(old_offset, moved.length));
-    index_->by_id[moved.id] = location{seq, static_cast<uint32_t>(records.size())};
+    store_->by_id[moved.id] = location{seq, static_cast<uint32_t>(records.size())};
     records.push_back(std::move(moved));
   }
   c.records = std::move(records);
@@ -125,8 +126,8 @@ void frozen_records::rewrite(uint64_t seq, const std::vector<bool>& keep) {
 
 std::vector<shared_bytes> frozen_records::chunks() const {
   std::vector<shared_bytes> out;
-  out.reserve(chunks_.size());
-  for (const auto& c : chunks_) {
+  out.reserve(store_->chunks.size());
+  for (const auto& c : store_->chunks) {
     if (c.records.empty())
       continue;
     out.push_back(c.sealed ? c.sealed : std::make_shared<const std::string>(c.open));

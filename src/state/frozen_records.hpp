@@ -42,7 +42,7 @@ public:
   /// The id of the record added with `alias`.
   std::optional<std::string> id_of_alias(const std::string& alias) const;
   size_t size() const {
-    return index_->by_id.size();
+    return store_->by_id.size();
   }
   /// Every record's bytes, in the order they were added.
   void for_each(const std::function<void(std::string_view bytes)>& visit) const;
@@ -71,7 +71,7 @@ private:
     }
   };
   struct location {
-    uint64_t chunk = 0; // sequence number: chunks_[chunk - first_chunk_]
+    uint64_t chunk = 0; // sequence number: chunks[chunk - first_chunk]
     uint32_t record = 0;
   };
 
@@ -79,20 +79,21 @@ private:
   /// Rewrites chunk `seq` with only the records for which `keep` holds, and reindexes them.
   void rewrite(uint64_t seq, const std::vector<bool>& keep);
 
-  // The index, and the records' ids, in a pool of their own. They are made one by one as jobs
-  // end, over hours; from the general heap they would be scattered among the pages of the
-  // parsed records freed meanwhile, which the allocator could then never give back: a leader's
-  // memory stayed at the peak of a burst of submissions. Behind a pointer so that the pool's
-  // address, which its containers hold, survives a move.
-  struct index_store {
+  // The index and the records' ids and aliases are made from a pool of their own. They are made
+  // one by one as jobs end, over hours; from the general heap they would be scattered among the
+  // pages of the parsed records freed meanwhile, which the allocator could then never give back:
+  // a leader's memory stayed at the peak of a burst of submissions. Everything is in one store
+  // behind a pointer: the pool's address, which the strings hold, survives a move, and the pool
+  // is declared first, so it is destroyed last, after every string made from it.
+  struct store {
     std::pmr::unsynchronized_pool_resource pool;
     std::pmr::unordered_map<std::pmr::string, location> by_id{&pool};
     std::pmr::unordered_map<std::pmr::string, std::pmr::string> id_by_alias{&pool};
+    std::deque<chunk> chunks; // the last one may be open
+    uint64_t first_chunk = 0;
   };
 
-  std::deque<chunk> chunks_; // the last one may be open
-  uint64_t first_chunk_ = 0;
-  std::unique_ptr<index_store> index_ = std::make_unique<index_store>();
+  std::unique_ptr<store> store_ = std::make_unique<store>();
 };
 
 } // namespace claud::state

@@ -105,3 +105,24 @@ TEST_CASE("a snapshot keeps the chunks it took, whatever the records do afterwar
   CHECK(records.chunks()[0] != taken[1]);
   CHECK(concatenated(taken) == before);
 }
+
+TEST_CASE("records with long ids and aliases survive a move and are freed cleanly") {
+  // Longer than a short-string buffer, so their bytes come from the store's pool: the pool must
+  // outlive every string made from it, through moves, assignments and destruction.
+  auto long_id = [](int i) { return std::string(40, 'i') + std::to_string(i); };
+  auto long_alias = [](int i) { return std::string(40, 'k') + std::to_string(i); };
+  frozen_records records;
+  for (int i = 0; i < 100; ++i)
+    records.add(long_id(i), i, record_of(i), long_alias(i));
+  frozen_records moved{std::move(records)};
+  CHECK(moved.id_of_alias(long_alias(7)) == long_id(7));
+  frozen_records other;
+  for (int i = 0; i < 50; ++i)
+    other.add(long_id(1000 + i), i, "x", long_alias(1000 + i));
+  other = std::move(moved); // the records it held are freed before their pool
+  CHECK(other.size() == 100);
+  CHECK(other.find(long_id(99)) == std::string_view{record_of(99)});
+  other.remove_older(50, [](std::string_view, std::string_view) {}); // frees strings too
+  CHECK(other.size() == 50);
+  CHECK_FALSE(other.id_of_alias(long_alias(7)));
+}
