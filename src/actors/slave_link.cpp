@@ -1,6 +1,7 @@
 #include "actors/slave_link.hpp"
 
 #include <set>
+#include <utility>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -22,6 +23,7 @@ struct slave_link_state {
   std::string master_address; // HOST:PORT of `master` (or of the one being reached)
   size_t next_master = 0;
   std::string leader_hint; // HOST:PORT a follower named as the leader
+  std::string followed;    // HOST:PORT leader_watch named last, until it is asked again once
   uint64_t session = 0;    // counts connections, so timers of an old one are ignored
   static inline const char* name = "slave_link";
 };
@@ -51,7 +53,17 @@ void on_master_error(self_pointer self, const caf::error& err) {
   if (has_code(err, errc::not_leader)) {
     auto leader = error_message(err);
     log::info("link", "redirected", {{"leader", leader.empty() ? "unknown" : leader}});
-    self->state.leader_hint = leader;
+    auto& st = self->state;
+    if (leader.empty() && !st.followed.empty() && st.master_address == st.followed) {
+      // The leader a master named, asked before it knew it had won (the news of its election
+      // can reach us first): ask it again after the retry interval, once, rather than walk the
+      // list into the old leader, which may be frozen while the new one's registration grace
+      // runs out.
+      st.leader_hint = std::exchange(st.followed, {});
+      retry_later(self);
+      return;
+    }
+    st.leader_hint = leader;
     if (!leader.empty()) {
       drop_master(self);
       self->send(self, caf::connect_atom_v);
@@ -200,6 +212,7 @@ void follow(self_pointer self, uint64_t term, const std::string& leader) {
   log::info("link", "following a new leader", {{"leader", leader}, {"term", std::to_string(term)}});
   drop_master(self);
   st.leader_hint = leader;
+  st.followed = leader;
   connect(self);
 }
 

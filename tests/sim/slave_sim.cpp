@@ -1,6 +1,7 @@
 #include "slave_sim.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -216,6 +217,8 @@ void slave_sim::deliver(const std::string& from, const message& m, uint64_t now,
       return;
     registering_with_.clear();
     leader_hint_ = r->leader; // a follower names the leader it knows
+    if (!r->ok && r->not_leader && r->leader.empty() && from == followed_)
+      leader_hint_ = std::exchange(followed_, {}); // named before it knew: asked again, once
     if (events.note)
       events.note(fmt::format(
           "slave {} {} by {}", id_,
@@ -257,6 +260,7 @@ void slave_sim::deliver(const std::string& from, const message& m, uint64_t now,
     if (registered_with_ != from) {
       drop_registration();
       leader_hint_ = from;
+      followed_ = from;
     }
   } else if (const auto* c = std::get_if<connection_closed>(&m)) {
     if (c->connection == registered_with_ || c->connection == registering_with_)
@@ -277,6 +281,7 @@ void slave_sim::crash(uint64_t) {
   outstanding_.clear();
   drop_registration();
   leader_hint_.clear();
+  followed_.clear();
   leader_term_ = 0;
 }
 

@@ -134,6 +134,7 @@ private:
   std::string registering_with_;
   uint64_t register_deadline_ = 0;
   std::string leader_hint_;
+  std::string followed_; // the leader leader_is named last, until it is asked again once
   uint64_t leader_term_ = 0;
   size_t next_master_ = 0;
   uint64_t next_ping_ = 0;
