@@ -9,6 +9,8 @@
 
 #include "claud/protocol.hpp"
 #include "log/log.hpp"
+#include "net/address.hpp"
+#include "net/loopback.hpp"
 #include "roles/node_context.hpp"
 #include "state/spec_validation.hpp"
 #include "state/units.hpp"
@@ -49,7 +51,16 @@ void validate(node_options& options) {
       throw startup_error("a slave needs --listen HOST:PORT, a port of its own");
     options.listen = default_listen;
   }
-  net::parse_host_port(options.listen);
+  // Nothing yet authenticates a peer or encrypts what it sends, and a master runs any command a
+  // client submits on its slaves: off this machine that needs an operator who says the network
+  // is trusted.
+  const auto where = net::parse_host_port(options.listen);
+  if (!options.insecure && !net::is_loopback_host(where.host))
+    throw startup_error(fmt::format(
+        "refusing to listen on {} without TLS (not built yet): anyone who reaches it could run "
+        "commands on the slaves; listen on 127.0.0.1, or add --insecure on a network where "
+        "every host is trusted",
+        options.listen));
   if (!options.join.empty())
     net::parse_host_port_list(options.join);
   if (options.role == "dev" && !options.join.empty())
@@ -101,6 +112,11 @@ void validate(node_options& options) {
     throw startup_error("--registration-grace-ms must exceed twice --reconnect-interval-ms, or "
                         "restarted masters would declare healthy slaves lost");
   log::configure(options.log);
+  if (!net::is_loopback_host(where.host))
+    log::warn("node",
+              "insecure: listening without TLS; every host that reaches this address can "
+              "submit jobs and read their output",
+              {{"listen", options.listen}});
 }
 
 } // namespace

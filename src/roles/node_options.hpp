@@ -9,9 +9,10 @@
 namespace claud::roles {
 
 struct node_options {
-  std::string role;   // master | slave | dev
-  std::string listen; // HOST:PORT
-  std::string join;   // HOST:PORT[,...]: the masters (slaves), or the other masters (masters)
+  std::string role;      // master | slave | dev
+  std::string listen;    // HOST:PORT
+  bool insecure = false; // may listen on a non-loopback address without TLS
+  std::string join;      // HOST:PORT[,...]: the masters (slaves), or the other masters (masters)
   std::string data_dir;
   std::string node_id;             // empty: generated once and kept in the data dir
   std::string cpus;                // slaves: offered CPUs; empty = the machine's
