@@ -138,6 +138,7 @@ pid_t spawn(self_pointer self, const pb::Job& job, const slave::attempt_key& att
   auto cgroup = st.config.cgroups->acquire(job.spec().cpu_millis(), job.spec().memory_bytes());
   for (const auto& fd : cgroup.procs_files)
     request.join_cgroups.push_back(fd.get());
+  request.identity = st.config.run_as ? &*st.config.run_as : nullptr;
   pid_t pid = 0;
   try {
     st.config.started->record(job.id(), job.attempts()); // last step before the spawn

@@ -32,10 +32,12 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/fwd.hpp>
 
+#include "proc/job_identity.hpp"
 #include "proc/output_pump.hpp"
 
 namespace claud {
@@ -66,6 +68,7 @@ struct job_supervisor_config {
   std::chrono::milliseconds log_retention{24 * 3600 * 1000}; // output of ended jobs kept this long
   std::shared_ptr<proc::job_cgroups> cgroups;         // limits of each job attempt; null: no limits
   std::shared_ptr<storage::started_attempts> started; // DATA/started-attempts; required
+  std::optional<proc::job_identity> run_as;           // the user jobs run as; none: the slave's own
 };
 
 /// Spawns the supervisor; it reports once given its link. Stopping the

@@ -33,6 +33,9 @@ void add_node_flags(CLI::App& app, roles::node_options& o) {
                  "Slave, dev: enforce job memory and CPU limits with cgroups: auto (where the "
                  "slave can), off, or required (refuse to start without them)")
       ->capture_default_str();
+  app.add_option("--run-as", o.run_as,
+                 "Slave, dev: the user jobs run as (default: nobody when the slave runs as root, "
+                 "else the slave's own user; root only when named)");
   app.add_option("--log", o.log, "Log level, or MODULE@LEVEL,... (error, warn, info, debug)")
       ->capture_default_str();
   app.add_option("--registration-grace-ms", o.registration_grace_ms,

@@ -140,6 +140,7 @@ pb::view::Node to_view(const pb::Node& node) {
   v.set_draining(node.draining());
   v.set_max_output_bytes(static_cast<double>(node.max_output_bytes()));
   v.set_disk_note(node.disk_note());
+  v.set_run_as(node.run_as());
   v.set_cpus_total(static_cast<double>(node.cpu_millis_total()) / 1000.0);
   v.set_cpus_free(static_cast<double>(node.cpu_millis_total() - node.cpu_millis_used()) / 1000.0);
   v.set_memory_total_bytes(static_cast<double>(node.memory_bytes_total()));
@@ -263,16 +264,16 @@ std::string limits_text(const pb::LimitEnforcement& limits) {
 } // namespace
 
 void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {
-  out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {:<8} {}\n", "ID", "ROLE", "ADDRESS",
-                     "STATE", "CPUS FREE", "MEMORY FREE", "LIMITS", "LABELS");
+  out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {:<8} {:<10} {}\n", "ID", "ROLE",
+                     "ADDRESS", "STATE", "CPUS FREE", "MEMORY FREE", "LIMITS", "JOBS AS", "LABELS");
   for (const auto& node : nodes)
-    out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {:<8} {}\n", node.id(),
+    out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {:<8} {:<10} {}\n", node.id(),
                        state::node_role_name(node.role()), node.address(), node_state_text(node),
                        state::format_cpus(node.cpu_millis_total() - node.cpu_millis_used()) + "/"
                            + state::format_cpus(node.cpu_millis_total()),
                        state::format_bytes(node.memory_bytes_total() - node.memory_bytes_used())
                            + "/" + state::format_bytes(node.memory_bytes_total()),
-                       limits_text(node.limits()), labels_text(node));
+                       limits_text(node.limits()), or_dash(node.run_as()), labels_text(node));
   // What a node cannot enforce is worth a line of its own: its jobs may take more than they ask.
   for (const auto& node : nodes)
     if (!node.limits().note().empty())

@@ -1,6 +1,7 @@
 #include "proc/spawn.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -13,6 +14,8 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -133,6 +136,7 @@ enum class child_step {
   descriptors,
   descriptor_limit,
   working_dir,
+  identity,
   exec
 };
 
@@ -152,6 +156,8 @@ struct child_plan {
   int dir_fd = -1;
   const std::vector<int>* cgroup_fds = nullptr;
   const rlimit* descriptor_limit = nullptr; // set in the child when not null
+  const job_identity* identity = nullptr;   // taken in the child when not null
+  char* const* envp = nullptr;
   // Written by the child when a step fails; read by the parent once the child has exec'd or
   // exited (CLONE_VFORK suspends the parent's thread until then).
   child_step failed_step = child_step::none;
@@ -180,6 +186,11 @@ int run_child(void* argument) {
     return fail(plan, child_step::descriptor_limit);
   if (plan.dir_fd >= 0 && ::fchdir(plan.dir_fd) != 0)
     return fail(plan, child_step::working_dir);
+  // Groups first, the uid last: once the uid is dropped the others can no longer change.
+  if (const auto* who = plan.identity; who != nullptr
+                                       && (::setgroups(who->groups.size(), who->groups.data()) != 0
+                                           || ::setgid(who->gid) != 0 || ::setuid(who->uid) != 0))
+    return fail(plan, child_step::identity);
   // Descriptors opened without O_CLOEXEC elsewhere in the slave (by libraries) must not leak into
   // jobs: they would keep sockets and files open for as long as the job runs.
   ::close_range(STDERR_FILENO + 1, ~0U, 0);
@@ -196,7 +207,7 @@ int run_child(void* argument) {
   // executable" wins over "missing" in the error, as with execvp.
   int error_number = ENOENT;
   for (const char* path : plan.candidates) {
-    ::execve(path, plan.argv, environ);
+    ::execve(path, plan.argv, plan.envp);
     if (errno == EACCES)
       error_number = EACCES;
     else if (errno != ENOENT && errno != ENOTDIR) {
@@ -244,6 +255,9 @@ std::string child_failure_message(const spawn_request& request, const child_plan
                        request.working_dir, reason);
   case child_step::descriptor_limit:
     return fmt::format("cannot start job: cannot set its limit on open files ({})", reason);
+  case child_step::identity:
+    return fmt::format("cannot start job: cannot run it as user {} ({})", request.identity->user,
+                       reason);
   default:
     return fmt::format("cannot start job: cannot set up its output ({})", reason);
   }
@@ -288,7 +302,26 @@ pid_t spawn_process(const spawn_request& request) {
     argv.push_back(const_cast<char*>(arg.c_str())); // execve does not write to argv
   argv.push_back(nullptr);
 
+  // The slave's environment, but for who the job is when it runs as another user.
+  std::vector<std::string> own_environment;
+  std::vector<char*> envp;
+  if (request.identity != nullptr) {
+    const auto& who = *request.identity;
+    for (char** var = environ; *var != nullptr; ++var) {
+      std::string_view text{*var};
+      if (text.rfind("HOME=", 0) != 0 && text.rfind("USER=", 0) != 0
+          && text.rfind("LOGNAME=", 0) != 0)
+        envp.push_back(*var);
+    }
+    own_environment = {"HOME=" + who.home, "USER=" + who.user, "LOGNAME=" + who.user};
+    for (auto& var : own_environment)
+      envp.push_back(var.data());
+    envp.push_back(nullptr);
+  }
+
   child_plan plan;
+  plan.identity = request.identity;
+  plan.envp = request.identity != nullptr ? envp.data() : environ;
   for (const auto& candidate : candidates)
     plan.candidates.push_back(candidate.c_str());
   plan.argv = argv.data();

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "proc/job_identity.hpp"
+
 namespace claud::proc {
 
 // What to run for one job. Paths are used as given; relative paths resolve against the caller's
@@ -23,6 +25,9 @@ struct spawn_request {
   std::string working_dir; // empty = inherit
   // Descriptors of cgroup.procs files (see job_cgroups) the child moves itself into before exec.
   std::vector<int> join_cgroups;
+  // The user the job runs as (set by a slave started as root); null: the slave's own. The child
+  // takes its groups, gid and uid after joining its cgroups, and HOME, USER and LOGNAME are its.
+  const job_identity* identity = nullptr;
 };
 
 // A job could not be started; what() is one line a user can act on.
@@ -39,6 +44,7 @@ struct spawn_error : std::runtime_error {
 // - has its signal mask emptied and every signal disposition reset to the default, so nothing the
 //   slave blocks or ignores leaks into jobs;
 // - joins the cgroups of `join_cgroups` before exec, so all it does counts against their limits;
+// - runs as `identity` when it is set (see spawn_request);
 // - inherits the environment and no descriptor other than 0, 1 and 2.
 //
 // Every failure, including a command that cannot be executed, is reported here and never as an

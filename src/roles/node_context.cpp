@@ -19,6 +19,7 @@
 #include "log/log.hpp"
 #include "net/guarded_multiplexer.hpp"
 #include "proc/job_cgroups.hpp"
+#include "proc/job_identity.hpp"
 #include "proc/spawn.hpp"
 #include "state/spec_validation.hpp"
 #include "state/units.hpp"
@@ -119,6 +120,12 @@ slave_setup prepare_slave(const node_options& options, storage::data_dir& dir,
   supervisor.min_free_disk_bytes
       = static_cast<uint64_t>(state::parse_memory_bytes(options.min_free_disk, "--min-free-disk"));
   supervisor.cgroups = open_job_cgroups(options, dir, node_id);
+  try {
+    supervisor.run_as = proc::resolve_job_identity(options.run_as);
+  } catch (const std::invalid_argument& e) {
+    throw startup_error(e.what());
+  }
+  node.set_run_as(supervisor.run_as ? supervisor.run_as->user : proc::current_user_name());
   try {
     supervisor.started
         = std::make_shared<storage::started_attempts>(dir.path() + "/started-attempts");

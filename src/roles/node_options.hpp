@@ -19,6 +19,7 @@ struct node_options {
   std::string memory;              // slaves: offered memory; empty = the machine's
   std::vector<std::string> labels; // slaves and dev: KEY=VALUE, as --label gives them
   std::string cgroups = "auto";    // slaves and dev: auto | off | required (job limits)
+  std::string run_as;              // slaves and dev: the user jobs run as; "": nobody as root
   std::string log = "warn";
   int64_t registration_grace_ms = 5000;  // masters: how long restarted slaves have to re-register
   int64_t reconnect_interval_ms = 250;   // slaves: pause between attempts to reach a master

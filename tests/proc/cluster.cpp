@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -57,6 +58,16 @@ bool contains(const std::vector<std::string>& args, const std::string& what) {
 }
 
 } // namespace
+
+std::string cluster::current_user() {
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (::getpwuid_r(::geteuid(), &entry, buffer.data(), buffer.size(), &found) != 0
+      || found == nullptr)
+    fail("this test runs as uid " + std::to_string(::geteuid()) + ", which has no user name");
+  return entry.pw_name;
+}
 
 bool is_terminal_state(const std::string& state) {
   return state == "succeeded" || state == "failed" || state == "killed" || state == "lost";
@@ -188,6 +199,11 @@ void cluster::spawn(node_process& p) {
   ++p.incarnation;
   std::vector<std::string> argv{binary(),     "--role=" + p.role, "--listen",  p.address,
                                 "--data-dir", p.data_dir,         "--node-id", p.name};
+  // Tests have their jobs write marker files into the test's own dirs, which only the user
+  // running the tests may write: jobs run as that user (a slave started as root would run them
+  // as nobody), unless the test chooses.
+  if (p.role != "master" && !contains(p.args, "--run-as"))
+    argv.insert(argv.end(), {"--run-as", current_user()});
   argv.insert(argv.end(), p.args.begin(), p.args.end());
   int out_fd = ::open(file_of(p, "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int err_fd = ::open(file_of(p, "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -62,6 +62,8 @@ public:
 
   /// The claud binary every process runs: $CLAUD_TEST_BINARY if set, else this build's.
   static std::string binary();
+  /// The name of the user running the tests (slaves and dev nodes run jobs as that user).
+  static std::string current_user();
 
   const std::string& root() const {
     return root_;

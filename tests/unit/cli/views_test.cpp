@@ -150,7 +150,7 @@ TEST_CASE("a node's JSON has its documented keys and free resources") {
   CHECK(keys_of(doc)
         == keys{"id", "role", "address", "state", "cpus_total", "cpus_free", "memory_total_bytes",
                 "memory_free_bytes", "labels", "draining", "limits", "max_output_bytes",
-                "disk_note"});
+                "disk_note", "run_as"});
   CHECK(doc.fields().at("labels").struct_value().fields().empty());
   CHECK_FALSE(doc.fields().at("draining").bool_value());
   CHECK(text(doc, "id") == "s1");
@@ -241,7 +241,7 @@ TEST_CASE("the tables show exits, signals and free/total resources") {
   CHECK(nodes.str().find("7G/8G") != std::string::npos);
   CHECK(nodes.str().rfind("ID ", 0) == 0);
   CHECK(nodes.str().find(" LABELS\n") != std::string::npos);
-  CHECK(nodes.str().find("7G/8G none     -\n") != std::string::npos);
+  CHECK(nodes.str().find("7G/8G none     -          -\n") != std::string::npos);
 }
 
 TEST_CASE("which limits a node enforces shows in JSON and tables, and why not") {
@@ -268,9 +268,9 @@ TEST_CASE("which limits a node enforces shows in JSON and tables, and why not") 
   std::ostringstream nodes;
   cli::print_node_table(nodes, {enforcing, unlimited});
   auto table = nodes.str();
-  CHECK(table.find(" LIMITS   LABELS\n") != std::string::npos);
-  CHECK(table.find(" mem,cpu  -\n") != std::string::npos);
-  CHECK(table.find(" none     -\n") != std::string::npos);
+  CHECK(table.find(" LIMITS   JOBS AS    LABELS\n") != std::string::npos);
+  CHECK(table.find(" mem,cpu  -          -\n") != std::string::npos);
+  CHECK(table.find(" none     -          -\n") != std::string::npos);
   CHECK(table.find("s2: limits not enforced: cgroup v2: other processes share /sys/fs/cgroup/x\n")
         != std::string::npos);
   CHECK(table.find("s1: limits") == std::string::npos);
