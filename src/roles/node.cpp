@@ -55,7 +55,8 @@ void validate(node_options& options) {
   // client submits on its slaves: off this machine that needs an operator who says the network
   // is trusted.
   const auto where = net::parse_host_port(options.listen);
-  if (!options.insecure && !net::is_loopback_host(where.host))
+  const bool on_loopback = net::is_loopback_host(where.host); // may ask DNS: once
+  if (!options.insecure && !on_loopback)
     throw startup_error(fmt::format(
         "refusing to listen on {} without TLS (not built yet): anyone who reaches it could run "
         "commands on the slaves; listen on 127.0.0.1, or add --insecure on a network where "
@@ -112,7 +113,7 @@ void validate(node_options& options) {
     throw startup_error("--registration-grace-ms must exceed twice --reconnect-interval-ms, or "
                         "restarted masters would declare healthy slaves lost");
   log::configure(options.log);
-  if (!net::is_loopback_host(where.host))
+  if (!on_loopback)
     log::warn("node",
               "insecure: listening without TLS; every host that reaches this address can "
               "submit jobs and read their output",
