@@ -4,6 +4,8 @@ find_package(Protobuf REQUIRED)
 find_package(fmt REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(Catch2 2 REQUIRED)
+# Mutual TLS between nodes and clients, and `claud tls` (libssl-dev).
+find_package(OpenSSL REQUIRED)
 include(Catch)
 
 # Debian ships CAF 0.17.6 without a CMake package or pkg-config file: wrap it by hand.

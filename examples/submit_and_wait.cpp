@@ -17,7 +17,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    claud::client cluster{claud::client_options{{argv[1]}}};
+    claud::client_options options;
+    options.addresses = {argv[1]};
+    claud::client cluster{options};
     std::vector<std::string> ids; // all submitted first, so the jobs run side by side
     for (int i = 2; i < argc; ++i) {
       claud::pb::JobSpec spec;

@@ -7,6 +7,7 @@ packages=(
   g++ cmake make            # toolchain
   libcaf-dev                # actors and messages between nodes (CAF 0.17.6)
   libprotobuf-dev protobuf-compiler  # durable and external formats, JSON mapping
+  libssl-dev                # mutual TLS between nodes, and `claud tls` certificates
   libasio-dev               # UDP sockets CAF does not own (discovery beacons)
   libfmt-dev                # formatting of logs and CLI output
   libcli11-dev              # command-line parsing

@@ -11,6 +11,7 @@
 
 #include "cli/command_table.hpp"
 #include "cli/node_flags.hpp"
+#include "cli/tls_commands.hpp"
 #include "roles/node_options.hpp"
 
 int main(int argc, char** argv) {
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   cli::command_values values;
   int exit_code = 0;
   cli::add_commands(app, values, exit_code);
+  cli::add_tls_commands(app, exit_code);
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);

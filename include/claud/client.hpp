@@ -45,6 +45,11 @@ struct client_options {
   // max_wait_poll). A round unanswered by then means the master died (its pending requests get no
   // error) or froze, and the wait is asked again, through another master if need be.
   std::chrono::milliseconds wait_round_timeout = max_wait_poll + std::chrono::milliseconds{1000};
+  // Mutual TLS (see configure_tls): the cluster CA, this user's certificate and key; all empty
+  // for a cluster without TLS.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 /// Reads go through the leader by default and see every acknowledged write (linearizable);

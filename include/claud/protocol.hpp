@@ -37,6 +37,9 @@
 //        they go down; a master keeps at most max_leader_watchers.
 // Between masters:
 //   (raft_atom, pb::RaftMessage)                            -> no answer
+// With mutual TLS, what a peer may ask follows from its certificate's role: a master anything, a
+// client every request above except the slaves' and the masters', a reader only reads (status,
+// wait, jobs, nodes, logs, leader), a slave only the slaves' requests; others get errc::forbidden.
 // Errors come back as caf::error in the `claud` category (see `errc`), whose context is one line.
 
 #include <chrono>
@@ -90,6 +93,7 @@ enum class errc : uint8_t {
   not_leader,          // this master does not lead; the context is the leader's HOST:PORT or ""
   outcome_unknown,     // leadership changed after the write was proposed: it may or may not have
                        // been committed, so it is not retried automatically
+  forbidden,           // the sender's certificate does not allow the request (a reader's submit)
 };
 
 const char* to_string(errc code);
@@ -109,6 +113,13 @@ void register_protocol(caf::actor_system_config& cfg);
 /// and a scheduler whose idle workers sleep at once instead of polling (see the definition).
 /// Nodes, the CLI and actor scripts all start their actor system with it.
 void configure_networked_system(caf::actor_system_config& cfg);
+
+/// Mutual TLS for every connection of the system `cfg` starts (call before it starts): the
+/// cluster CA's certificate, this process's certificate and its private key, PEM files made by
+/// `claud tls`. All three empty: no TLS. The files must have been checked (the client checks
+/// them when it connects).
+void configure_tls(caf::actor_system_config& cfg, const std::string& ca, const std::string& cert,
+                   const std::string& key);
 
 /// The application identifier checked by CAF's middleman on every connection, so a claud process
 /// refuses peers of another program or an incompatible protocol version.

@@ -8,6 +8,7 @@
 #include "actors/internal_atoms.hpp"
 #include "actors/job_waits.hpp"
 #include "claud/protocol.hpp"
+#include "net/peer_identities.hpp"
 #include "state/job_states.hpp"
 
 namespace claud {
@@ -21,6 +22,7 @@ struct api_state {
   uint64_t term = 0;  // of that leader
   job_waits waits;
   std::map<caf::actor_addr, caf::actor> watchers; // slaves told of every new leader
+  net::peer_identities* identities = nullptr;     // who the peers are; nullptr without TLS
   static inline const char* name = "api";
 };
 
@@ -291,7 +293,49 @@ void on_role(self_pointer self, bool leading, const std::string& leader, uint64_
                                                     "leadership; ask again"));
 }
 
+/// What a request asks of its sender's certificate.
+enum class access {
+  read,     // reads: every certificate but a slave's
+  operate,  // writes a user makes: submit, kill, drain
+  slave,    // a slave's registration, reports, pings and watch
+  master,   // raft, between masters
+  internal, // this process's own actors only
+};
+
+/// Why the sender of the current message may not ask for `needed`; none when it may. Without
+/// TLS every peer may ask anything (loopback, or --insecure); this process's own actors always.
+caf::error refusal(self_pointer self, access needed) {
+  auto* identities = self->state.identities;
+  const auto& sender = self->current_sender();
+  if (!sender || sender->node() == self->node())
+    return caf::none;
+  if (needed == access::internal)
+    return make_error(errc::forbidden, "that message is internal to a master");
+  if (!identities)
+    return caf::none;
+  auto who = identities->find(sender->node());
+  if (!who)
+    return make_error(errc::forbidden, "this master does not know the sender's certificate");
+  auto role = who->role;
+  bool allowed = role == net::peer_role::master
+                 || (needed == access::read && role != net::peer_role::slave)
+                 || (needed == access::operate && role == net::peer_role::client)
+                 || (needed == access::slave && role == net::peer_role::slave);
+  if (allowed)
+    return caf::none;
+  const char* may = role == net::peer_role::reader  ? "may only read"
+                    : role == net::peer_role::slave ? "may only register and report"
+                                                    : "may not send what masters and slaves send";
+  return make_error(errc::forbidden,
+                    fmt::format("the {} certificate \"{}\" {}; use a certificate of role {}",
+                                net::to_string(role), who->name, may,
+                                needed == access::slave    ? "slave"
+                                : needed == access::master ? "master"
+                                                           : "client"));
+}
+
 caf::behavior api(self_pointer self, api_config config) {
+  self->state.identities = net::identities_of(self->system());
   self->state.config = std::move(config);
   self->send(self->state.config.leader_election, subscribe_atom::value,
              caf::actor_cast<caf::actor>(self));
@@ -300,22 +344,30 @@ caf::behavior api(self_pointer self, api_config config) {
   auto leading = [=] { return self->state.leading; };
   return {
       [=](submit_atom atom, pb::JobSpec& spec) -> caf::result<pb::Job> {
+        if (auto refused = refusal(self, access::operate))
+          return refused;
         if (!leading())
           return to_leader(self, atom, std::move(spec));
         return submit(self, spec);
       },
       [=](kill_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
+        if (auto refused = refusal(self, access::operate))
+          return refused;
         if (!leading())
           return to_leader(self, atom, job_id);
         return kill(self, job_id);
       },
       [=](drain_atom atom, const std::string& node_id, bool draining,
           bool migrate) -> caf::result<pb::Node> {
+        if (auto refused = refusal(self, access::operate))
+          return refused;
         if (!leading())
           return to_leader(self, atom, node_id, draining, migrate);
         return drain(self, node_id, draining, migrate);
       },
       [=](wait_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
+        if (auto refused = refusal(self, access::read))
+          return refused;
         if (!leading())
           return to_leader(self, atom, job_id);
         pb::JobIds ids;
@@ -323,36 +375,67 @@ caf::behavior api(self_pointer self, api_config config) {
         return wait(self, std::move(ids), false);
       },
       [=](wait_atom atom, pb::JobIds& ids) -> caf::result<pb::JobList> {
+        if (auto refused = refusal(self, access::read))
+          return refused;
         if (!leading())
           return to_leader(self, atom, std::move(ids));
         return wait(self, std::move(ids), true);
       },
       [=](logs_atom atom, pb::LogRequest& request) -> caf::result<pb::LogChunk> {
+        if (auto refused = refusal(self, access::read))
+          return refused;
         if (!leading())
           return to_leader(self, atom, std::move(request));
         return logs(self, request);
       },
-      [=](status_atom atom, const std::string& job_id) {
+      [=](status_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
+        if (auto refused = refusal(self, access::read))
+          return refused;
         return leading() ? forward(self, election(), atom, job_id) : to_leader(self, atom, job_id);
       },
-      [=](jobs_atom atom) {
+      [=](jobs_atom atom) -> caf::result<pb::JobList> {
+        if (auto refused = refusal(self, access::read))
+          return refused;
         return leading() ? forward(self, election(), atom) : to_leader(self, atom);
       },
-      [=](nodes_atom atom) {
+      [=](nodes_atom atom) -> caf::result<pb::NodeList> {
+        if (auto refused = refusal(self, access::read))
+          return refused;
         return leading() ? forward(self, election(), atom) : to_leader(self, atom);
       },
-      [=](leader_atom atom) {
+      [=](leader_atom atom) -> caf::result<pb::LeaderInfo> {
+        if (auto refused = refusal(self, access::read))
+          return refused;
         return leading() ? forward(self, election(), atom) : to_leader(self, atom);
       },
-      [=](local_atom local, status_atom atom, const std::string& job_id) {
+      [=](local_atom local, status_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
+        if (auto refused = refusal(self, access::read))
+          return refused;
         return forward(self, election(), local, atom, job_id);
       },
-      [=](local_atom local, jobs_atom atom) { return forward(self, election(), local, atom); },
-      [=](local_atom local, nodes_atom atom) { return forward(self, election(), local, atom); },
-      [=](local_atom local, leader_atom atom) { return forward(self, election(), local, atom); },
-      [=](expire_atom, uint64_t serial) { expire_wait(self, serial); },
+      [=](local_atom local, jobs_atom atom) -> caf::result<pb::JobList> {
+        if (auto refused = refusal(self, access::read))
+          return refused;
+        return forward(self, election(), local, atom);
+      },
+      [=](local_atom local, nodes_atom atom) -> caf::result<pb::NodeList> {
+        if (auto refused = refusal(self, access::read))
+          return refused;
+        return forward(self, election(), local, atom);
+      },
+      [=](local_atom local, leader_atom atom) -> caf::result<pb::LeaderInfo> {
+        if (auto refused = refusal(self, access::read))
+          return refused;
+        return forward(self, election(), local, atom);
+      },
+      [=](expire_atom, uint64_t serial) {
+        if (!refusal(self, access::internal))
+          expire_wait(self, serial);
+      },
       [=](register_atom atom, pb::SlaveReport& report,
           caf::actor& supervisor) -> caf::result<caf::unit_t> {
+        if (auto refused = refusal(self, access::slave))
+          return refused;
         if (!leading())
           return slave_redirect(self->state);
         return forward(self, self->state.config.resource_tracker, atom, std::move(report),
@@ -360,24 +443,37 @@ caf::behavior api(self_pointer self, api_config config) {
       },
       [=](report_atom atom, std::string& node_id,
           pb::SlaveReport& reports) -> caf::result<caf::unit_t> {
+        if (auto refused = refusal(self, access::slave))
+          return refused;
         if (!leading())
           return slave_redirect(self->state);
         return forward(self, self->state.config.resource_tracker, atom, std::move(node_id),
                        std::move(reports));
       },
       [=](ping_atom atom, std::string& node_id) -> caf::result<caf::unit_t> {
+        if (auto refused = refusal(self, access::slave))
+          return refused;
         if (!leading())
           return slave_redirect(self->state);
         return forward(self, self->state.config.resource_tracker, atom, std::move(node_id));
       },
-      [=](watch_atom, caf::actor& watcher) { return add_watcher(self, watcher); },
+      [=](watch_atom, caf::actor& watcher) -> caf::result<caf::unit_t> {
+        if (auto refused = refusal(self, access::slave))
+          return refused;
+        return add_watcher(self, watcher);
+      },
       [=](raft_atom atom, pb::RaftMessage& message) {
-        self->send(election(), atom, std::move(message));
+        if (!refusal(self, access::master))
+          self->send(election(), atom, std::move(message));
       },
       [=](role_atom, bool is_leader, const std::string& leader, uint64_t term) {
-        on_role(self, is_leader, leader, term);
+        if (!refusal(self, access::internal))
+          on_role(self, is_leader, leader, term);
       },
-      [=](job_update_atom, const pb::Job& job) { on_job_update(self, job); },
+      [=](job_update_atom, const pb::Job& job) {
+        if (!refusal(self, access::internal))
+          on_job_update(self, job);
+      },
       [=](node_update_atom, const pb::Node&) {
         // Nodes matter to the api only through reads.
       },

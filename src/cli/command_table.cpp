@@ -12,6 +12,13 @@ void add_common(CLI::App* command, common_options& common) {
   command->add_option("--cluster", common.cluster,
                       "HOST:PORT[,...] of masters (default: $CLAUD_ADDR, else 127.0.0.1:7400)");
   command->add_flag("--json", common.json, "Print one JSON document (schema in the README)");
+  command->add_option("--tls-ca", common.tls_ca,
+                      "Mutual TLS: the cluster CA's certificate (default: $CLAUD_TLS_CA)");
+  command->add_option("--tls-cert", common.tls_cert,
+                      "Mutual TLS: your certificate, of role client or reader (default: "
+                      "$CLAUD_TLS_CERT)");
+  command->add_option("--tls-key", common.tls_key,
+                      "Mutual TLS: your private key (default: $CLAUD_TLS_KEY)");
 }
 
 void add_local(CLI::App* command, common_options& common) {

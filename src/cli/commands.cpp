@@ -17,14 +17,22 @@ namespace claud::cli {
 
 namespace {
 
+/// The flag's value, else the environment variable's, else "".
+std::string flag_or_env(const std::string& flag, const char* variable) {
+  if (!flag.empty())
+    return flag;
+  const char* env = std::getenv(variable);
+  return env != nullptr ? env : "";
+}
+
 client_options connection(const common_options& common) {
-  std::string addresses = common.cluster;
-  if (addresses.empty())
-    if (const char* env = std::getenv("CLAUD_ADDR"); env != nullptr && *env != '\0')
-      addresses = env;
+  std::string addresses = flag_or_env(common.cluster, "CLAUD_ADDR");
   if (addresses.empty())
     addresses = default_cluster_address;
   client_options options;
+  options.tls_ca = flag_or_env(common.tls_ca, "CLAUD_TLS_CA");
+  options.tls_cert = flag_or_env(common.tls_cert, "CLAUD_TLS_CERT");
+  options.tls_key = flag_or_env(common.tls_key, "CLAUD_TLS_KEY");
   size_t start = 0;
   for (;;) {
     auto comma = addresses.find(',', start);

@@ -11,6 +11,9 @@ struct common_options {
   std::string cluster; // HOST:PORT[,...]; empty = $CLAUD_ADDR, else the dev address
   bool json = false;
   bool local = false; // reads: answer from the reached master's own state (maybe behind)
+  std::string tls_ca; // mutual TLS; empty = $CLAUD_TLS_CA, $CLAUD_TLS_CERT, $CLAUD_TLS_KEY
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 struct submit_options {

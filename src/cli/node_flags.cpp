@@ -12,8 +12,13 @@ void add_node_flags(CLI::App& app, roles::node_options& o) {
   app.add_option("--role", o.role, "Run a node: master, slave or dev (both in one process)");
   app.add_option("--listen", o.listen, "HOST:PORT this node listens on (dev: 127.0.0.1:7400)");
   app.add_flag("--insecure", o.insecure,
-               "Listen on a non-loopback --listen address although nothing authenticates or "
-               "encrypts claud's connections yet (TLS is not built): only on a trusted network");
+               "Listen on a non-loopback --listen address without TLS: nothing authenticates or "
+               "encrypts claud's connections then; only on a trusted network");
+  app.add_option("--tls-ca", o.tls_ca,
+                 "Mutual TLS: the cluster CA's certificate (`claud tls ca` makes it)");
+  app.add_option("--tls-cert", o.tls_cert,
+                 "Mutual TLS: this node's certificate (`claud tls cert --role master|slave`)");
+  app.add_option("--tls-key", o.tls_key, "Mutual TLS: this node's private key (mode 0600)");
   app.add_option("--join", o.join,
                  "HOST:PORT[,...]: the masters, the same list for every node (a master skips "
                  "itself)");

@@ -13,13 +13,22 @@
 
 #include "claud/protocol.hpp"
 #include "net/address.hpp"
+#include "net/tls_context.hpp"
 #include "state/job_states.hpp"
 
 namespace claud {
 
 namespace {
 
-caf::actor_system_config& configure(caf::actor_system_config& cfg) {
+caf::actor_system_config& configure(caf::actor_system_config& cfg, const client_options& options) {
+  if (!options.tls_ca.empty() || !options.tls_cert.empty() || !options.tls_key.empty()) {
+    try { // checked here: the actor system could only end the process over a bad file
+      net::tls_context check{{options.tls_ca, options.tls_cert, options.tls_key}};
+    } catch (const net::certificate_error& e) {
+      throw client_error(e.what());
+    }
+    configure_tls(cfg, options.tls_ca, options.tls_cert, options.tls_key);
+  }
   configure_networked_system(cfg);
   // A client is short-lived and mostly waits: a few workers are plenty.
   cfg.set("scheduler.max-threads", 2);
@@ -43,7 +52,7 @@ struct client::impl {
   std::string address;
 
   explicit impl(client_options opts)
-      : options(std::move(opts)), system(configure(cfg)), self(system) {}
+      : options(std::move(opts)), system(configure(cfg, options)), self(system) {}
 
   /// The api published at `where`, within connect_timeout: a frozen master's kernel still
   /// accepts the TCP connection, and CAF's blocking remote_actor would wait for its handshake
@@ -65,6 +74,7 @@ struct client::impl {
 
   void connect() {
     std::vector<std::string> failures;
+    bool refused = false; // a master closed the connection during CAF's handshake
     for (const auto& text : options.addresses) {
       net::host_port where;
       try {
@@ -78,8 +88,16 @@ struct client::impl {
         address = text;
         return;
       }
+      refused = refused || handle.error() == caf::sec::disconnect_during_handshake;
       failures.push_back(fmt::format("{} ({})", text, error_message(handle.error())));
     }
+    if (refused)
+      throw client_error(
+          fmt::format("the cluster at {} closed the connection before it was set up: it may use "
+                      "TLS (give --tls-ca, --tls-cert and --tls-key, or $CLAUD_TLS_*, with a "
+                      "certificate of its CA) or refuse this certificate (its log says why)",
+                      fmt::join(failures, ", ")),
+          true);
     throw client_error(
         fmt::format("cannot reach the cluster at {}; start one with `claud --role=dev`, or point "
                     "--cluster or CLAUD_ADDR at a running master",

@@ -1,20 +1,26 @@
 #pragma once
-// guarded_multiplexer: CAF's default network backend, except that no connection may make this
-// process reserve more than `claud.max-message-bytes` for one message before its bytes arrive.
+// guarded_multiplexer: CAF's default network backend, with two guards on every connection.
 //
-// CAF 0.17's BASP broker reads a 32-byte header, then asks for exactly the payload length the
-// header announces, and the stream reserves (and zero-fills) that much at once: one connection
-// announcing 0xFFFFFFF0 bytes grew a node by 2-3.6 GiB, and BASP has no limit of its own. Every
-// scribe (a TCP connection, accepted or opened) of this backend refuses a read larger than the
-// limit: it logs the peer, shuts the socket, and reads at most another header, so CAF closes the
-// connection through its usual path. The check costs one comparison per read.
+// Size: no connection may make this process reserve more than `claud.max-message-bytes` for one
+// message before its bytes arrive. CAF 0.17's BASP broker reads a 32-byte header, then asks for
+// exactly the payload length the header announces, and the stream reserves (and zero-fills) that
+// much at once: one connection announcing 0xFFFFFFF0 bytes grew a node by 2-3.6 GiB, and BASP has
+// no limit of its own. A read larger than the limit drops the peer instead (logged): the socket is
+// shut, CAF reads at most another header, sees the end and closes the connection its usual way.
 //
-// Memory is bounded per connection (the limit), not in total; TLS (caf_openssl makes its own
-// scribes) would need the same guard.
+// Identity: with `claud.tls.*` set, every connection, accepted or opened, is mutual TLS
+// (tls_session) and what its peer sends passes basp_gate first. Every path CAF has to a socket
+// (publish, connect_atom to the middleman, remote_actor) comes here, so none bypasses either
+// guard. CAF's OpenSSL module is not used: its connections skip this backend's scribes, build a
+// TLS context per connection, and cannot tell who the peer is.
 
 #include <cstddef>
+#include <memory>
 
 #include <caf/io/network/default_multiplexer.hpp>
+
+#include "net/peer_identities.hpp"
+#include "net/tls_context.hpp"
 
 namespace claud::net {
 
@@ -25,15 +31,34 @@ constexpr const char* max_message_bytes_key = "claud.max-message-bytes";
 /// a larger --max-message-size on every node.
 constexpr size_t default_max_message_bytes = size_t{256} << 20;
 
+/// The TLS files named in `cfg`'s content (all empty when TLS is off).
+tls_files tls_files_of(const caf::actor_system_config& cfg);
+
 class guarded_multiplexer : public caf::io::network::default_multiplexer {
 public:
-  /// Constructed by the middleman (`cfg.load<caf::io::middleman, guarded_multiplexer>()`).
+  /// Constructed by the middleman (`cfg.load<caf::io::middleman, guarded_multiplexer>()`). The
+  /// TLS files must have been checked (a tls_context made from them) before: a bad file here
+  /// ends the process.
   explicit guarded_multiplexer(caf::actor_system* system);
+  ~guarded_multiplexer() override;
 
+  /// An accepted connection.
   caf::io::scribe_ptr new_scribe(caf::io::network::native_socket fd) override;
+  /// A connection this process opens.
+  caf::expected<caf::io::scribe_ptr> new_tcp_scribe(const std::string& host,
+                                                    uint16_t port) override;
+
+  /// Who the peers are; nullptr without TLS.
+  peer_identities* identities() {
+    return identities_.get();
+  }
 
 private:
+  caf::io::scribe_ptr make_scribe(caf::io::network::native_socket fd, bool accepted);
+
   size_t max_message_bytes_;
+  std::unique_ptr<tls_context> tls_;
+  std::unique_ptr<peer_identities> identities_;
 };
 
 } // namespace claud::net

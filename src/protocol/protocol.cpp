@@ -24,6 +24,8 @@ const char* to_string(errc code) {
     return "overloaded";
   case errc::not_leader:
     return "not leader";
+  case errc::forbidden:
+    return "forbidden";
   case errc::outcome_unknown:
     return "outcome unknown";
   }
@@ -86,6 +88,15 @@ void register_protocol(caf::actor_system_config& cfg) {
                            return text;
                          });
   cfg.set("middleman.app-identifiers", std::vector<std::string>{application_id});
+}
+
+void configure_tls(caf::actor_system_config& cfg, const std::string& ca, const std::string& cert,
+                   const std::string& key) {
+  if (ca.empty() && cert.empty() && key.empty())
+    return;
+  caf::put(cfg.content, net::tls_ca_key, ca);
+  caf::put(cfg.content, net::tls_cert_key, cert);
+  caf::put(cfg.content, net::tls_key_key, key);
 }
 
 void configure_networked_system(caf::actor_system_config& cfg) {

@@ -11,6 +11,7 @@
 #include "log/log.hpp"
 #include "net/address.hpp"
 #include "net/loopback.hpp"
+#include "net/tls_context.hpp"
 #include "roles/node_context.hpp"
 #include "state/spec_validation.hpp"
 #include "state/units.hpp"
@@ -42,6 +43,29 @@ void validate_labels(const node_options& options) {
   }
 }
 
+/// Whether the node runs mutual TLS; throws startup_error when its files cannot serve, or its
+/// certificate is not for its role (a master's key on a slave would let the slave's jobs act as
+/// a master).
+bool validate_tls(const node_options& options) {
+  if (options.tls_ca.empty() && options.tls_cert.empty() && options.tls_key.empty())
+    return false;
+  if (options.insecure)
+    throw startup_error("--insecure is for nodes without TLS; drop it or the --tls-* flags");
+  try {
+    net::tls_context context{{options.tls_ca, options.tls_cert, options.tls_key}};
+    auto wanted = options.role == "slave" ? net::peer_role::slave : net::peer_role::master;
+    if (context.self().role != wanted)
+      throw startup_error(fmt::format("--tls-cert {} is a {} certificate (\"{}\"); a {} needs a "
+                                      "{} one: claud tls cert --role {} --name NAME",
+                                      options.tls_cert, net::to_string(context.self().role),
+                                      context.self().name, options.role, net::to_string(wanted),
+                                      net::to_string(wanted)));
+  } catch (const net::certificate_error& e) {
+    throw startup_error(e.what());
+  }
+  return true;
+}
+
 void validate(node_options& options) {
   if (options.role != "master" && options.role != "slave" && options.role != "dev")
     throw startup_error(fmt::format(
@@ -51,16 +75,17 @@ void validate(node_options& options) {
       throw startup_error("a slave needs --listen HOST:PORT, a port of its own");
     options.listen = default_listen;
   }
-  // Nothing yet authenticates a peer or encrypts what it sends, and a master runs any command a
-  // client submits on its slaves: off this machine that needs an operator who says the network
-  // is trusted.
+  const bool tls = validate_tls(options);
+  // Without TLS nothing authenticates a peer or encrypts what it sends, and a master runs any
+  // command a client submits on its slaves: off this machine that needs TLS, or an operator who
+  // says the network is trusted.
   const auto where = net::parse_host_port(options.listen);
   const bool on_loopback = net::is_loopback_host(where.host); // may ask DNS: once
-  if (!options.insecure && !on_loopback)
+  if (!tls && !options.insecure && !on_loopback)
     throw startup_error(fmt::format(
-        "refusing to listen on {} without TLS (not built yet): anyone who reaches it could run "
-        "commands on the slaves; listen on 127.0.0.1, or add --insecure on a network where "
-        "every host is trusted",
+        "refusing to listen on {} without TLS: anyone who reaches it could run commands on the "
+        "slaves; give --tls-ca, --tls-cert and --tls-key (see `claud tls`), listen on "
+        "127.0.0.1, or add --insecure on a network where every host is trusted",
         options.listen));
   if (!options.join.empty())
     net::parse_host_port_list(options.join);
@@ -113,7 +138,7 @@ void validate(node_options& options) {
     throw startup_error("--registration-grace-ms must exceed twice --reconnect-interval-ms, or "
                         "restarted masters would declare healthy slaves lost");
   log::configure(options.log);
-  if (!on_loopback)
+  if (!tls && !on_loopback)
     log::warn("node",
               "insecure: listening without TLS; every host that reaches this address can "
               "submit jobs and read their output",

@@ -18,6 +18,7 @@
 #include "claud/protocol.hpp"
 #include "log/log.hpp"
 #include "net/guarded_multiplexer.hpp"
+#include "net/peer_identities.hpp"
 #include "proc/job_cgroups.hpp"
 #include "proc/job_identity.hpp"
 #include "proc/spawn.hpp"
@@ -32,6 +33,7 @@ claud_system_config::claud_system_config(const node_options& options) {
   caf::put(content, net::max_message_bytes_key,
            static_cast<size_t>(
                state::parse_memory_bytes(options.max_message_size, "--max-message-size")));
+  configure_tls(*this, options.tls_ca, options.tls_cert, options.tls_key);
   configure_networked_system(*this);
 }
 
@@ -47,6 +49,8 @@ const caf::actor& actor_stopper::add(caf::actor actor) {
 }
 
 void publish_api(caf::actor_system& system, const caf::actor& api, const net::host_port& where) {
+  if (auto* identities = net::identities_of(system))
+    identities->add_door(api.id()); // the one actor peers that are not masters may ask
   auto port = system.middleman().publish(api, where.port, where.host.c_str(), true);
   if (!port)
     throw startup_error(fmt::format("cannot listen on {} ({}); is another claud running there? "

@@ -12,6 +12,9 @@ struct node_options {
   std::string role;      // master | slave | dev
   std::string listen;    // HOST:PORT
   bool insecure = false; // may listen on a non-loopback address without TLS
+  std::string tls_ca;    // mutual TLS: the cluster CA's certificate (all three, or none)
+  std::string tls_cert;  // this node's certificate: role master (masters, dev) or slave
+  std::string tls_key;   // its private key, readable by its owner only
   std::string join;      // HOST:PORT[,...]: the masters (slaves), or the other masters (masters)
   std::string data_dir;
   std::string node_id;             // empty: generated once and kept in the data dir

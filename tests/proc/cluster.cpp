@@ -81,6 +81,8 @@ cluster::cluster() : failures_at_start_(failed_assertions.load()) {
   // destructor can end them too.
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   ::unsetenv("CLAUD_ADDR");
+  for (const char* tls : {"CLAUD_TLS_CA", "CLAUD_TLS_CERT", "CLAUD_TLS_KEY"})
+    ::unsetenv(tls); // a test that wants TLS sets them
   const char* tmpdir = std::getenv("TMPDIR");
   std::string tmpl
       = std::string{tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp"} + "/claud-proc-XXXXXX";
@@ -178,10 +180,36 @@ std::string cluster::node_stderr(const std::string& name) const {
   return read_file(file_of(nodes_.at(name), "stderr"));
 }
 
+void cluster::use_tls() {
+  if (::mkdir(tls_dir().c_str(), 0700) != 0)
+    fail("cannot create " + tls_dir() + ": " + errno_text());
+  auto made = run_raw({"tls", "ca", "--dir", tls_dir(), "--cluster-name", "test"});
+  if (made.exit_code != 0)
+    fail("claud tls ca failed: " + made.describe());
+  issue_certificate("operator", "client");
+  ::setenv("CLAUD_TLS_CA", (tls_dir() + "/ca.pem").c_str(), 1);
+  ::setenv("CLAUD_TLS_CERT", (tls_dir() + "/operator.pem").c_str(), 1);
+  ::setenv("CLAUD_TLS_KEY", (tls_dir() + "/operator-key.pem").c_str(), 1);
+  tls_ = true;
+}
+
+void cluster::issue_certificate(const std::string& name, const std::string& role) const {
+  auto issued = run_raw(
+      {"tls", "cert", "--dir", tls_dir(), "--role", role, "--name", name, "--ip", "127.0.0.1"});
+  if (issued.exit_code != 0)
+    fail("claud tls cert failed: " + issued.describe());
+}
+
 node_process& cluster::add_node(const std::string& name, const std::string& role,
                                 std::vector<std::string> args, const std::string& master) {
   if (nodes_.count(name))
     fail("a node named " + name + " was started already; use restart()");
+  if (tls_) {
+    issue_certificate(name, role == "slave" ? "slave" : "master");
+    args.insert(args.end(),
+                {"--tls-ca", tls_dir() + "/ca.pem", "--tls-cert", tls_dir() + "/" + name + ".pem",
+                 "--tls-key", tls_dir() + "/" + name + "-key.pem"});
+  }
   node_process p;
   p.name = name;
   p.role = role;

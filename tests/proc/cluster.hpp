@@ -87,6 +87,17 @@ public:
   node_process& start_slave(const std::string& name, const std::string& cpus,
                             const std::string& memory, std::vector<std::string> extra = {},
                             const std::string& master = {});
+  /// From now on every node started runs mutual TLS with a certificate of its own
+  /// (tls_dir()/NAME.pem: role slave for slaves, master for the others), and every command runs
+  /// with the client certificate tls_dir()/operator.pem (through $CLAUD_TLS_*).
+  void use_tls();
+  /// ROOT/tls: the cluster CA and every certificate issued.
+  std::string tls_dir() const {
+    return root_ + "/tls";
+  }
+  /// Issues tls_dir()/NAME.pem and NAME-key.pem (`claud tls cert`).
+  void issue_certificate(const std::string& name, const std::string& role) const;
+
   /// A dev node (master and slave in one process); returns once it lists itself as alive.
   node_process& start_dev(const std::string& name, std::vector<std::string> extra = {});
 
@@ -163,6 +174,7 @@ private:
   std::map<std::string, node_process> nodes_;
   std::vector<std::string> start_order_;
   std::vector<int> used_ports_;
+  bool tls_ = false;
   long failures_at_start_ = 0;
 };
 

@@ -15,8 +15,8 @@ using namespace claud::test;
 TEST_CASE("a node refuses a non-loopback --listen without --insecure, in one line") {
   cluster c;
   const auto port = std::to_string(cluster::free_port());
-  for (const std::string& role : {"dev", "master", "slave"}) {
-    for (const std::string& host : {"0.0.0.0", "[::]", "192.0.2.1"}) {
+  for (std::string role : {"dev", "master", "slave"}) {
+    for (std::string host : {"0.0.0.0", "[::]", "192.0.2.1"}) {
       const auto listen = host + ":" + port;
       std::vector<std::string> args{"--role=" + role, "--listen", listen, "--data-dir",
                                     c.root() + "/" + role};
@@ -27,9 +27,9 @@ TEST_CASE("a node refuses a non-loopback --listen without --insecure, in one lin
       CHECK(r.exit_code == 1);
       CHECK(r.err
             == "claud: error: refusing to listen on " + listen
-                   + " without TLS (not built yet): anyone who reaches it could run "
-                     "commands on the slaves; listen on 127.0.0.1, or add --insecure on a "
-                     "network where every host is trusted\n");
+                   + " without TLS: anyone who reaches it could run commands on the slaves; "
+                     "give --tls-ca, --tls-cert and --tls-key (see `claud tls`), listen on "
+                     "127.0.0.1, or add --insecure on a network where every host is trusted\n");
       CHECK(r.out.empty()); // it never started
     }
   }

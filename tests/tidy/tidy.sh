@@ -30,7 +30,7 @@ declare -A may_include=(
   [replica]="replica raft state storage" [protocol]="protocol net"
   [client]="client protocol net state"
   [actors]="actors protocol log net proc replica sched slave state storage"
-  [cli]="cli client protocol log roles state"
+  [cli]="cli client protocol log net roles state"
   [roles]="roles actors protocol log net proc state storage"
 )
 for dir in src/*/; do
