@@ -1,7 +1,8 @@
 // Commit latency and throughput of writes (job submissions) on 3 real masters: one client at a
 // time, then 64 concurrent, through the leader; with how many log entries each fsync carried on
-// the leader. Beside them, this disk's raw latency of a small fsync'd append, measured in the same
-// run. Prints a table and one JSON line per case.
+// the leader; on a cluster without TLS, then on one with mutual TLS on every connection. Beside
+// them, this disk's raw latency of a small fsync'd append, measured in the same run. Prints a
+// table and one JSON line per case.
 //
 //   CLAUD_BENCH_WRITES=5000 build/bench/commit_bench   (make bench; `make test` runs a smoke size)
 
@@ -70,36 +71,48 @@ load_result run_load(caf::actor_system& system, const caf::actor& api, size_t co
   return result;
 }
 
-pb::LeaderInfo leader_stats(const std::string& address) {
+/// The client's TLS files on a cluster that use_tls() set up; empty without TLS.
+struct client_tls {
+  std::string ca, cert, key;
+};
+
+client_tls tls_of(const cluster& c, bool tls) {
+  if (!tls)
+    return {};
+  return {c.tls_dir() + "/ca.pem", c.tls_dir() + "/operator.pem",
+          c.tls_dir() + "/operator-key.pem"};
+}
+
+pb::LeaderInfo leader_stats(const std::string& address, const client_tls& tls) {
   client_options options;
   options.addresses = {address};
+  options.tls_ca = tls.ca;
+  options.tls_cert = tls.cert;
+  options.tls_key = tls.key;
   return client{options}.leader(read_mode::local);
 }
 
-} // namespace
-
-TEST_CASE("commit latency and throughput of writes on 3 masters") {
+/// Both loads on a fresh cluster of 3 masters, with or without TLS.
+void measure(bool tls, const bench::fsync_baseline& fsync) {
   cluster c;
+  if (tls)
+    c.use_tls();
   c.start_masters({"m1", "m2", "m3"});
   auto leader_address = c.address(c.leader_name());
-  auto fsync = bench::measure_fsync(c.root(), 200);
+  auto files = tls_of(c, tls);
 
   caf::actor_system_config cfg;
+  configure_tls(cfg, files.ca, files.cert, files.key);
   configure_networked_system(cfg);
   caf::actor_system system{cfg};
   auto where = net::parse_host_port(leader_address);
   auto api = system.middleman().remote_actor(where.host, where.port);
   REQUIRE(api);
 
-  std::cout << fmt::format("baseline: one 200-byte append + fdatasync: p50 {:.2f} ms, p99 {:.2f} "
-                           "ms\n",
-                           fsync.p50_ms, fsync.p99_ms);
-  std::cout << fmt::format("{:<12} {:>7} {:>10} {:>10} {:>12} {:>16}\n", "clients", "writes",
-                           "p50 ms", "p99 ms", "writes/s", "entries/fsync");
   for (size_t clients : {size_t{1}, size_t{64}}) {
-    auto before = leader_stats(leader_address);
+    auto before = leader_stats(leader_address, files);
     auto result = run_load(system, *api, writes(), clients);
-    auto after = leader_stats(leader_address);
+    auto after = leader_stats(leader_address, files);
     double per_sync = after.syncs() > before.syncs()
                           ? static_cast<double>(after.entries_written() - before.entries_written())
                                 / static_cast<double>(after.syncs() - before.syncs())
@@ -107,13 +120,28 @@ TEST_CASE("commit latency and throughput of writes on 3 masters") {
     double rate = static_cast<double>(result.latency_ms.size()) / result.seconds;
     auto p50 = bench::percentile(result.latency_ms, 50);
     auto p99 = bench::percentile(result.latency_ms, 99);
-    std::cout << fmt::format("{:<12} {:>7} {:>10.2f} {:>10.2f} {:>12.0f} {:>16.1f}\n", clients,
-                             result.latency_ms.size(), p50, p99, rate, per_sync);
+    std::cout << fmt::format("{:<5} {:<8} {:>7} {:>10.2f} {:>10.2f} {:>12.0f} {:>16.1f}\n",
+                             tls ? "on" : "off", clients, result.latency_ms.size(), p50, p99, rate,
+                             per_sync);
     std::cout << fmt::format(
-        "{{\"bench\":\"commit\",\"clients\":{},\"writes\":{},\"p50_ms\":{:.3f},"
+        "{{\"bench\":\"commit\",\"tls\":{},\"clients\":{},\"writes\":{},\"p50_ms\":{:.3f},"
         "\"p99_ms\":{:.3f},\"writes_per_s\":{:.0f},\"entries_per_fsync\":"
         "{:.2f},\"fsync_p50_ms\":{:.3f}}}\n",
-        clients, result.latency_ms.size(), p50, p99, rate, per_sync, fsync.p50_ms);
+        tls, clients, result.latency_ms.size(), p50, p99, rate, per_sync, fsync.p50_ms);
     CHECK(result.failures == 0);
   }
+}
+
+} // namespace
+
+TEST_CASE("commit latency and throughput of writes on 3 masters, without and with TLS") {
+  cluster scratch; // a dir on the same disk as the clusters' data dirs
+  auto fsync = bench::measure_fsync(scratch.root(), 200);
+  std::cout << fmt::format("baseline: one 200-byte append + fdatasync: p50 {:.2f} ms, p99 {:.2f} "
+                           "ms\n",
+                           fsync.p50_ms, fsync.p99_ms);
+  std::cout << fmt::format("{:<5} {:<8} {:>7} {:>10} {:>10} {:>12} {:>16}\n", "tls", "clients",
+                           "writes", "p50 ms", "p99 ms", "writes/s", "entries/fsync");
+  measure(false, fsync);
+  measure(true, fsync);
 }
