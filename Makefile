@@ -35,7 +35,8 @@ bench: build
 sim-long: build
 	cmake --build $(BUILD_DIR) --target sim-long
 
-# The chaos suite for longer (make test runs it for 30 s); CLAUD_CHAOS_SEED replays a run.
+# The chaos suite for longer (make test runs it for 30 s); CLAUD_CHAOS_SEED replays a run, and
+# CLAUD_CHAOS_TLS=1 runs it over mutual TLS.
 chaos: build
 	CLAUD_CHAOS_S=$${CLAUD_CHAOS_S:-300} $(BUILD_DIR)/tests/proc/chaos_test
 

@@ -35,37 +35,9 @@ struct tcp_policy {
   }
 };
 
-using tcp_stream = caf::io::network::stream_impl<tcp_policy>;
-
-/// A TLS connection's stream, which stops asking for writability while its handshake waits for
-/// the peer. The broker queues its first message at once, and OpenSSL cannot send it before the
-/// handshake: a stream that kept its write interest would spin the multiplexer's thread until the
-/// peer answered, and for ever for a peer that connects and says nothing.
-class tls_stream : public caf::io::network::stream_impl<tls_policy> {
-public:
-  tls_stream(caf::io::network::default_multiplexer& mx, native_socket fd, tls_policy policy)
-      : stream_impl(mx, fd, policy), session_(std::move(policy.session)) {}
-
-  void handle_event(caf::io::network::operation op) override {
-    using caf::io::network::operation;
-    stream_impl::handle_event(op);
-    if (op == operation::write && session_->handshaking()) {
-      backend().del(operation::write, fd(), this);
-      writes_paused_ = true;
-    } else if (op == operation::read && writes_paused_ && !session_->handshaking()) {
-      writes_paused_ = false;
-      backend().add(operation::write, fd(), this);
-    }
-  }
-
-private:
-  std::shared_ptr<tls_session> session_;
-  bool writes_paused_ = false;
-};
-
-/// One connection: CAF's scribe_impl over `Stream` (tcp_stream or tls_stream), plus the guards.
-/// Runs on the multiplexer's thread, like every scribe.
-template<class Stream, class Policy>
+/// One connection: CAF's scribe_impl over a stream of `Policy`, plus the guards. Runs on the
+/// multiplexer's thread, like every scribe.
+template<class Policy>
 class guarded_scribe : public caf::io::scribe {
 public:
   guarded_scribe(caf::io::network::default_multiplexer& mx, native_socket fd, size_t limit,
@@ -149,7 +121,7 @@ private:
   bool dropped_ = false;
   bool launched_ = false;
   std::unique_ptr<basp_gate> gate_; // outlives the stream, whose TLS session refers to it
-  Stream stream_;
+  caf::io::network::stream_impl<Policy> stream_;
 };
 
 } // namespace
@@ -188,12 +160,12 @@ caf::expected<caf::io::scribe_ptr> guarded_multiplexer::new_tcp_scribe(const std
 caf::io::scribe_ptr guarded_multiplexer::make_scribe(native_socket fd, bool accepted) {
   static_cast<void>(caf::io::network::keepalive(fd, true)); // as default_multiplexer does
   if (!tls_)
-    return caf::make_counted<guarded_scribe<tcp_stream, tcp_policy>>(*this, fd, max_message_bytes_,
-                                                                     nullptr, tcp_policy{});
+    return caf::make_counted<guarded_scribe<tcp_policy>>(*this, fd, max_message_bytes_, nullptr,
+                                                         tcp_policy{});
   auto gate = std::make_unique<basp_gate>(*identities_);
   auto session = std::make_shared<tls_session>(*tls_, fd, accepted, *gate);
-  return caf::make_counted<guarded_scribe<tls_stream, tls_policy>>(
-      *this, fd, max_message_bytes_, std::move(gate), tls_policy{session});
+  return caf::make_counted<guarded_scribe<tls_policy>>(*this, fd, max_message_bytes_,
+                                                       std::move(gate), tls_policy{session});
 }
 
 } // namespace claud::net

@@ -30,10 +30,6 @@ public:
   caf::io::network::rw_state write_some(size_t& result, const void* buf, size_t len);
   /// Whether OpenSSL holds at least `threshold` decrypted bytes (the socket may show none).
   bool must_read_more(size_t threshold) const;
-  /// Whether the handshake still waits (neither done nor refused).
-  bool handshaking() const {
-    return !established_ && !refused_;
-  }
 
 private:
   /// Advances the handshake; success while it goes on or once it is done.

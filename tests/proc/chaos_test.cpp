@@ -12,7 +12,8 @@
 //   6. every node exits with status 0 within 5 s of SIGTERM;
 //   7. no job process outlives the cluster.
 // CLAUD_CHAOS_S bounds the faults (default 30 s; `make chaos` runs 300) and CLAUD_CHAOS_SEED
-// replays a run's choices (default: random). The seed is printed first; a failure prints the
+// replays a run's choices (default: random); CLAUD_CHAOS_TLS=1 runs the cluster and its clients
+// over mutual TLS. The seed is printed first; a failure prints the
 // line that reproduces it, the fault timeline and the failing jobs (CLAUD_CHAOS_VERBOSE=1 prints
 // the timeline also when it passes).
 
@@ -294,6 +295,8 @@ void chaos_run::run() {
 
   start_ms_ = wall_ms();
   try {
+    if (env_number("CLAUD_CHAOS_TLS", 0) != 0)
+      c_.use_tls();
     c_.start_masters(masters_, {"--slave-timeout-ms", "2000"});
     for (const auto& s : slaves_)
       c_.start_slave(s, "4", "4G");
