@@ -124,13 +124,14 @@ private:
   caf::io::network::stream_impl<Policy> stream_;
 };
 
-} // namespace
-
+/// The TLS files named in `cfg`'s content (all empty when TLS is off).
 tls_files tls_files_of(const caf::actor_system_config& cfg) {
   return {caf::get_or(cfg, tls_ca_key, std::string{}),
           caf::get_or(cfg, tls_cert_key, std::string{}),
           caf::get_or(cfg, tls_key_key, std::string{})};
 }
+
+} // namespace
 
 guarded_multiplexer::guarded_multiplexer(caf::actor_system* system)
     : default_multiplexer(system),

@@ -31,9 +31,6 @@ constexpr const char* max_message_bytes_key = "claud.max-message-bytes";
 /// a larger --max-message-size on every node.
 constexpr size_t default_max_message_bytes = size_t{256} << 20;
 
-/// The TLS files named in `cfg`'s content (all empty when TLS is off).
-tls_files tls_files_of(const caf::actor_system_config& cfg);
-
 class guarded_multiplexer : public caf::io::network::default_multiplexer {
 public:
   /// Constructed by the middleman (`cfg.load<caf::io::middleman, guarded_multiplexer>()`). The
