@@ -121,11 +121,27 @@ void escalate(self_pointer self, const std::string& job_id, uint32_t attempt) {
     proc::signal_process_group(static_cast<pid_t>(pid), SIGKILL);
 }
 
+/// Who `job` runs as here: the user it asks for, else --run-as's (null: the slave's own user).
+/// Throws spawn_error when this slave does not let jobs run as the user asked for (it was placed
+/// by a leader that knew this slave with other --allow-users).
+const proc::job_identity* identity_of(const job_supervisor_config& config, const pb::Job& job) {
+  const auto& user = job.spec().user();
+  const auto* own = config.run_as ? &*config.run_as : nullptr;
+  if (user.empty() || (own != nullptr ? user == own->user : user == proc::current_user_name()))
+    return own;
+  if (auto allowed = config.allowed_users.find(user); allowed != config.allowed_users.end())
+    return &allowed->second;
+  throw proc::spawn_error(fmt::format(
+      "cannot start job: slave {} does not let jobs run as {}; start it with --allow-users {}",
+      config.node_id, user, user));
+}
+
 /// Spawns the attempt the book has begun; returns its pid, or throws spawn_error (or the
 /// runtime_error of a cgroup or journal that cannot be written).
 pid_t spawn(self_pointer self, const pb::Job& job, const slave::attempt_key& attempt) {
   auto& st = self->state;
   proc::spawn_request request;
+  request.identity = identity_of(st.config, job);
   request.argv.assign(job.spec().argv().begin(), job.spec().argv().end());
   // The pump watches both pipes before the spawn: if the spawn fails, closing the write ends
   // ends the streams like a job that wrote nothing.
@@ -138,7 +154,6 @@ pid_t spawn(self_pointer self, const pb::Job& job, const slave::attempt_key& att
   auto cgroup = st.config.cgroups->acquire(job.spec().cpu_millis(), job.spec().memory_bytes());
   for (const auto& fd : cgroup.procs_files)
     request.join_cgroups.push_back(fd.get());
-  request.identity = st.config.run_as ? &*st.config.run_as : nullptr;
   pid_t pid = 0;
   try {
     st.config.started->record(job.id(), job.attempts()); // last step before the spawn

@@ -31,6 +31,7 @@
 //   (link_to_atom, caf::actor link)           -> void; the slave_link that carries reports
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,6 +70,7 @@ struct job_supervisor_config {
   std::shared_ptr<proc::job_cgroups> cgroups;         // limits of each job attempt; null: no limits
   std::shared_ptr<storage::started_attempts> started; // DATA/started-attempts; required
   std::optional<proc::job_identity> run_as;           // the user jobs run as; none: the slave's own
+  std::map<std::string, proc::job_identity> allowed_users; // what a job may ask for (--user)
 };
 
 /// Spawns the supervisor; it reports once given its link. Stopping the

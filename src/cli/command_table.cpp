@@ -66,6 +66,9 @@ void define_submit(CLI::App* c, command_values& v) {
                 "binpack (fill nodes up) or spread (the node with the most free CPU)")
       ->check(CLI::IsMember({"binpack", "spread"}))
       ->capture_default_str();
+  c->add_option("--user", v.submit.user,
+                "Run as this user: one the slave runs jobs as or allows (--allow-users); "
+                "default: the slave's --run-as");
   c->add_option("--idempotency-key", v.submit.idempotency_key,
                 "Submit at most once under this key: a submission whose key the cluster "
                 "knows returns that job (default: a new key per submission)");

@@ -121,6 +121,10 @@ int submit_command(const common_options& common, const submit_options& options) 
     if (auto problem = state::parse_constraint(text, *spec.add_constraints()); !problem.empty())
       throw std::invalid_argument(problem);
   spec.set_strategy(options.strategy == "spread" ? pb::STRATEGY_SPREAD : pb::STRATEGY_BINPACK);
+  if (!options.user.empty())
+    if (auto problem = state::user_name_problem(options.user, "--user"); !problem.empty())
+      throw std::invalid_argument(problem);
+  spec.set_user(options.user);
   if (auto problem = state::idempotency_key_problem(options.idempotency_key); !problem.empty())
     throw std::invalid_argument("--idempotency-key: " + problem);
   spec.set_idempotency_key(options.idempotency_key);

@@ -27,6 +27,7 @@ struct submit_options {
   int64_t backoff_ms = 1000;
   std::vector<std::string> constraints; // KEY=VALUE or KEY!=VALUE
   std::string strategy = "binpack";     // binpack | spread
+  std::string user;                     // "": the slave's --run-as
   std::string idempotency_key;          // empty: the client library makes one
   std::vector<std::string> command;
 };

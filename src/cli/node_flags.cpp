@@ -41,6 +41,11 @@ void add_node_flags(CLI::App& app, roles::node_options& o) {
   app.add_option("--run-as", o.run_as,
                  "Slave, dev: the user jobs run as (default: nobody when the slave runs as root, "
                  "else the slave's own user; root only when named)");
+  app.add_option("--allow-users", o.allow_users,
+                 "Slave, dev: users a job may ask to run as with `submit --user` (comma-separated "
+                 "or repeated; needs a slave started as root)")
+      ->delimiter(',')
+      ->allow_extra_args(false);
   app.add_option("--log", o.log, "Log level, or MODULE@LEVEL,... (error, warn, info, debug)")
       ->capture_default_str();
   app.add_option("--registration-grace-ms", o.registration_grace_ms,

@@ -115,6 +115,7 @@ pb::view::Job to_view(const pb::Job& job) {
   v.set_restart(restart_policy_name(job.spec().restart()));
   v.set_max_attempts(job.spec().max_attempts());
   v.set_idempotency_key(job.spec().idempotency_key());
+  v.set_user(job.spec().user());
   for (const auto& constraint : job.spec().constraints())
     v.add_constraints(state::constraint_text(constraint));
   v.set_strategy(strategy_name(job.spec().strategy()));
@@ -141,6 +142,7 @@ pb::view::Node to_view(const pb::Node& node) {
   v.set_max_output_bytes(static_cast<double>(node.max_output_bytes()));
   v.set_disk_note(node.disk_note());
   v.set_run_as(node.run_as());
+  *v.mutable_allowed_users() = node.allowed_users();
   v.set_cpus_total(static_cast<double>(node.cpu_millis_total()) / 1000.0);
   v.set_cpus_free(static_cast<double>(node.cpu_millis_total() - node.cpu_millis_used()) / 1000.0);
   v.set_memory_total_bytes(static_cast<double>(node.memory_bytes_total()));
@@ -230,6 +232,8 @@ void print_job_details(std::ostream& out, const pb::Job& job) {
     out << fmt::format("placement:   {}{}{}\n", strategy_name(job.spec().strategy()),
                        constraints.empty() ? "" : " on nodes with ", fmt::join(constraints, ", "));
   }
+  if (!job.spec().user().empty())
+    out << fmt::format("user:        {}\n", job.spec().user());
   if (!job.reason().empty())
     out << fmt::format("reason:      {}\n", job.reason());
   if (job.history_size() == 0)
@@ -250,6 +254,14 @@ std::string node_state_text(const pb::Node& node) {
   if (node.state() == pb::NODE_ALIVE && node.draining())
     return "drain";
   return state::node_state_name(node.state());
+}
+
+/// Whom a node's jobs run as, then after '+' the users a job may ask for: "nobody+alice,bob".
+std::string users_text(const pb::Node& node) {
+  auto out = or_dash(node.run_as());
+  if (node.allowed_users_size() > 0)
+    out += fmt::format("+{}", fmt::join(node.allowed_users(), ","));
+  return out;
 }
 
 /// The limits a node enforces, in a word: "mem,cpu", "mem", "cpu" or "none".
@@ -273,7 +285,7 @@ void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {
                            + state::format_cpus(node.cpu_millis_total()),
                        state::format_bytes(node.memory_bytes_total() - node.memory_bytes_used())
                            + "/" + state::format_bytes(node.memory_bytes_total()),
-                       limits_text(node.limits()), or_dash(node.run_as()), labels_text(node));
+                       limits_text(node.limits()), users_text(node), labels_text(node));
   // What a node cannot enforce is worth a line of its own: its jobs may take more than they ask.
   for (const auto& node : nodes)
     if (!node.limits().note().empty())

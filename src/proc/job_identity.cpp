@@ -73,4 +73,24 @@ std::optional<job_identity> resolve_job_identity(const std::string& requested) {
   return identity;
 }
 
+std::map<std::string, job_identity> resolve_allowed_users(const std::vector<std::string>& allowed) {
+  std::map<std::string, job_identity> out;
+  for (const auto& name : allowed) {
+    if (::geteuid() != 0) {
+      if (name == current_user_name())
+        continue; // its own jobs run as that user already
+      throw std::invalid_argument(fmt::format(
+          "--allow-users {} needs a slave started as root (it runs as {} and cannot switch to "
+          "another user); start it as root, or drop {} from --allow-users",
+          name, current_user_name(), name));
+    }
+    auto identity = look_up(name);
+    if (!identity)
+      throw std::invalid_argument(
+          fmt::format("--allow-users {}: no such user on this machine", name));
+    out.emplace(name, std::move(*identity));
+  }
+  return out;
+}
+
 } // namespace claud::proc

@@ -43,6 +43,23 @@ void validate_labels(const node_options& options) {
   }
 }
 
+/// Checks the user names of --run-as and --allow-users (whether they exist is the slave's to
+/// find out when it resolves them).
+void validate_users(const node_options& options) {
+  if (options.role == "master" && (!options.run_as.empty() || !options.allow_users.empty()))
+    throw startup_error("--run-as and --allow-users say whom a node's jobs run as; a master runs "
+                        "none");
+  if (!options.run_as.empty())
+    if (auto problem = state::user_name_problem(options.run_as, "--run-as"); !problem.empty())
+      throw startup_error(problem);
+  if (options.allow_users.size() > state::max_allowed_users)
+    throw startup_error(fmt::format("--allow-users names {} users; at most {} are allowed",
+                                    options.allow_users.size(), state::max_allowed_users));
+  for (const auto& user : options.allow_users)
+    if (auto problem = state::user_name_problem(user, "--allow-users"); !problem.empty())
+      throw startup_error(problem);
+}
+
 /// Whether the node runs mutual TLS; throws startup_error when its files cannot serve, or its
 /// certificate is not for its role (a master's key on a slave would let the slave's jobs act as
 /// a master).
@@ -98,6 +115,7 @@ void validate(node_options& options) {
   if (!options.memory.empty())
     state::parse_memory_bytes(options.memory, "--memory");
   validate_labels(options);
+  validate_users(options);
   if (auto bytes = state::parse_memory_bytes(options.max_output, "--max-output"); bytes < 1024)
     throw startup_error(
         fmt::format("--max-output must be at least 1K (got {})", options.max_output));

@@ -126,10 +126,14 @@ slave_setup prepare_slave(const node_options& options, storage::data_dir& dir,
   supervisor.cgroups = open_job_cgroups(options, dir, node_id);
   try {
     supervisor.run_as = proc::resolve_job_identity(options.run_as);
+    supervisor.allowed_users = proc::resolve_allowed_users(options.allow_users);
   } catch (const std::invalid_argument& e) {
     throw startup_error(e.what());
   }
   node.set_run_as(supervisor.run_as ? supervisor.run_as->user : proc::current_user_name());
+  for (const auto& [user, identity] : supervisor.allowed_users) // a map: sorted, once each
+    if (user != node.run_as())
+      node.add_allowed_users(user);
   try {
     supervisor.started
         = std::make_shared<storage::started_attempts>(dir.path() + "/started-attempts");

@@ -17,12 +17,13 @@ struct node_options {
   std::string tls_key;   // its private key, readable by its owner only
   std::string join;      // HOST:PORT[,...]: the masters (slaves), or the other masters (masters)
   std::string data_dir;
-  std::string node_id;             // empty: generated once and kept in the data dir
-  std::string cpus;                // slaves: offered CPUs; empty = the machine's
-  std::string memory;              // slaves: offered memory; empty = the machine's
-  std::vector<std::string> labels; // slaves and dev: KEY=VALUE, as --label gives them
-  std::string cgroups = "auto";    // slaves and dev: auto | off | required (job limits)
-  std::string run_as;              // slaves and dev: the user jobs run as; "": nobody as root
+  std::string node_id;                  // empty: generated once and kept in the data dir
+  std::string cpus;                     // slaves: offered CPUs; empty = the machine's
+  std::string memory;                   // slaves: offered memory; empty = the machine's
+  std::vector<std::string> labels;      // slaves and dev: KEY=VALUE, as --label gives them
+  std::string cgroups = "auto";         // slaves and dev: auto | off | required (job limits)
+  std::string run_as;                   // slaves and dev: the user jobs run as; "": nobody as root
+  std::vector<std::string> allow_users; // slaves and dev: users a job may ask for (submit --user)
   std::string log = "warn";
   int64_t registration_grace_ms = 5000;  // masters: how long restarted slaves have to re-register
   int64_t reconnect_interval_ms = 250;   // slaves: pause between attempts to reach a master

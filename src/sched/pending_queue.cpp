@@ -15,22 +15,24 @@ namespace {
 /// however many shapes of job wait.
 constexpr size_t max_misfits_remembered = 16;
 
-/// What decides whether a job fits: its CPU, memory and constraints (in order, as
-/// known_not_to_fit compares them). Keys and values are length-prefixed, so two different
-/// constraint sets never share a shape.
+/// What decides whether a job fits: its CPU, memory, user and constraints (in order, as
+/// known_not_to_fit compares them). The user, keys and values are length-prefixed, so two
+/// different requirements never share a shape.
 std::string shape_of(const pb::JobSpec& spec) {
-  auto shape = fmt::format("{}/{}", spec.cpu_millis(), spec.memory_bytes());
+  auto shape = fmt::format("{}/{}/{}:{}", spec.cpu_millis(), spec.memory_bytes(),
+                           spec.user().size(), spec.user());
   for (const auto& c : spec.constraints())
     shape += fmt::format("/{}:{}{}{}:{}", c.key().size(), c.key(), c.negated() ? "!=" : "=",
                          c.value().size(), c.value());
   return shape;
 }
 
-/// Whether an earlier job of this pass that fit nowhere asked for no more than `spec` and under the
-/// same constraints: then `spec` cannot fit either, and placing it again would cost a search.
+/// Whether an earlier job of this pass that fit nowhere asked for no more than `spec`, as the
+/// same user and under the same constraints: then `spec` cannot fit either, and placing it again
+/// would cost a search.
 bool known_not_to_fit(const std::vector<const pb::JobSpec*>& misfits, const pb::JobSpec& spec) {
-  auto same_constraints = [&](const pb::JobSpec& other) {
-    if (other.constraints_size() != spec.constraints_size())
+  auto same_requirements = [&](const pb::JobSpec& other) {
+    if (other.user() != spec.user() || other.constraints_size() != spec.constraints_size())
       return false;
     for (int i = 0; i < spec.constraints_size(); ++i) {
       const auto& a = spec.constraints(i);
@@ -42,7 +44,7 @@ bool known_not_to_fit(const std::vector<const pb::JobSpec*>& misfits, const pb::
   };
   for (const auto* misfit : misfits)
     if (misfit->cpu_millis() <= spec.cpu_millis() && misfit->memory_bytes() <= spec.memory_bytes()
-        && same_constraints(*misfit))
+        && same_requirements(*misfit))
       return true;
   return false;
 }

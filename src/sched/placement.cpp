@@ -36,28 +36,32 @@ std::string memory(int64_t bytes) {
   return fmt::format("{:.4g} {}", value, units[unit]);
 }
 
-/// "zone=a, disk!=hdd".
-std::string constraints_text(const pb::JobSpec& spec) {
+/// What a job asks of a node besides resources: "zone=a, disk!=hdd, user alice".
+std::string requirements_text(const pb::JobSpec& spec) {
   std::string out;
   for (const auto& constraint : spec.constraints())
     out += (out.empty() ? "" : ", ") + state::constraint_text(constraint);
+  if (!spec.user().empty())
+    out += (out.empty() ? "user " : ", user ") + spec.user();
   return out;
 }
 
+bool has_requirements(const pb::JobSpec& spec) {
+  return spec.constraints_size() > 0 || !spec.user().empty();
+}
+
 bool one_label_wanted(const pb::JobSpec& spec) {
-  return spec.constraints_size() == 1 && !spec.constraints(0).negated();
+  return spec.constraints_size() == 1 && !spec.constraints(0).negated() && spec.user().empty();
+}
+
+bool only_user_wanted(const pb::JobSpec& spec) {
+  return spec.constraints_size() == 0 && !spec.user().empty();
 }
 
 /// Prefers more, then the smaller id, so reasons name the same node on every master.
 bool more_free(int64_t candidate, const std::string& candidate_id, int64_t best,
                const std::string& best_id) {
   return candidate != best ? candidate > best : candidate_id < best_id;
-}
-
-/// satisfies() for a node. Without constraints it leaves the labels alone: reading a protobuf map
-/// field syncs it, which would double the cost of a scan for the many jobs without constraints.
-bool matches(const pb::Node& node, const pb::JobSpec& spec) {
-  return spec.constraints_size() == 0 || satisfies(node.labels(), spec);
 }
 
 /// The facts for no_fit_reason, from one scan of `nodes`.
@@ -68,7 +72,7 @@ no_fit_facts scan_no_fit(const std::vector<pb::Node>& nodes, const pb::JobSpec& 
     if (!eligible(node))
       continue;
     facts.any_eligible = true;
-    if (!matches(node, spec))
+    if (!admits(node, spec))
       continue;
     facts.offer_cpu(free_cpu_millis(node), node.id());
     facts.offer_memory(free_memory_bytes(node), node.id());
@@ -95,6 +99,20 @@ bool satisfies(const google::protobuf::Map<std::string, std::string>& labels,
       return false;
   }
   return true;
+}
+
+bool permits_user(const pb::Node& node, const std::string& user) {
+  if (user.empty() || user == node.run_as())
+    return true;
+  for (const auto& allowed : node.allowed_users())
+    if (allowed == user)
+      return true;
+  return false;
+}
+
+bool admits(const pb::Node& node, const pb::JobSpec& spec) {
+  return (spec.constraints_size() == 0 || satisfies(node.labels(), spec))
+         && permits_user(node, spec.user());
 }
 
 free_resources free_of(const pb::Node& node) {
@@ -133,14 +151,16 @@ std::string no_fit_reason(const no_fit_facts& facts, const pb::JobSpec& spec) {
   if (!facts.any_eligible)
     return "no slave is alive; start one with `claud --role=slave --join MASTER:PORT`";
   if (facts.most_cpu_node == nullptr)
-    return fmt::format("needs {}: no alive node {}", constraints_text(spec),
-                       one_label_wanted(spec)         ? "has that label"
-                       : spec.constraints_size() == 1 ? "satisfies it"
-                                                      : "satisfies them all");
+    return fmt::format("needs {}: no alive node {}", requirements_text(spec),
+                       one_label_wanted(spec)   ? "has that label"
+                       : only_user_wanted(spec) ? "lets jobs run as that user"
+                       : spec.constraints_size() == 1 && spec.user().empty()
+                           ? "satisfies it"
+                           : "satisfies them all");
   auto needs = fmt::format("needs {} and {}", cpus(spec.cpu_millis()), memory(spec.memory_bytes()));
   const char* there = "";
-  if (spec.constraints_size() > 0) {
-    needs += " on a node with " + constraints_text(spec);
+  if (has_requirements(spec)) {
+    needs += " on a node with " + requirements_text(spec);
     there = " there";
   }
   if (facts.most_cpu_millis < spec.cpu_millis())
@@ -156,7 +176,7 @@ placement place(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec) {
   const pb::Node* best = nullptr;
   for (const auto& node : nodes) {
     if (!eligible(node) || free_cpu_millis(node) < spec.cpu_millis()
-        || free_memory_bytes(node) < spec.memory_bytes() || !matches(node, spec))
+        || free_memory_bytes(node) < spec.memory_bytes() || !admits(node, spec))
       continue;
     if (best == nullptr || better_fit(free_of(node), free_of(*best), spec))
       best = &node;
@@ -183,7 +203,7 @@ std::string never_fits_reason(const std::vector<const pb::Node*>& nodes, const p
     if (!state::runs_jobs(node.role()))
       continue;
     any_known = true;
-    if (!matches(node, spec))
+    if (!admits(node, spec))
       continue;
     if (node.cpu_millis_total() >= spec.cpu_millis()
         && node.memory_bytes_total() >= spec.memory_bytes())
@@ -200,19 +220,28 @@ std::string never_fits_reason(const std::vector<const pb::Node*>& nodes, const p
   if (!any_known)
     return {};
   if (largest_cpu == nullptr) {
+    if (only_user_wanted(spec))
+      return fmt::format("no node could ever run this job: it asks to run as {0}, which no known "
+                         "node allows; start a slave with --allow-users {0} or drop --user",
+                         spec.user());
     if (one_label_wanted(spec))
       return fmt::format("no node could ever run this job: it needs {0}, which no known node has; "
                          "start a slave with --label {0} or change --constraint",
-                         constraints_text(spec));
+                         requirements_text(spec));
+    if (spec.user().empty())
+      return fmt::format("no node could ever run this job: it needs {}, which no known node "
+                         "satisfies; start a slave with matching --label or change --constraint",
+                         requirements_text(spec));
     return fmt::format("no node could ever run this job: it needs {}, which no known node "
-                       "satisfies; start a slave with matching --label or change --constraint",
-                       constraints_text(spec));
+                       "satisfies; start a slave with matching --label and --allow-users, or "
+                       "change --constraint or --user",
+                       requirements_text(spec));
   }
   auto needs = fmt::format("no node could ever run this job: it needs {} and {}",
                            cpus(spec.cpu_millis()), memory(spec.memory_bytes()));
   const char* largest = "the largest node";
-  if (spec.constraints_size() > 0) {
-    needs += " on a node with " + constraints_text(spec);
+  if (has_requirements(spec)) {
+    needs += " on a node with " + requirements_text(spec);
     largest = "the largest such node";
   }
   if (largest_cpu->cpu_millis_total() < spec.cpu_millis())
@@ -222,7 +251,7 @@ std::string never_fits_reason(const std::vector<const pb::Node*>& nodes, const p
     return fmt::format("{}, {} offers {} ({}); ask for less with --memory", needs, largest,
                        memory(largest_memory->memory_bytes_total()), largest_memory->id());
   return fmt::format("{}; no single {} both", needs,
-                     spec.constraints_size() > 0 ? "such node offers" : "node offers");
+                     has_requirements(spec) ? "such node offers" : "node offers");
 }
 
 void reserve(pb::Node& node, const pb::JobSpec& spec) {

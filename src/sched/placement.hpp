@@ -13,17 +13,18 @@ struct placement {
   std::string reason;  // set when node_id is empty: what the job needs and what is free
 };
 
-/// Picks a node for `spec` among the alive nodes that run jobs and whose labels satisfy all of
-/// `spec`'s constraints. Bin-packing (the default) takes the node left with the least free CPU
-/// (then memory) after the job, so large holes stay free for large jobs; spreading takes the one
-/// left with the most. Ties go to the smallest id, so the result does not depend on the order of
-/// `nodes`. O(nodes); allocates only to word a reason. To place many jobs against one view, a
-/// placement_index gives the same answers faster.
+/// Picks a node for `spec` among the alive nodes that run jobs and admit it (labels that satisfy
+/// all of its constraints, and its user). Bin-packing (the default) takes the node left with the
+/// least free CPU (then memory) after the job, so large holes stay free for large jobs; spreading
+/// takes the one left with the most. Ties go to the smallest id, so the result does not depend on
+/// the order of `nodes`. O(nodes); allocates only to word a reason. To place many jobs against one
+/// view, a placement_index gives the same answers faster.
 placement place(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec);
 
 /// Why no node could ever run `spec`, even empty: no known node that runs jobs (alive or down)
-/// has the labels it needs, or it asks for more than the largest such node offers. Empty when
-/// some node could, or when no node that runs jobs is known yet (the job then waits for one).
+/// has the labels it needs and permits its user, or it asks for more than the largest such node
+/// offers. Empty when some node could, or when no node that runs jobs is known yet (the job then
+/// waits for one).
 std::string never_fits_reason(const std::vector<pb::Node>& nodes, const pb::JobSpec& spec);
 std::string never_fits_reason(const std::vector<const pb::Node*>& nodes, const pb::JobSpec& spec);
 
@@ -42,6 +43,15 @@ bool drained(const pb::Node& node);
 /// Whether `labels` satisfy every constraint of `spec` (no allocation: map lookups only).
 bool satisfies(const google::protobuf::Map<std::string, std::string>& labels,
                const pb::JobSpec& spec);
+
+/// Whether `node` lets a job run as `user`: "" (the slave's own choice), the user its jobs run
+/// as, or one of the users it allows (--allow-users).
+bool permits_user(const pb::Node& node, const std::string& user);
+
+/// Whether `node` may run `spec`, resources aside: its labels satisfy the constraints and it
+/// permits the user. Without constraints it leaves the labels alone: reading a protobuf map field
+/// syncs it, which would double the cost of a scan for the many jobs without constraints.
+bool admits(const pb::Node& node, const pb::JobSpec& spec);
 
 /// What a node has free, and its id, as placement ranks it.
 struct free_resources {
@@ -62,16 +72,16 @@ bool better_fit(const free_resources& candidate, const free_resources& best,
 struct no_fit_facts {
   bool any_eligible = false; // some node is eligible()
   bool any_drained = false;  // some node is drained()
-  // Among the eligible nodes that satisfy the constraints (null when none): the one with the
+  // Among the eligible nodes that admit the job (null when none): the one with the
   // most free CPU and the one with the most free memory, ties to the smaller id.
   const std::string* most_cpu_node = nullptr;
   int64_t most_cpu_millis = 0;
   const std::string* most_memory_node = nullptr;
   int64_t most_memory_bytes = 0;
 
-  /// Counts `node` (eligible, satisfying) for the most free CPU.
+  /// Counts `node` (eligible, admitting) for the most free CPU.
   void offer_cpu(int64_t cpu_millis, const std::string& node);
-  /// Counts `node` (eligible, satisfying) for the most free memory.
+  /// Counts `node` (eligible, admitting) for the most free memory.
   void offer_memory(int64_t memory_bytes, const std::string& node);
 };
 

@@ -17,8 +17,9 @@ void append_field(std::string& out, const std::string& text) {
   out += text;
 }
 
-/// The label set of `node` as one string, the same whatever the order of its map.
-std::string label_set_key(const pb::Node& node) {
+/// What admits() reads of `node` as one string: its label set (the same whatever the order of
+/// its map), then the users it permits.
+std::string admission_key(const pb::Node& node) {
   std::vector<std::pair<const std::string*, const std::string*>> labels;
   labels.reserve(node.labels().size());
   for (const auto& [key, value] : node.labels())
@@ -30,18 +31,33 @@ std::string label_set_key(const pb::Node& node) {
     append_field(out, *key);
     append_field(out, *value);
   }
+  out += '|';
+  append_field(out, node.run_as());
+  for (const auto& user : node.allowed_users()) // sorted when the node registered
+    append_field(out, user);
   return out;
 }
 
-/// The constraints of `spec` as one string (in their order: the same set written in another
-/// order is cached twice, which costs only memory).
-std::string constraint_set_key(const pb::JobSpec& spec) {
+/// What a job asks of a node besides resources, as one string: its constraints (in their order:
+/// the same set written in another order is cached twice, which costs only memory), then its user.
+std::string requirements_key(const pb::JobSpec& spec) {
   std::string out;
   for (const auto& constraint : spec.constraints()) {
     out += constraint.negated() ? '!' : '=';
     append_field(out, constraint.key());
     append_field(out, constraint.value());
   }
+  out += '|';
+  append_field(out, spec.user());
+  return out;
+}
+
+/// A record holding only what admits() reads of `node`.
+pb::Node admission_of(const pb::Node& node) {
+  pb::Node out;
+  *out.mutable_labels() = node.labels();
+  out.set_run_as(node.run_as());
+  *out.mutable_allowed_users() = node.allowed_users();
   return out;
 }
 
@@ -77,7 +93,7 @@ void placement_index::build(const std::vector<const pb::Node*>& nodes) {
   // Ranks order the ids, so a tree's ties fall to the smaller id as better_fit's do.
   std::sort(eligible_nodes.begin(), eligible_nodes.end(),
             [](const pb::Node* a, const pb::Node* b) { return a->id() < b->id(); });
-  std::unordered_map<std::string, uint32_t> group_of_labels;
+  std::unordered_map<std::string, uint32_t> group_of_admission;
   std::vector<std::vector<capacity_tree::entry>> entries; // by group
   nodes_.reserve(eligible_nodes.size());
   by_id_.reserve(eligible_nodes.size());
@@ -86,10 +102,10 @@ void placement_index::build(const std::vector<const pb::Node*>& nodes) {
     if (!by_id_.emplace(node->id(), rank).second)
       throw std::invalid_argument(
           fmt::format("placement_index: node id {} appears twice among the nodes", node->id()));
-    auto [found, added] = group_of_labels.emplace(label_set_key(*node), groups_.size());
+    auto [found, added] = group_of_admission.emplace(admission_key(*node), groups_.size());
     if (added) {
       all_groups_.push_back(found->second);
-      groups_.emplace_back().labels = node->labels();
+      groups_.emplace_back().admission = admission_of(*node);
       entries.emplace_back();
     }
     auto& g = groups_[found->second];
@@ -104,12 +120,12 @@ void placement_index::build(const std::vector<const pb::Node*>& nodes) {
 }
 
 const std::vector<uint32_t>& placement_index::groups_for(const pb::JobSpec& spec) {
-  if (spec.constraints_size() == 0)
+  if (spec.constraints_size() == 0 && spec.user().empty())
     return all_groups_;
-  auto [found, added] = groups_by_constraints_.try_emplace(constraint_set_key(spec));
+  auto [found, added] = groups_by_requirements_.try_emplace(requirements_key(spec));
   if (added) {
     for (uint32_t g : all_groups_)
-      if (satisfies(groups_[g].labels, spec))
+      if (admits(groups_[g].admission, spec))
         found->second.push_back(g);
   }
   return found->second;

@@ -18,6 +18,16 @@ bool label_char(char c) {
          || c == '_' || c == '-';
 }
 
+/// `text` cut to `max_chars` (with "..." when cut) and with every byte that is not printable
+/// ASCII shown as '?', to echo a wrong input without writing terminal controls.
+std::string shown(const std::string& text, size_t max_chars) {
+  auto out = text.substr(0, max_chars);
+  for (auto& c : out)
+    if (c < 0x20 || c >= 0x7f)
+      c = '?';
+  return text.size() > max_chars ? out + "..." : out;
+}
+
 } // namespace
 
 std::string label_text_problem(const std::string& text, const char* flag) {
@@ -26,9 +36,8 @@ std::string label_text_problem(const std::string& text, const char* flag) {
     ok = ok && label_char(c);
   if (ok)
     return {};
-  auto shown = text.size() > max_label_chars ? text.substr(0, max_label_chars) + "..." : text;
   return fmt::format("{} '{}': keys and values must be 1 to {} characters of A-Z a-z 0-9 . _ -",
-                     flag, shown, max_label_chars);
+                     flag, shown(text, max_label_chars), max_label_chars);
 }
 
 std::string parse_label(const std::string& text, std::string& key, std::string& value) {
@@ -69,6 +78,17 @@ std::string idempotency_key_problem(const std::string& key) {
                           max_idempotency_key_chars);
 }
 
+std::string user_name_problem(const std::string& name, const char* flag) {
+  bool ok = !name.empty() && name.size() <= max_user_name_chars && name.front() != '-';
+  for (char c : name)
+    ok = ok && label_char(c);
+  if (ok)
+    return {};
+  return fmt::format("{} '{}': a user name is 1 to {} characters of A-Z a-z 0-9 . _ -, not "
+                     "starting with -",
+                     flag, shown(name, max_user_name_chars), max_user_name_chars);
+}
+
 std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
   if (spec.argv_size() == 0 || spec.argv(0).empty())
     return "the command is empty; give it after `--`, e.g. `claud submit -- echo hi`";
@@ -98,6 +118,9 @@ std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
     return fmt::format("the restart backoff must be from 0 to {} ms", limits.max_backoff_base_ms);
   if (auto problem = idempotency_key_problem(spec.idempotency_key()); !problem.empty())
     return problem;
+  if (!spec.user().empty())
+    if (auto problem = user_name_problem(spec.user(), "--user"); !problem.empty())
+      return problem;
   if (!pb::RestartPolicy_IsValid(spec.restart()))
     return "unknown restart policy; use never, on-failure or always";
   if (!pb::PlacementStrategy_IsValid(spec.strategy()))

@@ -43,6 +43,15 @@ constexpr size_t max_idempotency_key_chars = 128;
 /// Empty when `key` is a valid idempotency key, else one line with the rule.
 std::string idempotency_key_problem(const std::string& key);
 
+/// User names (submit --user, --run-as, --allow-users): 1 to this many characters of
+/// [A-Za-z0-9._-], not starting with '-' (POSIX's portable user names, as useradd takes them).
+constexpr size_t max_user_name_chars = 32;
+/// The users a slave may let jobs ask for (--allow-users), at most.
+constexpr size_t max_allowed_users = 64;
+
+/// Empty when `name` is a valid user name, else one line naming `flag` and the rule.
+std::string user_name_problem(const std::string& name, const char* flag);
+
 /// Returns an empty string for a valid spec, else one line saying what is wrong and what to do.
 std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits = {});
 

@@ -108,6 +108,7 @@ public:
     std::string job_id;
     uint32_t attempt;
     std::vector<std::string> argv;
+    std::string user = {}; // submit --user
   };
 
   /// One message with every start, as the leader sends the starts of a burst of placements.
@@ -119,6 +120,7 @@ public:
       job->set_attempts(order.attempt);
       for (const auto& arg : order.argv)
         job->mutable_spec()->add_argv(arg);
+      job->mutable_spec()->set_user(order.user);
     }
     caf::anon_send(supervisor, start_atom::value, batch);
   }
@@ -203,6 +205,24 @@ TEST_CASE("a job's end is reported with its exit code, started and ended togethe
   }));
   CHECK_FALSE(f.log->any(is("7", 1, true))); // it ended within started_report_delay
   CHECK(proc::test::read_file(f.dir.file("7.1.stdout")) == "out\n");
+}
+
+TEST_CASE("a job asking for a user this slave does not allow fails to start, saying so") {
+  // A leader that knew this slave with other --allow-users (before a restart) placed it here.
+  supervisor_fixture f;
+  f.start({{"8", 1, {"true"}, "daemon"}, {"9", 1, {"true"}, proc::current_user_name()}});
+  REQUIRE(f.log->wait_for(is("8", 1, false)));
+  CHECK(f.log->any([](const pb::JobReport& r) {
+    return r.job_id() == "8" && !r.has_exit_code()
+           && r.reason()
+                  == "cannot start job: slave s1 does not let jobs run as daemon; start it with "
+                     "--allow-users daemon";
+  }));
+  // Its own user needs no --allow-users.
+  REQUIRE(f.log->wait_for(is("9", 1, false)));
+  CHECK(f.log->any([](const pb::JobReport& r) {
+    return r.job_id() == "9" && r.has_exit_code() && r.exit_code() == 0;
+  }));
 }
 
 TEST_CASE("a start of an attempt that ended here reports its end again instead of nothing") {

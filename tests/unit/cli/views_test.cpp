@@ -68,7 +68,8 @@ pb::Job pending_job() {
 const keys job_keys{"id",           "name",     "state",        "exit_code",    "signal",
                     "node",         "attempts", "submitted_at", "started_at",   "finished_at",
                     "reason",       "command",  "cpus",         "memory_bytes", "restart",
-                    "max_attempts", "history",  "constraints",  "strategy",     "idempotency_key"};
+                    "max_attempts", "history",  "constraints",  "strategy",     "idempotency_key",
+                    "user"};
 
 const keys event_keys{"time", "attempt", "state", "node", "exit_code", "signal", "reason"};
 
@@ -150,7 +151,7 @@ TEST_CASE("a node's JSON has its documented keys and free resources") {
   CHECK(keys_of(doc)
         == keys{"id", "role", "address", "state", "cpus_total", "cpus_free", "memory_total_bytes",
                 "memory_free_bytes", "labels", "draining", "limits", "max_output_bytes",
-                "disk_note", "run_as"});
+                "disk_note", "run_as", "allowed_users"});
   CHECK(doc.fields().at("labels").struct_value().fields().empty());
   CHECK_FALSE(doc.fields().at("draining").bool_value());
   CHECK(text(doc, "id") == "s1");

@@ -1,7 +1,7 @@
 // placement_index: on many seeded random clusters (sizes, label sets, dead, draining and master
 // nodes, fractional CPUs, used resources, many ties) and random job streams (bin-packing and
-// spreading, constraints, place then reserve), the index answers exactly as the linear place()
-// does at every step: same node, same reason.
+// spreading, constraints, users, place then reserve), the index answers exactly as the linear
+// place() does at every step: same node, same reason.
 #include "sched/placement.hpp"
 #include "sched/placement_index.hpp"
 
@@ -33,6 +33,7 @@ bool chance(rng_t& rng, double p) {
 
 const std::vector<std::string> label_keys = {"zone", "disk", "gpu", "rack"};
 const std::vector<std::string> label_values = {"a", "b", "c"};
+const std::vector<std::string> users = {"nobody", "alice", "bob", "root"};
 
 /// A cluster drawn from `rng`: few distinct shapes so that ties are common, ids whose text order
 /// differs from their number's, and every kind of node place() must skip.
@@ -63,6 +64,11 @@ std::vector<pb::Node> random_cluster(rng_t& rng) {
         (*node.mutable_labels())[key] = pick(rng, label_values);
     if (unique_labels)
       (*node.mutable_labels())["host"] = node.id();
+    node.set_run_as(pick(rng, users));
+    for (const auto& user : users) // sorted, as a slave registers them
+      if (user != node.run_as() && chance(rng, 0.2))
+        node.add_allowed_users(user);
+    std::sort(node.mutable_allowed_users()->begin(), node.mutable_allowed_users()->end());
   }
   std::shuffle(nodes.begin(), nodes.end(), rng);
   return nodes;
@@ -82,6 +88,8 @@ pb::JobSpec random_job(rng_t& rng) {
     constraint.set_value(pick(rng, label_values));
     constraint.set_negated(chance(rng, 0.3));
   }
+  if (chance(rng, 0.3))
+    spec.set_user(chance(rng, 0.9) ? pick(rng, users) : "nosuchuser");
   return spec;
 }
 
@@ -91,6 +99,8 @@ std::string describe(const pb::JobSpec& spec) {
                     + (spec.strategy() == pb::STRATEGY_SPREAD ? "spread" : "binpack");
   for (const auto& constraint : spec.constraints())
     out += ", " + constraint.key() + (constraint.negated() ? "!=" : "=") + constraint.value();
+  if (!spec.user().empty())
+    out += ", user " + spec.user();
   return out;
 }
 

@@ -326,6 +326,46 @@ TEST_CASE("never_fits_reason weighs labels and totals together") {
   CHECK(never_fits_reason(nodes({master}), with(job(1000, gib), {"zone=b"})) == "");
 }
 
+TEST_CASE("a job that asks for a user goes only where that user is permitted") {
+  auto view = nodes({{"big", 16000, 64 * gib},
+                     {"s1", 2000, 4 * gib, 0, 0, pb::ROLE_SLAVE, pb::NODE_ALIVE, {{"zone", "a"}}},
+                     {"s2", 4000, 4 * gib, 0, 0, pb::ROLE_SLAVE, pb::NODE_DOWN}});
+  for (auto& node : view)
+    node.set_run_as("nobody");
+  view[1].add_allowed_users("alice");
+  view[1].add_allowed_users("bob");
+  view[2].add_allowed_users("carol");
+  auto as = [](pb::JobSpec spec, const std::string& user) {
+    spec.set_user(user);
+    return spec;
+  };
+  // No user, or the one the node runs jobs as: anywhere.
+  CHECK(where(view, job(1000, gib)) == "s1");
+  CHECK(where(view, as(job(1000, gib), "nobody")) == "s1");
+  CHECK(where(view, as(spread(1000, gib), "nobody")) == "big");
+  // An allowed user: only there, whatever the strategy.
+  CHECK(where(view, as(spread(1000, gib), "alice")) == "s1");
+  CHECK(where(view, as(job(1000, gib), "carol"))
+        == "reason: needs user carol: no alive node lets jobs run as that user");
+  CHECK(where(view, as(with(job(1000, gib), {"zone=b"}), "alice"))
+        == "reason: needs zone=b, user alice: no alive node satisfies them all");
+  CHECK(where(view, as(job(3000, gib), "alice"))
+        == "reason: needs 3 CPUs and 1 GiB on a node with user alice; most free CPU there is 2 "
+           "CPUs on s1");
+  // At submission: a user no known node permits is refused, one a down node permits waits.
+  CHECK(never_fits_reason(view, as(job(1000, gib), "carol")) == "");
+  CHECK(never_fits_reason(view, as(job(1000, gib), "dave"))
+        == "no node could ever run this job: it asks to run as dave, which no known node "
+           "allows; start a slave with --allow-users dave or drop --user");
+  CHECK(never_fits_reason(view, as(with(job(1000, gib), {"zone=b"}), "alice"))
+        == "no node could ever run this job: it needs zone=b, user alice, which no known node "
+           "satisfies; start a slave with matching --label and --allow-users, or change "
+           "--constraint or --user");
+  CHECK(never_fits_reason(view, as(job(4000, gib), "alice"))
+        == "no node could ever run this job: it needs 4 CPUs and 1 GiB on a node with user "
+           "alice, the largest such node offers 2 CPUs (s1); ask for less with --cpus");
+}
+
 TEST_CASE("drained nodes take no new jobs, and the reason says so when all are drained") {
   auto view = nodes({{"a", 8000, 8 * gib}, {"b", 2000, 2 * gib}});
   view[1].set_draining(true);

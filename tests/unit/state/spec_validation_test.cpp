@@ -145,7 +145,8 @@ TEST_CASE("a spec's constraints and strategy are checked") {
   s.add_constraints()->CopyFrom(s.constraints(0));
   CHECK(validate_spec(s, limits) == "the job has 3 constraints; at most 2 are allowed");
   s.mutable_constraints(2)->set_value("x\ny");
-  CHECK(validate_spec(s).find("--constraint 'x\ny': keys and values must be") == 0);
+  // Echoed without its control byte, which a terminal would act on.
+  CHECK(validate_spec(s).find("--constraint 'x?y': keys and values must be") == 0);
   s.mutable_constraints(2)->set_value("ok");
   s.mutable_constraints(1)->set_key("");
   CHECK(validate_spec(s).find("--constraint '': keys and values must be") == 0);
@@ -153,4 +154,24 @@ TEST_CASE("a spec's constraints and strategy are checked") {
   CHECK(validate_spec(s) == "");
   s.set_strategy(static_cast<pb::PlacementStrategy>(7));
   CHECK(validate_spec(s) == "unknown placement strategy; use binpack or spread");
+}
+
+TEST_CASE("a job's user is a portable user name, or none") {
+  auto s = valid_spec();
+  CHECK(validate_spec(s) == "");
+  for (const auto* good : {"alice", "_apt", "www-data", "a.b", "A1", "x"}) {
+    s.set_user(good);
+    CHECK(validate_spec(s) == "");
+  }
+  const std::string rule
+      = "a user name is 1 to 32 characters of A-Z a-z 0-9 . _ -, not starting with -";
+  s.set_user("-rf");
+  CHECK(validate_spec(s) == "--user '-rf': " + rule);
+  s.set_user("al ice");
+  CHECK(validate_spec(s) == "--user 'al ice': " + rule);
+  s.set_user("root\x1b[2J");
+  CHECK(validate_spec(s) == "--user 'root?[2J': " + rule);
+  s.set_user(std::string(33, 'a'));
+  CHECK(validate_spec(s) == "--user '" + std::string(32, 'a') + "...': " + rule);
+  CHECK(state::user_name_problem("", "--allow-users") == "--allow-users '': " + rule);
 }
