@@ -31,5 +31,6 @@ using drained_atom = caf::atom_constant<caf::atom("drained")>;
 using finish_atom = caf::atom_constant<caf::atom("finish")>;
 using disk_atom = caf::atom_constant<caf::atom("disk")>;
 using snapshot_written_atom = caf::atom_constant<caf::atom("snapwrote")>;
+using discovered_atom = caf::atom_constant<caf::atom("discovered")>;
 
 } // namespace claud

@@ -5,6 +5,8 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include "actors/internal_atoms.hpp"
+#include "actors/slave_link.hpp"
 #include "claud/protocol.hpp"
 #include "log/log.hpp"
 
@@ -90,6 +92,24 @@ void on_leader(self_pointer self, uint64_t term, std::string& leader) {
   self->send(st.config.link, leader_atom::value, term, std::move(leader));
 }
 
+/// Watches a master heard of by its beacon, unless it is watched already.
+void add_master(self_pointer self, const std::string& address) {
+  auto& masters = self->state.masters;
+  net::host_port where;
+  try {
+    where = net::parse_host_port(address);
+  } catch (const std::invalid_argument&) {
+    return; // the link says so
+  }
+  for (const auto& known : masters)
+    if (known.address.to_string() == where.to_string())
+      return;
+  if (masters.size() >= max_known_masters)
+    return; // the link says so
+  masters.push_back({std::move(where), nullptr, 0});
+  self->send(self, caf::connect_atom_v, masters.size() - 1, uint64_t{0});
+}
+
 caf::behavior leader_watch(self_pointer self, leader_watch_config config) {
   auto& st = self->state;
   st.config = std::move(config);
@@ -106,6 +126,7 @@ caf::behavior leader_watch(self_pointer self, leader_watch_config config) {
   return {
       [=](caf::connect_atom, size_t index, uint64_t session) { connect(self, index, session); },
       [=](leader_atom, uint64_t term, std::string& leader) { on_leader(self, term, leader); },
+      [=](discovered_atom, const std::string& address) { add_master(self, address); },
   };
 }
 

@@ -8,6 +8,9 @@
 // leader is frozen with its connection open (its ping would only time out seconds later, after
 // the new leader's registration grace had declared the slave lost).
 //
+// A master heard of by its beacon, (discovered_atom, std::string address), is watched too (at most
+// max_known_masters in all).
+//
 // Older terms are ignored: a master that resumes from a freeze still announces its stale view
 // only until it hears of the newer term, and then announces the new leader like the others.
 

@@ -170,6 +170,8 @@ void connect(self_pointer self) {
     register_with(self, st.config.local_api);
     return;
   }
+  if (st.config.masters.empty() && st.leader_hint.empty())
+    return; // no master known yet: the first one discovery hears of connects the link
   st.current = link_state::connecting;
   auto where = next_address(st);
   st.master_address = where.to_string();
@@ -234,6 +236,30 @@ caf::result<caf::unit_t> forward_reports(self_pointer self, pb::SlaveReport& rep
   return promise;
 }
 
+/// Adds a master heard of by its beacon to those the link tries, and tries it at once when the
+/// link knew none.
+void add_master(self_pointer self, const std::string& address) {
+  auto& masters = self->state.config.masters;
+  net::host_port where;
+  try {
+    where = net::parse_host_port(address);
+  } catch (const std::invalid_argument&) {
+    log::warn("link", "ignoring a malformed master address", {{"master", address}});
+    return;
+  }
+  for (const auto& known : masters)
+    if (known.to_string() == where.to_string())
+      return;
+  if (masters.size() >= max_known_masters) {
+    log::warn("link", "ignoring a master: too many known",
+              {{"master", address}, {"known", std::to_string(masters.size())}});
+    return;
+  }
+  masters.push_back(std::move(where));
+  if (masters.size() == 1)
+    connect(self);
+}
+
 caf::behavior slave_link(self_pointer self, slave_link_config config) {
   self->state.config = std::move(config);
   self->set_down_handler([=](caf::down_msg& down) {
@@ -250,6 +276,7 @@ caf::behavior slave_link(self_pointer self, slave_link_config config) {
       [=](ping_atom, uint64_t session) { ping(self, session); },
       [=](leader_atom, uint64_t term, const std::string& leader) { follow(self, term, leader); },
       [=](report_atom, pb::SlaveReport& reports) { return forward_reports(self, reports); },
+      [=](discovered_atom, const std::string& address) { add_master(self, address); },
       [=](disk_atom, const std::string& note) {
         // The node record carries it; registering again updates the leader's.
         auto& st = self->state;

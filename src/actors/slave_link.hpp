@@ -19,6 +19,8 @@
 //   (leader_atom, uint64_t term, std::string leader) -> void: a newer leader, from leader_watch
 //   (disk_atom, std::string note) -> void: the supervisor's note on a nearly full data dir ("" once
 //                                    it is not); the link registers again to tell the leader
+//   (discovered_atom, std::string address) -> void: a master heard of by its beacon, tried in turn
+//                                    with the --join ones (which may be none)
 
 #include <chrono>
 #include <string>
@@ -32,10 +34,14 @@
 
 namespace claud {
 
+/// The most masters a slave keeps addresses of (--join and beacons together): a flood of beacons
+/// from a peer that has the secret costs bounded memory.
+constexpr size_t max_known_masters = 64;
+
 struct slave_link_config {
-  pb::Node node; // id, role, address and resources to register with
-  std::vector<net::host_port> masters;
-  caf::actor local_api; // set in dev mode: the master in this process, no network
+  pb::Node node;                       // id, role, address and resources to register with
+  std::vector<net::host_port> masters; // --join; discovery adds to them
+  caf::actor local_api;                // set in dev mode: the master in this process, no network
   caf::actor supervisor;
   std::chrono::milliseconds retry_interval{250};
   std::chrono::milliseconds ping_interval{500};

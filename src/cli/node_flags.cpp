@@ -22,6 +22,19 @@ void add_node_flags(CLI::App& app, roles::node_options& o) {
   app.add_option("--join", o.join,
                  "HOST:PORT[,...]: the masters, the same list for every node (a master skips "
                  "itself)");
+  app.add_option("--secret-file", o.secret_file,
+                 "Discovery: the cluster secret (`claud tls secret`, mode 0600) that signs this "
+                 "node's UDP beacons and checks others'; without it the node sends none");
+  app.add_option("--cluster-name", o.cluster_name,
+                 "Discovery: the cluster's name; beacons of another name are dropped")
+      ->capture_default_str();
+  app.add_option("--discovery", o.discovery,
+                 "Discovery: ADDRESS:PORT beacons are broadcast to (a subnet's broadcast address "
+                 "such as 10.0.0.255); the node hears beacons on that UDP port")
+      ->capture_default_str();
+  app.add_option("--beacon-interval-ms", o.beacon_interval_ms,
+                 "Discovery: how often the node broadcasts its beacon")
+      ->capture_default_str();
   app.add_option("--data-dir", o.data_dir,
                  "Directory for the node's state (default: "
                  "~/.local/share/claud/ROLE)");

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "net/certificates.hpp"
+#include "net/cluster_secret.hpp"
 
 namespace claud::cli {
 
@@ -30,6 +31,8 @@ int guarded(F&& run) {
     return 0;
   } catch (const net::certificate_error& e) {
     std::cerr << "claud: error: " << e.what() << "\n";
+  } catch (const net::secret_error& e) {
+    std::cerr << "claud: error: " << e.what() << "\n";
   } catch (const std::invalid_argument& e) {
     std::cerr << "claud: error: " << e.what() << "\n";
   }
@@ -46,7 +49,8 @@ std::chrono::hours lifetime(int days) {
 
 void add_tls_commands(CLI::App& app, int& exit_code) {
   auto values = std::make_shared<tls_values>();
-  auto* tls = app.add_subcommand("tls", "Make the cluster's CA and its certificates");
+  auto* tls = app.add_subcommand(
+      "tls", "Make the cluster's CA, its certificates and the secret its beacons are signed with");
   tls->require_subcommand(1);
 
   auto* ca = tls->add_subcommand("ca", "Make the cluster CA: DIR/ca.pem and DIR/ca-key.pem");
@@ -87,6 +91,19 @@ void add_tls_commands(CLI::App& app, int& exit_code) {
       auto path = net::issue_certificate(values->dir, request);
       std::cout << fmt::format("made {} and {}/{}-key.pem ({} \"{}\")\n", path, values->dir,
                                values->name, values->role, values->name);
+    });
+  });
+
+  auto* secret = tls->add_subcommand(
+      "secret", "Make DIR/cluster.secret, the secret that signs discovery beacons (--secret-file)");
+  secret->add_option("--dir", values->dir, "Where to write it")->capture_default_str();
+  secret->callback([values, &exit_code] {
+    exit_code = guarded([&] {
+      auto path = values->dir + "/cluster.secret";
+      net::make_cluster_secret(path);
+      std::cout << fmt::format("made {}; copy it to every node (mode 0600) and give it as "
+                               "--secret-file\n",
+                               path);
     });
   });
 }

@@ -10,6 +10,7 @@
 #include "claud/protocol.hpp"
 #include "log/log.hpp"
 #include "net/address.hpp"
+#include "net/cluster_secret.hpp"
 #include "net/loopback.hpp"
 #include "net/tls_context.hpp"
 #include "roles/node_context.hpp"
@@ -83,6 +84,25 @@ bool validate_tls(const node_options& options) {
   return true;
 }
 
+/// Checks the discovery options when --secret-file turns discovery on (the secret itself is
+/// read when the node starts its beacons).
+void validate_discovery(const node_options& options) {
+  if (auto problem = state::label_text_problem(options.cluster_name, "--cluster-name");
+      !problem.empty())
+    throw startup_error(problem);
+  if (options.secret_file.empty())
+    return;
+  net::parse_host_port(options.discovery);
+  if (options.beacon_interval_ms < 100 || options.beacon_interval_ms > 60000)
+    throw startup_error(fmt::format("--beacon-interval-ms must be 100 to 60000 (got {})",
+                                    options.beacon_interval_ms));
+  try {
+    net::read_cluster_secret(options.secret_file);
+  } catch (const net::secret_error& e) {
+    throw startup_error(e.what());
+  }
+}
+
 void validate(node_options& options) {
   if (options.role != "master" && options.role != "slave" && options.role != "dev")
     throw startup_error(fmt::format(
@@ -106,6 +126,7 @@ void validate(node_options& options) {
         options.listen));
   if (!options.join.empty())
     net::parse_host_port_list(options.join);
+  validate_discovery(options);
   if (options.role == "dev" && !options.join.empty())
     throw startup_error("a dev node is a cluster of its own; --join is for masters and slaves");
   if (options.role == "master" && (!options.cpus.empty() || !options.memory.empty()))

@@ -9,13 +9,17 @@
 namespace claud::roles {
 
 struct node_options {
-  std::string role;      // master | slave | dev
-  std::string listen;    // HOST:PORT
-  bool insecure = false; // may listen on a non-loopback address without TLS
-  std::string tls_ca;    // mutual TLS: the cluster CA's certificate (all three, or none)
-  std::string tls_cert;  // this node's certificate: role master (masters, dev) or slave
-  std::string tls_key;   // its private key, readable by its owner only
-  std::string join;      // HOST:PORT[,...]: the masters (slaves), or the other masters (masters)
+  std::string role;        // master | slave | dev
+  std::string listen;      // HOST:PORT
+  bool insecure = false;   // may listen on a non-loopback address without TLS
+  std::string tls_ca;      // mutual TLS: the cluster CA's certificate (all three, or none)
+  std::string tls_cert;    // this node's certificate: role master (masters, dev) or slave
+  std::string tls_key;     // its private key, readable by its owner only
+  std::string join;        // HOST:PORT[,...]: the masters (slaves), or the other masters (masters)
+  std::string secret_file; // discovery: the cluster secret; "": no beacons
+  std::string cluster_name = "claud";             // discovery: beacons of other names are dropped
+  std::string discovery = "255.255.255.255:7399"; // discovery: where beacons go, and their port
+  int64_t beacon_interval_ms = 1000;              // discovery: how often a node beacons
   std::string data_dir;
   std::string node_id;                  // empty: generated once and kept in the data dir
   std::string cpus;                     // slaves: offered CPUs; empty = the machine's

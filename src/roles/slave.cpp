@@ -4,19 +4,23 @@
 
 #include <fmt/format.h>
 
+#include "actors/internal_atoms.hpp"
 #include "actors/job_supervisor.hpp"
 #include "actors/leader_watch.hpp"
 #include "actors/slave_link.hpp"
 #include "log/log.hpp"
+#include "roles/discovery.hpp"
 #include "roles/node_context.hpp"
 
 namespace claud::roles {
 
 int run_slave(const node_options& options, storage::data_dir& dir, const std::string& node_id) {
-  if (options.join.empty())
-    throw startup_error("a slave needs --join HOST:PORT[,...] naming the masters");
+  if (options.join.empty() && options.secret_file.empty())
+    throw startup_error("a slave needs --join HOST:PORT[,...] naming the masters, or "
+                        "--secret-file to find them by their beacons");
   slave_link_config link_config;
-  link_config.masters = net::parse_host_port_list(options.join);
+  if (!options.join.empty())
+    link_config.masters = net::parse_host_port_list(options.join);
   auto setup = prepare_slave(options, dir, node_id, pb::ROLE_SLAVE);
   link_config.node = setup.node;
   link_config.retry_interval = std::chrono::milliseconds{options.reconnect_interval_ms};
@@ -37,9 +41,21 @@ int run_slave(const node_options& options, storage::data_dir& dir, const std::st
   watch_config.retry_interval = link_config.retry_interval;
   watch_config.link = actors.add(spawn_slave_link(system, link_config));
   stop_on_identity_conflict(watch_config.link);
-  actors.add(spawn_leader_watch(system, std::move(watch_config)));
-  std::cout << fmt::format("claud slave {} listening on {} (data dir {}), joining {}", node_id,
-                           where.to_string(), dir.path(), options.join)
+  auto link = watch_config.link;
+  auto watch = actors.add(spawn_leader_watch(system, std::move(watch_config)));
+  // Anonymous sends are safe from the beacon thread; the actors outlive the service (declared
+  // after them, it stops first).
+  auto discovery
+      = start_discovery(options, node_id, dir.incarnation(), pb::ROLE_SLAVE,
+                        [link, watch](const pb::Beacon& beacon, const std::string&) {
+                          if (!leads_clusters(beacon))
+                            return;
+                          caf::anon_send(link, discovered_atom::value, beacon.address());
+                          caf::anon_send(watch, discovered_atom::value, beacon.address());
+                        });
+  std::cout << fmt::format(
+      "claud slave {} listening on {} (data dir {}), joining {}", node_id, where.to_string(),
+      dir.path(), options.join.empty() ? "the masters it hears beacons from" : options.join)
             << std::endl;
   wait_for_stop_signal();
   log::info("slave", "stopping");

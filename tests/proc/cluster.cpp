@@ -123,6 +123,23 @@ std::string cluster::binary() {
   return other != nullptr && *other != '\0' ? other : CLAUD_BINARY;
 }
 
+int cluster::free_udp_port() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    fail("socket failed: " + errno_text());
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    fail("bind to UDP 0.0.0.0:0 failed: " + errno_text());
+  }
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
 int cluster::free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
@@ -193,6 +210,13 @@ void cluster::use_tls() {
   tls_ = true;
 }
 
+void cluster::use_discovery() {
+  auto made = run_raw({"tls", "secret", "--dir", root_});
+  if (made.exit_code != 0)
+    fail("claud tls secret failed: " + made.describe());
+  discovery_port_ = free_udp_port();
+}
+
 void cluster::issue_certificate(const std::string& name, const std::string& role) const {
   auto issued = run_raw(
       {"tls", "cert", "--dir", tls_dir(), "--role", role, "--name", name, "--ip", "127.0.0.1"});
@@ -210,6 +234,10 @@ node_process& cluster::add_node(const std::string& name, const std::string& role
                 {"--tls-ca", tls_dir() + "/ca.pem", "--tls-cert", tls_dir() + "/" + name + ".pem",
                  "--tls-key", tls_dir() + "/" + name + "-key.pem"});
   }
+  if (discovery_port_ != 0)
+    args.insert(args.end(), {"--secret-file", secret_file(), "--cluster-name", "test",
+                             "--discovery", "127.255.255.255:" + std::to_string(discovery_port_),
+                             "--beacon-interval-ms", "200"});
   node_process p;
   p.name = name;
   p.role = role;
@@ -414,21 +442,26 @@ node_process& cluster::start_dev(const std::string& name, std::vector<std::strin
 node_process& cluster::start_slave(const std::string& name, const std::string& cpus,
                                    const std::string& memory, std::vector<std::string> extra,
                                    const std::string& master) {
-  std::string joined = master.empty() ? "" : node(master).address;
-  if (joined.empty())
-    for (const auto& n : master_names())
-      joined += (joined.empty() ? "" : ",") + node(n).address;
-  if (joined.empty())
-    fail("start a master before slave " + name);
   std::vector<std::string> args{
-      "--join", joined, "--reconnect-interval-ms", "100", "--kill-grace-ms", "1000",
-      "--log",  "info"};
+      "--reconnect-interval-ms", "100", "--kill-grace-ms", "1000", "--log", "info"};
+  if (master == by_beacon) {
+    if (discovery_port_ == 0)
+      fail("slave " + name + " can find masters by beacon only after use_discovery()");
+  } else {
+    std::string joined = master.empty() ? "" : node(master).address;
+    if (joined.empty())
+      for (const auto& n : master_names())
+        joined += (joined.empty() ? "" : ",") + node(n).address;
+    if (joined.empty())
+      fail("start a master before slave " + name);
+    args.insert(args.end(), {"--join", joined});
+  }
   if (!cpus.empty())
     args.insert(args.end(), {"--cpus", cpus});
   if (!memory.empty())
     args.insert(args.end(), {"--memory", memory});
   args.insert(args.end(), extra.begin(), extra.end());
-  auto& p = add_node(name, "slave", std::move(args), master);
+  auto& p = add_node(name, "slave", std::move(args), master == by_beacon ? "" : master);
   launch_and_wait(p);
   return p;
 }

@@ -82,8 +82,8 @@ public:
   /// Waits until a leader's `leader --json` shows every master running with its whole log.
   void wait_masters_in_sync(milliseconds timeout = 15s);
 
-  /// A slave with --node-id NAME joining `master` (default: every master); returns once the
-  /// leader lists it as alive.
+  /// A slave with --node-id NAME joining `master` (default: every master; by_beacon: none, after
+  /// use_discovery()); returns once the leader lists it as alive.
   node_process& start_slave(const std::string& name, const std::string& cpus,
                             const std::string& memory, std::vector<std::string> extra = {},
                             const std::string& master = {});
@@ -97,6 +97,20 @@ public:
   }
   /// Issues tls_dir()/NAME.pem and NAME-key.pem (`claud tls cert`).
   void issue_certificate(const std::string& name, const std::string& role) const;
+
+  /// From now on every node started finds the others by UDP beacons as well: it gets a secret
+  /// made for the test (secret_file()), --cluster-name test, and --discovery on a free UDP port
+  /// of the loopback network's broadcast address (127.255.255.255; discovery_port()), beaconing
+  /// every 200 ms.
+  void use_discovery();
+  std::string secret_file() const {
+    return root_ + "/cluster.secret";
+  }
+  int discovery_port() const {
+    return discovery_port_;
+  }
+  /// start_slave's `master` for a slave without --join: it finds the masters by their beacons.
+  static inline const std::string by_beacon = "(beacon)";
 
   /// A dev node (master and slave in one process); returns once it lists itself as alive.
   node_process& start_dev(const std::string& name, std::vector<std::string> extra = {});
@@ -158,6 +172,8 @@ public:
 
   /// A loopback port that nothing listens on right now (bind 127.0.0.1:0, read, close).
   static int free_port();
+  /// The same for UDP on every address (bind 0.0.0.0:0).
+  static int free_udp_port();
 
 private:
   node_process& add_node(const std::string& name, const std::string& role,
@@ -175,6 +191,7 @@ private:
   std::vector<std::string> start_order_;
   std::vector<int> used_ports_;
   bool tls_ = false;
+  int discovery_port_ = 0; // 0: no discovery
   long failures_at_start_ = 0;
 };
 

@@ -26,7 +26,7 @@ impure=$(grep -rnE '#include <(caf/|asio|thread>|fstream>|filesystem>)|steady_cl
 # claud/client.hpp as client; generated *.pb.h headers are everyone's.
 declare -A may_include=(
   [raft]="raft" [state]="state" [sched]="sched state" [slave]="slave"
-  [log]="log" [os]="os" [net]="net log" [proc]="proc os log" [storage]="storage os"
+  [log]="log" [os]="os" [net]="net log os" [proc]="proc os log" [storage]="storage os"
   [replica]="replica raft state storage" [protocol]="protocol net"
   [client]="client protocol net state"
   [actors]="actors protocol log net proc replica sched slave state storage"
