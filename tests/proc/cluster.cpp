@@ -210,6 +210,13 @@ void cluster::use_tls() {
   tls_ = true;
 }
 
+std::string cluster::use_hosts(int count) {
+  if (auto why = network_hosts::unavailable_reason(); !why.empty())
+    return why;
+  hosts_ = std::make_unique<network_hosts>(count);
+  return {};
+}
+
 void cluster::use_discovery() {
   auto made = run_raw({"tls", "secret", "--dir", root_});
   if (made.exit_code != 0)
@@ -217,9 +224,10 @@ void cluster::use_discovery() {
   discovery_port_ = free_udp_port();
 }
 
-void cluster::issue_certificate(const std::string& name, const std::string& role) const {
-  auto issued = run_raw(
-      {"tls", "cert", "--dir", tls_dir(), "--role", role, "--name", name, "--ip", "127.0.0.1"});
+void cluster::issue_certificate(const std::string& name, const std::string& role,
+                                const std::string& ip) const {
+  auto issued
+      = run_raw({"tls", "cert", "--dir", tls_dir(), "--role", role, "--name", name, "--ip", ip});
   if (issued.exit_code != 0)
     fail("claud tls cert failed: " + issued.describe());
 }
@@ -228,19 +236,31 @@ node_process& cluster::add_node(const std::string& name, const std::string& role
                                 std::vector<std::string> args, const std::string& master) {
   if (nodes_.count(name))
     fail("a node named " + name + " was started already; use restart()");
+  int host = 0;
+  if (hosts_) {
+    if (hosts_used_ == hosts_->count())
+      fail("every one of the " + std::to_string(hosts_->count()) + " hosts runs a node already");
+    host = ++hosts_used_;
+  }
   if (tls_) {
-    issue_certificate(name, role == "slave" ? "slave" : "master");
+    issue_certificate(name, role == "slave" ? "slave" : "master",
+                      host != 0 ? hosts_->address(host) : "127.0.0.1");
     args.insert(args.end(),
                 {"--tls-ca", tls_dir() + "/ca.pem", "--tls-cert", tls_dir() + "/" + name + ".pem",
                  "--tls-key", tls_dir() + "/" + name + "-key.pem"});
   }
   if (discovery_port_ != 0)
-    args.insert(args.end(), {"--secret-file", secret_file(), "--cluster-name", "test",
-                             "--discovery", "127.255.255.255:" + std::to_string(discovery_port_),
-                             "--beacon-interval-ms", "200"});
+    args.insert(args.end(),
+                {"--secret-file", secret_file(), "--cluster-name", "test", "--discovery",
+                 (hosts_ ? hosts_->broadcast() : std::string{"127.255.255.255"}) + ":"
+                     + std::to_string(discovery_port_),
+                 "--beacon-interval-ms", "200"});
   node_process p;
   p.name = name;
   p.role = role;
+  p.host = host;
+  if (host != 0)
+    p.address = hosts_->address(host) + ":7400"; // a host of its own: any port is free there
   p.master = master;
   p.dir = root_ + "/" + name;
   p.data_dir = p.dir + "/data";
@@ -253,8 +273,11 @@ node_process& cluster::add_node(const std::string& name, const std::string& role
 
 void cluster::spawn(node_process& p) {
   ++p.incarnation;
-  std::vector<std::string> argv{binary(),     "--role=" + p.role, "--listen",  p.address,
-                                "--data-dir", p.data_dir,         "--node-id", p.name};
+  std::vector<std::string> argv;
+  if (p.host != 0)
+    argv = hosts_->exec_prefix(p.host);
+  argv.insert(argv.end(), {binary(), "--role=" + p.role, "--listen", p.address, "--data-dir",
+                           p.data_dir, "--node-id", p.name});
   // Tests have their jobs write marker files into the test's own dirs, which only the user
   // running the tests may write: jobs run as that user (a slave started as root would run them
   // as nobody), unless the test chooses.
@@ -361,12 +384,14 @@ void cluster::start_masters(const std::vector<std::string>& names, std::vector<s
   for (const auto& name : names) {
     std::vector<std::string> args{"--registration-grace-ms", "1500", "--log", "info"};
     auto& p = add_node(name, "master", std::move(args), {});
-    int port = 0;
-    do
-      port = free_port();
-    while (std::find(used_ports_.begin(), used_ports_.end(), port) != used_ports_.end());
-    used_ports_.push_back(port);
-    p.address = "127.0.0.1:" + std::to_string(port);
+    if (p.address.empty()) { // not on a host of its own
+      int port = 0;
+      do
+        port = free_port();
+      while (std::find(used_ports_.begin(), used_ports_.end(), port) != used_ports_.end());
+      used_ports_.push_back(port);
+      p.address = "127.0.0.1:" + std::to_string(port);
+    }
     masters.push_back(&p);
   }
   // Every master gets the same --join list, itself included, as an operator writes one config

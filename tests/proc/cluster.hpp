@@ -23,10 +23,12 @@
 #include <csignal>
 #include <functional>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "hosts.hpp"
 #include "json.hpp"
 #include "process.hpp"
 
@@ -41,11 +43,12 @@ bool is_terminal_state(const std::string& state);
 struct node_process {
   std::string name;
   std::string role;              // master | slave | dev
-  std::string address;           // 127.0.0.1:PORT
+  std::string address;           // 127.0.0.1:PORT, or HOST-ADDRESS:7400 on a host
   std::string dir;               // ROOT/<name>
   std::string data_dir;          // ROOT/<name>/data
   std::vector<std::string> args; // flags after the binary, reused by restart()
   std::string master;            // slaves: the master they join
+  int host = 0;                  // after use_hosts(): the host it runs on (1-based), else 0
   pid_t pid = 0;                 // 0 when not running
   int incarnation = 0;
   int exit_status = -1; // of the last incarnation that ended
@@ -95,8 +98,9 @@ public:
   std::string tls_dir() const {
     return root_ + "/tls";
   }
-  /// Issues tls_dir()/NAME.pem and NAME-key.pem (`claud tls cert`).
-  void issue_certificate(const std::string& name, const std::string& role) const;
+  /// Issues tls_dir()/NAME.pem and NAME-key.pem (`claud tls cert`) for a node at `ip`.
+  void issue_certificate(const std::string& name, const std::string& role,
+                         const std::string& ip = "127.0.0.1") const;
 
   /// From now on every node started finds the others by UDP beacons as well: it gets a secret
   /// made for the test (secret_file()), --cluster-name test, and --discovery on a free UDP port
@@ -109,6 +113,15 @@ public:
   int discovery_port() const {
     return discovery_port_;
   }
+  /// From now on each node started runs on a host of its own, the next of `count` network
+  /// namespaces (hosts.hpp), at HOST-ADDRESS:7400; with use_discovery() it beacons to the hosts'
+  /// broadcast address, with use_tls() its certificate names its host's address. Returns why
+  /// hosts cannot be made here ("" once they are): the test then skips, saying so.
+  std::string use_hosts(int count);
+  const network_hosts* hosts() const {
+    return hosts_.get();
+  }
+
   /// start_slave's `master` for a slave without --join: it finds the masters by their beacons.
   static inline const std::string by_beacon = "(beacon)";
 
@@ -192,6 +205,8 @@ private:
   std::vector<int> used_ports_;
   bool tls_ = false;
   int discovery_port_ = 0; // 0: no discovery
+  std::unique_ptr<network_hosts> hosts_;
+  int hosts_used_ = 0;
   long failures_at_start_ = 0;
 };
 

@@ -1,0 +1,93 @@
+// A cluster across "machines": five network namespaces joined by a bridge that the test makes
+// and removes (hosts.hpp), each node on a host of its own with a real, non-loopback address.
+// Three masters (each naming the others with --join, as voters must be agreed) and two slaves
+// that know no master: they find them by broadcast beacons. Everything runs over mutual TLS;
+// a client without a certificate, a reader's submit and a slave's submit are refused; the leader
+// is SIGKILLed and every acknowledged job still ends. Skipped, saying why, where namespaces
+// cannot be made (not root, no iproute2).
+
+#include <fstream>
+#include <set>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "cluster.hpp"
+
+using namespace claud::test;
+
+namespace {
+
+std::vector<std::string> as(const cluster& c, const std::string& name,
+                            std::vector<std::string> args) {
+  args.insert(args.begin() + 1, {"--tls-cert", c.tls_dir() + "/" + name + ".pem", "--tls-key",
+                                 c.tls_dir() + "/" + name + "-key.pem"});
+  return args;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("three masters and two slaves on five hosts find each other and run jobs over TLS") {
+  cluster c;
+  if (auto why = c.use_hosts(5); !why.empty()) {
+    WARN("skipped: " << why);
+    return;
+  }
+  c.use_tls();
+  c.use_discovery();
+  c.start_masters({"m1", "m2", "m3"});
+  c.start_slave("s1", "2", "1G", {}, cluster::by_beacon);
+  c.start_slave("s2", "2", "1G", {}, cluster::by_beacon);
+  for (const auto* name : {"m1", "s1"})
+    CHECK(c.address(name).rfind("10.", 0) == 0);
+  CHECK(contains(c.node_stderr("s1"), "msg=\"heard a node\" node=m"));
+
+  // Jobs of 1 CPU that run until the test says go: the first four fill both slaves' 2 CPUs.
+  const auto go = c.root() + "/go";
+  std::vector<std::string> acknowledged;
+  for (int i = 0; i < 8; ++i)
+    acknowledged.push_back(c.submit(
+        {"sh", "-c", "echo $(hostname -I); while [ ! -e " + go + " ]; do sleep 0.05; done"},
+        {"--cpus", "1"}));
+  c.wait_until("four jobs run", [&] {
+    int running = 0;
+    for (const auto& job : c.jobs().items())
+      running += job["state"].str() == "running";
+    return running == 4;
+  });
+  std::ofstream{go}.put('\n');
+  std::set<std::string> nodes_used;
+  for (const auto& id : acknowledged) {
+    auto job = c.wait_job(id);
+    CHECK(job["state"].str() == "succeeded");
+    nodes_used.insert(job["node"].str());
+  }
+  CHECK(nodes_used == std::set<std::string>{"s1", "s2"});
+  // The job ran on its slave's host: it printed that host's address.
+  auto slave_address = c.address(c.job(acknowledged.front())["node"].str());
+  CHECK(c.run({"logs", acknowledged.front()}).out
+        == slave_address.substr(0, slave_address.find(':')) + "\n");
+
+  c.issue_certificate("rita", "reader");
+  CHECK(contains(c.run(as(c, "rita", {"submit", "--", "true"})).err, "may only read"));
+  CHECK(contains(c.run(as(c, "s1", {"submit", "--", "true"})).err, "may only register and report"));
+  ::unsetenv("CLAUD_TLS_CERT");
+  ::unsetenv("CLAUD_TLS_KEY");
+  auto plain = c.run({"jobs"});
+  CHECK(plain.exit_code == 1);
+  ::setenv("CLAUD_TLS_CERT", (c.tls_dir() + "/operator.pem").c_str(), 1);
+  ::setenv("CLAUD_TLS_KEY", (c.tls_dir() + "/operator-key.pem").c_str(), 1);
+
+  // The leader dies while jobs run: the slaves, which never knew a master's address from a
+  // flag, follow the new leader, and every acknowledged job ends.
+  for (int i = 0; i < 4; ++i)
+    acknowledged.push_back(c.submit({"sleep", "1"}));
+  c.kill(c.leader_name(), SIGKILL);
+  acknowledged.push_back(c.submit({"true"}));
+  for (const auto& id : acknowledged)
+    CHECK(c.wait_job(id, 40s)["state"].str() == "succeeded");
+}
