@@ -2,8 +2,6 @@
 
 #include <asio.hpp>
 
-#include <atomic>
-#include <mutex>
 #include <thread>
 #include <variant>
 
@@ -40,18 +38,17 @@ struct beacon_service::impl {
     last_sent_at_ms = std::max(last_sent_at_ms + 1, wall_clock_ms());
     config.self.set_sent_at_ms(last_sent_at_ms);
     auto frame = std::make_shared<std::string>(encode_beacon(config.self, config.secret));
-    socket.async_send_to(
-        asio::buffer(*frame), destination, [this, frame](const asio::error_code& error, size_t) {
-          std::lock_guard<std::mutex> lock{mutex};
-          if (!error) {
-            ++counts.sent;
-            return;
-          }
-          ++counts.send_failures;
-          if (should_log(send_logged_at))
-            log::warn("discovery", "cannot send a beacon",
-                      {{"to", endpoint_text(destination)}, {"error", error.message()}});
-        });
+    socket.async_send_to(asio::buffer(*frame), destination,
+                         [this, frame](const asio::error_code& error, size_t) {
+                           if (!error)
+                             return;
+                           ++send_failures;
+                           if (should_log(send_logged_at))
+                             log::warn("discovery", "cannot send a beacon",
+                                       {{"to", endpoint_text(destination)},
+                                        {"error", error.message()},
+                                        {"failures", std::to_string(send_failures)}});
+                         });
     timer.expires_after(config.interval);
     timer.async_wait([this](const asio::error_code& error) {
       if (!error)
@@ -75,24 +72,23 @@ struct beacon_service::impl {
     auto decoded = decode_beacon(buffer.data(), size, config.secret);
     std::optional<beacon_drop> dropped;
     bool news = false;
-    {
-      std::lock_guard<std::mutex> lock{mutex};
-      if (auto* why = std::get_if<beacon_drop>(&decoded)) {
-        filter.count(*why);
-        dropped = *why;
-      } else {
-        auto verdict = filter.admit(std::get<pb::Beacon>(decoded), wall_clock_ms());
-        if (verdict.own)
-          return;
-        dropped = verdict.dropped;
-        news = verdict.news;
-      }
-      if (dropped && !should_log(drop_logged_at[static_cast<size_t>(*dropped)]))
+    if (auto* why = std::get_if<beacon_drop>(&decoded)) {
+      filter.count(*why);
+      dropped = *why;
+    } else {
+      auto verdict = filter.admit(std::get<pb::Beacon>(decoded), wall_clock_ms());
+      if (verdict.own)
         return;
+      dropped = verdict.dropped;
+      news = verdict.news;
     }
     if (dropped) {
-      log::warn("discovery", "dropped a beacon",
-                {{"from", endpoint_text(sender)}, {"why", to_string(*dropped)}});
+      const auto kind = static_cast<size_t>(*dropped);
+      if (should_log(drop_logged_at[kind]))
+        log::warn("discovery", "dropped a beacon",
+                  {{"from", endpoint_text(sender)},
+                   {"why", to_string(*dropped)},
+                   {"dropped", std::to_string(filter.dropped()[kind])}});
       return;
     }
     if (news && config.on_news)
@@ -110,9 +106,9 @@ struct beacon_service::impl {
 
   beacon_service_config config;
   asio::io_context io;
-  mutable std::mutex mutex; // guards filter, counts and the log times (counters() reads them)
+  // Touched only on the service's thread (and by the constructor before it starts).
   beacon_filter filter;
-  beacon_counters counts;
+  uint64_t send_failures = 0;
   std::chrono::steady_clock::time_point send_logged_at;
   std::array<std::chrono::steady_clock::time_point, beacon_drop_kinds> drop_logged_at{};
   asio::ip::udp::socket socket;
@@ -154,14 +150,6 @@ beacon_service::beacon_service(beacon_service_config config)
 beacon_service::~beacon_service() {
   impl_->io.stop();
   impl_->thread.join();
-}
-
-beacon_counters beacon_service::counters() const {
-  std::lock_guard<std::mutex> lock{impl_->mutex};
-  auto out = impl_->counts;
-  out.admitted = impl_->filter.admitted();
-  out.dropped = impl_->filter.dropped();
-  return out;
 }
 
 } // namespace claud::net

@@ -2,11 +2,10 @@
 // beacon_service: a node's UDP discovery, on a thread of its own (Asio; CAF does not own these
 // sockets). Every `interval` it broadcasts this node's beacon; it reads every datagram sent to
 // its port, drops what beacon_codec and beacon_filter refuse (counted, and logged at most once
-// per kind every `log_interval` with the sender's address), and calls `on_news` with each beacon
-// that tells of a new node, role or address. The socket shares its port (SO_REUSEADDR), so the
-// nodes of one machine all hear the beacons sent to it.
+// per kind every `log_interval` with the sender's address and the count so far), and calls
+// `on_news` with each beacon that tells of a new node, role or address. The socket shares its port
+// (SO_REUSEADDR), so the nodes of one machine all hear the beacons sent to it.
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -30,14 +29,6 @@ struct beacon_service_config {
   std::function<void(const pb::Beacon& beacon, const std::string& from)> on_news;
 };
 
-/// What the service did so far (for `claud nodes` and the tests).
-struct beacon_counters {
-  uint64_t sent = 0;
-  uint64_t send_failures = 0;
-  uint64_t admitted = 0;
-  std::array<uint64_t, beacon_drop_kinds> dropped{};
-};
-
 class beacon_service {
 public:
   /// Binds 0.0.0.0:destination.port and starts the thread. Throws std::runtime_error with one
@@ -48,8 +39,6 @@ public:
 
   beacon_service(const beacon_service&) = delete;
   beacon_service& operator=(const beacon_service&) = delete;
-
-  beacon_counters counters() const;
 
 private:
   struct impl;

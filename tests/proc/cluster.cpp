@@ -123,16 +123,19 @@ std::string cluster::binary() {
   return other != nullptr && *other != '\0' ? other : CLAUD_BINARY;
 }
 
-int cluster::free_udp_port() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+namespace {
+
+/// The port the system picks for a socket of `type` bound to `address` port 0, once closed again.
+int system_chosen_port(int type, uint32_t address, const std::string& what) {
+  int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
   if (fd < 0)
     fail("socket failed: " + errno_text());
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  addr.sin_addr.s_addr = htonl(address);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);
-    fail("bind to UDP 0.0.0.0:0 failed: " + errno_text());
+    fail("bind to " + what + " failed: " + errno_text());
   }
   socklen_t len = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -140,22 +143,14 @@ int cluster::free_udp_port() {
   return ntohs(addr.sin_port);
 }
 
+} // namespace
+
+int cluster::free_udp_port() {
+  return system_chosen_port(SOCK_DGRAM, INADDR_ANY, "UDP 0.0.0.0:0");
+}
+
 int cluster::free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    fail("socket failed: " + errno_text());
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    fail("bind to 127.0.0.1:0 failed: " + errno_text());
-  }
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  return system_chosen_port(SOCK_STREAM, INADDR_LOOPBACK, "127.0.0.1:0");
 }
 
 node_process& cluster::node(const std::string& name) {
@@ -222,6 +217,13 @@ void cluster::use_discovery() {
   if (made.exit_code != 0)
     fail("claud tls secret failed: " + made.describe());
   discovery_port_ = free_udp_port();
+}
+
+std::vector<std::string> cluster::as(const std::string& holder,
+                                     std::vector<std::string> args) const {
+  args.insert(args.begin() + 1, {"--tls-cert", tls_dir() + "/" + holder + ".pem", "--tls-key",
+                                 tls_dir() + "/" + holder + "-key.pem"});
+  return args;
 }
 
 void cluster::issue_certificate(const std::string& name, const std::string& role,

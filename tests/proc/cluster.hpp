@@ -98,6 +98,9 @@ public:
   std::string tls_dir() const {
     return root_ + "/tls";
   }
+  /// `args` (a command and its flags) run as the holder of tls_dir()/HOLDER.pem, a certificate
+  /// issued for the test, instead of the operator.
+  std::vector<std::string> as(const std::string& holder, std::vector<std::string> args) const;
   /// Issues tls_dir()/NAME.pem and NAME-key.pem (`claud tls cert`) for a node at `ip`.
   void issue_certificate(const std::string& name, const std::string& role,
                          const std::string& ip = "127.0.0.1") const;

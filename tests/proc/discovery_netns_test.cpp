@@ -16,20 +16,7 @@
 
 using namespace claud::test;
 
-namespace {
-
-std::vector<std::string> as(const cluster& c, const std::string& name,
-                            std::vector<std::string> args) {
-  args.insert(args.begin() + 1, {"--tls-cert", c.tls_dir() + "/" + name + ".pem", "--tls-key",
-                                 c.tls_dir() + "/" + name + "-key.pem"});
-  return args;
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-} // namespace
+using Catch::Matchers::Contains;
 
 TEST_CASE("three masters and two slaves on five hosts find each other and run jobs over TLS") {
   cluster c;
@@ -44,7 +31,7 @@ TEST_CASE("three masters and two slaves on five hosts find each other and run jo
   c.start_slave("s2", "2", "1G", {}, cluster::by_beacon);
   for (const auto* name : {"m1", "s1"})
     CHECK(c.address(name).rfind("10.", 0) == 0);
-  CHECK(contains(c.node_stderr("s1"), "msg=\"heard a node\" node=m"));
+  CHECK_THAT(c.node_stderr("s1"), Contains("msg=\"heard a node\" node=m"));
 
   // Jobs of 1 CPU that run until the test says go: the first four fill both slaves' 2 CPUs.
   const auto go = c.root() + "/go";
@@ -73,8 +60,9 @@ TEST_CASE("three masters and two slaves on five hosts find each other and run jo
         == slave_address.substr(0, slave_address.find(':')) + "\n");
 
   c.issue_certificate("rita", "reader");
-  CHECK(contains(c.run(as(c, "rita", {"submit", "--", "true"})).err, "may only read"));
-  CHECK(contains(c.run(as(c, "s1", {"submit", "--", "true"})).err, "may only register and report"));
+  CHECK_THAT(c.run(c.as("rita", {"submit", "--", "true"})).err, Contains("may only read"));
+  CHECK_THAT(c.run(c.as("s1", {"submit", "--", "true"})).err,
+             Contains("may only register and report"));
   ::unsetenv("CLAUD_TLS_CERT");
   ::unsetenv("CLAUD_TLS_KEY");
   auto plain = c.run({"jobs"});

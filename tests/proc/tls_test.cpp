@@ -15,14 +15,6 @@ using namespace claud::test;
 
 namespace {
 
-/// `args` run as the holder of tls_dir()/NAME.pem (a certificate issued for the test).
-std::vector<std::string> as(const cluster& c, const std::string& name,
-                            std::vector<std::string> args) {
-  args.insert(args.begin() + 1, {"--tls-cert", c.tls_dir() + "/" + name + ".pem", "--tls-key",
-                                 c.tls_dir() + "/" + name + "-key.pem"});
-  return args;
-}
-
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -41,30 +33,30 @@ TEST_CASE("a cluster over mutual TLS runs jobs through a failover, and each cert
   REQUIRE(c.wait_job(first)["state"].str() == "succeeded");
 
   c.issue_certificate("rita", "reader");
-  auto read = c.run(as(c, "rita", {"logs", first}));
+  auto read = c.run(c.as("rita", {"logs", first}));
   INFO(read.describe());
   CHECK(read.exit_code == 0);
   CHECK(read.out == "over tls\n");
-  auto reader_submit = c.run(as(c, "rita", {"submit", "--", "true"}));
+  auto reader_submit = c.run(c.as("rita", {"submit", "--", "true"}));
   INFO(reader_submit.describe());
   CHECK(reader_submit.exit_code == 1);
   CHECK(contains(reader_submit.err, "the reader certificate \"rita\" may only read"));
-  auto reader_kill = c.run(as(c, "rita", {"kill", first}));
+  auto reader_kill = c.run(c.as("rita", {"kill", first}));
   CHECK(contains(reader_kill.err, "may only read"));
 
   // A slave's key on a client: it may register and report, never submit.
-  auto slave_submit = c.run(as(c, "s1", {"submit", "--", "true"}));
+  auto slave_submit = c.run(c.as("s1", {"submit", "--", "true"}));
   INFO(slave_submit.describe());
   CHECK(slave_submit.exit_code == 1);
   CHECK(contains(slave_submit.err, "the slave certificate \"s1\" may only register and report"));
-  auto slave_read = c.run(as(c, "s1", {"jobs"}));
+  auto slave_read = c.run(c.as("s1", {"jobs"}));
   CHECK(slave_read.exit_code == 1);
 
   // Through a follower too: it forwards only what the certificate allows, and the leader
   // trusts what a master forwards.
   auto leader = c.leader_name();
   std::string follower = leader == "m1" ? "m2" : "m1";
-  auto forwarded = c.run(as(c, "rita", {"submit", "--cluster", c.address(follower), "--", "true"}));
+  auto forwarded = c.run(c.as("rita", {"submit", "--cluster", c.address(follower), "--", "true"}));
   CHECK(contains(forwarded.err, "may only read"));
   auto forwarded_read = c.run({"jobs", "--cluster", c.address(follower)});
   CHECK(forwarded_read.exit_code == 0);
