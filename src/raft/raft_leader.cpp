@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "raft/raft_node.hpp"
 
 namespace claud::raft {
@@ -10,9 +12,7 @@ void raft_node::become_leader() {
   reset(term_);
   role_ = role::leader;
   leader_ = config_.id;
-  for (const auto& peer : config_.voters)
-    if (peer != config_.id)
-      progress_[peer] = progress{0, log_.last_index() + 1, false, true, false};
+  track_members();
   // An empty entry of the new term: committing it commits everything before it, and reads wait
   // for it so they never see a state older than a previous leader's acknowledged writes.
   pb::LogEntry noop;
@@ -22,25 +22,79 @@ void raft_node::become_leader() {
     replicate_to_all();
 }
 
+void raft_node::track_members() {
+  for (auto i = progress_.begin(); i != progress_.end();) {
+    if (members_.is_member(i->first))
+      ++i;
+    else
+      i = progress_.erase(i);
+  }
+  auto track = [&](const std::string& peer) {
+    if (peer != config_.id && !progress_.count(peer))
+      progress_[peer] = progress{0, log_.last_index() + 1, false, true, false};
+  };
+  for (const auto& voter : members_.voters)
+    track(voter);
+  for (const auto& learner : members_.learners)
+    track(learner);
+}
+
+std::string raft_node::membership_problem(const pb::MembershipChange& change) const {
+  if (role_ != role::leader)
+    return "this master does not lead";
+  // The previous change first, and an entry of this term (the dissertation's fix: a leader must
+  // not change the membership before a change a previous leader left is known to be decided).
+  if (log_.committed() < membership_index_)
+    return fmt::format("another membership change (log index {}) is not committed yet; try again "
+                       "in a moment",
+                       membership_index_);
+  if (log_.committed() < leader_first_index_)
+    return "this leader has not committed an entry of its term yet; try again in a moment";
+  return members_.problem(change);
+}
+
 uint64_t raft_node::propose(pb::LogEntry entry) {
   if (role_ != role::leader)
     return 0;
+  const bool changes_membership = entry.has_membership_change();
+  if (changes_membership && !membership_problem(entry.membership_change()).empty())
+    return 0;
   entry.set_term(term_);
+  pb::MembershipChange change;
+  if (changes_membership)
+    change = entry.membership_change();
   auto index = log_.append(std::move(entry));
+  if (changes_membership) {
+    members_.apply(change); // in effect from now, committed or not
+    membership_index_ = index;
+    track_members();
+  }
   if (!maybe_commit())
     replicate_to_all();
   return index;
+}
+
+void raft_node::maybe_promote(const std::string& learner) {
+  const auto& pr = progress_.at(learner);
+  if (members_.learners.count(learner) == 0 || pr.match < log_.committed())
+    return;
+  pb::LogEntry entry;
+  entry.mutable_membership_change()->set_kind(pb::MembershipChange::PROMOTE);
+  entry.mutable_membership_change()->set_address(learner);
+  propose(std::move(entry)); // refused while another change is not applied: asked again later
 }
 
 bool raft_node::read_index(uint64_t context) {
   if (role_ != role::leader)
     return false;
   const uint64_t index = std::max(log_.committed(), leader_first_index_);
-  if (quorum() == 1) {
+  if (quorum() == 1 && is_voter()) {
     ready_reads_.push_back({context, index});
     return true;
   }
-  pending_reads_.push_back({context, index, {config_.id}});
+  pending_reads_.push_back({context, index, {}});
+  if (is_voter())
+    pending_reads_.back().acks.insert(config_.id);
   broadcast_heartbeat(context);
   return true;
 }
@@ -102,9 +156,14 @@ void raft_node::broadcast_heartbeat(uint64_t context) {
 }
 
 bool raft_node::maybe_commit() {
-  std::vector<uint64_t> matches{log_.last_index()};
+  std::vector<uint64_t> matches;
+  if (is_voter())
+    matches.push_back(log_.last_index());
   for (const auto& [peer, pr] : progress_)
-    matches.push_back(pr.match);
+    if (members_.is_voter(peer))
+      matches.push_back(pr.match);
+  if (matches.size() < quorum())
+    return false;
   std::sort(matches.begin(), matches.end(), std::greater<>());
   const uint64_t candidate = matches[quorum() - 1];
   // Only an entry of the current term is committed by counting replicas (raft's figure 8).
@@ -115,16 +174,16 @@ bool raft_node::maybe_commit() {
 }
 
 bool raft_node::check_quorum_active() {
-  size_t active = 1;
+  size_t active = is_voter() ? 1 : 0;
   for (auto& [peer, pr] : progress_) {
-    active += pr.recent_active ? 1 : 0;
+    active += pr.recent_active && members_.is_voter(peer) ? 1 : 0;
     pr.recent_active = false;
   }
   return active >= quorum();
 }
 
 void raft_node::confirm_read(const std::string& peer, uint64_t context) {
-  if (context == 0)
+  if (context == 0 || !members_.is_voter(peer))
     return;
   for (auto& read : pending_reads_)
     if (read.context == context)
@@ -152,6 +211,7 @@ void raft_node::step_leader(const pb::RaftMessage& m) {
     pr.probe_in_flight = false; // a probe lost on the way is sent again
     if (pr.match < log_.last_index())
       replicate_to(m.from());
+    maybe_promote(m.from()); // a quiet cluster's learner catches up without an append answer
     return;
   }
   if (m.type() != pb::RAFT_APPEND_RESPONSE)
@@ -193,6 +253,7 @@ void raft_node::step_leader(const pb::RaftMessage& m) {
     pr.next = pr.match + 1; // the probe found where the logs agree: on from there
   if (pr.next <= log_.last_index())
     replicate_to(m.from());
+  maybe_promote(m.from());
 }
 
 } // namespace claud::raft

@@ -65,6 +65,12 @@ public:
   /// Appends one entry at the end (the leader's own proposals); returns its index.
   uint64_t append(pb::LogEntry entry);
 
+  /// The entry at `index`, or null when it is compacted away or beyond the end.
+  const pb::LogEntry* at(uint64_t index) const {
+    return index < first_index() || index > last_index() ? nullptr
+                                                         : &entries_[index - snapshot_index_ - 1];
+  }
+
   /// Entries [from, last_index()], at most `max_count`.
   std::vector<pb::LogEntry> slice(uint64_t from, size_t max_count) const;
 

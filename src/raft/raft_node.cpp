@@ -13,8 +13,8 @@ namespace claud::raft {
 std::string validate(const raft_config& config) {
   if (config.id.empty())
     return "the master needs an id";
-  if (std::find(config.voters.begin(), config.voters.end(), config.id) == config.voters.end())
-    return fmt::format("master {} is not in the list of masters", config.id);
+  if (config.voters.empty())
+    return "the list of masters is empty";
   std::set<std::string> unique(config.voters.begin(), config.voters.end());
   if (unique.size() != config.voters.size())
     return "the list of masters names one master twice";
@@ -47,11 +47,15 @@ raft_node::raft_node(raft_config config, const pb::HardState& hard_state,
       log_(snapshot, std::move(entries), hard_state.commit()) {
   if (auto problem = validate(config_); !problem.empty())
     throw std::invalid_argument(problem);
+  base_members_ = snapshot.membership().voters_size() > 0
+                      ? membership::from_pb(snapshot.membership())
+                      : membership::of_voters(config_.voters);
+  refresh_membership();
   term_ = hard_state.term();
   vote_ = hard_state.vote();
   persisted_ = hard_state;
   become_follower(term_, {});
-  if (config_.voters.size() == 1)
+  if (members_.voters == std::set<std::string>{config_.id})
     election_elapsed_ = randomized_election_timeout_; // alone: lead at the first tick
 }
 
@@ -94,15 +98,9 @@ void raft_node::campaign(bool pre_vote) {
     vote_ = config_.id;
   }
   votes_[config_.id] = true;
-  if (votes_.size() >= quorum()) {
-    // A single master wins at once.
-    if (pre_vote)
-      campaign(false);
-    else
-      become_leader();
+  if (tally_votes()) // a single master wins at once
     return;
-  }
-  for (const auto& peer : config_.voters) {
+  for (const auto& peer : members_.voters) {
     if (peer == config_.id)
       continue;
     pb::RaftMessage m;
@@ -118,8 +116,14 @@ void raft_node::campaign(bool pre_vote) {
 void raft_node::tick() {
   ++election_elapsed_;
   if (role_ != role::leader) {
-    if (election_elapsed_ >= randomized_election_timeout_)
+    // A learner, a removed master and one not yet added never campaign.
+    if (may_campaign() && election_elapsed_ >= randomized_election_timeout_)
       campaign(true);
+    return;
+  }
+  if (!is_voter() && log_.committed() >= membership_index_) {
+    // Removed, and the removal is committed: the appends that carried that commit have left.
+    become_follower(term_, {});
     return;
   }
   if (election_elapsed_ >= config_.election_ticks) {
@@ -143,7 +147,7 @@ void raft_node::leader_unreachable() {
   // take turns by rank (the voters' ids sorted, the lost leader left out), three ticks apart: the
   // first usually wins before the next starts, and a next one still follows if it does not.
   std::vector<std::string> others;
-  for (const auto& voter : config_.voters)
+  for (const auto& voter : members_.voters)
     if (voter != leader_)
       others.push_back(voter);
   std::sort(others.begin(), others.end());
@@ -257,17 +261,39 @@ void raft_node::handle_vote_response(const pb::RaftMessage& m) {
   if ((pre_vote && role_ != role::pre_candidate) || (!pre_vote && role_ != role::candidate))
     return;
   votes_.emplace(m.from(), !m.reject());
-  size_t granted = 0;
-  for (const auto& [peer, yes] : votes_)
-    granted += yes ? 1 : 0;
+  tally_votes();
+}
+
+bool raft_node::tally_votes() {
+  size_t granted = 0, refused = 0;
+  for (const auto& [peer, yes] : votes_) {
+    if (!members_.is_voter(peer))
+      continue; // a learner's or a removed master's vote does not count, nor its own
+    (yes ? granted : refused) += 1;
+  }
   if (granted >= quorum()) {
-    if (pre_vote)
+    if (role_ == role::pre_candidate)
       campaign(false);
     else
       become_leader();
-  } else if (votes_.size() - granted >= quorum()) {
-    become_follower(term_, {});
+    return true;
   }
+  if (refused >= quorum()) {
+    become_follower(term_, {});
+    return true;
+  }
+  return false;
+}
+
+bool raft_node::may_campaign() const {
+  if (is_voter())
+    return true;
+  // Removed by a change not yet committed: the remaining voters may lack that change, and then
+  // need this master's vote, which it gives no one behind it. So it may still lead, by the votes
+  // of the membership without it, long enough to commit its removal (and then steps down).
+  const auto* latest = membership_index_ > log_.committed() ? log_.at(membership_index_) : nullptr;
+  return latest && latest->membership_change().kind() == pb::MembershipChange::REMOVE
+         && latest->membership_change().address() == config_.id;
 }
 
 void raft_node::handle_append(const pb::RaftMessage& m) {
@@ -288,6 +314,14 @@ void raft_node::handle_append(const pb::RaftMessage& m) {
   }
   std::vector<pb::LogEntry> entries(m.entries().begin(), m.entries().end());
   auto last_new = log_.append_after(m.index(), entries);
+  // A change came, or one may have been replaced with the entries after m.index().
+  const bool may_have_changed
+      = !entries.empty()
+        && (m.index() < membership_index_
+            || std::any_of(entries.begin(), entries.end(),
+                           [](const pb::LogEntry& e) { return e.has_membership_change(); }));
+  if (may_have_changed)
+    refresh_membership();
   log_.commit_to(std::min(m.commit(), last_new));
   reply.set_index(last_new);
   send(std::move(reply));
@@ -315,6 +349,9 @@ void raft_node::handle_snapshot(const pb::RaftMessage& m) {
     reply.set_index(snapshot.index());
   } else {
     log_.restore(snapshot);
+    if (snapshot.membership().voters_size() > 0)
+      base_members_ = membership::from_pb(snapshot.membership());
+    refresh_membership();
     pending_snapshot_ = snapshot;
     reply.set_index(snapshot.index());
   }
@@ -322,7 +359,29 @@ void raft_node::handle_snapshot(const pb::RaftMessage& m) {
 }
 
 void raft_node::compact(uint64_t index) {
+  base_members_ = members_at(index);
   log_.compact_to(index);
+}
+
+membership raft_node::members_at(uint64_t index) const {
+  auto out = base_members_;
+  for (uint64_t i = log_.first_index(); i <= std::min(index, log_.last_index()); ++i)
+    if (const auto* e = log_.at(i); e->has_membership_change())
+      out.apply(e->membership_change());
+  return out;
+}
+
+void raft_node::refresh_membership() {
+  members_ = base_members_;
+  membership_index_ = 0;
+  for (uint64_t i = log_.first_index(); i <= log_.last_index(); ++i) {
+    if (const auto* e = log_.at(i); e->has_membership_change()) {
+      members_.apply(e->membership_change());
+      membership_index_ = i;
+    }
+  }
+  if (role_ == role::leader)
+    track_members();
 }
 
 bool raft_node::has_ready() const {

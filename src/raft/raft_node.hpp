@@ -10,6 +10,12 @@
 // not heard from a majority for an election timeout, and followers that hear from a leader ignore
 // votes meanwhile), read-index reads, snapshots for followers behind the log's start, and a hint
 // that the leader is gone (its connection closed) which starts a pre-vote within a few ticks.
+// Membership changes one master at a time (the Raft dissertation's single-server change, §4.1):
+// a change is a log entry, and every master uses the latest one in its log, committed or not (a
+// restarted master does not know its commit index: going by applied changes it could campaign
+// with a membership two changes old). The leader proposes a change only when the previous one and
+// an entry of its own term are committed; a new master is added as a learner and promoted by the
+// leader once it has caught up; a removed leader steps down once its removal is committed.
 // A RAFT_SNAPSHOT message leaves raft with only the snapshot's index and term: the caller attaches
 // the data of the snapshot its storage holds before sending it.
 
@@ -23,14 +29,17 @@
 
 #include "log.pb.h"
 #include "raft.pb.h"
+#include "raft/membership.hpp"
 #include "raft/raft_log.hpp"
 
 namespace claud::raft {
 
 struct raft_config {
   std::string id;
-  std::vector<std::string> voters; // every master, this one included
-  int election_ticks = 10;         // the timeout is drawn from [election_ticks, 2*election_ticks)
+  // The voting masters a new cluster starts with (every master's --join). The membership in the
+  // log and snapshots supersedes it; a master not in it waits to be added.
+  std::vector<std::string> voters;
+  int election_ticks = 10; // the timeout is drawn from [election_ticks, 2*election_ticks)
   int heartbeat_ticks = 1;
   size_t max_entries_per_message = 256;
 };
@@ -85,8 +94,13 @@ public:
   void step(const pb::RaftMessage& message);
 
   /// Leader only: appends `entry` (index and term are set here) and returns its index; 0 when
-  /// this node is not the leader.
+  /// this node is not the leader, or `entry` is a membership change that membership_problem()
+  /// refuses.
   uint64_t propose(pb::LogEntry entry);
+
+  /// One line saying why this node cannot propose `change` now, or empty: it does not lead,
+  /// another change is not applied yet, or the change does not fit the membership.
+  std::string membership_problem(const pb::MembershipChange& change) const;
 
   /// Leader only: asks a majority to confirm this node still leads; `context` comes back in
   /// ready().reads with the index to wait for. False when not the leader.
@@ -126,8 +140,18 @@ public:
   const std::map<std::string, progress>& peers() const {
     return progress_;
   }
+  /// The membership this node goes by: the latest in its log.
+  const membership& members() const {
+    return members_;
+  }
+  /// The membership as of `index` (from the log's start to its end): what a snapshot at `index`
+  /// carries.
+  membership members_at(uint64_t index) const;
+  bool is_voter() const {
+    return members_.is_voter(config_.id);
+  }
   size_t quorum() const {
-    return config_.voters.size() / 2 + 1;
+    return members_.quorum();
   }
 
 private:
@@ -148,6 +172,10 @@ private:
   void send(pb::RaftMessage message);
   void handle_vote_request(const pb::RaftMessage& m);
   void handle_vote_response(const pb::RaftMessage& m);
+  /// Counts the voters' answers: wins or loses the (pre-)campaign when a quorum agrees; whether
+  /// it did.
+  bool tally_votes();
+  bool may_campaign() const;
   void handle_append(const pb::RaftMessage& m);
   void handle_heartbeat(const pb::RaftMessage& m);
   void handle_snapshot(const pb::RaftMessage& m);
@@ -164,6 +192,10 @@ private:
   bool maybe_commit();
   bool check_quorum_active();
   void confirm_read(const std::string& peer, uint64_t context);
+  void track_members(); // the leader's progress: one per member but itself
+  /// members_ from base_members_ and the changes in the log; after the log changed under them.
+  void refresh_membership();
+  void maybe_promote(const std::string& learner);
 
   raft_config config_;
   std::mt19937_64 rng_;
@@ -187,6 +219,9 @@ private:
   std::set<std::string> appends_due_;
   pb::HardState persisted_;
   std::optional<pb::Snapshot> pending_snapshot_; // received from the leader, not yet handed out
+  membership base_members_;                      // as of the log's snapshot index
+  membership members_;                           // with every change in the log
+  uint64_t membership_index_ = 0;                // of the latest change in the log, 0 when none
 };
 
 } // namespace claud::raft

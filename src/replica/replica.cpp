@@ -29,6 +29,7 @@ pb::Snapshot snapshot_request::write() const {
   snapshot.set_index(index);
   snapshot.set_term(term);
   snapshot.set_data(state.bytes());
+  *snapshot.mutable_membership() = membership;
   store->stage_snapshot(snapshot);
   return snapshot;
 }
@@ -87,7 +88,8 @@ void replica::maybe_snapshot(output& out) {
     return;
   snapshot_in_flight_ = true;
   out.snapshot_to_write
-      = snapshot_request{log.applied(), log.term(log.applied()), state_.snapshot(), store_};
+      = snapshot_request{log.applied(), log.term(log.applied()), state_.snapshot(),
+                         raft_.members_at(log.applied()).to_pb(), store_};
 }
 
 void replica::snapshot_saved(pb::Snapshot snapshot) {

@@ -38,6 +38,7 @@ struct snapshot_request {
   uint64_t index = 0;
   uint64_t term = 0;
   state::state_snapshot state;
+  pb::Membership membership; // raft's, as of `index`
   std::shared_ptr<storage::log_store> store;
   /// Builds the snapshot and makes it durable (log_store::stage_snapshot); throws storage_error.
   pb::Snapshot write() const;

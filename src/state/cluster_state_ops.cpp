@@ -56,6 +56,11 @@ apply_result cluster_state::apply_op(const pb::LogEntry& entry) {
     return drain_node(entry.node_drain(), now);
   case pb::LogEntry::kJobsExpired:
     return expire_jobs(entry.jobs_expired(), now);
+  case pb::LogEntry::kMembershipChange: {
+    apply_result result; // raft applies it to itself; the jobs and nodes do not change
+    result.applied = true;
+    return result;
+  }
   case pb::LogEntry::OP_NOT_SET:
     break;
   }

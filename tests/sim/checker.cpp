@@ -1,5 +1,7 @@
 #include "checker.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
@@ -31,7 +33,9 @@ std::string canonical_bytes(const google::protobuf::Message& message) {
   return out;
 }
 
-checker::checker(size_t masters) : masters_(masters), submissions_{0} {}
+checker::checker(const std::vector<std::string>& voters)
+    : membership_(raft::membership::of_voters(voters)),
+      before_last_change_(membership_), memberships_{{0, membership_}}, submissions_{0} {}
 
 void checker::on_start(const std::string& node, const replica::replica& r) {
   next_apply_[node] = r.raft().log().applied() + 1;
@@ -88,6 +92,11 @@ void checker::record(const std::string& node, const pb::LogEntry& entry) {
     makes_job = fresh;
   }
   submissions_.push_back(submissions_.back() + (makes_job ? 1 : 0));
+  if (entry.has_membership_change()) {
+    before_last_change_ = membership_;
+    membership_.apply(entry.membership_change());
+    memberships_.emplace_back(index, membership_);
+  }
   entries_.push_back(entry);
   bytes_.push_back(std::move(bytes));
 }
@@ -105,6 +114,15 @@ void checker::check_state(const std::string& node, const replica::replica& r) co
   if (applied > entries_.size())
     throw invariant_violation(fmt::format("{} is at index {}, beyond every applied entry ({})",
                                           node, applied, entries_.size()));
+  auto made = std::prev(std::upper_bound(
+      memberships_.begin(), memberships_.end(), applied,
+      [](uint64_t i, const std::pair<uint64_t, raft::membership>& c) { return i < c.first; }));
+  if (auto at = r.raft().members_at(applied); at != made->second)
+    throw invariant_violation(fmt::format(
+        "{}'s membership at index {} ({} voters, {} learners) is not the one the committed "
+        "entries make ({} voters, {} learners)",
+        node, applied, at.voters.size(), at.learners.size(), made->second.voters.size(),
+        made->second.learners.size()));
   if (r.state().next_job_number() != submissions_[applied])
     throw invariant_violation(fmt::format(
         "{}'s state machine at index {} counts {} jobs; the committed entries submit {}", node,
@@ -117,10 +135,12 @@ bool checker::holds_newest_committed(const raft::raft_log& log) const {
 }
 
 void checker::check_step(const std::vector<node_view>& nodes) {
-  size_t holders = 0;
+  std::set<std::string> holders, everyone;
   for (const auto& n : nodes) {
     const raft::raft_log& log = n.live ? n.live->raft().log() : *n.durable;
-    holders += holds_newest_committed(log) ? 1 : 0;
+    everyone.insert(n.id);
+    if (holds_newest_committed(log))
+      holders.insert(n.id);
     if (!n.live)
       continue;
     const auto& raft = n.live->raft();
@@ -138,10 +158,36 @@ void checker::check_step(const std::vector<node_view>& nodes) {
           fmt::format("{} became leader of term {} without committed entry {} (term {})", n.id,
                       raft.term(), entries_.size(), entries_.back().term()));
   }
-  if (holders < masters_ / 2 + 1)
-    throw invariant_violation(
-        fmt::format("committed entry {} (term {}) is durably held by only {} of {} masters",
-                    entries_.size(), entries_.back().term(), holders, masters_));
+  if (!held_by_a_majority(holders, everyone))
+    throw invariant_violation(fmt::format(
+        "committed entry {} (term {}) is durably held by {} masters, no majority of the voters "
+        "({}) that could have committed it",
+        entries_.size(), entries_.back().term(), holders.size(), membership_.voters.size()));
+}
+
+bool checker::held_by_a_majority(const std::set<std::string>& holders,
+                                 const std::set<std::string>& everyone) const {
+  auto majority_of = [&](const raft::membership& m) {
+    size_t held = 0;
+    for (const auto& voter : m.voters)
+      held += holders.count(voter);
+    return held >= m.quorum();
+  };
+  // The leader that committed it went by the latest membership in its log: the committed one, the
+  // one before the last committed change, or one change beyond the committed one, not yet
+  // committed itself.
+  if (majority_of(membership_) || majority_of(before_last_change_))
+    return true;
+  for (const auto& id : everyone) {
+    auto changed = membership_;
+    if (changed.is_voter(id))
+      changed.voters.erase(id);
+    else
+      changed.voters.insert(id);
+    if (majority_of(changed))
+      return true;
+  }
+  return false;
 }
 
 void checker::on_read_issued(uint64_t context) {

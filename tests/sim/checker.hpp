@@ -10,7 +10,9 @@
 //    and every master applies exactly those, without gaps or repeats, in index order (state
 //    machine safety); a master restarted or given a snapshot resumes right after it;
 //  - committed entries never disappear: the newest committed entry is durably held (in the log or
-//    a snapshot) by a majority, counting crashed masters by what their disk would recover;
+//    a snapshot) by a majority of the voters, counting crashed masters by what their disk would
+//    recover (the voters before or after the latest membership change: a leader applies a change
+//    after it commits, so either may have committed the entry);
 //  - a master's state machine is exactly at its applied index, its applied index never passes its
 //    commit, and its job count is the record's count of submissions up to that index (this also
 //    checks snapshots: a wrong one shows up at once);
@@ -20,10 +22,12 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "raft/membership.hpp"
 #include "raft/raft_log.hpp"
 #include "replica/replica.hpp"
 #include "state/cluster_state.hpp"
@@ -46,7 +50,8 @@ std::string canonical_bytes(const google::protobuf::Message& message);
 
 class checker {
 public:
-  explicit checker(size_t masters);
+  /// `voters`: the masters the cluster started with.
+  explicit checker(const std::vector<std::string>& voters);
 
   /// A replica was (re)started; called before its first process().
   void on_start(const std::string& node, const replica::replica& r);
@@ -71,13 +76,21 @@ public:
   const std::map<uint64_t, std::string>& leaders() const {
     return leaders_;
   }
+  /// The membership the committed entries made.
+  const raft::membership& membership() const {
+    return membership_;
+  }
 
 private:
   void record(const std::string& node, const pb::LogEntry& entry);
   void check_state(const std::string& node, const replica::replica& r) const;
   bool holds_newest_committed(const raft::raft_log& log) const;
+  bool held_by_a_majority(const std::set<std::string>& holders,
+                          const std::set<std::string>& everyone) const;
 
-  size_t masters_;
+  raft::membership membership_;
+  raft::membership before_last_change_; // the voters that may have committed the newest entry
+  std::vector<std::pair<uint64_t, raft::membership>> memberships_; // from the index that made it
   std::vector<pb::LogEntry> entries_;          // committed entries, index i at [i - 1]
   std::vector<std::string> bytes_;             // their serialized form
   std::vector<uint64_t> submissions_;          // [i]: jobs submitted by entries 1..i

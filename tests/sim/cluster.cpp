@@ -24,8 +24,11 @@ const char* role_name(raft::role r) {
 } // namespace
 
 cluster::cluster(cluster_options options)
-    : options_(std::move(options)), ids_(master_ids(options_.masters)), rng_(options_.seed),
-      net_(ids_, rng_.fork(), options_.network), checker_(ids_.size()) {
+    : options_(std::move(options)), ids_(master_ids(options_.masters)),
+      voters_(ids_.begin(), options_.voters > 0 && options_.voters < options_.masters
+                                ? ids_.begin() + options_.voters
+                                : ids_.end()),
+      rng_(options_.seed), net_(ids_, rng_.fork(), options_.network), checker_(voters_) {
   if (options_.masters < 1)
     throw std::invalid_argument("a cluster needs at least one master");
   nodes_.resize(ids_.size());
@@ -52,7 +55,7 @@ const cluster::node& cluster::at(const std::string& id) const {
 void cluster::start(node& n) {
   replica::replica_options opts;
   opts.raft.id = n.id;
-  opts.raft.voters = ids_;
+  opts.raft.voters = voters_;
   opts.raft.election_ticks = options_.election_ticks;
   opts.raft.heartbeat_ticks = options_.heartbeat_ticks;
   opts.raft.max_entries_per_message = options_.max_entries_per_message;
@@ -313,6 +316,28 @@ void cluster::restart(const std::string& id) {
   start(n);
 }
 
+void cluster::wipe(const std::string& id) {
+  auto& n = at(id);
+  if (n.replica)
+    throw std::logic_error("wipe " + id + ": only a crashed master's disk can be replaced");
+  trace_.add(now_, fmt::format("{}'s disk is replaced by an empty one", id));
+  n.store = std::make_shared<crash_store>();
+  n.durable = std::make_unique<raft::raft_log>();
+}
+
+uint64_t cluster::change_membership(const std::string& id, pb::MembershipChange::Kind kind,
+                                    const std::string& who) {
+  auto& n = at(id);
+  pb::LogEntry entry;
+  entry.mutable_membership_change()->set_kind(kind);
+  entry.mutable_membership_change()->set_address(who);
+  if (!n.replica || !n.replica->raft().membership_problem(entry.membership_change()).empty())
+    return 0;
+  trace_.add(now_,
+             fmt::format("{} is asked to {} {}", id, pb::MembershipChange::Kind_Name(kind), who));
+  return propose_entry(id, std::move(entry));
+}
+
 void cluster::hint_leader_unreachable(const std::string& id) {
   auto& n = at(id);
   if (!n.replica)
@@ -359,7 +384,8 @@ uint64_t cluster::read(const std::string& id) {
 
 bool cluster::converged() const {
   for (const auto& n : nodes_)
-    if (!n.replica || n.replica->raft().log().applied() != checker_.commit_index())
+    if (member(n.id)
+        && (!n.replica || n.replica->raft().log().applied() != checker_.commit_index()))
       return false;
   return true;
 }

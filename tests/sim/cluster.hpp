@@ -27,6 +27,9 @@ namespace claud::sim {
 
 struct cluster_options {
   int masters = 3;
+  /// How many of them (the first ones) start as the cluster's voters; 0: all. The others start
+  /// outside it, as masters not yet added do.
+  int voters = 0;
   uint64_t seed = 1;
   int election_ticks = 10;
   int heartbeat_ticks = 1;
@@ -96,6 +99,18 @@ public:
   void cancel_crash(const std::string& id);
   void restart(const std::string& id);
   void hint_leader_unreachable(const std::string& id);
+  /// A crashed master's disk is replaced by an empty one: a new machine at the same address.
+  void wipe(const std::string& id);
+
+  // Membership.
+  /// Proposes a membership change to `id`; its index, or 0 if `id` is down, does not lead or
+  /// refuses the change (raft_node::membership_problem).
+  uint64_t change_membership(const std::string& id, pb::MembershipChange::Kind kind,
+                             const std::string& who);
+  /// Whether `id` is a voter or learner by the committed entries.
+  bool member(const std::string& id) const {
+    return checker_.membership().is_member(id);
+  }
 
   // What runs beside the masters (the whole-cluster simulation, world.hpp).
   using output_observer = std::function<void(const std::string& master, const replica::output&)>;
@@ -123,7 +138,7 @@ public:
     return checker_.committed_job(job) != 0;
   }
 
-  /// Every master is up and has applied every committed entry.
+  /// Every member is up and has applied every committed entry (a removed master is not sent them).
   bool converged() const;
   /// Throws invariant_violation unless every live master at the commit index holds the state the
   /// committed entries produce (compared in canonical form; protobuf maps have no fixed order).
@@ -166,6 +181,7 @@ private:
 
   cluster_options options_;
   std::vector<std::string> ids_;
+  std::vector<std::string> voters_; // the ones the cluster started with
   std::vector<node> nodes_;
   prng rng_;
   network net_;

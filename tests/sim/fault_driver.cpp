@@ -35,6 +35,9 @@ run_parameters draw_parameters(prng& rng, int masters) {
   p.spurious_hint_probability = rng.chance(0.5) ? 0 : rng.unit() * 0.02;
   p.propose_probability = 0.05 + rng.unit() * 0.4;
   p.read_probability = rng.unit() * 0.1;
+  p.membership_probability = rng.chance(0.5) ? 0 : 0.002 + rng.unit() * 0.02;
+  p.initial_voters
+      = p.membership_probability > 0 && masters > 1 && rng.chance(0.5) ? masters - 1 : masters;
   for (int i = 0; i < masters; ++i)
     p.tick_probability.push_back(rng.chance(0.5) ? 1.0 : 0.6 + rng.unit() * 0.4);
   return p;
@@ -45,13 +48,15 @@ std::string describe(const run_parameters& p) {
       "election_ticks={} heartbeat_ticks={} snapshot_every={} batch={} loss={:.3f} "
       "duplicate={:.3f} delay_steps=1..{} partition={:.4f} heal={:.3f} crash={:.4f} max_down={} "
       "long_outage={:.2f} bounce={:.2f} election_crash={:.2f} torn={:.2f} after_sync={:.2f} "
-      "hint={:.2f} spurious_hint={:.3f} propose={:.3f} read={:.3f} ticks=[{:.2f}]",
+      "hint={:.2f} spurious_hint={:.3f} propose={:.3f} read={:.3f} membership={:.4f} "
+      "initial_voters={} ticks=[{:.2f}]",
       p.election_ticks, p.heartbeat_ticks, p.snapshot_every, p.max_entries_per_message,
       p.network.loss, p.network.duplicate, p.network.max_delay_steps, p.partition_probability,
       p.heal_probability, p.crash_probability, p.max_down, p.long_outage_probability,
       p.bounce_probability, p.election_crash_probability, p.torn_probability,
       p.after_sync_probability, p.hint_probability, p.spurious_hint_probability,
-      p.propose_probability, p.read_probability, fmt::join(p.tick_probability, ","));
+      p.propose_probability, p.read_probability, p.membership_probability, p.initial_voters,
+      fmt::join(p.tick_probability, ","));
 }
 
 void fault_driver::before_step() {
@@ -63,6 +68,8 @@ void fault_driver::before_step() {
   if (rng_.chance(p_.crash_probability))
     crash();
   election_crash();
+  if (rng_.chance(p_.membership_probability))
+    change_membership();
   if (rng_.chance(p_.spurious_hint_probability))
     t_.hint_leader_unreachable(any_master());
   clients();
@@ -196,6 +203,23 @@ void fault_driver::restarts() {
       restart_at_.erase(it);
       t_.restart(id);
     }
+  }
+}
+
+void fault_driver::change_membership() {
+  const auto leader = t_.leader();
+  if (leader.empty())
+    return;
+  std::vector<std::string> inside, outside;
+  for (const auto& id : t_.ids())
+    (t_.member(id) ? inside : outside).push_back(id);
+  if (!outside.empty() && (inside.size() <= 2 || rng_.chance(0.6))) {
+    const auto who = rng_.pick(outside);
+    if (!t_.up(who) && rng_.chance(0.5))
+      t_.wipe(who);
+    t_.change_membership(leader, pb::MembershipChange::ADD_LEARNER, who);
+  } else if (inside.size() > 1) {
+    t_.change_membership(leader, pb::MembershipChange::REMOVE, rng_.pick(inside));
   }
 }
 

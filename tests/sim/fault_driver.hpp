@@ -33,6 +33,8 @@ struct run_parameters {
   double spurious_hint_probability = 0;  // per step: a connection closes, its leader is fine
   double propose_probability = 0;        // per step
   double read_probability = 0;           // per step
+  double membership_probability = 0;     // per step: the leader is asked to add or remove one
+  int initial_voters = 3;                // the masters the cluster starts with; the rest wait
   std::vector<double> tick_probability;  // per master
 };
 
@@ -60,6 +62,9 @@ private:
   void election_crash();
   void restarts();
   void clients();
+  /// Adds a master from outside (now and then on an empty disk: a new machine at its address)
+  /// or removes one, the leader itself included.
+  void change_membership();
 
   cluster& t_;
   const run_parameters& p_;

@@ -86,6 +86,7 @@ run_result run_seed(const run_options& options, std::ostream& out) {
 
   cluster_options co;
   co.masters = options.masters;
+  co.voters = p.initial_voters;
   co.seed = rng.fork();
   co.election_ticks = p.election_ticks;
   co.heartbeat_ticks = p.heartbeat_ticks;

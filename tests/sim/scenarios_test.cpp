@@ -392,3 +392,68 @@ TEST_CASE("a follower with a long diverging tail catches up under a steady strea
   CHECK(t.commit(old) >= target);
   CHECK(t.leader() == leader);
 }
+
+// The Raft dissertation §4 (single-server changes), as claud makes them: a master outside the
+// cluster is added as a learner, catches up from a snapshot and the log, and is promoted by the
+// leader; a second change asked for meanwhile is refused until the first is applied.
+TEST_CASE("a master is added as a learner and promoted; a second change waits for the first") {
+  auto o = masters(4, 21, 5);
+  o.voters = 3;
+  cluster t(o);
+  auto leader = elect(t);
+  for (int i = 0; i < 12; ++i)
+    commit_one(t); // past a snapshot: the newcomer needs one
+  REQUIRE_FALSE(t.member("m3"));
+  REQUIRE(t.change_membership(leader, pb::MembershipChange::ADD_LEARNER, "m3") > 0);
+  CHECK(t.change_membership(leader, pb::MembershipChange::REMOVE, "m0") == 0);
+  REQUIRE(t.run_until([&] { return t.check().membership().is_voter("m3"); }, // committed
+                      10 * election_ticks));
+  CHECK(t.snapshots_installed("m3") == 1);
+  REQUIRE(t.run_until([&] { return t.converged(); }, 5 * election_ticks));
+  // Now the second change goes through: m0 leaves, m3 votes in its place.
+  REQUIRE(t.change_membership(t.leader(), pb::MembershipChange::REMOVE, "m0") > 0);
+  REQUIRE(t.run_until([&] { return !t.member("m0") && t.leader() != "m0" && !t.leader().empty(); },
+                      20 * election_ticks));
+  commit_one(t);
+  REQUIRE(t.run_until([&] { return t.converged(); }, 5 * election_ticks));
+  t.check_states();
+  const auto term = t.term("m0");
+  t.run_ticks(10 * election_ticks); // m0 is left alone: it never campaigns
+  CHECK(t.term("m0") == term);
+  CHECK(t.role("m0") == raft::role::follower);
+}
+
+// A change in flight when its leader dies: the next leader either holds it (and commits it with
+// its first entry) or not (and it never happened); in both cases the change can be asked again
+// and the cluster ends with one membership on every master.
+TEST_CASE("a membership change in flight when the leader dies is decided by the next leader") {
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    INFO("seed " << seed);
+    auto o = masters(4, seed);
+    o.voters = 3;
+    cluster t(o);
+    auto leader = elect(t);
+    commit_one(t);
+    REQUIRE(t.change_membership(leader, pb::MembershipChange::ADD_LEARNER, "m3") > 0);
+    t.flush();
+    t.run_ticks(static_cast<int>(seed % 3)); // the change reached none, some or all followers
+    t.crash(leader);
+    REQUIRE(t.run_until([&] { return !t.leader().empty() && t.leader() != leader; },
+                        20 * election_ticks));
+    REQUIRE(t.run_until(
+        [&] {
+          auto l = t.leader();
+          if (l.empty())
+            return false;
+          if (!t.member("m3"))
+            t.change_membership(l, pb::MembershipChange::ADD_LEARNER, "m3");
+          return t.check().membership().is_voter("m3");
+        },
+        30 * election_ticks));
+    t.restart(leader);
+    REQUIRE(t.run_until([&] { return t.converged(); }, 10 * election_ticks));
+    t.check_states();
+    for (const auto& id : t.ids())
+      CHECK(t.master(id).raft().members().voters.size() == 4);
+  }
+}

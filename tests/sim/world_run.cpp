@@ -143,6 +143,9 @@ run_result run_world_seed(const run_options& options, std::ostream& out) {
   prng rng(options.seed);
   run_parameters p = draw_parameters(rng, options.masters);
   p.propose_probability = 0; // the world's clients submit, through the leader's scheduler
+  // Its masters stay the same set (the raft runs change membership under faults).
+  p.membership_probability = 0;
+  p.initial_voters = options.masters;
   // A job lifecycle makes far more entries than the raft runs' clients: with a handful of entries
   // per append the log, not the lifecycle, is what a run would measure (random_run covers those).
   p.max_entries_per_message = std::max<size_t>(p.max_entries_per_message, 16);

@@ -4,6 +4,8 @@
 // leader batching its appends between readies.
 #include "raft/raft_node.hpp"
 
+#include "perfect_group.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -13,19 +15,9 @@
 
 using namespace claud;
 using namespace claud::raft;
+using claud::raft::testing::fresh;
 
 namespace {
-
-raft_config config(const std::string& id, std::vector<std::string> voters) {
-  raft_config c;
-  c.id = id;
-  c.voters = std::move(voters);
-  return c;
-}
-
-raft_node fresh(const std::string& id, std::vector<std::string> voters, uint64_t seed) {
-  return raft_node(config(id, std::move(voters)), pb::HardState{}, pb::Snapshot{}, {}, seed);
-}
 
 pb::LogEntry job_entry(const std::string& job_id) {
   pb::LogEntry e;
@@ -33,65 +25,26 @@ pb::LogEntry job_entry(const std::string& job_id) {
   return e;
 }
 
-/// Three nodes over a perfect network: every ready is persisted at once and its messages
-/// delivered, until nothing moves.
-struct trio {
-  std::map<std::string, raft_node> nodes;
-  std::map<std::string, std::vector<pb::LogEntry>> applied;
-
-  trio() {
-    const std::vector<std::string> ids{"a", "b", "c"};
-    uint64_t seed = 1;
-    for (const auto& id : ids)
-      nodes.emplace(id, fresh(id, ids, seed++));
-  }
-
-  void settle() {
-    for (bool moved = true; moved;) {
-      moved = false;
-      for (auto& [id, node] : nodes) {
-        if (!node.has_ready())
-          continue;
-        moved = true;
-        auto rd = node.take_ready();
-        for (const auto& e : rd.committed)
-          applied[id].push_back(e);
-        node.advance(rd);
-        for (const auto& m : rd.messages)
-          nodes.at(m.to()).step(m);
-      }
-    }
-  }
-
-  void tick_all() {
-    for (auto& [id, node] : nodes)
-      node.tick();
-    settle();
-  }
-
-  std::vector<std::string> leaders() const {
-    std::vector<std::string> out;
-    for (const auto& [id, node] : nodes)
-      if (node.current_role() == role::leader)
-        out.push_back(id);
-    return out;
-  }
+/// Three masters over a perfect network.
+struct trio : testing::perfect_group {
+  trio() : perfect_group({"a", "b", "c"}) {}
 };
 
 } // namespace
 
 TEST_CASE("validate names what is wrong with a raft configuration in one line") {
-  CHECK(validate(config("a", {"a", "b", "c"})).empty());
-  CHECK(validate(config("", {"a"})) == "the master needs an id");
-  CHECK(validate(config("d", {"a", "b"})) == "master d is not in the list of masters");
-  CHECK(validate(config("a", {"a", "b", "a"})) == "the list of masters names one master twice");
-  auto c = config("a", {"a"});
+  CHECK(validate(testing::config_of("a", {"a", "b", "c"})).empty());
+  CHECK(validate(testing::config_of("", {"a"})) == "the master needs an id");
+  CHECK(validate(testing::config_of("d", {})) == "the list of masters is empty");
+  CHECK(validate(testing::config_of("a", {"a", "b", "a"}))
+        == "the list of masters names one master twice");
+  auto c = testing::config_of("a", {"a"});
   c.heartbeat_ticks = 0;
   CHECK(validate(c) == "the heartbeat interval must be positive");
   c.heartbeat_ticks = 10;
   c.election_ticks = 10;
   CHECK(validate(c) == "the election timeout must be greater than the heartbeat interval");
-  c = config("a", {"a"});
+  c = testing::config_of("a", {"a"});
   c.max_entries_per_message = 0;
   CHECK(validate(c) == "a message must be allowed to carry at least one entry");
   CHECK_THROWS_AS(fresh("", {"a"}, 1), std::invalid_argument);
