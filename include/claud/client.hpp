@@ -80,6 +80,9 @@ public:
   /// Stops (or, with draining false, resumes) placements on a node; `migrate` also moves its jobs.
   pb::Node drain(const std::string& node_id, bool draining, bool migrate);
   pb::LogChunk logs(const pb::LogRequest& request);
+  /// Adds a master (ADD_LEARNER, by HOST:PORT) or removes one (REMOVE, by HOST:PORT or node id);
+  /// the masters once the change is committed.
+  pb::LeaderInfo change_masters(const pb::MembershipChange& change);
   pb::LeaderInfo leader(read_mode mode = read_mode::linearizable);
 
 private:

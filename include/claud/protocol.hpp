@@ -19,6 +19,9 @@
 //   (leader_atom)                        -> pb::LeaderInfo
 //   (drain_atom, std::string node_id, bool draining, bool migrate) -> pb::Node once committed;
 //                                           with migrate its jobs are stopped there and rescheduled
+//   (masters_atom, pb::MembershipChange) -> pb::LeaderInfo once the change is committed: kind
+//                                           ADD_LEARNER with a HOST:PORT, or REMOVE with a
+//                                           HOST:PORT or a master's node id; one at a time
 // Reads go through the leader and are linearizable; prefixed with local_atom, e.g.
 // (local_atom, jobs_atom), the master that receives them answers from its own state at once
 // (possibly behind; (local_atom, leader_atom) tells its applied and known commit index).
@@ -81,6 +84,7 @@ using local_atom = caf::atom_constant<caf::atom("local")>;
 using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using masters_atom = caf::atom_constant<caf::atom("masters")>;
 
 /// Error codes of the `claud` error category; the context carries one line for the user.
 enum class errc : uint8_t {

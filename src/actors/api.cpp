@@ -296,7 +296,7 @@ void on_role(self_pointer self, bool leading, const std::string& leader, uint64_
 /// What a request asks of its sender's certificate.
 enum class access {
   read,     // reads: every certificate but a slave's
-  operate,  // writes a user makes: submit, kill, drain
+  operate,  // writes a user makes: submit, kill, drain, masters
   slave,    // a slave's registration, reports, pings and watch
   master,   // raft, between masters
   internal, // this process's own actors only
@@ -364,6 +364,13 @@ caf::behavior api(self_pointer self, api_config config) {
         if (!leading())
           return to_leader(self, atom, node_id, draining, migrate);
         return drain(self, node_id, draining, migrate);
+      },
+      [=](masters_atom atom, pb::MembershipChange& change) -> caf::result<pb::LeaderInfo> {
+        if (auto refused = refusal(self, access::operate))
+          return refused;
+        if (!leading())
+          return to_leader(self, atom, std::move(change));
+        return forward(self, election(), atom, std::move(change));
       },
       [=](wait_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
         if (auto refused = refusal(self, access::read))

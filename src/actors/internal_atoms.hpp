@@ -32,5 +32,6 @@ using finish_atom = caf::atom_constant<caf::atom("finish")>;
 using disk_atom = caf::atom_constant<caf::atom("disk")>;
 using snapshot_written_atom = caf::atom_constant<caf::atom("snapwrote")>;
 using discovered_atom = caf::atom_constant<caf::atom("discovered")>;
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
 
 } // namespace claud

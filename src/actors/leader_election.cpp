@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include <caf/all.hpp>
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include "actors/wall_clock.hpp"
 #include "claud/protocol.hpp"
 #include "log/log.hpp"
+#include "net/address.hpp"
 #include "replica/replica.hpp"
 #include "storage/storage_error.hpp"
 
@@ -20,10 +22,17 @@ namespace claud {
 
 namespace {
 
+/// What a committed proposal is answered with.
+enum class answer_with {
+  job_id,     // the id of the job the entry is about
+  job,        // the job's record (what a submitter wants, without one more read)
+  leader_info // the masters, as a membership change left them
+};
+
 struct pending_proposal {
   uint64_t term;
   caf::response_promise promise;
-  bool answer_job = false; // answer with the job's record, not only its id
+  answer_with answer = answer_with::job_id;
 };
 
 struct pending_read {
@@ -44,6 +53,7 @@ struct leader_election_state {
   std::string announced_leader;
   std::map<std::string, std::string> names; // master address -> node id
   std::map<std::string, caf::actor> direct; // master address -> its api, while connected
+  raft::membership announced_members;       // as last told to the peer_directory and the log
   snapshot_writer snapshots;                // last: joined first when the state goes
   static inline const char* name = "leader_election";
 };
@@ -82,20 +92,54 @@ pb::LeaderInfo leader_info(const leader_election_state& st) {
     info.mutable_leader()->set_id(name_of(raft.leader()));
     info.mutable_leader()->set_address(raft.leader());
   }
-  for (const auto& address : st.config.masters) {
+  const auto& members = raft.members();
+  auto add = [&](const std::string& address) {
     auto* m = info.add_masters();
     m->set_id(name_of(address));
     m->set_address(address);
+    const bool voter = members.is_voter(address);
     if (address == st.config.address) {
-      m->set_role(raft::to_string(raft.current_role()));
+      m->set_role(!members.is_member(address) ? "not a member"
+                  : voter                     ? raft::to_string(raft.current_role())
+                                              : "learner");
       m->set_match_index(raft.log().last_index());
     } else {
-      m->set_role(address == raft.leader() ? "leader" : "follower");
+      m->set_role(!voter ? "learner" : address == raft.leader() ? "leader" : "follower");
       if (auto p = raft.peers().find(address); p != raft.peers().end())
         m->set_match_index(p->second.match);
     }
-  }
+  };
+  for (const auto& voter : members.voters)
+    add(voter);
+  for (const auto& learner : members.learners)
+    add(learner);
+  if (!members.is_member(st.config.address))
+    add(st.config.address);
   return info;
+}
+
+std::string joined(const std::set<std::string>& addresses) {
+  return fmt::format("{}", fmt::join(addresses, ","));
+}
+
+/// The peer_directory keeps connections to every member but this one (with a master's own
+/// --join while the log names no members yet), and the log says who they are when they change.
+void announce_members(self_pointer self) {
+  auto& st = self->state;
+  const auto& members = st.replica->raft().members();
+  if (members == st.announced_members)
+    return;
+  st.announced_members = members;
+  std::vector<std::string> peers;
+  for (const auto* group : {&members.voters, &members.learners})
+    for (const auto& address : *group)
+      if (address != st.config.address)
+        peers.push_back(address);
+  self->send(st.config.peers, peers_atom::value, std::move(peers));
+  log::info("raft", "masters",
+            {{"voters", joined(members.voters)},
+             {"learners", joined(members.learners)},
+             {"member", members.is_member(st.config.address) ? "yes" : "no"}});
 }
 
 void answer(self_pointer self, pending_read& read) {
@@ -130,7 +174,7 @@ void announce_role(self_pointer self) {
           fmt::format("this master lost the leadership (it cannot reach a majority of the {} "
                       "masters) before the write committed; it may still commit — check with "
                       "`claud jobs`",
-                      st.config.masters.size())));
+                      st.replica->raft().members().voters.size())));
     st.proposals.clear();
   }
 }
@@ -161,9 +205,11 @@ void resolve_proposal(self_pointer self, const replica::applied_entry& applied) 
   if (applied.entry.term() != i->second.term)
     promise.deliver(make_error(
         errc::unavailable, "leadership changed before the write committed; it was not applied"));
-  else if (applied.result.applied && i->second.answer_job)
+  else if (applied.result.applied && i->second.answer == answer_with::job)
     deliver_query(promise, {state_query::status, applied.result.job_id},
                   self->state.replica->state());
+  else if (applied.result.applied && i->second.answer == answer_with::leader_info)
+    promise.deliver(leader_info(self->state));
   else if (applied.result.applied)
     promise.deliver(applied.result.job_id);
   else
@@ -241,9 +287,11 @@ void flush(self_pointer self) {
     }
   }
   announce_role(self);
+  announce_members(self);
 }
 
-caf::response_promise propose(self_pointer self, pb::LogEntry& entry, bool answer_job = false) {
+caf::response_promise propose(self_pointer self, pb::LogEntry& entry,
+                              answer_with answer = answer_with::job_id) {
   auto& st = self->state;
   auto promise = self->make_response_promise();
   if (!leads(st)) {
@@ -252,9 +300,51 @@ caf::response_promise propose(self_pointer self, pb::LogEntry& entry, bool answe
   }
   entry.set_time_ms(now_ms());
   auto index = st.replica->raft().propose(std::move(entry));
-  st.proposals[index] = {st.replica->raft().term(), promise, answer_job};
+  st.proposals[index] = {st.replica->raft().term(), promise, answer};
   schedule_flush(self);
   return promise;
+}
+
+/// A `masters remove` may name a master by its node id: the address raft knows it by.
+std::string address_of(const leader_election_state& st, const std::string& name) {
+  if (st.replica->raft().members().is_member(name))
+    return name;
+  for (const auto& [address, id] : st.names)
+    if (id == name)
+      return address;
+  return name;
+}
+
+caf::response_promise change_membership(self_pointer self, pb::MembershipChange& change) {
+  auto& st = self->state;
+  auto& raft = st.replica->raft();
+  auto refuse = [&](errc code, std::string why) {
+    auto promise = self->make_response_promise();
+    promise.deliver(make_error(code, std::move(why)));
+    return promise;
+  };
+  if (!leads(st))
+    return refuse(errc::not_leader, raft.leader());
+  if (change.kind() == pb::MembershipChange::PROMOTE)
+    return refuse(errc::invalid_request, "a learner becomes a voter by itself once it has "
+                                         "caught up; `claud masters add` is all it takes");
+  if (change.kind() == pb::MembershipChange::REMOVE) {
+    change.set_address(address_of(st, change.address()));
+  } else {
+    try {
+      change.set_address(net::parse_host_port(change.address()).to_string());
+    } catch (const std::invalid_argument& e) {
+      return refuse(errc::invalid_request, e.what());
+    }
+  }
+  if (auto problem = raft.membership_problem(change); !problem.empty())
+    return refuse(errc::conflict, problem);
+  pb::LogEntry entry;
+  *entry.mutable_membership_change() = change;
+  log::info(
+      "raft", "membership change proposed",
+      {{"change", pb::MembershipChange::Kind_Name(change.kind())}, {"master", change.address()}});
+  return propose(self, entry, answer_with::leader_info);
 }
 
 caf::response_promise read(self_pointer self, state_query query) {
@@ -313,7 +403,10 @@ caf::behavior leader_election(self_pointer self, std::shared_ptr<leader_election
       },
       [=](snapshot_written_atom, const std::string& error) { stop_for_storage(self, error); },
       [=](propose_atom, pb::LogEntry& entry) { return propose(self, entry); },
-      [=](propose_atom, status_atom, pb::LogEntry& entry) { return propose(self, entry, true); },
+      [=](propose_atom, status_atom, pb::LogEntry& entry) {
+        return propose(self, entry, answer_with::job);
+      },
+      [=](masters_atom, pb::MembershipChange& change) { return change_membership(self, change); },
       [=](status_atom, std::string& id) {
         return read(self, {state_query::status, id});
       },

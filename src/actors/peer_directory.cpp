@@ -1,5 +1,6 @@
 #include "actors/peer_directory.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <set>
@@ -27,11 +28,15 @@ struct peer {
 
 /// Raft messages kept for a peer being connected; older ones are dropped first (raft resends).
 constexpr size_t max_queued_messages = 64;
+/// Masters known at once: the members, and masters that reached this one before it learnt the
+/// membership (a learner answers its leader before the log names it).
+constexpr size_t max_peers = 64;
 
 struct peer_directory_state {
   peer_directory_config config;
   std::map<std::string, peer> peers;
   caf::actor subscriber;
+  bool keeping = false; // connections are kept from the first tick on
   static inline const char* name = "peer_directory";
 };
 
@@ -61,7 +66,10 @@ void connect(self_pointer self, const std::string& address) {
                 p.where.port)
       .then(
           [=](const caf::node_id&, caf::strong_actor_ptr& handle, const std::set<std::string>&) {
-            auto& p = self->state.peers.at(address);
+            auto i = self->state.peers.find(address);
+            if (i == self->state.peers.end())
+              return; // no longer a master
+            auto& p = i->second;
             p.connecting = false;
             p.api = caf::actor_cast<caf::actor>(handle);
             if (p.api) {
@@ -74,7 +82,10 @@ void connect(self_pointer self, const std::string& address) {
                    make_error(errc::unavailable, fmt::format("master {} is unreachable", address)));
           },
           [=](caf::error& err) {
-            auto& p = self->state.peers.at(address);
+            auto i = self->state.peers.find(address);
+            if (i == self->state.peers.end())
+              return;
+            auto& p = i->second;
             p.connecting = false;
             log::debug("peers", "cannot connect",
                        {{"master", address}, {"error", error_message(err)}});
@@ -96,6 +107,44 @@ void on_down(self_pointer self, const caf::down_msg& down) {
   }
 }
 
+/// Adds `address` as a peer; false when it is malformed or the table is full.
+bool add_peer(self_pointer self, const std::string& address) {
+  auto& peers = self->state.peers;
+  if (peers.count(address))
+    return true;
+  if (peers.size() >= max_peers)
+    return false;
+  try {
+    auto where = net::parse_host_port(address);
+    peers[address].where = std::move(where);
+  } catch (const std::invalid_argument& e) {
+    log::warn("peers", "not a master's address", {{"address", address}, {"error", e.what()}});
+    return false;
+  }
+  return true;
+}
+
+/// The membership changed: connections to masters no longer in it are forgotten (their
+/// lookups fail), new ones are opened.
+void set_peers(self_pointer self, const std::vector<std::string>& addresses) {
+  auto& peers = self->state.peers;
+  for (auto i = peers.begin(); i != peers.end();) {
+    if (std::find(addresses.begin(), addresses.end(), i->first) != addresses.end()) {
+      ++i;
+      continue;
+    }
+    if (i->second.api)
+      self->demonitor(i->second.api);
+    settle(self, i->second,
+           make_error(errc::unavailable, fmt::format("{} is no longer a master", i->first)));
+    log::info("peers", "no longer a master", {{"master", i->first}});
+    i = peers.erase(i);
+  }
+  for (const auto& address : addresses)
+    if (add_peer(self, address) && self->state.keeping)
+      connect(self, address);
+}
+
 caf::behavior peer_directory(self_pointer self, peer_directory_config config) {
   for (const auto& address : config.peers)
     self->state.peers[address].where = net::parse_host_port(address);
@@ -103,9 +152,10 @@ caf::behavior peer_directory(self_pointer self, peer_directory_config config) {
   self->set_down_handler([=](caf::down_msg& down) { on_down(self, down); });
   return {
       [=](relay_atom, const std::string& address, pb::RaftMessage& message) {
-        auto i = self->state.peers.find(address);
-        if (i == self->state.peers.end())
+        // Only raft writes here, to masters that wrote to it first or are members.
+        if (!add_peer(self, address))
           return;
+        auto i = self->state.peers.find(address);
         auto& p = i->second;
         if (p.api) {
           self->send(p.api, raft_atom::value, std::move(message));
@@ -130,10 +180,12 @@ caf::behavior peer_directory(self_pointer self, peer_directory_config config) {
       [=](tick_atom) {
         // Connections to every master are kept open, so that a campaign's first messages (and
         // the CAF monitors that detect a dead leader) are ready when they are needed.
+        self->state.keeping = true;
         for (const auto& [address, p] : self->state.peers)
           connect(self, address);
         self->delayed_send(self, self->state.config.retry_interval, tick_atom::value);
       },
+      [=](peers_atom, const std::vector<std::string>& addresses) { set_peers(self, addresses); },
       [=](subscribe_atom, caf::actor& subscriber) {
         self->state.subscriber = std::move(subscriber);
       },

@@ -14,6 +14,8 @@
 //   (subscribe_atom, caf::actor) -> void; the subscriber gets (peer_down_atom, std::string address)
 //       when a connection closes, and (peer_up_atom, std::string address, caf::actor api) when
 //       one opens, so that raft messages can go to that api without a hop through this actor
+//   (peers_atom, std::vector<std::string> addresses) -> void; the masters to keep connections to,
+//       when the membership changes (others are forgotten)
 //   (tick_atom) -> void; starts keeping the connections (send it once this master listens: a
 //       handshake still under way when start-up fails would keep the actor system from ending)
 

@@ -110,6 +110,16 @@ void define_drain(CLI::App* c, command_values& v) {
   c->add_flag("--undo", v.drain.undo, "Place jobs on it again");
 }
 
+void define_masters(CLI::App* c, command_values& v) {
+  add_common(c, v.common);
+  c->add_option("action", v.masters.action, "add or remove")
+      ->required()
+      ->check(CLI::IsMember({"add", "remove"}));
+  c->add_option("master", v.masters.master,
+                "add: the new master's HOST:PORT; remove: a master's HOST:PORT or node id")
+      ->required();
+}
+
 struct command {
   const char* name;
   const char* help;
@@ -136,6 +146,10 @@ const command commands[] = {
      [](const command_values& v) { return drain_command(v.common, v.drain); }},
     {"leader", "Show the term, the leader and every master", define_list,
      [](const command_values& v) { return leader_command(v.common); }},
+    {"masters",
+     "Add a master (it joins as a learner, votes once caught up) or remove one: "
+     "claud masters add|remove MASTER",
+     define_masters, [](const command_values& v) { return masters_command(v.common, v.masters); }},
 };
 
 } // namespace

@@ -18,6 +18,7 @@ struct command_values {
   submit_options submit;
   logs_options logs;
   drain_options drain;
+  masters_options masters;
   std::string job_id;
   std::vector<std::string> job_ids;
 };

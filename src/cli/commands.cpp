@@ -243,6 +243,20 @@ int drain_command(const common_options& common, const drain_options& options) {
   return 0;
 }
 
+int masters_command(const common_options& common, const masters_options& options) {
+  pb::MembershipChange change;
+  change.set_kind(options.action == "add" ? pb::MembershipChange::ADD_LEARNER
+                                          : pb::MembershipChange::REMOVE);
+  change.set_address(options.master);
+  client cluster{connection(common)};
+  auto info = cluster.change_masters(change);
+  if (common.json)
+    std::cout << to_json(to_view(info)) << "\n";
+  else
+    print_leader(std::cout, info);
+  return 0;
+}
+
 int leader_command(const common_options& common) {
   client cluster{connection(common)};
   auto info = cluster.leader(mode_of(common));

@@ -57,6 +57,13 @@ struct drain_options {
 
 int drain_command(const common_options& common, const drain_options& options);
 
+struct masters_options {
+  std::string action; // add | remove
+  std::string master; // add: HOST:PORT; remove: HOST:PORT or node id
+};
+
+int masters_command(const common_options& common, const masters_options& options);
+
 /// The address a client uses when none is given and $CLAUD_ADDR is unset: the dev node's.
 constexpr const char* default_cluster_address = "127.0.0.1:7400";
 

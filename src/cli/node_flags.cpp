@@ -22,6 +22,10 @@ void add_node_flags(CLI::App& app, roles::node_options& o) {
   app.add_option("--join", o.join,
                  "HOST:PORT[,...]: the masters, the same list for every node (a master skips "
                  "itself)");
+  app.add_flag("--joining", o.joining,
+               "Master: join the running cluster that --join names, as a learner that votes only "
+               "once `claud masters add HOST:PORT` has made it a member and it has caught up; "
+               "also for a master whose data dir was lost");
   app.add_option("--secret-file", o.secret_file,
                  "Discovery: the cluster secret (`claud tls secret`, mode 0600) that signs this "
                  "node's UDP beacons and checks others'; without it the node sends none");

@@ -298,9 +298,9 @@ void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {
 void print_leader(std::ostream& out, const pb::LeaderInfo& info) {
   out << fmt::format("term {}, leader {} at {}\n", info.term(), info.leader().id(),
                      info.leader().address());
-  out << fmt::format("{:<16} {:<22} {:<10} {:>12}\n", "MASTER", "ADDRESS", "ROLE", "MATCH INDEX");
+  out << fmt::format("{:<16} {:<22} {:<12} {:>12}\n", "MASTER", "ADDRESS", "ROLE", "MATCH INDEX");
   for (const auto& m : info.masters())
-    out << fmt::format("{:<16} {:<22} {:<10} {:>12}\n", m.id(), m.address(), m.role(),
+    out << fmt::format("{:<16} {:<22} {:<12} {:>12}\n", m.id(), m.address(), m.role(),
                        m.match_index());
 }
 

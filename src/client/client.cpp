@@ -260,6 +260,11 @@ pb::Job client::kill(const std::string& job_id) {
   return impl_->request<pb::Job>(impl_->options.attempt_timeout, kill_atom::value, job_id);
 }
 
+pb::LeaderInfo client::change_masters(const pb::MembershipChange& change) {
+  return impl_->request<pb::LeaderInfo>(impl_->options.attempt_timeout, masters_atom::value,
+                                        change);
+}
+
 pb::Node client::drain(const std::string& node_id, bool draining, bool migrate) {
   return impl_->request<pb::Node>(impl_->options.attempt_timeout, drain_atom::value, node_id,
                                   draining, migrate);

@@ -79,6 +79,7 @@ void register_protocol(caf::actor_system_config& cfg) {
   cfg.add_message_type<pb::LogChunk>("claud.pb.LogChunk");
   cfg.add_message_type<pb::LeaderInfo>("claud.pb.LeaderInfo");
   cfg.add_message_type<pb::LogEntry>("claud.pb.LogEntry");
+  cfg.add_message_type<pb::MembershipChange>("claud.pb.MembershipChange");
   cfg.add_message_type<pb::RaftMessage>("claud.pb.RaftMessage");
   cfg.add_error_category(caf::atom("claud"),
                          [](uint8_t code, caf::atom_value, const caf::message& context) {

@@ -24,11 +24,15 @@ namespace claud::roles {
 
 namespace {
 
-/// Every master's HOST:PORT, this one first: --listen, then the other masters from --join. The
-/// list may name this master too (it is skipped), so every master can be given the same one.
+/// The voting masters a new cluster starts with: this one first (--listen), then the other
+/// masters from --join. The list may name this master too (it is skipped), so every master can be
+/// given the same one. With --joining, only the others: this master is not a member until the
+/// cluster adds it (the membership in the log and snapshots supersedes this list anyway).
 std::vector<std::string> master_addresses(const node_options& options) {
   auto self = net::parse_host_port(options.listen).to_string();
   std::vector<std::string> masters{self};
+  if (options.joining)
+    masters.clear();
   if (options.join.empty())
     return masters;
   bool named_self = false;
@@ -44,6 +48,8 @@ std::vector<std::string> master_addresses(const node_options& options) {
     else
       masters.push_back(address);
   }
+  if (masters.empty())
+    throw startup_error("--joining: --join must name the running cluster's other masters");
   return masters;
 }
 

@@ -127,6 +127,9 @@ void validate(node_options& options) {
   if (!options.join.empty())
     net::parse_host_port_list(options.join);
   validate_discovery(options);
+  if (options.joining && (options.role != "master" || options.join.empty()))
+    throw startup_error("--joining is for a master that joins a running cluster: give the "
+                        "cluster's masters with --join");
   if (options.role == "dev" && !options.join.empty())
     throw startup_error("a dev node is a cluster of its own; --join is for masters and slaves");
   if (options.role == "master" && (!options.cpus.empty() || !options.memory.empty()))

@@ -16,6 +16,7 @@ struct node_options {
   std::string tls_cert;    // this node's certificate: role master (masters, dev) or slave
   std::string tls_key;     // its private key, readable by its owner only
   std::string join;        // HOST:PORT[,...]: the masters (slaves), or the other masters (masters)
+  bool joining = false;    // masters: a running cluster's --join; votes once `masters add` ran
   std::string secret_file; // discovery: the cluster secret; "": no beacons
   std::string cluster_name = "claud";             // discovery: beacons of other names are dropped
   std::string discovery = "255.255.255.255:7399"; // discovery: where beacons go, and their port

@@ -329,7 +329,11 @@ void cluster::wait_ready(node_process& p) {
     // Our own process must have bound the port (it prints this line after publishing), so a
     // stranger on a reused port cannot pass for it.
     if (node_stdout(p.name).find("listening on") != std::string::npos) {
-      auto r = run({"nodes", "--json", "--cluster", ask}, 10s);
+      // A master joining a running cluster has no leader to ask until it is added: it is ready
+      // once it answers for itself.
+      const bool joining = std::find(p.args.begin(), p.args.end(), "--joining") != p.args.end();
+      auto r = joining ? run({"leader", "--local", "--json", "--cluster", ask}, 10s)
+                       : run({"nodes", "--json", "--cluster", ask}, 10s);
       last = r.describe();
       if (r.exit_code == 0) {
         if (p.role == "master")

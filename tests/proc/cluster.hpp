@@ -72,7 +72,8 @@ public:
     return root_;
   }
 
-  /// A master (--registration-grace-ms 1500) on a free port; returns once it answers `nodes`.
+  /// A master (--registration-grace-ms 1500) on a free port; returns once it answers `nodes`
+  /// (with --joining in `extra`: `leader --local`, since it has no leader until it is added).
   node_process& start_master(const std::string& name, std::vector<std::string> extra = {});
   /// Masters forming one raft group: ports are chosen for all first, each gets the same --join
   /// list of all of them (itself included); returns once each answers `nodes` (which needs a
