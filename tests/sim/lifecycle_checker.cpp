@@ -36,10 +36,16 @@ void lifecycle_checker::on_fault(const std::string& slave, uint64_t now) {
   last_fault_[slave] = now;
 }
 
-void lifecycle_checker::on_proposed(const world& w, const pb::LogEntry& entry) {
+void lifecycle_checker::on_proposed(const world& w, const std::string& proposer,
+                                    const pb::LogEntry& entry) {
   if (!entry.has_node_lost())
     return;
   ++slaves_lost_;
+  // A deposed leader cut off from the cluster, not told yet, stops hearing the slaves that went
+  // to the newer leader: the fault that isolates it explains the loss it proposes, which the
+  // newer term's log overrides.
+  if (w.masters().leader() != proposer)
+    return;
   const auto& id = entry.node_lost().node_id();
   const auto& s = w.slave(id);
   if (!s.up() || s.frozen() || w.slave_cut_off(id))

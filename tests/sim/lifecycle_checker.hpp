@@ -41,8 +41,8 @@ public:
 
   void on_spawn(const std::string& slave, const pb::Job& job);
   void on_refused_registration(const std::string& slave, const std::string& reason);
-  /// A leader proposes `entry`.
-  void on_proposed(const world& w, const pb::LogEntry& entry);
+  /// Master `proposer`, leading, proposes `entry`.
+  void on_proposed(const world& w, const std::string& proposer, const pb::LogEntry& entry);
   /// A fault touched `slave` at step `now`.
   void on_fault(const std::string& slave, uint64_t now);
   void check_step(const world& w);

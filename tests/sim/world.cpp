@@ -27,7 +27,8 @@ world::world(world_options options)
   for (const auto& id : masters_.ids()) {
     hosts_.push_back(
         std::make_unique<master_host>(id, masters_, wire_, slave_ids_, options_.timing));
-    hosts_.back()->on_propose([this](const pb::LogEntry& e) { checker_.on_proposed(*this, e); });
+    hosts_.back()->on_propose(
+        [this, id](const pb::LogEntry& e) { checker_.on_proposed(*this, id, e); });
     master_up_.push_back(true);
   }
   for (const auto& id : slave_ids_)
