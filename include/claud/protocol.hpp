@@ -98,6 +98,8 @@ enum class errc : uint8_t {
   outcome_unknown,     // leadership changed after the write was proposed: it may or may not have
                        // been committed, so it is not retried automatically
   forbidden,           // the sender's certificate does not allow the request (a reader's submit)
+  not_member,          // this master is outside the membership (removed, or not added yet): it
+                       // learns of no leader, so the request goes to another master
 };
 
 const char* to_string(errc code);

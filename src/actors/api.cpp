@@ -223,26 +223,47 @@ caf::response_promise forward(self_pointer self, const caf::actor& to, Ts&&... x
   return promise;
 }
 
-caf::error no_leader_error(const api_state& st) {
+/// Why this master knows no leader, from its view of the masters now (the membership changes).
+caf::error no_leader_error(const pb::LeaderInfo& view) {
+  size_t voters = 0;
+  for (const auto& m : view.masters()) {
+    if (m.role() == "not a member")
+      return make_error(errc::not_member,
+                        "no leader: this master is not a member of the cluster (removed, or "
+                        "not added yet with `claud masters add`); ask another master");
+    voters += m.role() != "learner";
+  }
   return make_error(errc::unavailable,
                     fmt::format("no leader: fewer than a majority of the {} masters can reach each "
                                 "other; retry once they can (`claud leader --local` shows this "
                                 "master's view)",
-                                st.config.masters));
+                                voters));
 }
 
-/// On a follower: sends the request to the leader's api, which answers the client directly.
-template<class... Ts>
+/// On a follower: asks the leader's api and relays its answer (`Result`, or an error). Relayed,
+/// not delegated: an answer from the leader's own actors would make the client's CAF learn of the
+/// leader's node through this master and probe that node with a routed message, which basp_gate
+/// refuses from any peer but a master (dropping the client before the answer arrives).
+template<class Result, class... Ts>
 caf::response_promise to_leader(self_pointer self, Ts... xs) {
   auto promise = self->make_response_promise();
   const auto& st = self->state;
   if (st.leader.empty()) {
-    promise.deliver(no_leader_error(st));
+    self->request(st.config.leader_election, st.config.internal_timeout, local_atom::value,
+                  leader_atom::value)
+        .then([=](const pb::LeaderInfo& view) mutable { promise.deliver(no_leader_error(view)); },
+              [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
     return promise;
   }
   self->request(st.config.peers, st.config.internal_timeout, lookup_atom::value, st.leader)
-      .then([=](caf::actor& leader) mutable { promise.delegate(leader, xs...); },
-            [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+      .then(
+          [=](caf::actor& leader) mutable {
+            // The leader holds a wait for at most its poll period, within this bound.
+            self->request(leader, self->state.config.internal_timeout, xs...)
+                .then([=](Result& answer) mutable { promise.deliver(std::move(answer)); },
+                      [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+          },
+          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
   return promise;
 }
 
@@ -347,14 +368,14 @@ caf::behavior api(self_pointer self, api_config config) {
         if (auto refused = refusal(self, access::operate))
           return refused;
         if (!leading())
-          return to_leader(self, atom, std::move(spec));
+          return to_leader<pb::Job>(self, atom, std::move(spec));
         return submit(self, spec);
       },
       [=](kill_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
         if (auto refused = refusal(self, access::operate))
           return refused;
         if (!leading())
-          return to_leader(self, atom, job_id);
+          return to_leader<pb::Job>(self, atom, job_id);
         return kill(self, job_id);
       },
       [=](drain_atom atom, const std::string& node_id, bool draining,
@@ -362,21 +383,21 @@ caf::behavior api(self_pointer self, api_config config) {
         if (auto refused = refusal(self, access::operate))
           return refused;
         if (!leading())
-          return to_leader(self, atom, node_id, draining, migrate);
+          return to_leader<pb::Node>(self, atom, node_id, draining, migrate);
         return drain(self, node_id, draining, migrate);
       },
       [=](masters_atom atom, pb::MembershipChange& change) -> caf::result<pb::LeaderInfo> {
         if (auto refused = refusal(self, access::operate))
           return refused;
         if (!leading())
-          return to_leader(self, atom, std::move(change));
+          return to_leader<pb::LeaderInfo>(self, atom, std::move(change));
         return forward(self, election(), atom, std::move(change));
       },
       [=](wait_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
         if (auto refused = refusal(self, access::read))
           return refused;
         if (!leading())
-          return to_leader(self, atom, job_id);
+          return to_leader<pb::Job>(self, atom, job_id);
         pb::JobIds ids;
         ids.add_ids(job_id);
         return wait(self, std::move(ids), false);
@@ -385,35 +406,36 @@ caf::behavior api(self_pointer self, api_config config) {
         if (auto refused = refusal(self, access::read))
           return refused;
         if (!leading())
-          return to_leader(self, atom, std::move(ids));
+          return to_leader<pb::JobList>(self, atom, std::move(ids));
         return wait(self, std::move(ids), true);
       },
       [=](logs_atom atom, pb::LogRequest& request) -> caf::result<pb::LogChunk> {
         if (auto refused = refusal(self, access::read))
           return refused;
         if (!leading())
-          return to_leader(self, atom, std::move(request));
+          return to_leader<pb::LogChunk>(self, atom, std::move(request));
         return logs(self, request);
       },
       [=](status_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
         if (auto refused = refusal(self, access::read))
           return refused;
-        return leading() ? forward(self, election(), atom, job_id) : to_leader(self, atom, job_id);
+        return leading() ? forward(self, election(), atom, job_id)
+                         : to_leader<pb::Job>(self, atom, job_id);
       },
       [=](jobs_atom atom) -> caf::result<pb::JobList> {
         if (auto refused = refusal(self, access::read))
           return refused;
-        return leading() ? forward(self, election(), atom) : to_leader(self, atom);
+        return leading() ? forward(self, election(), atom) : to_leader<pb::JobList>(self, atom);
       },
       [=](nodes_atom atom) -> caf::result<pb::NodeList> {
         if (auto refused = refusal(self, access::read))
           return refused;
-        return leading() ? forward(self, election(), atom) : to_leader(self, atom);
+        return leading() ? forward(self, election(), atom) : to_leader<pb::NodeList>(self, atom);
       },
       [=](leader_atom atom) -> caf::result<pb::LeaderInfo> {
         if (auto refused = refusal(self, access::read))
           return refused;
-        return leading() ? forward(self, election(), atom) : to_leader(self, atom);
+        return leading() ? forward(self, election(), atom) : to_leader<pb::LeaderInfo>(self, atom);
       },
       [=](local_atom local, status_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
         if (auto refused = refusal(self, access::read))

@@ -141,8 +141,10 @@ struct client::impl {
         return std::move(*outcome);
       const auto& err = outcome.error();
       bool lost = connection_lost(err);
+      // A master outside the membership learns of no leader: another one may know it.
+      bool ask_another = lost || has_code(err, errc::not_member);
       maybe_applied = maybe_applied || lost || has_code(err, errc::outcome_unknown);
-      if (!retryable(err) && !lost)
+      if (!retryable(err) && !ask_another)
         throw client_error(error_message(err));
       if (std::chrono::steady_clock::now() + backoff > deadline)
         throw client_error(fmt::format("{}; gave up after {:g} s of retries", error_message(err),
@@ -150,7 +152,7 @@ struct client::impl {
                            lost, maybe_applied);
       std::this_thread::sleep_for(backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds{500});
-      if (lost)
+      if (ask_another)
         reconnect();
     }
   }

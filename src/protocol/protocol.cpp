@@ -26,6 +26,8 @@ const char* to_string(errc code) {
     return "not leader";
   case errc::forbidden:
     return "forbidden";
+  case errc::not_member:
+    return "not a member";
   case errc::outcome_unknown:
     return "outcome unknown";
   }

@@ -62,7 +62,6 @@ caf::actor spawn_master(caf::actor_system& system, actor_stopper& actors,
   for (const auto& address : election.masters)
     if (address != election.address)
       peers_config.peers.push_back(address);
-  const auto master_count = election.masters.size();
   auto peers = actors.add(spawn_peer_directory(system, peers_config));
   peers_out = peers;
   election.peers = peers;
@@ -86,7 +85,6 @@ caf::actor spawn_master(caf::actor_system& system, actor_stopper& actors,
   api_config.leader_election = leader;
   api_config.resource_tracker = tracker;
   api_config.peers = peers;
-  api_config.masters = master_count;
   api_config.wait_poll = std::chrono::milliseconds{options.wait_poll_ms};
   return actors.add(spawn_api(system, api_config));
 }

@@ -73,6 +73,13 @@ bool is_terminal_state(const std::string& state) {
   return state == "succeeded" || state == "failed" || state == "killed" || state == "lost";
 }
 
+std::string master_role(const json& leader_info, const std::string& address) {
+  for (const auto& m : leader_info["masters"].items())
+    if (m["address"].str() == address)
+      return m["role"].str();
+  return {};
+}
+
 // ---------------------------------------------------------------------------------------------
 // cluster
 

@@ -39,6 +39,9 @@ using std::chrono::milliseconds;
 
 /// Whether a job state is final.
 bool is_terminal_state(const std::string& state);
+/// The role that a `leader --json` (or `masters --json`) document gives the master at `address`,
+/// "" when it does not list it.
+std::string master_role(const json& leader_info, const std::string& address);
 
 struct node_process {
   std::string name;

@@ -1,10 +1,11 @@
-// A cluster across "machines": five network namespaces joined by a bridge that the test makes
+// A cluster across "machines": six network namespaces joined by a bridge that the test makes
 // and removes (hosts.hpp), each node on a host of its own with a real, non-loopback address.
-// Three masters (each naming the others with --join, as voters must be agreed) and two slaves
-// that know no master: they find them by broadcast beacons. Everything runs over mutual TLS;
-// a client without a certificate, a reader's submit and a slave's submit are refused; the leader
-// is SIGKILLed and every acknowledged job still ends. Skipped, saying why, where namespaces
-// cannot be made (not root, no iproute2).
+// Three masters (each naming the others with --join, as the first voters must be agreed) and two
+// slaves that know no master: they find them by broadcast beacons. Everything runs over mutual
+// TLS; a client without a certificate, a reader's submit and a slave's submit are refused; a
+// fourth master is added and the first removed while jobs run; the leader is SIGKILLed and every
+// acknowledged job still ends. Skipped, saying why, where namespaces cannot be made (not root,
+// no iproute2).
 
 #include <fstream>
 #include <set>
@@ -18,9 +19,9 @@ using namespace claud::test;
 
 using Catch::Matchers::Contains;
 
-TEST_CASE("three masters and two slaves on five hosts find each other and run jobs over TLS") {
+TEST_CASE("three masters and two slaves on six hosts find each other and run jobs over TLS") {
   cluster c;
-  if (auto why = c.use_hosts(5); !why.empty()) {
+  if (auto why = c.use_hosts(6); !why.empty()) {
     WARN("skipped: " << why);
     return;
   }
@@ -70,8 +71,24 @@ TEST_CASE("three masters and two slaves on five hosts find each other and run jo
   ::setenv("CLAUD_TLS_CERT", (c.tls_dir() + "/operator.pem").c_str(), 1);
   ::setenv("CLAUD_TLS_KEY", (c.tls_dir() + "/operator-key.pem").c_str(), 1);
 
+  // A fourth master, on the sixth host, joins while jobs run, and the first leaves.
+  for (int i = 0; i < 4; ++i)
+    acknowledged.push_back(c.submit({"sleep", "1"}));
+  c.start_master("m4", {"--joining", "--join", c.cluster_address()});
+  const auto m4 = c.address("m4");
+  c.run_json({"masters", "add", m4, "--json"});
+  acknowledged.push_back(c.submit({"sleep", "1"}));
+  c.wait_until("m4 has caught up and votes", [&] {
+    return master_role(c.run_json({"leader", "--json"}), m4) == "follower";
+  });
+  auto without_m1 = c.run_json({"masters", "remove", "m1", "--json"});
+  const auto m1_role = master_role(without_m1, c.address("m1"));
+  CHECK((m1_role.empty() || m1_role == "not a member"));
+  acknowledged.push_back(c.submit({"sleep", "1"}));
+  CHECK(c.stop("m1", 10s));
+
   // The leader dies while jobs run: the slaves, which never knew a master's address from a
-  // flag, follow the new leader, and every acknowledged job ends.
+  // flag, follow the new leader (elected by m2, m3 and m4), and every acknowledged job ends.
   for (int i = 0; i < 4; ++i)
     acknowledged.push_back(c.submit({"sleep", "1"}));
   c.kill(c.leader_name(), SIGKILL);

@@ -19,6 +19,7 @@
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include "actors/internal_atoms.hpp"
 #include "actors/state_queries.hpp"
@@ -50,6 +51,8 @@ struct fake_election_state {
   // (release_atom) commits and answers every held proposal in order.
   bool hold_proposals = false;
   std::vector<std::pair<pb::LogEntry, caf::response_promise>> held;
+  // The roles (local_atom, leader_atom) lists, voters first: three masters unless a test says.
+  std::vector<std::string> master_roles{"follower", "follower", "follower"};
   static inline const char* name = "fake_leader_election";
 };
 
@@ -137,6 +140,18 @@ inline caf::behavior fake_leader_election(fake_election_actor* self) {
         st.subscribers.push_back(std::move(subscriber));
       },
       [=](view_atom) { return self->state.machine.pending_view(); },
+      [=](local_atom, leader_atom) {
+        const auto& st = self->state;
+        pb::LeaderInfo info;
+        info.set_term(st.term);
+        info.mutable_leader()->set_address(st.leader);
+        for (size_t i = 0; i < st.master_roles.size(); ++i) {
+          auto* m = info.add_masters();
+          m->set_address(fmt::format("m{}:7400", i + 1));
+          m->set_role(st.master_roles[i]);
+        }
+        return info;
+      },
       [=](local_atom, status_atom, const std::string& id) {
         auto promise = self->make_response_promise();
         deliver_query(promise, {state_query::status, id}, self->state.machine);

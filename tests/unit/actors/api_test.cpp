@@ -60,7 +60,6 @@ struct api_fixture : actor_fixture {
     config.resource_tracker = tracker;
     config.scheduler = scheduler;
     config.peers = peers;
-    config.masters = 3;
     config.wait_poll = wait_poll;
     config.internal_timeout = std::chrono::minutes{1};
     api = keep(spawn_api(sys, config));
@@ -341,6 +340,22 @@ TEST_CASE_METHOD(api_fixture, "with no leader, clients get unavailable naming th
   CHECK(has_code(pinged->error, errc::not_leader));
   CHECK(pinged->message().empty());
   CHECK(election_state().proposals.empty());
+}
+
+TEST_CASE_METHOD(api_fixture, "a master outside the membership sends clients to another master") {
+  set_role(false, "");
+  election_state().master_roles = {"follower", "follower", "learner", "not a member"};
+  auto submitted = submit(job_spec(1));
+  run();
+  REQUIRE(submitted->done);
+  CHECK(has_code(submitted->error, errc::not_member));
+  CHECK_THAT(submitted->message(),
+             Catch::Contains("not a member of the cluster") && Catch::Contains("another master"));
+  // A learner does not count among the masters a leader needs a majority of.
+  election_state().master_roles = {"follower", "follower", "learner"};
+  auto again = submit(job_spec(1));
+  run();
+  CHECK_THAT(again->message(), Catch::Contains("of the 2 masters"));
 }
 
 TEST_CASE_METHOD(api_fixture, "local reads are answered from this master's state, leading or not") {
