@@ -104,6 +104,14 @@ void add_node_flags(CLI::App& app, roles::node_options& o) {
   app.add_option("--max-message-size", o.max_message_size,
                  "All: the largest message a peer may send (a larger one drops the peer)")
       ->capture_default_str();
+  app.add_option("--max-connections-per-address", o.max_connections_per_address,
+                 "All: the most connections one peer address may hold open (1 to 65536); one "
+                 "more is closed at once")
+      ->capture_default_str();
+  app.add_option("--tls-handshake-timeout-ms", o.tls_handshake_timeout_ms,
+                 "All: a connection whose TLS handshake has not finished by then is closed "
+                 "(100 to 600000)")
+      ->capture_default_str();
   app.set_config("--config", "", "Read these options from a file (see config/*.conf)");
   std::vector<std::string> keys; // what a config file may set: every option above, by name
   for (const auto* option : app.get_options())

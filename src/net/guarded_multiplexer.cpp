@@ -40,10 +40,16 @@ struct tcp_policy {
 template<class Policy>
 class guarded_scribe : public caf::io::scribe {
 public:
+  /// `hold` keeps the connection's place under the per-address limit; `over_limit`: it has none,
+  /// and the connection is closed as soon as CAF starts it (connection_limit logged why).
   guarded_scribe(caf::io::network::default_multiplexer& mx, native_socket fd, size_t limit,
-                 std::unique_ptr<basp_gate> gate, Policy policy)
-      : scribe(caf::io::network::conn_hdl_from_socket(fd)), limit_(limit), gate_(std::move(gate)),
-        stream_(mx, fd, std::move(policy)) {}
+                 std::unique_ptr<basp_gate> gate, Policy policy, std::shared_ptr<void> hold,
+                 bool over_limit)
+      : scribe(caf::io::network::conn_hdl_from_socket(fd)), limit_(limit), hold_(std::move(hold)),
+        dropped_(over_limit), gate_(std::move(gate)), stream_(mx, fd, std::move(policy)) {
+    if (over_limit)
+      ::shutdown(fd, SHUT_RDWR);
+  }
 
   // The BASP broker asks for each payload's length right after its header; the stream resizes its
   // buffer to it before the next read.
@@ -118,6 +124,7 @@ private:
   }
 
   size_t limit_;
+  std::shared_ptr<void> hold_;
   bool dropped_ = false;
   bool launched_ = false;
   std::unique_ptr<basp_gate> gate_; // outlives the stream, whose TLS session refers to it
@@ -136,7 +143,10 @@ tls_files tls_files_of(const caf::actor_system_config& cfg) {
 guarded_multiplexer::guarded_multiplexer(caf::actor_system* system)
     : default_multiplexer(system),
       max_message_bytes_(
-          caf::get_or(system->config(), max_message_bytes_key, default_max_message_bytes)) {
+          caf::get_or(system->config(), max_message_bytes_key, default_max_message_bytes)),
+      connections_(caf::get_or(system->config(), max_connections_per_address_key, size_t{0})),
+      tls_handshake_timeout_(caf::get_or(system->config(), tls_handshake_timeout_key,
+                                         default_tls_handshake_timeout_ms)) {
   auto files = tls_files_of(system->config());
   if (files.ca.empty() && files.cert.empty() && files.key.empty())
     return;
@@ -147,7 +157,8 @@ guarded_multiplexer::guarded_multiplexer(caf::actor_system* system)
 guarded_multiplexer::~guarded_multiplexer() = default;
 
 caf::io::scribe_ptr guarded_multiplexer::new_scribe(native_socket fd) {
-  return make_scribe(fd, true);
+  auto address = caf::io::network::remote_addr_of_fd(fd);
+  return make_scribe(fd, true, connections_.admit(address ? *address : std::string{"?"}));
 }
 
 caf::expected<caf::io::scribe_ptr> guarded_multiplexer::new_tcp_scribe(const std::string& host,
@@ -155,18 +166,21 @@ caf::expected<caf::io::scribe_ptr> guarded_multiplexer::new_tcp_scribe(const std
   auto fd = caf::io::network::new_tcp_connection(host, port);
   if (!fd)
     return std::move(fd.error());
-  return make_scribe(*fd, false);
+  return make_scribe(*fd, false, nullptr);
 }
 
-caf::io::scribe_ptr guarded_multiplexer::make_scribe(native_socket fd, bool accepted) {
+caf::io::scribe_ptr guarded_multiplexer::make_scribe(native_socket fd, bool accepted,
+                                                     std::shared_ptr<void> hold) {
   static_cast<void>(caf::io::network::keepalive(fd, true)); // as default_multiplexer does
+  const bool over_limit = accepted && !hold;
   if (!tls_)
     return caf::make_counted<guarded_scribe<tcp_policy>>(*this, fd, max_message_bytes_, nullptr,
-                                                         tcp_policy{});
+                                                         tcp_policy{}, std::move(hold), over_limit);
   auto gate = std::make_unique<basp_gate>(*identities_);
-  auto session = std::make_shared<tls_session>(*tls_, fd, accepted, *gate);
+  auto session = std::make_shared<tls_session>(*tls_, fd, accepted, *gate, tls_handshake_timeout_);
   return caf::make_counted<guarded_scribe<tls_policy>>(*this, fd, max_message_bytes_,
-                                                       std::move(gate), tls_policy{session});
+                                                       std::move(gate), tls_policy{session},
+                                                       std::move(hold), over_limit);
 }
 
 } // namespace claud::net

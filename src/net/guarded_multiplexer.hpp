@@ -1,5 +1,5 @@
 #pragma once
-// guarded_multiplexer: CAF's default network backend, with two guards on every connection.
+// guarded_multiplexer: CAF's default network backend, with guards on every connection.
 //
 // Size: no connection may make this process reserve more than `claud.max-message-bytes` for one
 // message before its bytes arrive. CAF 0.17's BASP broker reads a 32-byte header, then asks for
@@ -7,6 +7,9 @@
 // much at once: one connection announcing 0xFFFFFFF0 bytes grew a node by 2-3.6 GiB, and BASP has
 // no limit of its own. A read larger than the limit drops the peer instead (logged): the socket is
 // shut, CAF reads at most another header, sees the end and closes the connection its usual way.
+//
+// Count: an address may hold at most `claud.max-connections-per-address` accepted connections
+// (connection_limit); one more is closed as soon as it is accepted.
 //
 // Identity: with `claud.tls.*` set, every connection, accepted or opened, is mutual TLS
 // (tls_session) and what its peer sends passes basp_gate first. Every path CAF has to a socket
@@ -19,6 +22,7 @@
 
 #include <caf/io/network/default_multiplexer.hpp>
 
+#include "net/connection_limit.hpp"
 #include "net/peer_identities.hpp"
 #include "net/tls_context.hpp"
 
@@ -30,6 +34,12 @@ constexpr const char* max_message_bytes_key = "claud.max-message-bytes";
 /// answer travel as one message each, so a cluster that keeps more than about 100,000 jobs needs
 /// a larger --max-message-size on every node.
 constexpr size_t default_max_message_bytes = size_t{256} << 20;
+/// The setting that bounds the connections one peer address may hold open (0: no bound, as in a
+/// client, which accepts none).
+constexpr const char* max_connections_per_address_key = "claud.max-connections-per-address";
+/// The setting that bounds a TLS handshake, in milliseconds.
+constexpr const char* tls_handshake_timeout_key = "claud.tls.handshake-timeout-ms";
+constexpr int64_t default_tls_handshake_timeout_ms = 10000;
 
 class guarded_multiplexer : public caf::io::network::default_multiplexer {
 public:
@@ -51,9 +61,14 @@ public:
   }
 
 private:
-  caf::io::scribe_ptr make_scribe(caf::io::network::native_socket fd, bool accepted);
+  /// `hold`: the accepted connection's place under the connection limit (nullptr: over it, and
+  /// the scribe closes the connection at once); for a connection this process opens, nullptr.
+  caf::io::scribe_ptr make_scribe(caf::io::network::native_socket fd, bool accepted,
+                                  std::shared_ptr<void> hold);
 
   size_t max_message_bytes_;
+  connection_limit connections_;
+  std::chrono::milliseconds tls_handshake_timeout_;
   std::unique_ptr<tls_context> tls_;
   std::unique_ptr<peer_identities> identities_;
 };

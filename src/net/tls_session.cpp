@@ -58,8 +58,11 @@ std::string peer_address(caf::io::network::native_socket fd) {
 } // namespace
 
 tls_session::tls_session(const tls_context& context, caf::io::network::native_socket fd,
-                         bool accepting, basp_gate& gate)
-    : context_(context), ssl_(context.new_ssl()), fd_(fd), gate_(gate) {
+                         bool accepting, basp_gate& gate,
+                         std::chrono::milliseconds handshake_timeout)
+    : context_(context), ssl_(context.new_ssl()), fd_(fd), gate_(gate),
+      handshake_timeout_(handshake_timeout),
+      handshake_deadline_(std::chrono::steady_clock::now() + handshake_timeout) {
   if (!ssl_ || SSL_set_fd(ssl_, fd) != 1)
     throw std::runtime_error("cannot start a TLS session: " + last_openssl_error());
   if (accepting)
@@ -81,6 +84,14 @@ bool tls_session::handshake() {
   int ret = SSL_do_handshake(ssl_);
   if (ret != 1) {
     int error = SSL_get_error(ssl_, ret);
+    // Until the handshake is done the network thread polls this connection for writability,
+    // so this runs often enough to keep the deadline.
+    if ((error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE)
+        && std::chrono::steady_clock::now() >= handshake_deadline_) {
+      refuse(
+          fmt::format("its TLS handshake did not finish within {} ms", handshake_timeout_.count()));
+      return false;
+    }
     if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE)
       return true;
     auto verified = SSL_get_verify_result(ssl_);

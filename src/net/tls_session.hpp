@@ -3,8 +3,11 @@
 // caf::policy::tcp and of CAF's OpenSSL module). The handshake runs inside the first reads and
 // writes; when it completes, the peer's certificate (already verified against the cluster CA)
 // gives its identity, and a peer whose role this process does not talk to is refused. A failed
-// handshake is logged with the peer's address, before any claud message is read.
+// handshake is logged with the peer's address, before any claud message is read; so is one that
+// has not finished by its deadline (a peer that connects and stays silent would otherwise hold
+// the connection, and the network thread polling it, for as long as it likes).
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -20,8 +23,9 @@ namespace claud::net {
 class tls_session {
 public:
   /// `accepting`: this end accepted the connection (TLS server) rather than opened it.
+  /// The handshake must finish within `handshake_timeout`.
   tls_session(const tls_context& context, caf::io::network::native_socket fd, bool accepting,
-              basp_gate& gate);
+              basp_gate& gate, std::chrono::milliseconds handshake_timeout);
   ~tls_session();
   tls_session(const tls_session&) = delete;
   tls_session& operator=(const tls_session&) = delete;
@@ -41,6 +45,8 @@ private:
   ssl_st* ssl_;
   caf::io::network::native_socket fd_;
   basp_gate& gate_;
+  std::chrono::milliseconds handshake_timeout_;
+  std::chrono::steady_clock::time_point handshake_deadline_;
   bool established_ = false;
   bool refused_ = false;
 };

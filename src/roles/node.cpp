@@ -149,6 +149,12 @@ void validate(node_options& options) {
   if (message < min_message || message > max_message)
     throw startup_error(
         fmt::format("--max-message-size must be 1M to 4G (got {})", options.max_message_size));
+  if (options.max_connections_per_address < 1 || options.max_connections_per_address > 65536)
+    throw startup_error(fmt::format("--max-connections-per-address must be 1 to 65536 (got {})",
+                                    options.max_connections_per_address));
+  if (options.tls_handshake_timeout_ms < 100 || options.tls_handshake_timeout_ms > 600000)
+    throw startup_error(fmt::format("--tls-handshake-timeout-ms must be 100 to 600000 (got {})",
+                                    options.tls_handshake_timeout_ms));
   if (options.cgroups != "auto" && options.cgroups != "off" && options.cgroups != "required")
     throw startup_error(
         fmt::format("--cgroups must be auto, off or required (got '{}')", options.cgroups));

@@ -33,6 +33,9 @@ claud_system_config::claud_system_config(const node_options& options) {
   caf::put(content, net::max_message_bytes_key,
            static_cast<size_t>(
                state::parse_memory_bytes(options.max_message_size, "--max-message-size")));
+  caf::put(content, net::max_connections_per_address_key,
+           static_cast<size_t>(options.max_connections_per_address));
+  caf::put(content, net::tls_handshake_timeout_key, options.tls_handshake_timeout_ms);
   configure_tls(*this, options.tls_ca, options.tls_cert, options.tls_key);
   configure_networked_system(*this);
 }

@@ -41,8 +41,10 @@ struct node_options {
   int64_t job_retention_ms = 86400000;   // masters: ended jobs leave the state after this long
   int64_t log_retention_ms = 86400000;   // slaves: output of ended jobs is deleted after this long
   std::string max_message_size = "256M"; // all: the most one peer's message may make it reserve
-  std::string max_output = "64M";        // slaves: what each job stream (stdout, stderr) keeps
-  std::string min_free_disk = "1G";      // slaves: less free space in the data dir is reported
+  int64_t max_connections_per_address = 256; // all: accepted connections one address may hold
+  int64_t tls_handshake_timeout_ms = 10000;  // all: a TLS handshake not done by then is refused
+  std::string max_output = "64M";            // slaves: what each job stream (stdout, stderr) keeps
+  std::string min_free_disk = "1G";          // slaves: less free space in the data dir is reported
 };
 
 /// The masters' clock: raft counts time in ticks of this length.
