@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "claud/protocol.hpp"
 #include "cli/command_table.hpp"
 #include "cli/node_flags.hpp"
 #include "cli/tls_commands.hpp"
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   CLI::App app{"claud: a cluster job orchestrator. Start nodes with --role, or run a command."};
   app.set_help_all_flag("--help-all", "Show help for every command");
+  app.set_version_flag("--version", std::string{claud_version()}, "Print the claud version");
   roles::node_options node;
   cli::add_node_flags(app, node);
   cli::command_values values;
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ConfigError& e) {
     std::cerr << "claud: error: " << app.get_config_ptr()->as<std::string>() << " " << e.what()

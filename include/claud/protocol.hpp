@@ -22,6 +22,8 @@
 //   (masters_atom, pb::MembershipChange) -> pb::LeaderInfo once the change is committed: kind
 //                                           ADD_LEARNER with a HOST:PORT, or REMOVE with a
 //                                           HOST:PORT or a master's node id; one at a time
+//   (health_atom)                        -> pb::NodeHealth of the master asked (the leader asks
+//                                           every master for its (leader_atom) answer)
 // Reads go through the leader and are linearizable; prefixed with local_atom, e.g.
 // (local_atom, jobs_atom), the master that receives them answers from its own state at once
 // (possibly behind; (local_atom, leader_atom) tells its applied and known commit index).
@@ -85,6 +87,10 @@ using ping_atom = caf::atom_constant<caf::atom("ping")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using masters_atom = caf::atom_constant<caf::atom("masters")>;
+using health_atom = caf::atom_constant<caf::atom("health")>;
+
+/// The version of claud this program was built as.
+const char* claud_version();
 
 /// Error codes of the `claud` error category; the context carries one line for the user.
 enum class errc : uint8_t {

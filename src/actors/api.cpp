@@ -267,6 +267,41 @@ caf::response_promise to_leader(self_pointer self, Ts... xs) {
   return promise;
 }
 
+/// leader_election's view of the masters (asked with `xs`), with their health: every master's
+/// as each answers (`every_master`, on the leader), or this master's own.
+template<class... Ts>
+caf::response_promise with_health(self_pointer self, bool every_master, Ts... xs) {
+  auto promise = self->make_response_promise();
+  const auto& config = self->state.config;
+  self->request(config.leader_election, config.internal_timeout, xs...)
+      .then(
+          [=](pb::LeaderInfo& info) mutable {
+            const auto& st = self->state;
+            gather_health(self, std::move(info), own_health(st.config.health, !st.leader.empty()),
+                          every_master ? st.config.peers : caf::actor{}, st.config.health, promise);
+          },
+          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+  return promise;
+}
+
+/// The nodes as the replicated state has them, each slave connected to this leader with how long
+/// ago the resource tracker last heard from it.
+caf::response_promise with_last_heard(self_pointer self) {
+  auto promise = self->make_response_promise();
+  const auto& config = self->state.config;
+  self->request(config.leader_election, config.internal_timeout, nodes_atom::value)
+      .then(
+          [=](pb::NodeList& nodes) mutable {
+            const auto& config = self->state.config;
+            self->request(config.resource_tracker, config.internal_timeout, nodes_atom::value,
+                          std::move(nodes))
+                .then([=](pb::NodeList& heard) mutable { promise.deliver(std::move(heard)); },
+                      [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+          },
+          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
+  return promise;
+}
+
 /// The answer a follower gives a slave: where the leader is (empty when unknown).
 caf::error slave_redirect(const api_state& st) {
   return make_error(errc::not_leader, st.leader);
@@ -430,12 +465,12 @@ caf::behavior api(self_pointer self, api_config config) {
       [=](nodes_atom atom) -> caf::result<pb::NodeList> {
         if (auto refused = refusal(self, access::read))
           return refused;
-        return leading() ? forward(self, election(), atom) : to_leader<pb::NodeList>(self, atom);
+        return leading() ? with_last_heard(self) : to_leader<pb::NodeList>(self, atom);
       },
       [=](leader_atom atom) -> caf::result<pb::LeaderInfo> {
         if (auto refused = refusal(self, access::read))
           return refused;
-        return leading() ? forward(self, election(), atom) : to_leader<pb::LeaderInfo>(self, atom);
+        return leading() ? with_health(self, true, atom) : to_leader<pb::LeaderInfo>(self, atom);
       },
       [=](local_atom local, status_atom atom, const std::string& job_id) -> caf::result<pb::Job> {
         if (auto refused = refusal(self, access::read))
@@ -455,7 +490,12 @@ caf::behavior api(self_pointer self, api_config config) {
       [=](local_atom local, leader_atom atom) -> caf::result<pb::LeaderInfo> {
         if (auto refused = refusal(self, access::read))
           return refused;
-        return forward(self, election(), local, atom);
+        return with_health(self, false, local, atom);
+      },
+      [=](health_atom) -> caf::result<pb::NodeHealth> {
+        if (auto refused = refusal(self, access::read))
+          return refused;
+        return own_health(self->state.config.health, !self->state.leader.empty());
       },
       [=](expire_atom, uint64_t serial) {
         if (!refusal(self, access::internal))

@@ -15,6 +15,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/master_health.hpp"
 #include "claud/protocol.hpp"
 #include "state/spec_validation.hpp"
 
@@ -30,6 +31,7 @@ struct api_config {
   size_t max_waiters = 10000;                       // waits held at once
   size_t max_jobs_per_wait = claud::max_jobs_per_wait; // jobs one wait may name
   state::spec_limits limits;
+  master_health_config health; // what `claud leader` reports of this master
 };
 
 caf::actor spawn_api(caf::actor_system& system, api_config config);

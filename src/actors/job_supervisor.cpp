@@ -39,7 +39,7 @@ struct job_supervisor_state {
   // The cgroup of each running process (latest or superseded), released when it exits.
   std::map<pid_t, proc::job_cgroup> cgroups;
   bool reports_scheduled = false;
-  std::string disk_note; // why the data dir is nearly full, "" while it is not
+  std::string disk_note; // why the data dir is nearly full or unwritable, "" if neither
   std::unique_ptr<proc::reaper> reaper;
   std::unique_ptr<proc::output_pump> pump;
   static inline const char* name = "job_supervisor";
@@ -294,12 +294,13 @@ void sweep_old_output(self_pointer self) {
   st.book.forget_ended_before(now_ms() - st.config.log_retention.count());
 }
 
-/// Tells the link when the data dir's free space falls below, or climbs back over, the minimum;
-/// it registers again with the note, so `claud nodes` shows it.
+/// Tells the link when the data dir stops taking writes or its free space falls below the
+/// minimum, and when it is well again; it registers again with the note, so `claud nodes` shows
+/// it.
 void check_disk(self_pointer self) {
   auto& st = self->state;
   self->delayed_send(self, st.config.disk_check_period, disk_atom::value);
-  auto note = storage::low_disk_note(st.config.jobs_dir, st.config.min_free_disk_bytes);
+  auto note = storage::check_data_dir(st.config.jobs_dir, st.config.min_free_disk_bytes).problem;
   if (note == st.disk_note)
     return;
   if (!note.empty())

@@ -327,6 +327,14 @@ caf::behavior resource_tracker(self_pointer self, resource_tracker_config config
         slaves.announced(node_id, clock_ms(self)); // a slave on its way to register
         return make_error(errc::not_found, "not registered with this leader");
       },
+      [=](nodes_atom, pb::NodeList& nodes) {
+        // For `claud nodes`: how long ago each connected slave was last heard from.
+        const auto now = clock_ms(self);
+        for (auto& node : *nodes.mutable_nodes())
+          if (const auto* slave = self->state.slaves.find(node.id()))
+            node.set_heard_ms_ago(now - slave->last_heard_ms);
+        return nodes;
+      },
       [=](tick_atom, uint64_t leadership) { check_heartbeats(self, leadership); },
       [=](grace_atom, uint64_t leadership) { end_grace(self, leadership); },
       [=](role_atom, bool leading, const std::string&, uint64_t) { on_role(self, leading); },

@@ -19,6 +19,8 @@
 //   (ping_atom, std::string node_id)                        -> void if registered, else not_found
 //   (kill_atom, std::string node_id, std::string job_id, uint32_t attempt) -> void; tells that
 //        slave to stop the attempt (a drain with --migrate moved the job)
+//   (nodes_atom, pb::NodeList)                              -> pb::NodeList with heard_ms_ago set
+//                                                               for each slave connected here
 // and, as a subscriber of leader_election, job and node updates.
 //
 // It works only while this master leads. Nodes the state holds as alive that do not register

@@ -143,6 +143,10 @@ pb::view::Node to_view(const pb::Node& node) {
   v.set_disk_note(node.disk_note());
   v.set_run_as(node.run_as());
   *v.mutable_allowed_users() = node.allowed_users();
+  v.set_version(node.version());
+  v.set_tls(node.tls());
+  *v.mutable_heard_seconds_ago()
+      = number_or_null(node.has_heard_ms_ago(), static_cast<double>(node.heard_ms_ago()) / 1000.0);
   v.set_cpus_total(static_cast<double>(node.cpu_millis_total()) / 1000.0);
   v.set_cpus_free(static_cast<double>(node.cpu_millis_total() - node.cpu_millis_used()) / 1000.0);
   v.set_memory_total_bytes(static_cast<double>(node.memory_bytes_total()));
@@ -168,6 +172,15 @@ pb::view::Leader to_view(const pb::LeaderInfo& info) {
     out->set_address(m.address());
     out->set_role(m.role());
     out->set_match_index(static_cast<double>(m.match_index()));
+    const auto& h = m.health();
+    auto* health = out->mutable_health();
+    health->set_answered(h.answered());
+    health->set_version(h.version());
+    health->set_tls(h.tls());
+    health->set_leader_known(h.leader_known());
+    health->set_data_dir_writable(h.data_dir_writable());
+    health->set_disk_free_bytes(static_cast<double>(h.disk_free_bytes()));
+    health->set_problem(h.problem());
   }
   return v;
 }
@@ -256,6 +269,23 @@ std::string node_state_text(const pb::Node& node) {
   return state::node_state_name(node.state());
 }
 
+/// How long ago the leader last heard from a node: "0.4s", "12s", "3m"; "-" if not connected.
+std::string heard_text(const pb::Node& node) {
+  if (!node.has_heard_ms_ago())
+    return "-";
+  const auto ms = node.heard_ms_ago();
+  if (ms < 10'000)
+    return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
+  if (ms < 120'000)
+    return fmt::format("{}s", ms / 1000);
+  return fmt::format("{}m", ms / 60'000);
+}
+
+/// The claud a node runs, with "+tls" when it runs mutual TLS ("?" for an older claud).
+std::string claud_text(const std::string& version, bool tls) {
+  return (version.empty() ? std::string{"?"} : version) + (tls ? "+tls" : "");
+}
+
 /// Whom a node's jobs run as, then after '+' the users a job may ask for: "nobody+alice,bob".
 std::string users_text(const pb::Node& node) {
   auto out = or_dash(node.run_as());
@@ -276,16 +306,18 @@ std::string limits_text(const pb::LimitEnforcement& limits) {
 } // namespace
 
 void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {
-  out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {:<8} {:<10} {}\n", "ID", "ROLE",
-                     "ADDRESS", "STATE", "CPUS FREE", "MEMORY FREE", "LIMITS", "JOBS AS", "LABELS");
+  constexpr auto row = "{:<16} {:<6} {:<22} {:<6} {:>6} {:>12} {:>16} {:<8} {:<10} {:<10} {}\n";
+  out << fmt::format(row, "ID", "ROLE", "ADDRESS", "STATE", "HEARD", "CPUS FREE", "MEMORY FREE",
+                     "LIMITS", "JOBS AS", "CLAUD", "LABELS");
   for (const auto& node : nodes)
-    out << fmt::format("{:<16} {:<6} {:<22} {:<6} {:>12} {:>16} {:<8} {:<10} {}\n", node.id(),
-                       state::node_role_name(node.role()), node.address(), node_state_text(node),
+    out << fmt::format(row, node.id(), state::node_role_name(node.role()), node.address(),
+                       node_state_text(node), heard_text(node),
                        state::format_cpus(node.cpu_millis_total() - node.cpu_millis_used()) + "/"
                            + state::format_cpus(node.cpu_millis_total()),
                        state::format_bytes(node.memory_bytes_total() - node.memory_bytes_used())
                            + "/" + state::format_bytes(node.memory_bytes_total()),
-                       limits_text(node.limits()), users_text(node), labels_text(node));
+                       limits_text(node.limits()), users_text(node),
+                       claud_text(node.version(), node.tls()), labels_text(node));
   // What a node cannot enforce is worth a line of its own: its jobs may take more than they ask.
   for (const auto& node : nodes)
     if (!node.limits().note().empty())
@@ -298,10 +330,21 @@ void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {
 void print_leader(std::ostream& out, const pb::LeaderInfo& info) {
   out << fmt::format("term {}, leader {} at {}\n", info.term(), info.leader().id(),
                      info.leader().address());
-  out << fmt::format("{:<16} {:<22} {:<12} {:>12}\n", "MASTER", "ADDRESS", "ROLE", "MATCH INDEX");
+  out << fmt::format("{:<16} {:<22} {:<12} {:>12} {:<10} {}\n", "MASTER", "ADDRESS", "ROLE",
+                     "MATCH INDEX", "CLAUD", "HEALTH");
+  for (const auto& m : info.masters()) {
+    const auto& h = m.health();
+    const char* health = h.answered()          ? (h.problem().empty() ? "ok" : "unhealthy")
+                         : h.problem().empty() ? "-"
+                                               : "no answer";
+    out << fmt::format("{:<16} {:<22} {:<12} {:>12} {:<10} {}\n", m.id(), m.address(), m.role(),
+                       m.match_index(), h.answered() ? claud_text(h.version(), h.tls()) : "-",
+                       health);
+  }
+  // Why a master is unhealthy is worth a line of its own, as a node's disk note is.
   for (const auto& m : info.masters())
-    out << fmt::format("{:<16} {:<22} {:<12} {:>12}\n", m.id(), m.address(), m.role(),
-                       m.match_index());
+    if (!m.health().problem().empty())
+      out << fmt::format("{}: {}\n", m.id().empty() ? m.address() : m.id(), m.health().problem());
 }
 
 } // namespace claud::cli

@@ -8,6 +8,10 @@
 
 namespace claud {
 
+const char* claud_version() {
+  return CLAUD_VERSION;
+}
+
 const char* to_string(errc code) {
   switch (code) {
   case errc::invalid_request:
@@ -80,6 +84,7 @@ void register_protocol(caf::actor_system_config& cfg) {
   cfg.add_message_type<pb::LogRequest>("claud.pb.LogRequest");
   cfg.add_message_type<pb::LogChunk>("claud.pb.LogChunk");
   cfg.add_message_type<pb::LeaderInfo>("claud.pb.LeaderInfo");
+  cfg.add_message_type<pb::NodeHealth>("claud.pb.NodeHealth");
   cfg.add_message_type<pb::LogEntry>("claud.pb.LogEntry");
   cfg.add_message_type<pb::MembershipChange>("claud.pb.MembershipChange");
   cfg.add_message_type<pb::RaftMessage>("claud.pb.RaftMessage");

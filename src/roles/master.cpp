@@ -18,6 +18,7 @@
 #include "log/log.hpp"
 #include "roles/discovery.hpp"
 #include "roles/node_context.hpp"
+#include "state/units.hpp"
 #include "storage/log_store.hpp"
 
 namespace claud::roles {
@@ -86,6 +87,10 @@ caf::actor spawn_master(caf::actor_system& system, actor_stopper& actors,
   api_config.resource_tracker = tracker;
   api_config.peers = peers;
   api_config.wait_poll = std::chrono::milliseconds{options.wait_poll_ms};
+  api_config.health.data_dir = options.data_dir;
+  api_config.health.min_free_disk_bytes
+      = static_cast<uint64_t>(state::parse_memory_bytes(options.min_free_disk, "--min-free-disk"));
+  api_config.health.tls = !options.tls_ca.empty();
   return actors.add(spawn_api(system, api_config));
 }
 

@@ -134,6 +134,8 @@ slave_setup prepare_slave(const node_options& options, storage::data_dir& dir,
     throw startup_error(e.what());
   }
   node.set_run_as(supervisor.run_as ? supervisor.run_as->user : proc::current_user_name());
+  node.set_version(claud_version());
+  node.set_tls(!options.tls_ca.empty());
   for (const auto& [user, identity] : supervisor.allowed_users) // a map: sorted, once each
     if (user != node.run_as())
       node.add_allowed_users(user);

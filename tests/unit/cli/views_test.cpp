@@ -151,7 +151,7 @@ TEST_CASE("a node's JSON has its documented keys and free resources") {
   CHECK(keys_of(doc)
         == keys{"id", "role", "address", "state", "cpus_total", "cpus_free", "memory_total_bytes",
                 "memory_free_bytes", "labels", "draining", "limits", "max_output_bytes",
-                "disk_note", "run_as", "allowed_users"});
+                "disk_note", "run_as", "allowed_users", "version", "tls", "heard_seconds_ago"});
   CHECK(doc.fields().at("labels").struct_value().fields().empty());
   CHECK_FALSE(doc.fields().at("draining").bool_value());
   CHECK(text(doc, "id") == "s1");
@@ -162,6 +162,17 @@ TEST_CASE("a node's JSON has its documented keys and free resources") {
   CHECK(number(doc, "cpus_free") == 1.5);
   CHECK(number(doc, "memory_total_bytes") == 8.0 * gib);
   CHECK(number(doc, "memory_free_bytes") == 5.0 * gib);
+  CHECK(is_null(doc, "heard_seconds_ago"));
+  CHECK(text(doc, "version").empty());
+  CHECK_FALSE(doc.fields().at("tls").bool_value());
+
+  node.set_heard_ms_ago(1500);
+  node.set_version("0.1.0");
+  node.set_tls(true);
+  doc = parse<Struct>(to_json(to_view(node)));
+  CHECK(number(doc, "heard_seconds_ago") == 1.5);
+  CHECK(text(doc, "version") == "0.1.0");
+  CHECK(doc.fields().at("tls").bool_value());
 }
 
 TEST_CASE("the leader's JSON has term, leader and masters") {
@@ -186,10 +197,60 @@ TEST_CASE("the leader's JSON has term, leader and masters") {
   const auto& masters = doc.fields().at("masters").list_value();
   REQUIRE(masters.values_size() == 2);
   const auto& follower = masters.values(1).struct_value();
-  CHECK(keys_of(follower) == keys{"id", "address", "role", "match_index"});
+  CHECK(keys_of(follower) == keys{"id", "address", "role", "match_index", "health"});
   CHECK(text(follower, "role") == "follower");
   CHECK(number(follower, "match_index") == 0);
   CHECK(number(masters.values(0).struct_value(), "match_index") == 99);
+  const auto& health = follower.fields().at("health").struct_value();
+  CHECK(keys_of(health)
+        == keys{"answered", "version", "tls", "leader_known", "data_dir_writable",
+                "disk_free_bytes", "problem"});
+}
+
+TEST_CASE("the leader table shows each master's claud and health, and why one is unhealthy") {
+  pb::LeaderInfo info;
+  info.set_term(3);
+  info.mutable_leader()->set_id("m1");
+  info.mutable_leader()->set_address("10.0.0.1:7400");
+  auto add = [&](const char* id, const char* role) -> pb::NodeHealth& {
+    auto* m = info.add_masters();
+    m->set_id(id);
+    m->set_address(std::string(id) + ":7400");
+    m->set_role(role);
+    return *m->mutable_health();
+  };
+  auto& healthy = add("m1", "leader");
+  healthy.set_answered(true);
+  healthy.set_version("0.1.0");
+  healthy.set_tls(true);
+  healthy.set_leader_known(true);
+  healthy.set_data_dir_writable(true);
+  auto& full = add("m2", "follower");
+  full.set_answered(true);
+  full.set_version("0.1.0");
+  full.set_problem("data dir nearly full: 0.1 GiB free");
+  auto& frozen = add("m3", "follower");
+  frozen.set_problem("did not answer within 1000 ms");
+  add("m4", "learner"); // an older claud: no health at all
+
+  std::ostringstream out;
+  cli::print_leader(out, info);
+  auto table = out.str();
+  CHECK(table.find(" CLAUD      HEALTH\n") != std::string::npos);
+  CHECK(table.find(" 0.1.0+tls  ok\n") != std::string::npos);
+  CHECK(table.find(" 0.1.0      unhealthy\n") != std::string::npos);
+  CHECK(table.find(" -          no answer\n") != std::string::npos);
+  CHECK(table.find(" -          -\n") != std::string::npos);
+  CHECK(table.find("m2: data dir nearly full: 0.1 GiB free\n") != std::string::npos);
+  CHECK(table.find("m3: did not answer within 1000 ms\n") != std::string::npos);
+  CHECK(table.find("m1: ") == std::string::npos);
+
+  auto doc = parse<Struct>(to_json(to_view(info)));
+  const auto& masters = doc.fields().at("masters").list_value();
+  REQUIRE(masters.values_size() == 4);
+  const auto& m2 = masters.values(1).struct_value().fields().at("health").struct_value();
+  CHECK(m2.fields().at("answered").bool_value());
+  CHECK(text(m2, "problem") == "data dir nearly full: 0.1 GiB free");
 }
 
 TEST_CASE("a list of documents is one JSON array") {
@@ -242,7 +303,18 @@ TEST_CASE("the tables show exits, signals and free/total resources") {
   CHECK(nodes.str().find("7G/8G") != std::string::npos);
   CHECK(nodes.str().rfind("ID ", 0) == 0);
   CHECK(nodes.str().find(" LABELS\n") != std::string::npos);
-  CHECK(nodes.str().find("7G/8G none     -          -\n") != std::string::npos);
+  CHECK(nodes.str().find(" down        - ") != std::string::npos);
+  CHECK(nodes.str().find("7G/8G none     -          ?          -\n") != std::string::npos);
+
+  node.set_state(pb::NODE_ALIVE);
+  node.set_heard_ms_ago(420);
+  node.set_version("0.1.0");
+  node.set_tls(true);
+  std::ostringstream heard;
+  cli::print_node_table(heard, {node});
+  CHECK(heard.str().find(" HEARD ") != std::string::npos);
+  CHECK(heard.str().find(" alive    0.4s ") != std::string::npos);
+  CHECK(heard.str().find(" 0.1.0+tls  -\n") != std::string::npos);
 }
 
 TEST_CASE("which limits a node enforces shows in JSON and tables, and why not") {
@@ -269,9 +341,9 @@ TEST_CASE("which limits a node enforces shows in JSON and tables, and why not") 
   std::ostringstream nodes;
   cli::print_node_table(nodes, {enforcing, unlimited});
   auto table = nodes.str();
-  CHECK(table.find(" LIMITS   JOBS AS    LABELS\n") != std::string::npos);
-  CHECK(table.find(" mem,cpu  -          -\n") != std::string::npos);
-  CHECK(table.find(" none     -          -\n") != std::string::npos);
+  CHECK(table.find(" LIMITS   JOBS AS    CLAUD      LABELS\n") != std::string::npos);
+  CHECK(table.find(" mem,cpu  -          ?          -\n") != std::string::npos);
+  CHECK(table.find(" none     -          ?          -\n") != std::string::npos);
   CHECK(table.find("s2: limits not enforced: cgroup v2: other processes share /sys/fs/cgroup/x\n")
         != std::string::npos);
   CHECK(table.find("s1: limits") == std::string::npos);
