@@ -186,6 +186,15 @@ caf::behavior peer_directory(self_pointer self, peer_directory_config config) {
         self->delayed_send(self, self->state.config.retry_interval, tick_atom::value);
       },
       [=](peers_atom, const std::vector<std::string>& addresses) { set_peers(self, addresses); },
+      [=](discovered_atom, const std::string& address, const std::string& node_id) {
+        // Masters join only through the log (`claud masters add`): one heard of by its beacon
+        // that is not among them is the operator's to add, or a stray.
+        if (!self->state.peers.count(address))
+          log::warn("peers",
+                    "heard a master that is not a member; add it with `claud masters "
+                    "add ADDRESS` if it should be one",
+                    {{"node", node_id}, {"address", address}});
+      },
       [=](subscribe_atom, caf::actor& subscriber) {
         self->state.subscriber = std::move(subscriber);
       },

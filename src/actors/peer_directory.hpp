@@ -16,6 +16,8 @@
 //       one opens, so that raft messages can go to that api without a hop through this actor
 //   (peers_atom, std::vector<std::string> addresses) -> void; the masters to keep connections to,
 //       when the membership changes (others are forgotten)
+//   (discovered_atom, std::string address, std::string node_id) -> void; a master heard of by its
+//       beacon: logged when it is not one of the masters known here
 //   (tick_atom) -> void; starts keeping the connections (send it once this master listens: a
 //       handshake still under way when start-up fails would keep the actor system from ending)
 

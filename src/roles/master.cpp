@@ -134,13 +134,10 @@ int run_master(const node_options& options, storage::data_dir& dir, const std::s
       spawn_local_slave(system, actors, options, dir, node_id, api);
     auto discovery = start_discovery(
         options, node_id, dir.incarnation(), with_slave ? pb::ROLE_DEV : pb::ROLE_MASTER,
-        [masters = master_addresses(options)](const pb::Beacon& beacon, const std::string&) {
-          // The voting masters are agreed before the group starts (--join): one heard of that
-          // is not among them cannot join by itself, and an operator should know.
-          if (beacon.role() == pb::ROLE_MASTER
-              && std::find(masters.begin(), masters.end(), beacon.address()) == masters.end())
-            log::warn("discovery", "heard a master that is not in --join",
-                      {{"node", beacon.node_id()}, {"address", beacon.address()}});
+        [peers](const pb::Beacon& beacon, const std::string&) {
+          // The peer directory follows the membership, so it knows whether this master is one.
+          if (beacon.role() == pb::ROLE_MASTER)
+            caf::anon_send(peers, discovered_atom::value, beacon.address(), beacon.node_id());
         });
     std::cout << fmt::format("claud {} {} listening on {} (data dir {})", options.role, node_id,
                              where.to_string(), dir.path())

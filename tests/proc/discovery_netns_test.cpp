@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -76,6 +77,15 @@ TEST_CASE("three masters and two slaves on six hosts find each other and run job
     acknowledged.push_back(c.submit({"sleep", "1"}));
   c.start_master("m4", {"--joining", "--join", c.cluster_address()});
   const auto m4 = c.address("m4");
+  // Heard by its beacon before it is added, it is named to the operator as no member yet.
+  c.wait_until("m2 logs m4 as a master that is not a member", [&] {
+    std::istringstream log{c.node_stderr("m2")};
+    for (std::string line; std::getline(log, line);)
+      if (line.find("heard a master that is not a member") != std::string::npos
+          && line.find(m4) != std::string::npos)
+        return true;
+    return false;
+  });
   c.run_json({"masters", "add", m4, "--json"});
   acknowledged.push_back(c.submit({"sleep", "1"}));
   c.wait_until("m4 has caught up and votes", [&] {
