@@ -20,6 +20,10 @@ namespace claud {
 
 namespace {
 
+/// How long a master may answer "no leader" before the client asks another: several election
+/// timeouts (300 ms by default), so a normal election is waited out where it is.
+constexpr std::chrono::milliseconds no_leader_patience{1500};
+
 caf::actor_system_config& configure(caf::actor_system_config& cfg, const client_options& options) {
   if (!options.tls_ca.empty() || !options.tls_cert.empty() || !options.tls_key.empty()) {
     try { // checked here: the actor system could only end the process over a bad file
@@ -135,14 +139,26 @@ struct client::impl {
     auto deadline = std::chrono::steady_clock::now() + options.request_timeout;
     auto backoff = std::chrono::milliseconds{20};
     bool maybe_applied = false; // a try may have reached a leader's log
+    // Since when this master has known no leader; an election ends well within no_leader_patience,
+    // so past it the master is more likely cut off from the majority than waiting for one.
+    std::optional<std::chrono::steady_clock::time_point> no_leader_since;
     for (;;) {
       auto outcome = attempt<Result>(timeout, xs...);
       if (outcome)
         return std::move(*outcome);
       const auto& err = outcome.error();
       bool lost = connection_lost(err);
-      // A master outside the membership learns of no leader: another one may know it.
-      bool ask_another = lost || has_code(err, errc::not_member);
+      const auto now = std::chrono::steady_clock::now();
+      if (!has_code(err, errc::unavailable))
+        no_leader_since.reset();
+      else if (!no_leader_since)
+        no_leader_since = now;
+      // A master outside the membership, or cut off from it, learns of no leader: another one
+      // may know it.
+      bool ask_another = lost || has_code(err, errc::not_member)
+                         || (no_leader_since && now - *no_leader_since >= no_leader_patience);
+      if (ask_another)
+        no_leader_since.reset();
       maybe_applied = maybe_applied || lost || has_code(err, errc::outcome_unknown);
       if (!retryable(err) && !ask_another)
         throw client_error(error_message(err));

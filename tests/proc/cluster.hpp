@@ -128,6 +128,9 @@ public:
   const network_hosts* hosts() const {
     return hosts_.get();
   }
+  network_hosts* hosts() {
+    return hosts_.get();
+  }
 
   /// start_slave's `master` for a slave without --join: it finds the masters by their beacons.
   static inline const std::string by_beacon = "(beacon)";

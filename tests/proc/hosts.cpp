@@ -104,6 +104,20 @@ std::string network_hosts::broadcast() const {
   return "10." + std::to_string(subnet_) + ".0.255";
 }
 
+void network_hosts::cut(int a, int b) {
+  ip({"-n", namespaces_.at(static_cast<size_t>(a - 1)), "route", "add", "unreachable",
+      address(b) + "/32"});
+  ip({"-n", namespaces_.at(static_cast<size_t>(b - 1)), "route", "add", "unreachable",
+      address(a) + "/32"});
+}
+
+void network_hosts::heal(int a, int b) {
+  ip({"-n", namespaces_.at(static_cast<size_t>(a - 1)), "route", "del", "unreachable",
+      address(b) + "/32"});
+  ip({"-n", namespaces_.at(static_cast<size_t>(b - 1)), "route", "del", "unreachable",
+      address(a) + "/32"});
+}
+
 std::vector<std::string> network_hosts::exec_prefix(int k) const {
   return {ip_binary(), "netns", "exec", namespaces_.at(static_cast<size_t>(k - 1))};
 }

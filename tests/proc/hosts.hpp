@@ -30,6 +30,10 @@ public:
   int count() const {
     return count_;
   }
+  /// Cuts hosts `a` and `b` off from each other (an unreachable route to the other on each), or
+  /// heals the cut; the test process still reaches both, as a client on another link would.
+  void cut(int a, int b);
+  void heal(int a, int b);
 
 private:
   void ip(const std::vector<std::string>& args) const;
