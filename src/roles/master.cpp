@@ -18,6 +18,7 @@
 #include "log/log.hpp"
 #include "roles/discovery.hpp"
 #include "roles/node_context.hpp"
+#include "roles/rejoin.hpp"
 #include "state/units.hpp"
 #include "storage/log_store.hpp"
 
@@ -106,6 +107,37 @@ void spawn_local_slave(caf::actor_system& system, actor_stopper& actors,
   stop_on_identity_conflict(actors.add(spawn_slave_link(system, link_config)));
 }
 
+/// For a master whose raft log was never written, among masters whose log was: takes it out of
+/// the membership before it listens (rejoin.hpp) and has it start as a --joining master would;
+/// returns whether it rejoins, and then it must ask to be added once it listens.
+bool leave_to_rejoin(caf::actor_system& system, const node_options& options,
+                     leader_election_config& election) {
+  if (options.joining || election.log->last_index() != 0 || election.log->hard_state().term() != 0)
+    return false;
+  std::vector<std::string> others;
+  for (const auto& address : election.masters)
+    if (address != election.address)
+      others.push_back(address);
+  if (others.empty())
+    return false;
+  auto view = existing_cluster(system, others, std::chrono::seconds{1});
+  if (!view)
+    return false;
+  log::warn("master",
+            "this master's raft log is empty but the cluster's is not (its data dir is new or "
+            "was lost): it rejoins as a learner and votes once it has caught up",
+            {{"asked", view->served_by()}});
+  for (const auto& m : view->masters())
+    if (m.address() == election.address && m.role() != "not a member") {
+      pb::MembershipChange leave;
+      leave.set_kind(pb::MembershipChange::REMOVE);
+      leave.set_address(election.address);
+      change_own_membership(system, others, leave, std::chrono::seconds{10});
+    }
+  election.masters = std::move(others);
+  return true;
+}
+
 } // namespace
 
 int run_master(const node_options& options, storage::data_dir& dir, const std::string& node_id,
@@ -127,9 +159,17 @@ int run_master(const node_options& options, storage::data_dir& dir, const std::s
   {
     actor_stopper actors; // stops them all before `system` waits for them, also on errors
     auto peers = caf::actor{};
+    const bool rejoining = leave_to_rejoin(system, options, election);
+    const auto others = election.masters; // when rejoining, the masters but this one
     auto api = spawn_master(system, actors, options, std::move(election), peers);
     publish_api(system, api, where);
     caf::anon_send(peers, tick_atom::value); // connect to the other masters only now
+    if (rejoining) {
+      pb::MembershipChange join;
+      join.set_kind(pb::MembershipChange::ADD_LEARNER);
+      join.set_address(where.to_string());
+      change_own_membership(system, others, join, std::chrono::seconds{10});
+    }
     if (with_slave)
       spawn_local_slave(system, actors, options, dir, node_id, api);
     auto discovery = start_discovery(

@@ -3,10 +3,12 @@
 // until `claud masters add` makes it a learner and it has caught up, the leader removes itself with
 // `claud masters remove` (and clients still reaching it are sent on), and the three left (the
 // newcomer among them) elect a leader when theirs is SIGKILLed. A client submits throughout;
-// every acknowledged job ends.
+// every acknowledged job ends. A master restarted with its data dir lost rejoins by itself: out of
+// the membership, back as a learner, a voter once caught up.
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -115,4 +117,47 @@ TEST_CASE("a master is added as a learner and votes once caught up; the leader l
     INFO("job " << job["id"].str());
     CHECK(job["state"].str() == "succeeded");
   }
+}
+
+TEST_CASE("a master whose data dir was lost rejoins as a learner and votes once caught up") {
+  cluster c;
+  c.start_masters({"m1", "m2", "m3"});
+  c.start_slave("s1", "4", "4G");
+  std::vector<std::string> acknowledged;
+  for (int i = 0; i < 5; ++i)
+    acknowledged.push_back(c.submit({"true"}));
+  auto leader = c.leader_name();
+  std::string lost;
+  for (const auto& name : c.master_names())
+    if (name != leader)
+      lost = name;
+
+  // Its vote of the last terms went with its disk: it must not vote as the voter it was.
+  c.kill(lost, SIGKILL);
+  std::filesystem::remove_all(c.node(lost).data_dir);
+  acknowledged.push_back(c.submit({"true"}));
+  c.restart(lost);
+  CHECK(c.node_stderr(lost).find("it rejoins as a learner") != std::string::npos);
+  c.wait_until(
+      "the master that lost its data dir votes again",
+      [&] {
+        return master_role(c.run_json({"leader", "--json"}), c.address(lost)) == "follower";
+      },
+      15s, [&] { return c.run({"leader"}).out; });
+  c.wait_masters_in_sync();
+  // Through the log: out of the membership before it listened, then back in as a learner.
+  const auto leader_log = c.node_stderr(leader);
+  CHECK(leader_log.find("change=REMOVE master=" + c.address(lost)) != std::string::npos);
+  CHECK(leader_log.find("change=ADD_LEARNER master=" + c.address(lost)) != std::string::npos);
+  CHECK(c.run_json({"status", acknowledged.front(), "--json", "--local", "--cluster",
+                    c.address(lost)})["id"]
+            .str()
+        == acknowledged.front());
+
+  // It is a voter like the others: with the leader SIGKILLed, it and the third elect one.
+  c.kill(leader, SIGKILL);
+  acknowledged.push_back(c.submit({"true"}));
+  CHECK(c.leader_name() != leader);
+  for (const auto& id : acknowledged)
+    CHECK(c.wait_job(id)["state"].str() == "succeeded");
 }

@@ -1,0 +1,103 @@
+#include "roles/rejoin.hpp"
+
+#include <signal.h>
+
+#include <set>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <fmt/format.h>
+
+#include "claud/protocol.hpp"
+#include "net/address.hpp"
+#include "roles/node_context.hpp"
+
+namespace claud::roles {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// The api published at `address`, within `timeout` (through the middleman: a frozen master's
+/// kernel accepts the connection, and a blocking remote_actor would wait for it forever).
+caf::expected<caf::actor> connect_to(caf::scoped_actor& self, const std::string& address,
+                                     std::chrono::milliseconds timeout) {
+  auto where = net::parse_host_port(address);
+  caf::expected<caf::actor> outcome{caf::sec::request_timeout};
+  self->request(self->system().middleman().actor_handle(), timeout, caf::connect_atom_v, where.host,
+                where.port)
+      .receive(
+          [&](const caf::node_id&, caf::strong_actor_ptr& handle, const std::set<std::string>&) {
+            if (auto actor = caf::actor_cast<caf::actor>(handle))
+              outcome = std::move(actor);
+            else
+              outcome = caf::sec::no_actor_published_at_port;
+          },
+          [&](caf::error& err) { outcome = std::move(err); });
+  return outcome;
+}
+
+/// Whether SIGTERM or SIGINT waits (they are blocked until the node waits for them).
+bool stop_requested() {
+  sigset_t pending;
+  sigpending(&pending);
+  return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
+}
+
+} // namespace
+
+std::optional<pb::LeaderInfo> existing_cluster(caf::actor_system& system,
+                                               const std::vector<std::string>& peers,
+                                               std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{system};
+  for (const auto& address : peers) {
+    auto api = connect_to(self, address, timeout);
+    if (!api)
+      continue;
+    std::optional<pb::LeaderInfo> view;
+    self->request(*api, timeout, local_atom::value, leader_atom::value)
+        .receive(
+            [&](pb::LeaderInfo& info) {
+              if (info.commit_index() > 0)
+                view = std::move(info);
+            },
+            [](caf::error&) {});
+    if (view)
+      return view;
+  }
+  return std::nullopt;
+}
+
+void change_own_membership(caf::actor_system& system, const std::vector<std::string>& peers,
+                           const pb::MembershipChange& change, std::chrono::milliseconds patience) {
+  caf::scoped_actor self{system};
+  const auto deadline = std::chrono::steady_clock::now() + patience;
+  std::string last_error = "no master answered";
+  while (!stop_requested()) {
+    for (const auto& address : peers) {
+      auto api = connect_to(self, address, 1s);
+      if (!api) {
+        last_error = fmt::format("{}: {}", address, error_message(api.error()));
+        continue;
+      }
+      bool done = false;
+      self->request(*api, 10s, masters_atom::value, change)
+          .receive([&](pb::LeaderInfo&) { done = true; },
+                   [&](caf::error& err) {
+                     last_error = fmt::format("{}: {}", address, error_message(err));
+                   });
+      if (done)
+        return;
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      throw startup_error(fmt::format(
+          "this master's data dir has no raft log but the cluster has one, so it must rejoin "
+          "as a learner, and `masters {} {}` failed: {}; retry once the cluster has a leader",
+          change.kind() == pb::MembershipChange::REMOVE ? "remove" : "add", change.address(),
+          last_error));
+    std::this_thread::sleep_for(200ms);
+  }
+}
+
+} // namespace claud::roles
