@@ -99,7 +99,8 @@ void add_node_flags(CLI::App& app, roles::node_options& o) {
                  "halves)")
       ->capture_default_str();
   app.add_option("--min-free-disk", o.min_free_disk,
-                 "Slave, dev: below this much free space in its data dir, `claud nodes` says so")
+                 "All: below this much free space in its data dir, `claud nodes` (a slave) or "
+                 "`claud leader` (a master) says so")
       ->capture_default_str();
   app.add_option("--max-message-size", o.max_message_size,
                  "All: the largest message a peer may send (a larger one drops the peer)")

@@ -13,6 +13,7 @@
 
 #include "claud/protocol.hpp"
 #include "net/address.hpp"
+#include "net/connect_api.hpp"
 #include "net/tls_context.hpp"
 #include "state/job_states.hpp"
 
@@ -58,24 +59,6 @@ struct client::impl {
   explicit impl(client_options opts)
       : options(std::move(opts)), system(configure(cfg, options)), self(system) {}
 
-  /// The api published at `where`, within connect_timeout: a frozen master's kernel still
-  /// accepts the TCP connection, and CAF's blocking remote_actor would wait for its handshake
-  /// forever, so the connection is requested from the middleman with a deadline instead.
-  caf::expected<caf::actor> connect_to(const net::host_port& where) {
-    caf::expected<caf::actor> outcome{caf::sec::request_timeout};
-    self->request(system.middleman().actor_handle(), options.connect_timeout, caf::connect_atom_v,
-                  where.host, where.port)
-        .receive(
-            [&](const caf::node_id&, caf::strong_actor_ptr& handle, const std::set<std::string>&) {
-              if (auto actor = caf::actor_cast<caf::actor>(handle))
-                outcome = std::move(actor);
-              else
-                outcome = caf::sec::no_actor_published_at_port;
-            },
-            [&](caf::error& err) { outcome = std::move(err); });
-    return outcome;
-  }
-
   void connect() {
     std::vector<std::string> failures;
     bool refused = false; // a master closed the connection during CAF's handshake
@@ -86,7 +69,7 @@ struct client::impl {
       } catch (const std::invalid_argument& e) {
         throw client_error(e.what());
       }
-      auto handle = connect_to(where);
+      auto handle = net::connect_api(self, where, options.connect_timeout);
       if (handle) {
         api = *handle;
         address = text;

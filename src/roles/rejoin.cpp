@@ -2,15 +2,14 @@
 
 #include <signal.h>
 
-#include <set>
 #include <thread>
 
 #include <caf/all.hpp>
-#include <caf/io/all.hpp>
 #include <fmt/format.h>
 
 #include "claud/protocol.hpp"
 #include "net/address.hpp"
+#include "net/connect_api.hpp"
 #include "roles/node_context.hpp"
 
 namespace claud::roles {
@@ -18,25 +17,6 @@ namespace claud::roles {
 namespace {
 
 using namespace std::chrono_literals;
-
-/// The api published at `address`, within `timeout` (through the middleman: a frozen master's
-/// kernel accepts the connection, and a blocking remote_actor would wait for it forever).
-caf::expected<caf::actor> connect_to(caf::scoped_actor& self, const std::string& address,
-                                     std::chrono::milliseconds timeout) {
-  auto where = net::parse_host_port(address);
-  caf::expected<caf::actor> outcome{caf::sec::request_timeout};
-  self->request(self->system().middleman().actor_handle(), timeout, caf::connect_atom_v, where.host,
-                where.port)
-      .receive(
-          [&](const caf::node_id&, caf::strong_actor_ptr& handle, const std::set<std::string>&) {
-            if (auto actor = caf::actor_cast<caf::actor>(handle))
-              outcome = std::move(actor);
-            else
-              outcome = caf::sec::no_actor_published_at_port;
-          },
-          [&](caf::error& err) { outcome = std::move(err); });
-  return outcome;
-}
 
 /// Whether SIGTERM or SIGINT waits (they are blocked until the node waits for them).
 bool stop_requested() {
@@ -52,7 +32,7 @@ std::optional<pb::LeaderInfo> existing_cluster(caf::actor_system& system,
                                                std::chrono::milliseconds timeout) {
   caf::scoped_actor self{system};
   for (const auto& address : peers) {
-    auto api = connect_to(self, address, timeout);
+    auto api = net::connect_api(self, net::parse_host_port(address), timeout);
     if (!api)
       continue;
     std::optional<pb::LeaderInfo> view;
@@ -76,7 +56,7 @@ void change_own_membership(caf::actor_system& system, const std::vector<std::str
   std::string last_error = "no master answered";
   while (!stop_requested()) {
     for (const auto& address : peers) {
-      auto api = connect_to(self, address, 1s);
+      auto api = net::connect_api(self, net::parse_host_port(address), 1s);
       if (!api) {
         last_error = fmt::format("{}: {}", address, error_message(api.error()));
         continue;
