@@ -143,6 +143,9 @@ pid_t spawn(self_pointer self, const pb::Job& job, const slave::attempt_key& att
   proc::spawn_request request;
   request.identity = identity_of(st.config, job);
   request.argv.assign(job.spec().argv().begin(), job.spec().argv().end());
+  request.working_dir = job.spec().workdir();
+  for (const auto& var : job.spec().env())
+    request.environment.push_back(var.name() + "=" + var.value());
   // The pump watches both pipes before the spawn: if the spawn fails, closing the write ends
   // ends the streams like a job that wrote nothing.
   auto out = proc::make_output_pipe();

@@ -72,6 +72,14 @@ void define_submit(CLI::App* c, command_values& v) {
   c->add_option("--idempotency-key", v.submit.idempotency_key,
                 "Submit at most once under this key: a submission whose key the cluster "
                 "knows returns that job (default: a new key per submission)");
+  c->add_option("--env", v.submit.env,
+                "NAME=VALUE set in the job's environment over the slave's (repeatable; after "
+                "--env-file)")
+      ->allow_extra_args(false);
+  c->add_option("--env-file", v.submit.env_file,
+                "A file of NAME=VALUE lines for the job's environment ('#' comments)");
+  c->add_option("--workdir", v.submit.workdir,
+                "The absolute directory on the slave the job starts in (default: the slave's)");
   c->add_option("command", v.submit.command, "The command and its arguments, after --");
 }
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "claud/client.hpp"
+#include "cli/env_file.hpp"
 #include "cli/views.hpp"
 #include "state/job_states.hpp"
 #include "state/spec_validation.hpp"
@@ -128,6 +129,13 @@ int submit_command(const common_options& common, const submit_options& options) 
   if (auto problem = state::idempotency_key_problem(options.idempotency_key); !problem.empty())
     throw std::invalid_argument("--idempotency-key: " + problem);
   spec.set_idempotency_key(options.idempotency_key);
+  if (!options.env_file.empty())
+    for (auto& var : read_env_file(options.env_file))
+      *spec.add_env() = std::move(var);
+  for (const auto& text : options.env)
+    if (auto problem = state::parse_env(text, *spec.add_env()); !problem.empty())
+      throw std::invalid_argument(problem);
+  spec.set_workdir(options.workdir);
   client cluster{connection(common)};
   auto job = cluster.submit(spec);
   if (!options.wait) {

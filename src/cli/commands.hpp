@@ -29,6 +29,9 @@ struct submit_options {
   std::string strategy = "binpack";     // binpack | spread
   std::string user;                     // "": the slave's --run-as
   std::string idempotency_key;          // empty: the client library makes one
+  std::vector<std::string> env;         // NAME=VALUE, after those of env_file
+  std::string env_file;                 // "": none
+  std::string workdir;                  // "": the slave's working directory
   std::vector<std::string> command;
 };
 

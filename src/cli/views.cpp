@@ -119,6 +119,9 @@ pb::view::Job to_view(const pb::Job& job) {
   for (const auto& constraint : job.spec().constraints())
     v.add_constraints(state::constraint_text(constraint));
   v.set_strategy(strategy_name(job.spec().strategy()));
+  for (const auto& var : job.spec().env()) // in order: a name set twice keeps its last value
+    (*v.mutable_env())[log::printable(var.name())] = log::printable(var.value());
+  v.set_workdir(log::printable(job.spec().workdir()));
   for (const auto& event : job.history()) {
     auto* e = v.add_history();
     e->set_time(format_time_ms(event.time_ms()));
@@ -247,6 +250,11 @@ void print_job_details(std::ostream& out, const pb::Job& job) {
   }
   if (!job.spec().user().empty())
     out << fmt::format("user:        {}\n", job.spec().user());
+  if (!job.spec().workdir().empty())
+    out << fmt::format("workdir:     {}\n", log::printable(job.spec().workdir()));
+  for (const auto& var : job.spec().env())
+    out << fmt::format("env:         {}={}\n", log::printable(var.name()),
+                       log::printable(var.value()));
   if (!job.reason().empty())
     out << fmt::format("reason:      {}\n", job.reason());
   if (job.history_size() == 0)

@@ -65,6 +65,34 @@ unique_fd open_working_dir(const std::string& path) {
   return fd;
 }
 
+/// The name of a NAME=VALUE entry, with its '='.
+std::string_view env_name_of(std::string_view entry) {
+  auto equals = entry.find('=');
+  return equals == std::string_view::npos ? entry : entry.substr(0, equals + 1);
+}
+
+/// `environ` with each of `overrides` (NAME=VALUE) replacing its name's entry or added after
+/// them, a later override of a name winning; null-terminated, pointing into environ and
+/// `overrides`.
+std::vector<char*> merged_environment(std::vector<std::string>& overrides) {
+  std::vector<char*> envp;
+  auto overridden = [&](std::string_view entry, size_t from) {
+    auto name = env_name_of(entry);
+    for (size_t i = from; i < overrides.size(); ++i)
+      if (env_name_of(overrides[i]) == name)
+        return true;
+    return false;
+  };
+  for (char** var = environ; *var != nullptr; ++var)
+    if (!overridden(*var, 0))
+      envp.push_back(*var);
+  for (size_t i = 0; i < overrides.size(); ++i)
+    if (!overridden(overrides[i], i + 1))
+      envp.push_back(overrides[i].data());
+  envp.push_back(nullptr);
+  return envp;
+}
+
 bool is_regular_file(const std::string& path) {
   struct stat info;
   return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
@@ -302,26 +330,21 @@ pid_t spawn_process(const spawn_request& request) {
     argv.push_back(const_cast<char*>(arg.c_str())); // execve does not write to argv
   argv.push_back(nullptr);
 
-  // The slave's environment, but for who the job is when it runs as another user.
+  // The slave's environment, but for who the job is when it runs as another user, and with what
+  // the job sets; the slave's own, untouched, when neither applies (the common, fast case).
   std::vector<std::string> own_environment;
+  if (request.identity != nullptr)
+    own_environment = {"HOME=" + request.identity->home, "USER=" + request.identity->user,
+                       "LOGNAME=" + request.identity->user};
+  own_environment.insert(own_environment.end(), request.environment.begin(),
+                         request.environment.end());
   std::vector<char*> envp;
-  if (request.identity != nullptr) {
-    const auto& who = *request.identity;
-    for (char** var = environ; *var != nullptr; ++var) {
-      std::string_view text{*var};
-      if (text.rfind("HOME=", 0) != 0 && text.rfind("USER=", 0) != 0
-          && text.rfind("LOGNAME=", 0) != 0)
-        envp.push_back(*var);
-    }
-    own_environment = {"HOME=" + who.home, "USER=" + who.user, "LOGNAME=" + who.user};
-    for (auto& var : own_environment)
-      envp.push_back(var.data());
-    envp.push_back(nullptr);
-  }
+  if (!own_environment.empty())
+    envp = merged_environment(own_environment);
 
   child_plan plan;
   plan.identity = request.identity;
-  plan.envp = request.identity != nullptr ? envp.data() : environ;
+  plan.envp = envp.empty() ? environ : envp.data();
   for (const auto& candidate : candidates)
     plan.candidates.push_back(candidate.c_str());
   plan.argv = argv.data();

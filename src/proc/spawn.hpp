@@ -28,6 +28,10 @@ struct spawn_request {
   // The user the job runs as (set by a slave started as root); null: the slave's own. The child
   // takes its groups, gid and uid after joining its cgroups, and HOME, USER and LOGNAME are its.
   const job_identity* identity = nullptr;
+  // NAME=VALUE set over the environment it would have (the slave's, with `identity`'s HOME, USER
+  // and LOGNAME); a name given twice takes its last value. PATH set here does not change where
+  // argv[0] is looked up (the slave's PATH).
+  std::vector<std::string> environment;
 };
 
 // A job could not be started; what() is one line a user can act on.
@@ -45,7 +49,8 @@ struct spawn_error : std::runtime_error {
 //   slave blocks or ignores leaks into jobs;
 // - joins the cgroups of `join_cgroups` before exec, so all it does counts against their limits;
 // - runs as `identity` when it is set (see spawn_request);
-// - inherits the environment and no descriptor other than 0, 1 and 2.
+// - inherits the environment (with `environment` set over it) and no descriptor other than 0, 1
+//   and 2.
 //
 // Every failure, including a command that cannot be executed, is reported here and never as an
 // exit status: throws spawn_error ("cannot start job: command 'nosuchcmd' not found in PATH",

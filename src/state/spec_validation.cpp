@@ -1,5 +1,7 @@
 #include "state/spec_validation.hpp"
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 namespace claud::state {
@@ -89,6 +91,58 @@ std::string user_name_problem(const std::string& name, const char* flag) {
                      flag, shown(name, max_user_name_chars), max_user_name_chars);
 }
 
+namespace {
+
+/// Empty when `name` is a variable name a shell can set, else one line with the rule.
+std::string env_name_problem(const std::string& name) {
+  bool ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+  for (char c : name)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+  if (ok)
+    return {};
+  return fmt::format("--env: '{}' is not a variable name: use A-Z a-z 0-9 _, not starting with "
+                     "a digit",
+                     shown(name, 64));
+}
+
+std::string env_problem(const pb::JobSpec& spec, const spec_limits& limits) {
+  if (static_cast<size_t>(spec.env_size()) > limits.max_env_vars)
+    return fmt::format("the job sets {} environment variables; at most {} are allowed",
+                       spec.env_size(), limits.max_env_vars);
+  size_t bytes = 0;
+  for (const auto& var : spec.env()) {
+    if (auto problem = env_name_problem(var.name()); !problem.empty())
+      return problem;
+    if (var.value().find('\0') != std::string::npos)
+      return fmt::format("--env: the value of {} contains a NUL byte, which an environment "
+                         "cannot hold",
+                         var.name());
+    bytes += var.name().size() + var.value().size() + 2;
+  }
+  if (bytes > limits.max_environment_bytes)
+    return fmt::format("the job's environment is {} bytes; at most {} are allowed", bytes,
+                       limits.max_environment_bytes);
+  const auto& dir = spec.workdir();
+  if (!dir.empty()
+      && (dir[0] != '/' || dir.find('\0') != std::string::npos
+          || dir.size() > limits.max_workdir_bytes))
+    return fmt::format("--workdir '{}' must be an absolute path on the slave (at most {} bytes, "
+                       "no NUL), e.g. /srv/data",
+                       shown(dir, 64), limits.max_workdir_bytes);
+  return {};
+}
+
+} // namespace
+
+std::string parse_env(const std::string& text, pb::EnvVar& out) {
+  auto equals = text.find('=');
+  if (equals == std::string::npos)
+    return fmt::format("--env '{}' must be NAME=VALUE, e.g. --env LANG=C.UTF-8", shown(text, 64));
+  out.set_name(text.substr(0, equals));
+  out.set_value(text.substr(equals + 1));
+  return env_name_problem(out.name());
+}
+
 std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
   if (spec.argv_size() == 0 || spec.argv(0).empty())
     return "the command is empty; give it after `--`, e.g. `claud submit -- echo hi`";
@@ -134,7 +188,7 @@ std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
     if (auto problem = label_text_problem(constraint.value(), "--constraint"); !problem.empty())
       return problem;
   }
-  return {};
+  return env_problem(spec, limits);
 }
 
 } // namespace claud::state

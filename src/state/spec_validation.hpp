@@ -16,6 +16,9 @@ struct spec_limits {
   uint32_t max_attempts = 1000;
   int64_t max_backoff_base_ms = 3600 * 1000;
   size_t max_constraints = 64;
+  size_t max_env_vars = 1024;
+  size_t max_environment_bytes = 128 * 1024; // NAME=VALUE and a NUL each, summed
+  size_t max_workdir_bytes = 4096;           // PATH_MAX
 };
 
 /// Node labels and constraints: keys and values are 1..`max_label_chars` characters of
@@ -51,6 +54,9 @@ constexpr size_t max_allowed_users = 64;
 
 /// Empty when `name` is a valid user name, else one line naming `flag` and the rule.
 std::string user_name_problem(const std::string& name, const char* flag);
+
+/// Parses a job's `--env NAME=VALUE`; returns empty or one line saying what is wrong.
+std::string parse_env(const std::string& text, pb::EnvVar& out);
 
 /// Returns an empty string for a valid spec, else one line saying what is wrong and what to do.
 std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits = {});

@@ -3,6 +3,7 @@
 // nodes; logs --follow; kill with its grace period; retention of ended jobs and their output; an
 // attempt an earlier run of the slave started is never started again.
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -255,6 +256,48 @@ TEST_CASE("a command whose bytes are not UTF-8 runs with exactly those bytes, sh
   auto failed = c.wait_job(missing);
   CHECK(failed["state"].str() == "failed");
   CHECK(failed["reason"].str() == "cannot start job: command 'no-such-\\xff' not found in PATH");
+}
+
+TEST_CASE("a job runs with the environment and working directory it asked for") {
+  cluster c;
+  c.start_dev("dev");
+  const auto env_file = c.root() + "/job.env";
+  std::ofstream{env_file} << "# from the file\nGREETING=hello\nTARGET=file\n";
+  const auto workdir = c.root() + "/work";
+  REQUIRE(::mkdir(workdir.c_str(), 0755) == 0);
+  // --env comes after --env-file: TARGET is the flag's.
+  auto id = c.submit(
+      {"sh", "-c", "echo \"$GREETING $TARGET $EMPTY.\"; pwd"},
+      {"--env-file", env_file, "--env", "TARGET=world", "--env", "EMPTY=", "--workdir", workdir});
+  auto job = c.wait_job(id);
+  CHECK(job["state"].str() == "succeeded");
+  CHECK(c.run({"logs", id}).out == "hello world .\n" + workdir + "\n");
+  CHECK(job["env"]["TARGET"].str() == "world");
+  CHECK(job["workdir"].str() == workdir);
+  CHECK(c.run({"status", id}).out.find("env:         TARGET=world\n") != std::string::npos);
+
+  // A directory the slave does not have fails the start, saying which.
+  auto missing = c.submit({"true"}, {"--workdir", c.root() + "/nowhere"});
+  auto failed = c.wait_job(missing);
+  CHECK(failed["state"].str() == "failed");
+  CHECK(failed["reason"].str().find("working directory " + c.root() + "/nowhere cannot be used")
+        != std::string::npos);
+
+  // Mistakes are refused before anything is submitted, each with what was expected.
+  auto bad_name = c.run({"submit", "--env", "1X=y", "--", "true"});
+  CHECK(bad_name.exit_code != 0);
+  CHECK(bad_name.err.find("'1X' is not a variable name") != std::string::npos);
+  auto bad_line = c.run({"submit", "--env-file", c.root() + "/work", "--", "true"});
+  CHECK(bad_line.exit_code != 0);
+  CHECK(bad_line.err.find("is a directory; give a file") != std::string::npos);
+  std::ofstream{env_file} << "OK=1\nexport NO=2\n";
+  auto bad_file = c.run({"submit", "--env-file", env_file, "--", "true"});
+  CHECK(bad_file.err.find(env_file + ":2: --env: 'export NO' is not a variable name")
+        != std::string::npos);
+  auto relative = c.run({"submit", "--workdir", "work", "--", "true"});
+  CHECK(relative.exit_code != 0);
+  CHECK(relative.err.find("--workdir 'work' must be an absolute path") != std::string::npos);
+  CHECK(c.jobs().size() == 2);
 }
 
 TEST_CASE("a job's stored output is bounded by --max-output, keeping its first and last halves") {

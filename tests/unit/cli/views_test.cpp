@@ -69,7 +69,7 @@ const keys job_keys{"id",           "name",     "state",        "exit_code",    
                     "node",         "attempts", "submitted_at", "started_at",   "finished_at",
                     "reason",       "command",  "cpus",         "memory_bytes", "restart",
                     "max_attempts", "history",  "constraints",  "strategy",     "idempotency_key",
-                    "user"};
+                    "user",         "env",      "workdir"};
 
 const keys event_keys{"time", "attempt", "state", "node", "exit_code", "signal", "reason"};
 
@@ -251,6 +251,32 @@ TEST_CASE("the leader table shows each master's claud and health, and why one is
   const auto& m2 = masters.values(1).struct_value().fields().at("health").struct_value();
   CHECK(m2.fields().at("answered").bool_value());
   CHECK(text(m2, "problem") == "data dir nearly full: 0.1 GiB free");
+}
+
+TEST_CASE("a job's environment and working directory show in JSON and its details") {
+  auto job = pending_job();
+  for (auto [name, value] : {std::pair{"MODE", "fast"}, {"URL", "a=b"}, {"MODE", "safe"}}) {
+    auto* var = job.mutable_spec()->add_env();
+    var->set_name(name);
+    var->set_value(value);
+  }
+  job.mutable_spec()->set_workdir("/srv/data");
+  auto doc = parse<Struct>(to_json(to_view(job)));
+  const auto& env = doc.fields().at("env").struct_value();
+  CHECK(keys_of(env) == keys{"MODE", "URL"});
+  CHECK(text(env, "MODE") == "safe"); // the last of a name is what the job gets
+  CHECK(text(env, "URL") == "a=b");
+  CHECK(text(doc, "workdir") == "/srv/data");
+
+  std::ostringstream details;
+  cli::print_job_details(details, job);
+  CHECK(details.str().find("workdir:     /srv/data\n") != std::string::npos);
+  CHECK(details.str().find("env:         MODE=fast\nenv:         URL=a=b\nenv:         MODE=safe\n")
+        != std::string::npos);
+
+  auto plain = parse<Struct>(to_json(to_view(pending_job())));
+  CHECK(plain.fields().at("env").struct_value().fields().empty());
+  CHECK(text(plain, "workdir").empty());
 }
 
 TEST_CASE("a list of documents is one JSON array") {

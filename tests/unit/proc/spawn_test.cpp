@@ -140,6 +140,23 @@ TEST_CASE("working_dir sets the current directory, also for a relative command",
   CHECK(read_file(dir.file("stdout")) == std::string{resolved} + "\n");
 }
 
+TEST_CASE("environment sets variables over the parent's, the last of a name winning",
+          "[proc][spawn]") {
+  scratch_dir dir;
+  ::setenv("CLAUD_SPAWN_TEST_KEPT", "parent", 1);
+  ::setenv("CLAUD_SPAWN_TEST_SET", "parent", 1);
+  auto request
+      = request_in(dir, {"sh", "-c",
+                         "echo \"$CLAUD_SPAWN_TEST_KEPT $CLAUD_SPAWN_TEST_SET "
+                         "$CLAUD_SPAWN_TEST_NEW\"; env | grep -c '^CLAUD_SPAWN_TEST_SET='"});
+  request.environment
+      = {"CLAUD_SPAWN_TEST_SET=first", "CLAUD_SPAWN_TEST_NEW=a=b", "CLAUD_SPAWN_TEST_SET=job"};
+  CHECK(run(request).code == 0);
+  ::unsetenv("CLAUD_SPAWN_TEST_KEPT");
+  ::unsetenv("CLAUD_SPAWN_TEST_SET");
+  CHECK(read_file(dir.file("stdout")) == "parent job a=b\n1\n");
+}
+
 TEST_CASE("the child leads its own process group", "[proc][spawn]") {
   scratch_dir dir;
   child_guard guard;

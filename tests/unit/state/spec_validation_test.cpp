@@ -32,6 +32,59 @@ TEST_CASE("a valid spec passes") {
   CHECK(validate_spec(unnamed) == "");
 }
 
+TEST_CASE("environment variables and the working directory are checked and bounded") {
+  auto spec = valid_spec();
+  pb::EnvVar var;
+  CHECK(state::parse_env("LANG=C.UTF-8", var) == "");
+  CHECK(var.name() == "LANG");
+  CHECK(var.value() == "C.UTF-8");
+  CHECK(state::parse_env("EMPTY=", var) == "");
+  CHECK(var.value().empty());
+  CHECK(state::parse_env("URL=a=b", var) == "");
+  CHECK(var.value() == "a=b");
+  CHECK(state::parse_env("NOVALUE", var)
+        == "--env 'NOVALUE' must be NAME=VALUE, e.g. --env LANG=C.UTF-8");
+  for (const char* bad : {"=x", "1X=y", "A-B=c", "A B=c"})
+    CHECK(state::parse_env(bad, var).find("is not a variable name") != std::string::npos);
+
+  REQUIRE(state::parse_env("URL=a=b", var) == "");
+  *spec.add_env() = var;
+  spec.set_workdir("/srv/data");
+  CHECK(validate_spec(spec) == "");
+  spec.mutable_env(0)->set_value(std::string("a\0b", 3));
+  CHECK(validate_spec(spec)
+        == "--env: the value of URL contains a NUL byte, which an environment "
+           "cannot hold");
+  spec.mutable_env(0)->set_value("ok");
+  spec.mutable_env(0)->set_name("9LIVES");
+  CHECK(validate_spec(spec).find("'9LIVES' is not a variable name") != std::string::npos);
+  spec.mutable_env(0)->set_name("OK");
+
+  spec_limits limits;
+  limits.max_env_vars = 2;
+  limits.max_environment_bytes = 16;
+  *spec.add_env() = spec.env(0);
+  CHECK(validate_spec(spec, limits) == ""); // OK=ok twice: 12 bytes
+  *spec.add_env() = spec.env(0);
+  CHECK(validate_spec(spec, limits)
+        == "the job sets 3 environment variables; at most 2 are allowed");
+  spec.mutable_env()->RemoveLast();
+  spec.mutable_env(1)->set_value("longer1");
+  CHECK(validate_spec(spec, limits) == "the job's environment is 17 bytes; at most 16 are allowed");
+  spec.clear_env();
+
+  for (const char* bad : {"relative/dir", "./x"})
+    CHECK(validate_spec([&] {
+            auto s = spec;
+            s.set_workdir(bad);
+            return s;
+          }())
+              .find("must be an absolute path on the slave")
+          != std::string::npos);
+  spec.set_workdir("/" + std::string(limits.max_workdir_bytes, 'd'));
+  CHECK(validate_spec(spec).find("--workdir") != std::string::npos);
+}
+
 TEST_CASE("an empty command is refused with how to give one") {
   auto s = valid_spec();
   s.clear_argv();
