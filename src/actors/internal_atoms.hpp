@@ -33,5 +33,6 @@ using disk_atom = caf::atom_constant<caf::atom("disk")>;
 using snapshot_written_atom = caf::atom_constant<caf::atom("snapwrote")>;
 using discovered_atom = caf::atom_constant<caf::atom("discovered")>;
 using peers_atom = caf::atom_constant<caf::atom("peers")>;
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 
 } // namespace claud

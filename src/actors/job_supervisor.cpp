@@ -25,6 +25,7 @@
 #include "proc/reaper.hpp"
 #include "proc/spawn.hpp"
 #include "slave/attempt_book.hpp"
+#include "state/units.hpp"
 #include "storage/disk_space.hpp"
 #include "storage/started_attempts.hpp"
 
@@ -209,6 +210,9 @@ void start_job(self_pointer self, const pb::Job& job) {
                {"pid", std::to_string(pid)}});
     self->delayed_send(self, st.config.started_report_delay, started_atom::value, job.id(),
                        job.attempts());
+    if (job.spec().timeout_ms() > 0)
+      self->delayed_send(self, std::chrono::milliseconds{job.spec().timeout_ms()},
+                         deadline_atom::value, job.id(), job.attempts(), job.spec().timeout_ms());
   } catch (const std::runtime_error& e) { // spawn_error, or a cgroup that cannot be made
     st.book.spawn_failed(attempt, e.what(), now_ms());
     log::info("supervisor", "job failed to start", {{"job", job.id()}, {"error", e.what()}});
@@ -360,6 +364,15 @@ caf::behavior job_supervisor(self_pointer self, job_supervisor_config config) {
       },
       [=](escalate_atom, const std::string& job_id, uint32_t attempt) {
         escalate(self, job_id, attempt);
+      },
+      [=, &book](deadline_atom, const std::string& job_id, uint32_t attempt, int64_t timeout_ms) {
+        auto reason = fmt::format("ran longer than its --timeout of {}, so it was stopped",
+                                  state::format_duration_ms(timeout_ms));
+        if (book.timeout_over({job_id, attempt}, std::move(reason))) {
+          log::info("supervisor", "job ran past its --timeout",
+                    {{"job", job_id}, {"attempt", std::to_string(attempt)}});
+          stop_attempt(self, job_id, attempt);
+        }
       },
       [=, &book](started_atom, const std::string& job_id, uint32_t attempt) {
         book.started_delay_over({job_id, attempt});

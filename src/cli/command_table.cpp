@@ -80,6 +80,9 @@ void define_submit(CLI::App* c, command_values& v) {
                 "A file of NAME=VALUE lines for the job's environment ('#' comments)");
   c->add_option("--workdir", v.submit.workdir,
                 "The absolute directory on the slave the job starts in (default: the slave's)");
+  c->add_option("--timeout", v.submit.timeout,
+                "How long each attempt may run (500ms, 30s, 5m, 2h, 1d); past it the job is "
+                "stopped and fails, saying so (default: no limit)");
   c->add_option("command", v.submit.command, "The command and its arguments, after --");
 }
 

@@ -136,6 +136,8 @@ int submit_command(const common_options& common, const submit_options& options) 
     if (auto problem = state::parse_env(text, *spec.add_env()); !problem.empty())
       throw std::invalid_argument(problem);
   spec.set_workdir(options.workdir);
+  if (!options.timeout.empty())
+    spec.set_timeout_ms(state::parse_duration_ms(options.timeout, "--timeout"));
   client cluster{connection(common)};
   auto job = cluster.submit(spec);
   if (!options.wait) {

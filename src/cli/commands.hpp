@@ -32,6 +32,7 @@ struct submit_options {
   std::vector<std::string> env;         // NAME=VALUE, after those of env_file
   std::string env_file;                 // "": none
   std::string workdir;                  // "": the slave's working directory
+  std::string timeout;                  // "": no limit; else a duration ("30s")
   std::vector<std::string> command;
 };
 

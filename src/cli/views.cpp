@@ -122,6 +122,7 @@ pb::view::Job to_view(const pb::Job& job) {
   for (const auto& var : job.spec().env()) // in order: a name set twice keeps its last value
     (*v.mutable_env())[log::printable(var.name())] = log::printable(var.value());
   v.set_workdir(log::printable(job.spec().workdir()));
+  v.set_timeout_ms(static_cast<double>(job.spec().timeout_ms()));
   for (const auto& event : job.history()) {
     auto* e = v.add_history();
     e->set_time(format_time_ms(event.time_ms()));
@@ -250,6 +251,8 @@ void print_job_details(std::ostream& out, const pb::Job& job) {
   }
   if (!job.spec().user().empty())
     out << fmt::format("user:        {}\n", job.spec().user());
+  if (job.spec().timeout_ms() > 0)
+    out << fmt::format("timeout:     {}\n", state::format_duration_ms(job.spec().timeout_ms()));
   if (!job.spec().workdir().empty())
     out << fmt::format("workdir:     {}\n", log::printable(job.spec().workdir()));
   for (const auto& var : job.spec().env())

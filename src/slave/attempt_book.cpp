@@ -90,6 +90,14 @@ void attempt_book::started_delay_over(const attempt_key& attempt) {
     queued_.insert(attempt.job_id);
 }
 
+bool attempt_book::timeout_over(const attempt_key& attempt, std::string reason) {
+  auto* r = latest(attempt);
+  if (!r || r->pid == 0)
+    return false;
+  r->stop_reason = std::move(reason);
+  return true;
+}
+
 attempt_book::exit_outcome attempt_book::exited(int64_t pid, bool exited, int code, int signal,
                                                 bool over_memory, int64_t now_ms) {
   exit_outcome out;
@@ -117,6 +125,8 @@ attempt_book::exit_outcome attempt_book::exited(int64_t pid, bool exited, int co
   if (over_memory)
     report.set_reason(fmt::format("over its memory limit of {}; ask for more with --memory",
                                   memory_text(r->memory_bytes)));
+  else if (!r->stop_reason.empty())
+    report.set_reason(r->stop_reason);
   // Ended means its output can be read whole: the report waits for the streams to close.
   if (r->streams_open > 0) {
     r->end_waits_for_output = out.waits_for_output = true;

@@ -55,6 +55,9 @@ public:
   void spawn_failed(const attempt_key& attempt, std::string reason, int64_t now_ms);
   /// The host's started_report_delay is over: a start not yet ended or reported is reported.
   void started_delay_over(const attempt_key& attempt);
+  /// The attempt's --timeout is over: true if it still runs here (the host then stops it), and
+  /// its end will give `reason`.
+  bool timeout_over(const attempt_key& attempt, std::string reason);
 
   // Ending.
   struct exit_outcome {
@@ -111,6 +114,7 @@ private:
     int64_t pid = 0;
     bool acknowledged = false;
     int64_t memory_bytes = 0; // its limit, for the reason when it goes over
+    std::string stop_reason;  // why this slave stopped it (its --timeout), "" if it did not
     int streams_open = 0;     // its stdout and stderr until every writer closed them
     bool end_waits_for_output = false;
   };

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "state/units.hpp"
+
 namespace claud::state {
 
 namespace {
@@ -188,6 +190,9 @@ std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
     if (auto problem = label_text_problem(constraint.value(), "--constraint"); !problem.empty())
       return problem;
   }
+  if (spec.timeout_ms() < 0 || spec.timeout_ms() > limits.max_timeout_ms)
+    return fmt::format("--timeout must be at most {} (or none)",
+                       format_duration_ms(limits.max_timeout_ms));
   return env_problem(spec, limits);
 }
 

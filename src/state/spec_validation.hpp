@@ -17,8 +17,9 @@ struct spec_limits {
   int64_t max_backoff_base_ms = 3600 * 1000;
   size_t max_constraints = 64;
   size_t max_env_vars = 1024;
-  size_t max_environment_bytes = 128 * 1024; // NAME=VALUE and a NUL each, summed
-  size_t max_workdir_bytes = 4096;           // PATH_MAX
+  size_t max_environment_bytes = 128 * 1024;         // NAME=VALUE and a NUL each, summed
+  size_t max_workdir_bytes = 4096;                   // PATH_MAX
+  int64_t max_timeout_ms = 366LL * 24 * 3600 * 1000; // a year: anything longer is no limit
 };
 
 /// Node labels and constraints: keys and values are 1..`max_label_chars` characters of

@@ -72,6 +72,46 @@ int64_t parse_memory_bytes(const std::string& text, const std::string& flag) {
   return static_cast<int64_t>(value * multiplier);
 }
 
+namespace {
+
+struct duration_unit {
+  const char* suffix;
+  int64_t ms;
+};
+// Largest first, for formatting.
+constexpr duration_unit duration_units[]
+    = {{"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000}, {"s", 1'000}, {"ms", 1}};
+
+} // namespace
+
+int64_t parse_duration_ms(const std::string& text, const std::string& flag) {
+  const duration_unit* unit = nullptr;
+  for (const auto& candidate : duration_units) {
+    std::string suffix = candidate.suffix;
+    bool ends_with = text.size() > suffix.size()
+                     && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+    // "500ms" also ends with "s": the longer suffix wins.
+    if (ends_with && (unit == nullptr || suffix.size() > std::string{unit->suffix}.size()))
+      unit = &candidate;
+  }
+  double value = 0;
+  if (unit == nullptr
+      || !parse_decimal(text.substr(0, text.size() - std::string{unit->suffix}.size()), value)
+      || value * static_cast<double>(unit->ms) < 1 || value * static_cast<double>(unit->ms) > 9e15)
+    throw std::invalid_argument(fmt::format(
+        "{} '{}' is not a duration; give a number with ms, s, m, h or d, such as 30s or 1.5h", flag,
+        text));
+  return static_cast<int64_t>(value * static_cast<double>(unit->ms));
+}
+
+std::string format_duration_ms(int64_t ms) {
+  for (const auto& unit : duration_units)
+    if (ms >= unit.ms && ms % (unit.ms / 10 == 0 ? 1 : unit.ms / 10) == 0)
+      return fmt::format("{:g}{}", static_cast<double>(ms) / static_cast<double>(unit.ms),
+                         unit.suffix);
+  return fmt::format("{}ms", ms);
+}
+
 std::string format_cpus(int64_t cpu_millis) {
   return fmt::format("{:g}", static_cast<double>(cpu_millis) / 1000.0);
 }

@@ -300,6 +300,25 @@ TEST_CASE("a job runs with the environment and working directory it asked for") 
   CHECK(c.jobs().size() == 2);
 }
 
+TEST_CASE("a job that runs past its --timeout is stopped and fails, saying so") {
+  cluster c;
+  c.start_dev("dev");
+  auto id = c.submit({"sh", "-c", "echo $$; exec sleep 600"}, {"--timeout", "500ms"});
+  auto pid = c.wait_printed_pid(id);
+  auto job = c.wait_job(id, 10s);
+  CHECK(job["state"].str() == "failed");
+  CHECK(job["signal"].num() == SIGTERM);
+  CHECK(job["reason"].str() == "ran longer than its --timeout of 500ms, so it was stopped");
+  CHECK(job["timeout_ms"].num() == 500);
+  CHECK(::kill(pid, 0) == -1); // the process is gone, not left running
+  // One that ends in time is not touched.
+  auto quick = c.submit({"true"}, {"--timeout", "1m"});
+  CHECK(c.wait_job(quick)["state"].str() == "succeeded");
+  auto bad = c.run({"submit", "--timeout", "soon", "--", "true"});
+  CHECK(bad.exit_code != 0);
+  CHECK(bad.err.find("--timeout 'soon' is not a duration") != std::string::npos);
+}
+
 TEST_CASE("a job's stored output is bounded by --max-output, keeping its first and last halves") {
   cluster c;
   c.start_dev("dev", {"--max-output", "1K"});

@@ -69,7 +69,7 @@ const keys job_keys{"id",           "name",     "state",        "exit_code",    
                     "node",         "attempts", "submitted_at", "started_at",   "finished_at",
                     "reason",       "command",  "cpus",         "memory_bytes", "restart",
                     "max_attempts", "history",  "constraints",  "strategy",     "idempotency_key",
-                    "user",         "env",      "workdir"};
+                    "user",         "env",      "workdir",      "timeout_ms"};
 
 const keys event_keys{"time", "attempt", "state", "node", "exit_code", "signal", "reason"};
 
@@ -261,7 +261,9 @@ TEST_CASE("a job's environment and working directory show in JSON and its detail
     var->set_value(value);
   }
   job.mutable_spec()->set_workdir("/srv/data");
+  job.mutable_spec()->set_timeout_ms(90 * 60 * 1000);
   auto doc = parse<Struct>(to_json(to_view(job)));
+  CHECK(number(doc, "timeout_ms") == 5400000);
   const auto& env = doc.fields().at("env").struct_value();
   CHECK(keys_of(env) == keys{"MODE", "URL"});
   CHECK(text(env, "MODE") == "safe"); // the last of a name is what the job gets
@@ -271,6 +273,7 @@ TEST_CASE("a job's environment and working directory show in JSON and its detail
   std::ostringstream details;
   cli::print_job_details(details, job);
   CHECK(details.str().find("workdir:     /srv/data\n") != std::string::npos);
+  CHECK(details.str().find("timeout:     1.5h\n") != std::string::npos);
   CHECK(details.str().find("env:         MODE=fast\nenv:         URL=a=b\nenv:         MODE=safe\n")
         != std::string::npos);
 

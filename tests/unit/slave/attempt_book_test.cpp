@@ -165,6 +165,20 @@ TEST_CASE("a job over its memory limit says so, and how to ask for more") {
   CHECK(report.reason() == "over its memory limit of 64 MiB; ask for more with --memory");
 }
 
+TEST_CASE("a job past its --timeout is stopped and its end says so; one that ended is left") {
+  attempt_book book;
+  REQUIRE(book.plan_start(start("1", 1), false).action == action::spawn);
+  book.spawned({"1", 1}, 100, 0);
+  const std::string why = "ran longer than its --timeout of 30s, so it was stopped";
+  CHECK_FALSE(book.timeout_over({"1", 2}, why)); // not an attempt of this book
+  CHECK(book.timeout_over({"1", 1}, why));
+  book.exited(100, false, 0, 15, false, 30'000);
+  auto report = book.take_reports().jobs(0);
+  CHECK(report.term_signal() == 15);
+  CHECK(report.reason() == why);
+  CHECK_FALSE(book.timeout_over({"1", 1}, why)); // it ended: nothing to stop
+}
+
 TEST_CASE("retention keeps running, writing and unacknowledged output; forgets settled ends") {
   attempt_book book;
   auto streams = run(book, "1", 1, 100);

@@ -85,6 +85,16 @@ TEST_CASE("environment variables and the working directory are checked and bound
   CHECK(validate_spec(spec).find("--workdir") != std::string::npos);
 }
 
+TEST_CASE("a timeout is none or at most a year") {
+  auto spec = valid_spec();
+  spec.set_timeout_ms(30'000);
+  CHECK(validate_spec(spec) == "");
+  spec.set_timeout_ms(-1);
+  CHECK(validate_spec(spec) == "--timeout must be at most 366d (or none)");
+  spec.set_timeout_ms(spec_limits{}.max_timeout_ms + 1);
+  CHECK(validate_spec(spec) == "--timeout must be at most 366d (or none)");
+}
+
 TEST_CASE("an empty command is refused with how to give one") {
   auto s = valid_spec();
   s.clear_argv();

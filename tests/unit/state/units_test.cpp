@@ -90,3 +90,22 @@ TEST_CASE("what format_bytes prints, parse_memory_bytes reads back") {
   for (int64_t bytes : {int64_t{1}, 1536 * kib, 512 * mib, 3 * gib / 2, 4 * gib, 1024 * gib})
     CHECK(parse_memory_bytes(format_bytes(bytes), "--memory") == bytes);
 }
+
+TEST_CASE("durations take ms, s, m, h or d, and print in the largest unit that fits") {
+  CHECK(parse_duration_ms("500ms", "--timeout") == 500);
+  CHECK(parse_duration_ms("30s", "--timeout") == 30'000);
+  CHECK(parse_duration_ms("1.5h", "--timeout") == 5'400'000);
+  CHECK(parse_duration_ms("2m", "--timeout") == 120'000);
+  CHECK(parse_duration_ms("1d", "--timeout") == 86'400'000);
+  for (const char* bad : {"", "30", "s", "-5s", "0s", "0.1ms", "lots", "5 s", "1e3s", "5sec"})
+    CHECK_THROWS_WITH(parse_duration_ms(bad, "--timeout"),
+                      "--timeout '" + std::string(bad)
+                          + "' is not a duration; give a number with ms, s, m, h or d, such as "
+                            "30s or 1.5h");
+  CHECK(format_duration_ms(500) == "500ms");
+  CHECK(format_duration_ms(1234) == "1234ms");
+  CHECK(format_duration_ms(30'000) == "30s");
+  CHECK(format_duration_ms(90'000) == "1.5m");
+  CHECK(format_duration_ms(5'400'000) == "1.5h");
+  CHECK(format_duration_ms(86'400'000) == "1d");
+}
