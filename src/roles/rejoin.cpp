@@ -25,6 +25,14 @@ bool stop_requested() {
   return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
 }
 
+/// Whether the leader's `view` shows `change` (this master's REMOVE or ADD_LEARNER) made.
+bool in_effect(const pb::LeaderInfo& view, const pb::MembershipChange& change) {
+  bool listed = false;
+  for (const auto& m : view.masters())
+    listed = listed || (m.address() == change.address() && m.role() != "not a member");
+  return change.kind() == pb::MembershipChange::REMOVE ? !listed : listed;
+}
+
 } // namespace
 
 std::optional<pb::LeaderInfo> existing_cluster(caf::actor_system& system,
@@ -61,12 +69,17 @@ void change_own_membership(caf::actor_system& system, const std::vector<std::str
         last_error = fmt::format("{}: {}", address, error_message(api.error()));
         continue;
       }
+      // The leader commits a change within milliseconds; a master that holds it longer is cut
+      // off. An answer lost after the change committed leaves it done: a retry then finds it so.
       bool done = false;
-      self->request(*api, 10s, masters_atom::value, change)
-          .receive([&](pb::LeaderInfo&) { done = true; },
-                   [&](caf::error& err) {
-                     last_error = fmt::format("{}: {}", address, error_message(err));
-                   });
+      auto settled = [&](pb::LeaderInfo& view) { done = done || in_effect(view, change); };
+      auto failed = [&](caf::error& err) {
+        last_error = fmt::format("{}: {}", address, error_message(err));
+      };
+      self->request(*api, 3s, leader_atom::value).receive(settled, failed);
+      if (!done)
+        self->request(*api, 3s, masters_atom::value, change)
+            .receive([&](pb::LeaderInfo&) { done = true; }, failed);
       if (done)
         return;
     }
