@@ -341,16 +341,15 @@ void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {
 void print_leader(std::ostream& out, const pb::LeaderInfo& info) {
   out << fmt::format("term {}, leader {} at {}\n", info.term(), info.leader().id(),
                      info.leader().address());
-  out << fmt::format("{:<16} {:<22} {:<12} {:>12} {:<10} {}\n", "MASTER", "ADDRESS", "ROLE",
-                     "MATCH INDEX", "CLAUD", "HEALTH");
+  constexpr auto row = "{:<16} {:<22} {:<12} {:>12} {:<10} {}\n";
+  out << fmt::format(row, "MASTER", "ADDRESS", "ROLE", "MATCH INDEX", "CLAUD", "HEALTH");
   for (const auto& m : info.masters()) {
     const auto& h = m.health();
     const char* health = h.answered()          ? (h.problem().empty() ? "ok" : "unhealthy")
                          : h.problem().empty() ? "-"
                                                : "no answer";
-    out << fmt::format("{:<16} {:<22} {:<12} {:>12} {:<10} {}\n", m.id(), m.address(), m.role(),
-                       m.match_index(), h.answered() ? claud_text(h.version(), h.tls()) : "-",
-                       health);
+    out << fmt::format(row, m.id(), m.address(), m.role(), m.match_index(),
+                       h.answered() ? claud_text(h.version(), h.tls()) : "-", health);
   }
   // Why a master is unhealthy is worth a line of its own, as a node's disk note is.
   for (const auto& m : info.masters())

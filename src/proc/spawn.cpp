@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -75,19 +76,15 @@ std::string_view env_name_of(std::string_view entry) {
 /// them, a later override of a name winning; null-terminated, pointing into environ and
 /// `overrides`.
 std::vector<char*> merged_environment(std::vector<std::string>& overrides) {
+  std::unordered_map<std::string_view, size_t> last; // each name's winning override
+  for (size_t i = 0; i < overrides.size(); ++i)
+    last[env_name_of(overrides[i])] = i;
   std::vector<char*> envp;
-  auto overridden = [&](std::string_view entry, size_t from) {
-    auto name = env_name_of(entry);
-    for (size_t i = from; i < overrides.size(); ++i)
-      if (env_name_of(overrides[i]) == name)
-        return true;
-    return false;
-  };
   for (char** var = environ; *var != nullptr; ++var)
-    if (!overridden(*var, 0))
+    if (last.count(env_name_of(*var)) == 0)
       envp.push_back(*var);
   for (size_t i = 0; i < overrides.size(); ++i)
-    if (!overridden(overrides[i], i + 1))
+    if (last.at(env_name_of(overrides[i])) == i)
       envp.push_back(overrides[i].data());
   envp.push_back(nullptr);
   return envp;

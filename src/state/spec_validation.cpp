@@ -107,7 +107,8 @@ std::string env_name_problem(const std::string& name) {
                      shown(name, 64));
 }
 
-std::string env_problem(const pb::JobSpec& spec, const spec_limits& limits) {
+/// Empty when the job's environment variables and working directory are valid and in bounds.
+std::string env_and_workdir_problem(const pb::JobSpec& spec, const spec_limits& limits) {
   if (static_cast<size_t>(spec.env_size()) > limits.max_env_vars)
     return fmt::format("the job sets {} environment variables; at most {} are allowed",
                        spec.env_size(), limits.max_env_vars);
@@ -193,7 +194,7 @@ std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
   if (spec.timeout_ms() < 0 || spec.timeout_ms() > limits.max_timeout_ms)
     return fmt::format("--timeout must be at most {} (or none)",
                        format_duration_ms(limits.max_timeout_ms));
-  return env_problem(spec, limits);
+  return env_and_workdir_problem(spec, limits);
 }
 
 } // namespace claud::state

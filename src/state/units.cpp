@@ -1,5 +1,6 @@
 #include "state/units.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -85,18 +86,15 @@ constexpr duration_unit duration_units[]
 } // namespace
 
 int64_t parse_duration_ms(const std::string& text, const std::string& flag) {
+  // The number, then its unit: "1.5h" is 1.5 and "h".
+  const auto unit_at = std::min(text.find_first_not_of("0123456789."), text.size());
+  const auto suffix = text.substr(unit_at);
   const duration_unit* unit = nullptr;
-  for (const auto& candidate : duration_units) {
-    std::string suffix = candidate.suffix;
-    bool ends_with = text.size() > suffix.size()
-                     && text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-    // "500ms" also ends with "s": the longer suffix wins.
-    if (ends_with && (unit == nullptr || suffix.size() > std::string{unit->suffix}.size()))
+  for (const auto& candidate : duration_units)
+    if (suffix == candidate.suffix)
       unit = &candidate;
-  }
   double value = 0;
-  if (unit == nullptr
-      || !parse_decimal(text.substr(0, text.size() - std::string{unit->suffix}.size()), value)
+  if (unit == nullptr || !parse_decimal(text.substr(0, unit_at), value)
       || value * static_cast<double>(unit->ms) < 1 || value * static_cast<double>(unit->ms) > 9e15)
     throw std::invalid_argument(fmt::format(
         "{} '{}' is not a duration; give a number with ms, s, m, h or d, such as 30s or 1.5h", flag,
