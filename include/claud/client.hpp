@@ -4,13 +4,16 @@
 // messages, which actor scripts can also send directly to `api_handle()`).
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "claud/protocol.hpp"
 #include "cluster.pb.h"
+#include "events.pb.h"
 #include "wire.pb.h"
 
 namespace claud {
@@ -45,12 +48,26 @@ struct client_options {
   // max_wait_poll). A round unanswered by then means the master died (its pending requests get no
   // error) or froze, and the wait is asked again, through another master if need be.
   std::chrono::milliseconds wait_round_timeout = max_wait_poll + std::chrono::milliseconds{1000};
+  // An event subscription that hears nothing this long (its master sends at least a keepalive
+  // every second) moves to another master, resuming where it was.
+  std::chrono::milliseconds event_silence{3000};
   // Mutual TLS (see configure_tls): the cluster CA, this user's certificate and key; all empty
   // for a cluster without TLS.
   std::string tls_ca;
   std::string tls_cert;
   std::string tls_key;
 };
+
+/// What an event subscription asks for: a filter (events.proto: empty passes everything) and
+/// where to start. Without `from`, a snapshot of what the filter selects comes first.
+struct event_request {
+  pb::EventFilter filter;
+  std::optional<uint64_t> from; // resume after this index, the last one seen
+};
+
+/// Called with each batch of the stream, in log order (snapshots too, see pb::EventBatch); the
+/// stream ends when it returns false.
+using event_handler = std::function<bool(const pb::EventBatch&)>;
 
 /// Reads go through the leader by default and see every acknowledged write (linearizable);
 /// `local` reads answer from the state of the master the client reached, at once, maybe behind.
@@ -69,10 +86,16 @@ public:
 
   pb::Job submit(const pb::JobSpec& spec);
   pb::Job status(const std::string& job_id, read_mode mode = read_mode::linearizable);
+  /// Subscribes to the event stream and calls `handler` with each batch until it returns false.
+  /// Follows the cluster through failures: when its master dies, freezes or drops it, the
+  /// subscription moves to another master from the last index seen, so no event is lost or
+  /// repeated (a master that no longer holds those events sends a snapshot, marked missed_from).
+  /// Throws client_error when no master serves it for request_timeout.
+  void events(const event_request& request, const event_handler& handler);
   /// Blocks until the job has ended and returns its final record.
   pb::Job wait(const std::string& job_id);
-  /// Blocks until every job has ended and returns their final records, in the order given; a
-  /// few requests however many jobs (each names up to max_jobs_per_wait).
+  /// Blocks until every job has ended and returns their final records, in the order given;
+  /// follows the jobs on the event stream (one subscription per max_jobs_per_wait jobs).
   std::vector<pb::Job> wait_all(const std::vector<std::string>& job_ids);
   std::vector<pb::Job> jobs(read_mode mode = read_mode::linearizable);
   std::vector<pb::Node> nodes(read_mode mode = read_mode::linearizable);

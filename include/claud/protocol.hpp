@@ -24,6 +24,12 @@
 //                                           HOST:PORT or a master's node id; one at a time
 //   (health_atom)                        -> pb::NodeHealth of the master asked (the leader asks
 //                                           every master for its (leader_atom) answer)
+//   (events_atom, pb::Subscribe, caf::actor subscriber) -> pb::Subscribed: the event stream
+//        (events.proto), served by the master asked from its own apply order. The subscriber
+//        then receives (events_atom, pb::EventBatch) from the master's event hub, and answers
+//        each with (ack_atom, uint64_t subscription, uint64_t batch index) sent to the batch's
+//        sender; the next batch comes after it. A subscription that acknowledges nothing within
+//        its lease is dropped; (unsubscribe_atom, uint64_t subscription) ends it at once.
 // Reads go through the leader and are linearizable; prefixed with local_atom, e.g.
 // (local_atom, jobs_atom), the master that receives them answers from its own state at once
 // (possibly behind; (local_atom, leader_atom) tells its applied and known commit index).
@@ -60,6 +66,7 @@
 #include <google/protobuf/message_lite.h>
 
 #include "cluster.pb.h"
+#include "events.pb.h"
 #include "log.pb.h"
 #include "raft.pb.h"
 #include "wire.pb.h"
@@ -88,6 +95,9 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using masters_atom = caf::atom_constant<caf::atom("masters")>;
 using health_atom = caf::atom_constant<caf::atom("health")>;
+using events_atom = caf::atom_constant<caf::atom("events")>;
+using ack_atom = caf::atom_constant<caf::atom("ack")>;
+using unsubscribe_atom = caf::atom_constant<caf::atom("unsub")>;
 
 /// The version of claud this program was built as.
 const char* claud_version();

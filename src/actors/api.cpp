@@ -1,32 +1,20 @@
 #include "actors/api.hpp"
 
-#include <map>
-
 #include <caf/all.hpp>
 #include <fmt/format.h>
 
+#include "actors/api_access.hpp"
+#include "actors/api_leader_path.hpp"
+#include "actors/api_state.hpp"
 #include "actors/internal_atoms.hpp"
-#include "actors/job_waits.hpp"
 #include "claud/protocol.hpp"
-#include "net/peer_identities.hpp"
 #include "state/job_states.hpp"
 
 namespace claud {
 
 namespace {
 
-struct api_state {
-  api_config config;
-  bool leading = false;
-  std::string leader; // HOST:PORT of the leader, empty when none is known
-  uint64_t term = 0;  // of that leader
-  job_waits waits;
-  std::map<caf::actor_addr, caf::actor> watchers; // slaves told of every new leader
-  net::peer_identities* identities = nullptr;     // who the peers are; nullptr without TLS
-  static inline const char* name = "api";
-};
-
-using self_pointer = caf::stateful_actor<api_state>*;
+using self_pointer = api_self;
 
 /// Answers `promise` with the job's committed record.
 void deliver_job(self_pointer self, caf::response_promise promise, const std::string& job_id) {
@@ -223,85 +211,6 @@ caf::response_promise forward(self_pointer self, const caf::actor& to, Ts&&... x
   return promise;
 }
 
-/// Why this master knows no leader, from its view of the masters now (the membership changes).
-caf::error no_leader_error(const pb::LeaderInfo& view) {
-  size_t voters = 0;
-  for (const auto& m : view.masters()) {
-    if (m.role() == "not a member")
-      return make_error(errc::not_member,
-                        "no leader: this master is not a member of the cluster (removed, or "
-                        "not added yet with `claud masters add`); ask another master");
-    voters += m.role() != "learner";
-  }
-  return make_error(errc::unavailable,
-                    fmt::format("no leader: fewer than a majority of the {} masters can reach each "
-                                "other; retry once they can (`claud leader --local` shows this "
-                                "master's view)",
-                                voters));
-}
-
-/// On a follower: asks the leader's api and relays its answer (`Result`, or an error). Relayed,
-/// not delegated: an answer from the leader's own actors would make the client's CAF learn of the
-/// leader's node through this master and probe that node with a routed message, which basp_gate
-/// refuses from any peer but a master (dropping the client before the answer arrives).
-template<class Result, class... Ts>
-caf::response_promise to_leader(self_pointer self, Ts... xs) {
-  auto promise = self->make_response_promise();
-  const auto& st = self->state;
-  if (st.leader.empty()) {
-    self->request(st.config.leader_election, st.config.internal_timeout, local_atom::value,
-                  leader_atom::value)
-        .then([=](const pb::LeaderInfo& view) mutable { promise.deliver(no_leader_error(view)); },
-              [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
-    return promise;
-  }
-  self->request(st.config.peers, st.config.internal_timeout, lookup_atom::value, st.leader)
-      .then(
-          [=](caf::actor& leader) mutable {
-            // The leader holds a wait for at most its poll period, within this bound.
-            self->request(leader, self->state.config.internal_timeout, xs...)
-                .then([=](Result& answer) mutable { promise.deliver(std::move(answer)); },
-                      [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
-          },
-          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
-  return promise;
-}
-
-/// leader_election's view of the masters (asked with `xs`), with their health: every master's
-/// as each answers (`every_master`, on the leader), or this master's own.
-template<class... Ts>
-caf::response_promise with_health(self_pointer self, bool every_master, Ts... xs) {
-  auto promise = self->make_response_promise();
-  const auto& config = self->state.config;
-  self->request(config.leader_election, config.internal_timeout, xs...)
-      .then(
-          [=](pb::LeaderInfo& info) mutable {
-            const auto& st = self->state;
-            gather_health(self, std::move(info), own_health(st.config.health, !st.leader.empty()),
-                          every_master ? st.config.peers : caf::actor{}, st.config.health, promise);
-          },
-          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
-  return promise;
-}
-
-/// The nodes as the replicated state has them, each slave connected to this leader with how long
-/// ago the resource tracker last heard from it.
-caf::response_promise with_last_heard(self_pointer self) {
-  auto promise = self->make_response_promise();
-  const auto& config = self->state.config;
-  self->request(config.leader_election, config.internal_timeout, nodes_atom::value)
-      .then(
-          [=](pb::NodeList& nodes) mutable {
-            const auto& config = self->state.config;
-            self->request(config.resource_tracker, config.internal_timeout, nodes_atom::value,
-                          std::move(nodes))
-                .then([=](pb::NodeList& heard) mutable { promise.deliver(std::move(heard)); },
-                      [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
-          },
-          [=](caf::error& err) mutable { promise.deliver(std::move(err)); });
-  return promise;
-}
-
 /// The answer a follower gives a slave: where the leader is (empty when unknown).
 caf::error slave_redirect(const api_state& st) {
   return make_error(errc::not_leader, st.leader);
@@ -347,47 +256,6 @@ void on_role(self_pointer self, bool leading, const std::string& leader, uint64_
   for (auto& w : st.waits.take_all())
     w.promise.deliver(make_error(errc::unavailable, "the master that held this wait lost the "
                                                     "leadership; ask again"));
-}
-
-/// What a request asks of its sender's certificate.
-enum class access {
-  read,     // reads: every certificate but a slave's
-  operate,  // writes a user makes: submit, kill, drain, masters
-  slave,    // a slave's registration, reports, pings and watch
-  master,   // raft, between masters
-  internal, // this process's own actors only
-};
-
-/// Why the sender of the current message may not ask for `needed`; none when it may. Without
-/// TLS every peer may ask anything (loopback, or --insecure); this process's own actors always.
-caf::error refusal(self_pointer self, access needed) {
-  auto* identities = self->state.identities;
-  const auto& sender = self->current_sender();
-  if (!sender || sender->node() == self->node())
-    return caf::none;
-  if (needed == access::internal)
-    return make_error(errc::forbidden, "that message is internal to a master");
-  if (!identities)
-    return caf::none;
-  auto who = identities->find(sender->node());
-  if (!who)
-    return make_error(errc::forbidden, "this master does not know the sender's certificate");
-  auto role = who->role;
-  bool allowed = role == net::peer_role::master
-                 || (needed == access::read && role != net::peer_role::slave)
-                 || (needed == access::operate && role == net::peer_role::client)
-                 || (needed == access::slave && role == net::peer_role::slave);
-  if (allowed)
-    return caf::none;
-  const char* may = role == net::peer_role::reader  ? "may only read"
-                    : role == net::peer_role::slave ? "may only register and report"
-                                                    : "may not send what masters and slaves send";
-  return make_error(errc::forbidden,
-                    fmt::format("the {} certificate \"{}\" {}; use a certificate of role {}",
-                                net::to_string(role), who->name, may,
-                                needed == access::slave    ? "slave"
-                                : needed == access::master ? "master"
-                                                           : "client"));
 }
 
 caf::behavior api(self_pointer self, api_config config) {
@@ -491,6 +359,14 @@ caf::behavior api(self_pointer self, api_config config) {
         if (auto refused = refusal(self, access::read))
           return refused;
         return with_health(self, false, local, atom);
+      },
+      [=](events_atom atom, pb::Subscribe& request,
+          caf::actor& subscriber) -> caf::result<pb::Subscribed> {
+        if (auto refused = refusal(self, access::read))
+          return refused;
+        // Served here, leader or not: the hub answers and then sends to the subscriber itself.
+        return forward(self, self->state.config.events, atom, std::move(request),
+                       std::move(subscriber));
       },
       [=](health_atom) -> caf::result<pb::NodeHealth> {
         if (auto refused = refusal(self, access::read))

@@ -26,6 +26,7 @@ struct api_config {
   caf::actor resource_tracker;
   caf::actor scheduler;                             // places and proposes submissions
   caf::actor peers;                                 // peer_directory, to reach the leader
+  caf::actor events;                                // event_hub, serves subscriptions
   std::chrono::milliseconds wait_poll{2000};        // longest a `wait` is parked before an answer
   std::chrono::milliseconds internal_timeout{5000}; // bound on every request to another actor
   size_t max_waiters = 10000;                       // waits held at once

@@ -16,6 +16,7 @@
 #include "log/log.hpp"
 #include "net/address.hpp"
 #include "replica/replica.hpp"
+#include "state/events.hpp"
 #include "storage/storage_error.hpp"
 
 namespace claud {
@@ -48,6 +49,7 @@ struct leader_election_state {
   std::map<uint64_t, pending_read> reads;         // by read context
   uint64_t next_read_context = 0;
   bool flush_scheduled = false;
+  uint64_t events_through = 0; // the event hub was told of every entry up to it
   std::vector<caf::actor> subscribers;
   bool announced_leading = false;
   std::string announced_leader;
@@ -196,6 +198,26 @@ void notify_changes(self_pointer self, const state::apply_result& result) {
       to_all(caf::make_message(node_update_atom::value, *node));
 }
 
+/// Tells the event hub what the entries this flush applied made. A snapshot installed from the
+/// leader is a gap the hub cannot fill: it is told the history starts again after it.
+void publish_events(self_pointer self, const replica::output& out) {
+  auto& st = self->state;
+  if (!st.config.events)
+    return;
+  const auto applied = st.replica->raft().log().applied();
+  if (applied == st.events_through && !out.snapshot_installed)
+    return;
+  const auto after = out.snapshot_installed ? applied : st.events_through;
+  pb::EventBatch batch;
+  batch.set_index(applied);
+  if (!out.snapshot_installed)
+    for (const auto& entry : out.applied)
+      for (auto& event : state::events_of(entry.entry, entry.result, st.replica->state()))
+        *batch.add_events() = std::move(event);
+  st.events_through = applied;
+  self->send(st.config.events, events_atom::value, after, std::move(batch));
+}
+
 void resolve_proposal(self_pointer self, const replica::applied_entry& applied) {
   auto& proposals = self->state.proposals;
   auto i = proposals.find(applied.entry.index());
@@ -266,6 +288,7 @@ void flush(self_pointer self) {
     notify_changes(self, applied.result);
     resolve_proposal(self, applied);
   }
+  publish_events(self, out);
   if (out.snapshot_installed) {
     // Proposals the snapshot covered are decided, but not knowable here.
     auto covered = st.proposals.upper_bound(st.replica->raft().log().applied());
@@ -369,6 +392,12 @@ caf::behavior leader_election(self_pointer self, std::shared_ptr<leader_election
   st.names[st.config.address] = st.config.node_id;
   self->send(st.config.peers, subscribe_atom::value, caf::actor_cast<caf::actor>(self));
   self->send(self, tick_atom::value);
+  st.events_through = st.replica->raft().log().applied();
+  if (st.config.events) { // where the hub's history starts, even if nothing is applied for a while
+    pb::EventBatch start;
+    start.set_index(st.events_through);
+    self->send(st.config.events, events_atom::value, st.events_through, std::move(start));
+  }
   schedule_flush(self); // apply what the log recovered
   return {
       [=](tick_atom) {
@@ -434,6 +463,15 @@ caf::behavior leader_election(self_pointer self, std::shared_ptr<leader_election
       [=](local_atom, nodes_atom) { return node_list(self->state.replica->state()); },
       [=](local_atom, leader_atom) { return leader_info(self->state); },
       [=](view_atom) { return self->state.replica->state().pending_view(); },
+      [=](local_atom, events_atom, const pb::EventFilter& filter) {
+        const auto& machine = self->state.replica->state();
+        pb::EventBatch snapshot; // at the index the hub was last told of
+        snapshot.set_index(self->state.replica->raft().log().applied());
+        snapshot.set_snapshot(true);
+        for (auto& event : state::snapshot_events(machine, state::event_filter{filter}))
+          *snapshot.add_events() = std::move(event);
+        return snapshot;
+      },
       [=](subscribe_atom, caf::actor& subscriber) {
         auto& st = self->state;
         self->send(subscriber, role_atom::value, leads(st), st.replica->raft().leader(),

@@ -48,7 +48,8 @@ struct leader_election_config {
   std::string address;              // its HOST:PORT, its identity among the masters
   std::vector<std::string> masters; // every master's HOST:PORT, this one included
   std::shared_ptr<storage::log_store> log;
-  caf::actor peers; // the peer_directory
+  caf::actor peers;  // the peer_directory
+  caf::actor events; // the event_hub, told of every entry applied (none: no event stream)
   std::chrono::milliseconds tick{10};
   int heartbeat_ticks = 5;
   int election_ticks = 30;

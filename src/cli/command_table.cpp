@@ -109,6 +109,22 @@ void define_logs(CLI::App* c, command_values& v) {
   c->add_flag("-f,--follow", v.logs.follow, "Keep printing while the job runs");
 }
 
+void define_events(CLI::App* c, command_values& v) {
+  add_common(c, v.common);
+  c->add_flag("--jobs", v.events.jobs, "Every job's events");
+  c->add_option("--job", v.events.job_ids, "The events of this job (repeatable)")
+      ->allow_extra_args(false);
+  c->add_option("--name", v.events.name_prefix, "The events of jobs whose name starts with it");
+  c->add_flag("--nodes", v.events.nodes, "Nodes joining, lost or drained");
+  c->add_flag("--leader", v.events.leader, "Leader elections and changes to the masters");
+  c->add_option("--from", v.events.from,
+                "Start after this log index (the last one seen) instead of with a snapshot of "
+                "the current states")
+      ->check(CLI::NonNegativeNumber);
+  c->add_option("--count", v.events.count, "Stop after this many events (default: never)")
+      ->check(CLI::NonNegativeNumber);
+}
+
 void define_kill(CLI::App* c, command_values& v) {
   add_common(c, v.common);
   c->add_option("job", v.job_id, "Job id")->required();
@@ -149,6 +165,8 @@ const command commands[] = {
      [](const command_values& v) { return jobs_command(v.common); }},
     {"nodes", "List the nodes that run jobs", define_list,
      [](const command_values& v) { return nodes_command(v.common); }},
+    {"events", "Print events as they commit (nothing selected: all), until interrupted",
+     define_events, [](const command_values& v) { return events_command(v.common, v.events); }},
     {"logs", "Print a job's output (stdout, or --stderr)", define_logs,
      [](const command_values& v) { return logs_command(v.common, v.logs); }},
     {"kill", "Stop a job (SIGTERM, then SIGKILL), or cancel it", define_kill,

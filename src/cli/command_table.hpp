@@ -19,6 +19,7 @@ struct command_values {
   logs_options logs;
   drain_options drain;
   masters_options masters;
+  events_options events;
   std::string job_id;
   std::vector<std::string> job_ids;
 };

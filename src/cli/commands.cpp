@@ -9,6 +9,7 @@
 
 #include "claud/client.hpp"
 #include "cli/env_file.hpp"
+#include "cli/event_views.hpp"
 #include "cli/views.hpp"
 #include "state/job_states.hpp"
 #include "state/spec_validation.hpp"
@@ -173,6 +174,34 @@ int wait_command(const common_options& common, const std::vector<std::string>& j
       status = wait_exit_status(job);
   }
   return status;
+}
+
+int events_command(const common_options& common, const events_options& options) {
+  event_request request;
+  request.filter.set_jobs(options.jobs);
+  for (const auto& id : options.job_ids)
+    request.filter.add_job_ids(id);
+  request.filter.set_name_prefix(options.name_prefix);
+  request.filter.set_nodes(options.nodes);
+  request.filter.set_leader(options.leader);
+  if (options.from >= 0)
+    request.from = static_cast<uint64_t>(options.from);
+  client cluster{connection(common)};
+  int64_t printed = 0;
+  cluster.events(request, [&](const pb::EventBatch& batch) {
+    const int64_t room = options.count == 0 ? batch.events_size() : options.count - printed;
+    if (room >= batch.events_size()) {
+      print_event_batch(std::cout, batch, common.json);
+    } else {
+      auto first = batch; // --count ends inside this batch
+      first.mutable_events()->DeleteSubrange(static_cast<int>(room),
+                                             batch.events_size() - static_cast<int>(room));
+      print_event_batch(std::cout, first, common.json);
+    }
+    printed += std::min<int64_t>(room, batch.events_size());
+    return options.count == 0 || printed < options.count;
+  });
+  return 0;
 }
 
 int status_command(const common_options& common, const std::string& job_id) {

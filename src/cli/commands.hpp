@@ -48,6 +48,19 @@ int status_command(const common_options& common, const std::string& job_id);
 /// first one (in the order given) that did not.
 int wait_command(const common_options& common, const std::vector<std::string>& job_ids);
 int jobs_command(const common_options& common);
+
+struct events_options {
+  bool jobs = false;                // every job's events
+  std::vector<std::string> job_ids; // these jobs' events
+  std::string name_prefix;          // the events of jobs whose name starts with it
+  bool nodes = false;
+  bool leader = false;
+  int64_t from = -1; // start after this index; -1: with a snapshot of the current states
+  int64_t count = 0; // stop after this many events (0: until interrupted)
+};
+
+/// Prints the event stream (nothing selected: every event) until interrupted or `count`.
+int events_command(const common_options& common, const events_options& options);
 int nodes_command(const common_options& common);
 int logs_command(const common_options& common, const logs_options& options);
 int kill_command(const common_options& common, const std::string& job_id);

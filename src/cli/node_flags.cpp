@@ -102,6 +102,21 @@ void add_node_flags(CLI::App& app, roles::node_options& o) {
                  "All: below this much free space in its data dir, `claud nodes` (a slave) or "
                  "`claud leader` (a master) says so")
       ->capture_default_str();
+  app.add_option("--event-history", o.event_history,
+                 "Master: events it keeps for subscribers to resume from after a failover "
+                 "(100 to 10000000)")
+      ->capture_default_str();
+  app.add_option("--event-max-lag", o.event_max_lag,
+                 "Master: a subscriber this many events behind gets a snapshot of the states "
+                 "instead of the events it missed (at most --event-history)")
+      ->capture_default_str();
+  app.add_option("--event-lease-ms", o.event_lease_ms,
+                 "Master: a subscriber that acknowledges nothing for this long is dropped "
+                 "(1000 to 600000)")
+      ->capture_default_str();
+  app.add_option("--max-subscriptions", o.max_subscriptions,
+                 "Master: event subscriptions it serves at once (1 to 100000)")
+      ->capture_default_str();
   app.add_option("--max-message-size", o.max_message_size,
                  "All: the largest message a peer may send (a larger one drops the peer)")
       ->capture_default_str();

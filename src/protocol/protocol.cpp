@@ -88,6 +88,10 @@ void register_protocol(caf::actor_system_config& cfg) {
   cfg.add_message_type<pb::LogEntry>("claud.pb.LogEntry");
   cfg.add_message_type<pb::MembershipChange>("claud.pb.MembershipChange");
   cfg.add_message_type<pb::RaftMessage>("claud.pb.RaftMessage");
+  cfg.add_message_type<pb::Subscribe>("claud.pb.Subscribe");
+  cfg.add_message_type<pb::Subscribed>("claud.pb.Subscribed");
+  cfg.add_message_type<pb::EventBatch>("claud.pb.EventBatch");
+  cfg.add_message_type<pb::EventFilter>("claud.pb.EventFilter");
   cfg.add_error_category(caf::atom("claud"),
                          [](uint8_t code, caf::atom_value, const caf::message& context) {
                            std::string text = to_string(static_cast<errc>(code));

@@ -17,6 +17,7 @@ void raft_node::become_leader() {
   // for it so they never see a state older than a previous leader's acknowledged writes.
   pb::LogEntry noop;
   noop.set_term(term_);
+  noop.set_leader(config_.id);
   leader_first_index_ = log_.append(std::move(noop));
   if (!maybe_commit())
     replicate_to_all();

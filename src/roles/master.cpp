@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "actors/api.hpp"
+#include "actors/event_hub.hpp"
 #include "actors/internal_atoms.hpp"
 #include "actors/job_supervisor.hpp"
 #include "actors/leader_election.hpp"
@@ -67,6 +68,14 @@ caf::actor spawn_master(caf::actor_system& system, actor_stopper& actors,
   auto peers = actors.add(spawn_peer_directory(system, peers_config));
   peers_out = peers;
   election.peers = peers;
+  event_hub_config events_config;
+  events_config.address = election.address;
+  events_config.limits.history_events = static_cast<size_t>(options.event_history);
+  events_config.limits.max_lag_events = static_cast<size_t>(options.event_max_lag);
+  events_config.limits.lease_ms = options.event_lease_ms;
+  events_config.limits.max_subscribers = static_cast<size_t>(options.max_subscriptions);
+  auto events = actors.add(spawn_event_hub(system, events_config));
+  election.events = events;
   auto leader = actors.add(spawn_leader_election(system, std::move(election)));
   leader->attach_functor([](const caf::error& reason) {
     if (has_code(reason, errc::storage_failure)) // not the user_shutdown of a normal stop
@@ -87,6 +96,7 @@ caf::actor spawn_master(caf::actor_system& system, actor_stopper& actors,
   api_config.leader_election = leader;
   api_config.resource_tracker = tracker;
   api_config.peers = peers;
+  api_config.events = events;
   api_config.wait_poll = std::chrono::milliseconds{options.wait_poll_ms};
   api_config.health.data_dir = options.data_dir;
   api_config.health.min_free_disk_bytes

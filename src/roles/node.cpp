@@ -172,6 +172,18 @@ void validate(node_options& options) {
                                     "longer for a master that died; got {})",
                                     max_wait_poll.count(), options.wait_poll_ms));
   positive(options.ping_interval_ms, "--ping-interval-ms");
+  if (options.event_history < 100 || options.event_history > 10000000)
+    throw startup_error(
+        fmt::format("--event-history must be 100 to 10000000 (got {})", options.event_history));
+  if (options.event_max_lag < 1 || options.event_max_lag > options.event_history)
+    throw startup_error(fmt::format("--event-max-lag must be 1 to --event-history, {} (got {})",
+                                    options.event_history, options.event_max_lag));
+  if (options.event_lease_ms < 1000 || options.event_lease_ms > 600000)
+    throw startup_error(
+        fmt::format("--event-lease-ms must be 1000 to 600000 (got {})", options.event_lease_ms));
+  if (options.max_subscriptions < 1 || options.max_subscriptions > 100000)
+    throw startup_error(
+        fmt::format("--max-subscriptions must be 1 to 100000 (got {})", options.max_subscriptions));
   if (options.job_retention_ms < 1000 || options.log_retention_ms < 1000)
     throw startup_error("--job-retention-ms and --log-retention-ms must be at least 1000");
   if (options.slave_timeout_ms < 100)

@@ -45,6 +45,10 @@ struct node_options {
   int64_t tls_handshake_timeout_ms = 10000;  // all: a TLS handshake not done by then is refused
   std::string max_output = "64M";            // slaves: what each job stream (stdout, stderr) keeps
   std::string min_free_disk = "1G";          // slaves: less free space in the data dir is reported
+  int64_t event_history = 50000;             // masters: events kept for subscribers to resume from
+  int64_t event_max_lag = 10000; // masters: a subscriber this far behind gets a snapshot instead
+  int64_t event_lease_ms = 5000; // masters: a subscriber that acknowledges nothing this long goes
+  int64_t max_subscriptions = 1000; // masters: event subscriptions one master serves at once
 };
 
 /// The masters' clock: raft counts time in ticks of this length.
