@@ -1,7 +1,5 @@
 #include "claud/client.hpp"
 
-#include <random>
-
 #include "client/client_impl.hpp"
 #include "net/tls_context.hpp"
 
@@ -22,16 +20,6 @@ caf::actor_system_config& configure_client_system(caf::actor_system_config& cfg,
   cfg.set("scheduler.max-threads", 2);
   return cfg;
 }
-
-namespace {
-
-/// 128 random bits in hex: no two submissions share one by chance.
-std::string new_idempotency_key() {
-  std::random_device random;
-  return fmt::format("c-{:08x}{:08x}{:08x}{:08x}", random(), random(), random(), random());
-}
-
-} // namespace
 
 void client::impl::connect() {
   std::vector<std::string> failures;
