@@ -23,7 +23,7 @@ impure=$(grep -rnE '#include <(caf/|asio|thread>|fstream>|filesystem>)|steady_cl
 # Which folders of src/ may include which (DESIGN.md section 3): the pure cores only themselves and
 # the cores below them, the outside world (storage, proc, net) none of the cores' hosts, the
 # actors the wire protocol but never the client library. claud/protocol.hpp counts as protocol,
-# claud/client.hpp as client; generated *.pb.h headers are everyone's.
+# claud/client.hpp and claud/cluster.hpp as client; generated *.pb.h headers are everyone's.
 declare -A may_include=(
   [raft]="raft" [state]="state" [sched]="sched state" [slave]="slave"
   [log]="log" [os]="os" [net]="net log os" [proc]="proc os log" [storage]="storage os"
@@ -44,7 +44,7 @@ for dir in src/*/; do
     case $target in
       *.pb.h) continue ;;
       claud/protocol.hpp) used=protocol ;;
-      claud/client.hpp) used=client ;;
+      claud/client.hpp | claud/cluster.hpp) used=client ;;
       */*) used=${target%%/*} ;;
       *) continue ;;
     esac
