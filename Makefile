@@ -30,6 +30,7 @@ bench: build
 	$(BUILD_DIR)/bench/placement_bench
 	CLAUD_BENCH_LIVE_JOBS=10000 CLAUD_BENCH_ENDED_JOBS=100000 $(BUILD_DIR)/bench/snapshot_bench
 	CLAUD_BENCH_JOBS=10000 $(BUILD_DIR)/bench/throughput_bench
+	CLAUD_BENCH_JOBS=2000 $(BUILD_DIR)/bench/events_bench
 
 # Long random simulator sweeps (make test runs 3000 fixed seeds per master count).
 sim-long: build

@@ -26,10 +26,11 @@
 //                                           every master for its (leader_atom) answer)
 //   (events_atom, pb::Subscribe, caf::actor subscriber) -> pb::Subscribed: the event stream
 //        (events.proto), served by the master asked from its own apply order. The subscriber
-//        then receives (events_atom, pb::EventBatch) from the master's event hub, and answers
-//        each with (ack_atom, uint64_t subscription, uint64_t batch index) sent to the batch's
-//        sender; the next batch comes after it. A subscription that acknowledges nothing within
-//        its lease is dropped; (unsubscribe_atom, uint64_t subscription) ends it at once.
+//        then receives (events_atom, uint64_t subscription, event_batch_ref) from the master's
+//        event hub, and answers each with (ack_atom, uint64_t subscription, uint64_t batch
+//        index) sent to the batch's sender; the next batch comes after it. A subscription that
+//        acknowledges nothing within its lease is dropped; (unsubscribe_atom, uint64_t
+//        subscription) ends it at once.
 // Reads go through the leader and are linearizable; prefixed with local_atom, e.g.
 // (local_atom, jobs_atom), the master that receives them answers from its own state at once
 // (possibly behind; (local_atom, leader_atom) tells its applied and known commit index).
@@ -54,6 +55,7 @@
 // Errors come back as caf::error in the `claud` category (see `errc`), whose context is one line.
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <type_traits>
 
@@ -156,6 +158,33 @@ constexpr size_t max_jobs_per_wait = 10000;
 /// The longest a master may hold a wait before answering it (its --wait-poll-ms): clients take a
 /// wait that stays unanswered longer for a master that died or froze.
 constexpr std::chrono::milliseconds max_wait_poll{4000};
+
+/// A batch of the event stream as a master sends it: one batch shared, unchanged, by every
+/// subscription it goes to (copies of the message share it); on the wire, the pb::EventBatch.
+struct event_batch_ref {
+  std::shared_ptr<const pb::EventBatch> batch;
+};
+
+template<class Inspector>
+std::enable_if_t<Inspector::reads_state, typename Inspector::result_type>
+inspect(Inspector& f, event_batch_ref& x) {
+  std::string bytes = x.batch ? x.batch->SerializeAsString() : std::string{};
+  return f(caf::meta::type_name("claud.EventBatchRef"), bytes);
+}
+
+template<class Inspector>
+std::enable_if_t<Inspector::writes_state, typename Inspector::result_type>
+inspect(Inspector& f, event_batch_ref& x) {
+  std::string bytes;
+  auto parse = caf::meta::load_callback([&]() -> caf::error {
+    auto batch = std::make_shared<pb::EventBatch>();
+    if (!batch->ParseFromString(bytes))
+      return caf::sec::invalid_argument;
+    x.batch = std::move(batch);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("claud.EventBatchRef"), bytes, parse);
+}
 
 } // namespace claud
 

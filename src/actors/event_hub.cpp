@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 
 #include <caf/all.hpp>
 
@@ -18,6 +19,7 @@ struct event_hub_state {
   std::unique_ptr<state::event_feed> feed;
   std::map<uint64_t, caf::actor> subscribers; // by subscription
   caf::actor source;                          // leader_election, which tells of applied entries
+  bool poll_soon = false;                     // a tick is due when a deferred batch may go
   static inline const char* name = "event_hub";
 };
 
@@ -31,19 +33,25 @@ int64_t monotonic_ms() {
 
 void read_snapshot(self_pointer self, uint64_t subscription);
 
-/// Sends whatever the feed has due, and reads the snapshots it wants.
-void pump(self_pointer self) {
+/// Sends what the feed has due (for every subscription, or only `one`), and reads the snapshots
+/// it wants.
+void pump(self_pointer self, std::optional<uint64_t> one = std::nullopt) {
   auto& st = self->state;
-  auto out = st.feed->poll(monotonic_ms());
-  for (auto& batch : out.batches)
-    if (auto i = st.subscribers.find(batch.subscription()); i != st.subscribers.end())
-      self->send(i->second, events_atom::value, std::move(batch));
+  auto out = one ? st.feed->poll(*one, monotonic_ms()) : st.feed->poll(monotonic_ms());
+  for (auto& [subscription, batch] : out.batches)
+    if (auto i = st.subscribers.find(subscription); i != st.subscribers.end())
+      self->send(i->second, events_atom::value, subscription, event_batch_ref{std::move(batch)});
   for (auto id : out.dropped) {
     log::info("events", "subscription dropped", {{"subscription", std::to_string(id)}});
     st.subscribers.erase(id);
   }
   for (auto id : out.snapshots_wanted)
     read_snapshot(self, id);
+  if (out.deferred && !st.poll_soon) {
+    st.poll_soon = true;
+    self->delayed_send(self, std::chrono::milliseconds{st.config.limits.min_batch_interval_ms},
+                       tick_atom::value, false);
+  }
 }
 
 void read_snapshot(self_pointer self, uint64_t subscription) {
@@ -59,7 +67,7 @@ void read_snapshot(self_pointer self, uint64_t subscription) {
                 std::make_move_iterator(snapshot.mutable_events()->begin()),
                 std::make_move_iterator(snapshot.mutable_events()->end())};
             self->state.feed->snapshot_ready(subscription, snapshot.index(), std::move(events));
-            pump(self);
+            pump(self, subscription);
           },
           [=](caf::error& err) {
             log::warn("events", "snapshot read failed", {{"error", error_message(err)}});
@@ -119,7 +127,7 @@ caf::behavior event_hub(self_pointer self, event_hub_config config) {
       [=](ack_atom, uint64_t subscription, uint64_t index) {
         if (from_subscriber(self, subscription)
             && self->state.feed->acknowledge(subscription, index, monotonic_ms()))
-          pump(self);
+          pump(self, subscription);
       },
       [=](unsubscribe_atom, uint64_t subscription) {
         if (from_subscriber(self, subscription)) {
@@ -139,6 +147,8 @@ caf::behavior event_hub(self_pointer self, event_hub_config config) {
       [=](tick_atom, bool periodic) {
         if (!local())
           return;
+        if (!periodic)
+          self->state.poll_soon = false;
         pump(self);
         if (periodic)
           self->delayed_send(self, self->state.config.tick, tick_atom::value, true);

@@ -14,9 +14,10 @@ bool client::impl::follow_events(uint64_t id, std::optional<uint64_t>& from,
   for (;;) {
     enum class outcome { more, stopped, lost } next = outcome::more;
     self->receive(
-        [&](events_atom, pb::EventBatch& batch) {
-          if (batch.subscription() != id)
+        [&](events_atom, uint64_t subscription, const event_batch_ref& ref) {
+          if (subscription != id || !ref.batch)
             return; // of an earlier subscription, at a master given up on
+          const auto& batch = *ref.batch;
           if (!batch.ended().empty()) {
             next = outcome::lost;
             return;

@@ -228,12 +228,11 @@ void resubscribe(self_pointer self, uint64_t id, bool other_master) {
   subscribe(self, id);
 }
 
-void on_batch(self_pointer self, pb::EventBatch& batch) {
+void on_batch(self_pointer self, uint64_t remote, const pb::EventBatch& batch) {
   auto& st = self->state;
   const auto& sender = self->current_sender();
   for (auto& [id, sub] : st.subscriptions) {
-    if (sub.remote == 0 || sub.remote != batch.subscription() || !sender
-        || sender->node() != sub.master)
+    if (sub.remote == 0 || sub.remote != remote || !sender || sender->node() != sub.master)
       continue;
     if (!batch.ended().empty()) {
       resubscribe(self, id, false);
@@ -246,8 +245,9 @@ void on_batch(self_pointer self, pb::EventBatch& batch) {
     if (batch.snapshot() ? batch.snapshot_done() : sub.from.has_value())
       sub.from = batch.index();
     if (batch.snapshot() || batch.events_size() > 0) {
-      batch.set_subscription(id);
-      self->send(sub.subscriber, events_atom::value, std::move(batch));
+      auto theirs = batch; // the hub's batch is shared; this one names the script's number
+      theirs.set_subscription(id);
+      self->send(sub.subscriber, events_atom::value, std::move(theirs));
     }
     return;
   }
@@ -327,7 +327,10 @@ caf::behavior cluster_actor(self_pointer self, cluster_options options) {
           self->send(i->second.hub, unsubscribe_atom::value, i->second.remote);
         st.subscriptions.erase(i);
       },
-      [=](events_atom, pb::EventBatch& batch) { on_batch(self, batch); },
+      [=](events_atom, uint64_t remote, const event_batch_ref& ref) {
+        if (ref.batch)
+          on_batch(self, remote, *ref.batch);
+      },
       [=](retry_atom, uint64_t serial) {
         auto& retries = self->state.retries;
         if (auto i = retries.find(serial); i != retries.end()) {

@@ -92,6 +92,7 @@ void register_protocol(caf::actor_system_config& cfg) {
   cfg.add_message_type<pb::Subscribed>("claud.pb.Subscribed");
   cfg.add_message_type<pb::EventBatch>("claud.pb.EventBatch");
   cfg.add_message_type<pb::EventFilter>("claud.pb.EventFilter");
+  cfg.add_message_type<event_batch_ref>("claud.EventBatchRef");
   cfg.add_error_category(caf::atom("claud"),
                          [](uint8_t code, caf::atom_value, const caf::message& context) {
                            std::string text = to_string(static_cast<errc>(code));

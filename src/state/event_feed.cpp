@@ -46,7 +46,7 @@ void event_feed::check_positions() {
 }
 
 void event_feed::fall_back_to_snapshot(subscription& sub, uint64_t missed_from) {
-  sub.at = phase::needs_snapshot;
+  set_phase(sub, phase::needs_snapshot);
   sub.missed_from = missed_from;
 }
 
@@ -72,6 +72,7 @@ event_feed::subscribe_result event_feed::subscribe(const pb::Subscribe& request,
   if (!result.error.empty())
     return result;
   subscription sub{request.filter()};
+  sub.filter_key = request.filter().SerializeAsString();
   sub.min_index = request.min_index();
   sub.last_heard_ms = now_ms;
   sub.last_sent_ms = now_ms;
@@ -97,7 +98,10 @@ bool event_feed::acknowledge(uint64_t id, uint64_t index, int64_t now_ms) {
 }
 
 void event_feed::remove(uint64_t id) {
-  subs_.erase(id);
+  if (auto i = subs_.find(id); i != subs_.end()) {
+    set_phase(i->second, phase::waiting); // no longer counted among the snapshots
+    subs_.erase(i);
+  }
 }
 
 const event_filter* event_feed::filter_of(uint64_t id) const {
@@ -105,81 +109,105 @@ const event_filter* event_feed::filter_of(uint64_t id) const {
   return i == subs_.end() ? nullptr : &i->second.filter;
 }
 
-size_t event_feed::snapshots_in_progress() const {
-  return static_cast<size_t>(std::count_if(subs_.begin(), subs_.end(), [](const auto& s) {
-    return s.second.at == phase::fetching || s.second.at == phase::sending;
-  }));
-}
-
 event_feed::outgoing event_feed::poll(int64_t now_ms) {
   outgoing out;
-  size_t snapshots = snapshots_in_progress();
-  for (auto i = subs_.begin(); i != subs_.end();) {
-    const auto id = i->first;
-    auto& sub = i->second;
-    std::string ended;
-    if (now_ms - sub.last_heard_ms > limits_.lease_ms)
-      ended = fmt::format("no acknowledgement within the {} ms lease", limits_.lease_ms);
-    else if (sub.at == phase::waiting && now_ms - sub.subscribed_ms > limits_.lease_ms)
-      ended = fmt::format("this master has applied the log up to index {} only, not {} yet; "
-                          "subscribe at another master",
-                          applied(), sub.min_index);
-    if (!ended.empty()) {
-      pb::EventBatch last;
-      last.set_subscription(id);
-      last.set_index(sub.position);
-      last.set_ended(std::move(ended));
-      out.batches.push_back(std::move(last));
-      out.dropped.push_back(id);
-      i = subs_.erase(i);
-      continue;
-    }
-    if (sub.at == phase::waiting && applied_ && *applied_ >= sub.min_index) {
-      if (sub.resume && sub.position >= start_)
-        sub.at = phase::streaming;
-      else
-        fall_back_to_snapshot(sub, sub.resume ? sub.position + 1 : 0);
-    }
-    if (sub.at == phase::needs_snapshot && !sub.in_flight
-        && snapshots < limits_.max_concurrent_snapshots) {
-      sub.at = phase::fetching;
-      ++snapshots;
-      out.snapshots_wanted.push_back(id);
-    }
-    if (auto batch = next_batch(id, sub, now_ms))
-      out.batches.push_back(std::move(*batch));
-    ++i;
-  }
+  batch_cache made;
+  for (auto i = subs_.begin(); i != subs_.end();)
+    i = poll_one(i, now_ms, out, &made);
   return out;
 }
 
-std::optional<pb::EventBatch> event_feed::next_batch(uint64_t id, subscription& sub,
-                                                     int64_t now_ms) {
+event_feed::outgoing event_feed::poll(uint64_t subscription, int64_t now_ms) {
+  outgoing out;
+  if (auto i = subs_.find(subscription); i != subs_.end())
+    poll_one(i, now_ms, out, nullptr);
+  return out;
+}
+
+std::map<uint64_t, event_feed::subscription>::iterator
+event_feed::poll_one(std::map<uint64_t, subscription>::iterator i, int64_t now_ms, outgoing& out,
+                     batch_cache* made) {
+  const auto id = i->first;
+  auto& sub = i->second;
+  std::string ended;
+  if (now_ms - sub.last_heard_ms > limits_.lease_ms)
+    ended = fmt::format("no acknowledgement within the {} ms lease", limits_.lease_ms);
+  else if (sub.at == phase::waiting && now_ms - sub.subscribed_ms > limits_.lease_ms)
+    ended = fmt::format("this master has applied the log up to index {} only, not {} yet; "
+                        "subscribe at another master",
+                        applied(), sub.min_index);
+  if (!ended.empty()) {
+    pb::EventBatch last;
+    last.set_index(sub.position);
+    last.set_ended(std::move(ended));
+    out.batches.push_back({id, std::make_shared<const pb::EventBatch>(std::move(last))});
+    out.dropped.push_back(id);
+    set_phase(sub, phase::waiting); // no longer counted among the snapshots
+    return subs_.erase(i);
+  }
+  if (sub.at == phase::waiting && applied_ && *applied_ >= sub.min_index) {
+    if (sub.resume && sub.position >= start_)
+      sub.at = phase::streaming;
+    else
+      fall_back_to_snapshot(sub, sub.resume ? sub.position + 1 : 0);
+  }
+  if (sub.at == phase::needs_snapshot && !sub.in_flight
+      && snapshots_ < limits_.max_concurrent_snapshots) {
+    set_phase(sub, phase::fetching);
+    out.snapshots_wanted.push_back(id);
+  }
+  if (auto batch = next_batch(sub, now_ms, made, out.deferred))
+    out.batches.push_back({id, std::move(batch)});
+  return std::next(i);
+}
+
+void event_feed::set_phase(subscription& sub, phase at) {
+  auto counts = [](phase p) { return p == phase::fetching || p == phase::sending; };
+  snapshots_ += counts(at);
+  snapshots_ -= counts(sub.at);
+  sub.at = at;
+}
+
+event_feed::shared_batch event_feed::next_batch(subscription& sub, int64_t now_ms,
+                                                batch_cache* made, bool& deferred) {
   if (sub.in_flight)
-    return std::nullopt;
-  std::optional<pb::EventBatch> batch;
+    return nullptr;
+  if (sub.at == phase::streaming && now_ms - sub.last_events_ms < limits_.min_batch_interval_ms) {
+    deferred = deferred || first_after(sub.position) != history_.end();
+    return nullptr;
+  }
+  const bool streaming = sub.at == phase::streaming; // (a snapshot's batches hold nothing back)
+  shared_batch batch;
   if (sub.at == phase::sending) {
-    batch = snapshot_batch(id, sub);
+    batch = std::make_shared<const pb::EventBatch>(snapshot_batch(sub));
   } else if (sub.at == phase::streaming) {
-    batch = stream_batch(id, sub);
+    batch = stream_batch(sub, made);
     if (batch->events_size() == 0 && now_ms - sub.last_sent_ms < limits_.keepalive_ms)
-      return std::nullopt; // nothing new, and the subscriber heard from us recently
+      return nullptr; // nothing new, and the subscriber heard from us recently
   } else if (now_ms - sub.last_sent_ms >= limits_.keepalive_ms) {
-    batch.emplace(); // waiting for an index or a snapshot: keep the subscriber's lease warm
-    batch->set_subscription(id);
-    batch->set_index(sub.position);
+    pb::EventBatch keepalive; // waiting for an index or a snapshot: keep its lease warm
+    keepalive.set_index(sub.position);
+    batch = std::make_shared<const pb::EventBatch>(std::move(keepalive));
   } else {
-    return std::nullopt;
+    return nullptr;
   }
   sub.in_flight = true;
   sub.in_flight_index = batch->index();
   sub.last_sent_ms = now_ms;
+  if (streaming && batch->events_size() > 0)
+    sub.last_events_ms = now_ms;
   return batch;
 }
 
-pb::EventBatch event_feed::stream_batch(uint64_t id, subscription& sub) {
+event_feed::shared_batch event_feed::stream_batch(subscription& sub, batch_cache* made) {
+  // Subscriptions at the same position with the same filter get the same batch: made once.
+  const auto key = std::make_pair(sub.position, sub.filter_key);
+  if (made)
+    if (auto known = made->find(key); known != made->end()) {
+      sub.position = known->second->index();
+      return known->second;
+    }
   pb::EventBatch batch;
-  batch.set_subscription(id);
   auto event = first_after(sub.position);
   // Entries with no event the filter passes are delivered too; a subscriber that resumed from an
   // index this master has not applied yet stays there.
@@ -195,7 +223,10 @@ pb::EventBatch event_feed::stream_batch(uint64_t id, subscription& sub) {
   }
   sub.position = through;
   batch.set_index(through);
-  return batch;
+  auto shared = std::make_shared<const pb::EventBatch>(std::move(batch));
+  if (made)
+    made->emplace(key, shared);
+  return shared;
 }
 
 void event_feed::snapshot_ready(uint64_t id, uint64_t index, std::vector<pb::Event> events) {
@@ -206,12 +237,11 @@ void event_feed::snapshot_ready(uint64_t id, uint64_t index, std::vector<pb::Eve
   sub.snapshot.assign(std::make_move_iterator(events.begin()),
                       std::make_move_iterator(events.end()));
   sub.snapshot_index = index;
-  sub.at = phase::sending;
+  set_phase(sub, phase::sending);
 }
 
-pb::EventBatch event_feed::snapshot_batch(uint64_t id, subscription& sub) {
+pb::EventBatch event_feed::snapshot_batch(subscription& sub) {
   pb::EventBatch batch;
-  batch.set_subscription(id);
   batch.set_index(sub.snapshot_index);
   batch.set_snapshot(true);
   batch.set_missed_from(sub.missed_from);
@@ -223,7 +253,7 @@ pb::EventBatch event_feed::snapshot_batch(uint64_t id, subscription& sub) {
   }
   if (sub.snapshot.empty()) {
     batch.set_snapshot_done(true);
-    sub.at = phase::streaming;
+    set_phase(sub, phase::streaming);
     sub.position = sub.snapshot_index;
     if (sub.position < start_)
       fall_back_to_snapshot(sub, sub.position + 1);

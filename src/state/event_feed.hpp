@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,9 @@ struct feed_limits {
   size_t max_concurrent_snapshots = 8; // snapshots read from the state or being sent at once
   int64_t lease_ms = 5000;             // a subscriber acknowledges within it or is dropped
   int64_t keepalive_ms = 1000;         // an idle subscription gets an empty batch this often
+  // A subscription gets at most one batch this often: a sparse stream goes out at once, a dense
+  // one in fewer, larger batches (each batch costs the master a message and an acknowledgement).
+  int64_t min_batch_interval_ms = 5;
   filter_limits filter;
 };
 
@@ -60,14 +64,26 @@ public:
   bool acknowledge(uint64_t subscription, uint64_t index, int64_t now_ms);
   void remove(uint64_t subscription);
 
+  /// A batch as sent: shared by every subscription it goes to unchanged (the same filter at the
+  /// same position), so a hundred subscribers of everything cost one batch, not a hundred.
+  using shared_batch = std::shared_ptr<const pb::EventBatch>;
+  struct addressed_batch {
+    uint64_t subscription;
+    shared_batch batch;
+  };
   struct outgoing {
-    std::vector<pb::EventBatch> batches;    // to send, one per subscription at most
+    std::vector<addressed_batch> batches;   // to send, one per subscription at most
     std::vector<uint64_t> snapshots_wanted; // read snapshot_events for each, then snapshot_ready
     std::vector<uint64_t> dropped;          // gone; their last batch (ended) is in `batches`
+    bool deferred = false; // a batch waits for min_batch_interval_ms: poll again by then
   };
   /// What is due at `now_ms`: batches for subscriptions with something to send and no batch in
   /// flight, snapshots to read, leases that expired.
   outgoing poll(int64_t now_ms);
+
+  /// What is due for one subscription only: after its acknowledgement, the others have nothing
+  /// new (leases and keepalives wait for the next poll of all).
+  outgoing poll(uint64_t subscription, int64_t now_ms);
 
   /// The snapshot snapshots_wanted asked for, read at `index`.
   void snapshot_ready(uint64_t subscription, uint64_t index, std::vector<pb::Event> events);
@@ -93,6 +109,7 @@ private:
   struct subscription {
     explicit subscription(const pb::EventFilter& spec) : filter(spec) {}
     event_filter filter;
+    std::string filter_key; // the filter's bytes: equal filters share their batches
     phase at = phase::waiting;
     uint64_t min_index = 0;
     bool resume = false;      // asked to start after `position` (else with a snapshot)
@@ -105,16 +122,24 @@ private:
     uint64_t in_flight_index = 0;
     int64_t last_heard_ms = 0;
     int64_t last_sent_ms = 0;
+    int64_t last_events_ms = -(int64_t{1} << 62); // when a batch of events last went
   };
 
   void trim_history();
   /// Subscriptions streaming from a position the history no longer holds, or too far behind it.
   void check_positions();
   void fall_back_to_snapshot(subscription& sub, uint64_t missed_from);
-  std::optional<pb::EventBatch> next_batch(uint64_t id, subscription& sub, int64_t now_ms);
-  pb::EventBatch stream_batch(uint64_t id, subscription& sub);
-  pb::EventBatch snapshot_batch(uint64_t id, subscription& sub);
-  size_t snapshots_in_progress() const;
+  /// Stream batches made during one poll, by (position, filter_key).
+  using batch_cache = std::map<std::pair<uint64_t, std::string>, shared_batch>;
+  shared_batch next_batch(subscription& sub, int64_t now_ms, batch_cache* made, bool& deferred);
+  shared_batch stream_batch(subscription& sub, batch_cache* made);
+  pb::EventBatch snapshot_batch(subscription& sub);
+  /// What is due for the subscription at `i`; the iterator after it (it may have been dropped).
+  std::map<uint64_t, subscription>::iterator poll_one(std::map<uint64_t, subscription>::iterator i,
+                                                      int64_t now_ms, outgoing& out,
+                                                      batch_cache* made);
+  /// Moves `sub` to `at`, keeping count of the snapshots in progress.
+  void set_phase(subscription& sub, phase at);
   /// Events after `index` in the history.
   size_t events_after(uint64_t index) const;
   std::deque<pb::Event>::const_iterator first_after(uint64_t index) const;
@@ -124,6 +149,7 @@ private:
   uint64_t start_ = 0;            // the history holds every event of the entries after it
   std::optional<uint64_t> applied_;
   std::map<uint64_t, subscription> subs_;
+  size_t snapshots_ = 0; // subscriptions fetching or sending a snapshot
   uint64_t next_id_ = 0;
 };
 

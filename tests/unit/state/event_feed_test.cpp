@@ -38,8 +38,8 @@ pb::Subscribe subscribe_from(uint64_t from) {
 /// The one batch `poll` has for `subscription`, which must be there.
 pb::EventBatch batch_for(event_feed::outgoing& out, uint64_t subscription) {
   for (auto& b : out.batches)
-    if (b.subscription() == subscription)
-      return b;
+    if (b.subscription == subscription)
+      return *b.batch;
   FAIL("no batch for subscription " << subscription);
   return {};
 }
@@ -59,6 +59,7 @@ state::feed_limits small() {
   limits.lease_ms = 1000;
   limits.keepalive_ms = 100;
   limits.max_subscribers = 2;
+  limits.min_batch_interval_ms = 0; // the test below sets it
   return limits;
 }
 
@@ -266,4 +267,25 @@ TEST_CASE("a subscription waits for min_index, and gives up on a master that nev
   REQUIRE(out.dropped == std::vector<uint64_t>{stuck});
   CHECK(batch_for(out, stuck).ended().find("applied the log up to index 4 only, not 100")
         != std::string::npos);
+}
+
+TEST_CASE("a dense stream goes out in fewer batches, a sparse one at once") {
+  auto limits = small();
+  limits.min_batch_interval_ms = 5;
+  event_feed feed{limits};
+  feed.append(0, 0, {});
+  auto id = feed.subscribe(subscribe_from(0), 0).subscription;
+  append_entries(feed, 1, 1);
+  auto out = feed.poll(10); // long after the last batch: at once
+  CHECK(indexes(batch_for(out, id)) == std::vector<uint64_t>{1});
+  feed.acknowledge(id, 1, 11);
+  append_entries(feed, 2, 2);
+  out = feed.poll(id, 12); // 2 ms after the last: it waits, and says when to poll again
+  CHECK(out.batches.empty());
+  CHECK(out.deferred);
+  append_entries(feed, 3, 3);
+  out = feed.poll(15);
+  CHECK(indexes(batch_for(out, id)) == std::vector<uint64_t>{2, 3});
+  feed.acknowledge(id, 3, 15);
+  CHECK_FALSE(feed.poll(16).deferred); // nothing new: nothing waits
 }
