@@ -86,6 +86,13 @@ void define_submit(CLI::App* c, command_values& v) {
   c->add_option("command", v.submit.command, "The command and its arguments, after --");
 }
 
+void define_run(CLI::App* c, command_values& v) {
+  add_common(c, v.common);
+  c->add_option("file", v.run.file, "The job file: JSON, in the schema of `status --json`");
+  c->add_flag("--example", v.run.example, "Print a commented sample job file");
+  c->add_flag("--wait", v.run.wait, "Wait for the end and exit with the job's exit code");
+}
+
 void define_status(CLI::App* c, command_values& v) {
   add_common(c, v.common);
   add_local(c, v.common);
@@ -157,6 +164,8 @@ struct command {
 const command commands[] = {
     {"submit", "Submit a job: claud submit [options] -- CMD ARGS...", define_submit,
      [](const command_values& v) { return submit_command(v.common, v.submit); }},
+    {"run", "Submit the job a JSON file describes: claud run FILE.json (--example: a sample)",
+     define_run, [](const command_values& v) { return run_command(v.common, v.run); }},
     {"status", "Show one job", define_status,
      [](const command_values& v) { return status_command(v.common, v.job_id); }},
     {"wait", "Wait until jobs have ended; print how each ended", define_wait,

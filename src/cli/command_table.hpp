@@ -20,6 +20,7 @@ struct command_values {
   drain_options drain;
   masters_options masters;
   events_options events;
+  run_options run;
   std::string job_id;
   std::vector<std::string> job_ids;
 };

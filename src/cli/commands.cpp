@@ -10,6 +10,7 @@
 #include "claud/client.hpp"
 #include "cli/env_file.hpp"
 #include "cli/event_views.hpp"
+#include "cli/job_file.hpp"
 #include "cli/views.hpp"
 #include "state/job_states.hpp"
 #include "state/spec_validation.hpp"
@@ -139,9 +140,24 @@ int submit_command(const common_options& common, const submit_options& options) 
   spec.set_workdir(options.workdir);
   if (!options.timeout.empty())
     spec.set_timeout_ms(state::parse_duration_ms(options.timeout, "--timeout"));
+  return submit_spec(common, spec, options.wait);
+}
+
+int run_command(const common_options& common, const run_options& options) {
+  if (options.example) {
+    std::cout << example_job_file();
+    return 0;
+  }
+  if (options.file.empty())
+    throw std::invalid_argument("run needs a job file (claud run FILE.json; claud run --example "
+                                "prints one)");
+  return submit_spec(common, read_job_file(options.file), options.wait);
+}
+
+int submit_spec(const common_options& common, const pb::JobSpec& spec, bool wait) {
   client cluster{connection(common)};
   auto job = cluster.submit(spec);
-  if (!options.wait) {
+  if (!wait) {
     if (common.json)
       std::cout << to_json(to_view(job)) << "\n";
     else

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cluster.pb.h"
+
 namespace claud::cli {
 
 struct common_options {
@@ -44,6 +46,19 @@ struct logs_options {
 
 int submit_command(const common_options& common, const submit_options& options);
 int status_command(const common_options& common, const std::string& job_id);
+
+struct run_options {
+  std::string file;     // the job file (JSON)
+  bool example = false; // print a commented sample instead
+  bool wait = false;
+};
+
+/// Submits the job a job file describes (job_file.hpp), as `submit` would.
+int run_command(const common_options& common, const run_options& options);
+
+/// Submits `spec`, prints its id (or its record with --json); with `wait`, waits for its end and
+/// returns the `submit --wait` status.
+int submit_spec(const common_options& common, const pb::JobSpec& spec, bool wait);
 /// Waits until every job has ended; 0 if all succeeded, else the `submit --wait` status of the
 /// first one (in the order given) that did not.
 int wait_command(const common_options& common, const std::vector<std::string>& job_ids);

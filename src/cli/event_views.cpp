@@ -74,9 +74,10 @@ pb::view::Event to_view(const pb::Event& event) {
 void print_event_batch(std::ostream& out, const pb::EventBatch& batch, bool json) {
   if (batch.missed_from() != 0) {
     if (json) {
-      pb::view::Event notice;
+      // From an empty event, so that it has every key of the schema (null where it does not
+      // apply) like every other line: an unset Value would leave its key out.
+      auto notice = to_view(pb::Event{});
       notice.set_index(static_cast<double>(batch.index()));
-      *notice.mutable_time() = null_value();
       notice.set_kind("missed");
       notice.set_missed_from(static_cast<double>(batch.missed_from()));
       out << to_json(notice) << "\n";

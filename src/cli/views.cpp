@@ -79,6 +79,8 @@ pb::view::Job to_view(const pb::Job& job) {
     (*v.mutable_env())[log::printable(var.name())] = log::printable(var.value());
   v.set_workdir(log::printable(job.spec().workdir()));
   v.set_timeout_ms(static_cast<double>(job.spec().timeout_ms()));
+  v.set_on_node_lost(job.spec().fail_on_node_lost() ? "fail" : "reschedule");
+  v.set_backoff_ms(static_cast<double>(job.spec().backoff_base_ms()));
   for (const auto& event : job.history()) {
     auto* e = v.add_history();
     e->set_time(format_time_ms(event.time_ms()));
