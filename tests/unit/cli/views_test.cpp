@@ -69,7 +69,8 @@ const keys job_keys{"id",           "name",     "state",        "exit_code",    
                     "node",         "attempts", "submitted_at", "started_at",   "finished_at",
                     "reason",       "command",  "cpus",         "memory_bytes", "restart",
                     "max_attempts", "history",  "constraints",  "strategy",     "idempotency_key",
-                    "user",         "env",      "workdir",      "timeout_ms"};
+                    "user",         "env",      "workdir",      "timeout_ms",   "on_node_lost",
+                    "backoff_ms"};
 
 const keys event_keys{"time", "attempt", "state", "node", "exit_code", "signal", "reason"};
 
