@@ -189,3 +189,15 @@ TEST_CASE("a snapshot gives what the filter selects as it is now, and names unkn
   kinds expected{pb::EVENT_JOB_STATE, pb::EVENT_JOB_STATE, pb::EVENT_NODE_STATE};
   CHECK(kinds_of(everything) == expected); // the live jobs, then the nodes
 }
+
+TEST_CASE("an attempt's end reported twice is told once") {
+  replica r;
+  r.apply(registered("a", 2000, 4 * gib));
+  r.apply(submitted(spec(1000, gib)));
+  r.apply(placed("1", "a"));
+  auto once = exited("1", "a", 1, 0);
+  once.mutable_job_finished()->set_started(true); // started and ended in one report
+  CHECK(kinds_of(events(r, once)) == kinds{pb::EVENT_JOB_ENDED});
+  CHECK(events(r, once).empty());
+  CHECK(events(r, exited("1", "a", 1, 0)).empty());
+}
