@@ -212,8 +212,8 @@ void publish_events(self_pointer self, const replica::output& out) {
   batch.set_index(applied);
   if (!out.snapshot_installed)
     for (const auto& entry : out.applied)
-      for (auto& event : state::events_of(entry.entry, entry.result, st.replica->state()))
-        *batch.add_events() = std::move(event);
+      for (const auto& event : entry.events)
+        *batch.add_events() = event;
   st.events_through = applied;
   self->send(st.config.events, events_atom::value, after, std::move(batch));
 }

@@ -15,8 +15,13 @@ bool client::impl::follow_events(uint64_t id, std::optional<uint64_t>& from,
     enum class outcome { more, stopped, lost } next = outcome::more;
     self->receive(
         [&](events_atom, uint64_t subscription, const event_batch_ref& ref) {
-          if (subscription != id || !ref.batch)
-            return; // of an earlier subscription, at a master given up on
+          // Of an earlier subscription, at a master given up on: the number alone does not tell,
+          // since each master numbers its subscriptions from 1, and a master that was frozen past
+          // event_silence sends on under its number when it resumes (the cluster actor checks
+          // the master too).
+          const auto& sender = self->current_sender();
+          if (subscription != id || !ref.batch || !sender || sender->node() != api.node())
+            return;
           const auto& batch = *ref.batch;
           if (!batch.ended().empty()) {
             next = outcome::lost;

@@ -72,8 +72,11 @@ output replica::process(const message_sink& send_before_sync) {
     }
     for (auto& m : rd.messages)
       out.messages.push_back(std::move(m));
-    for (const auto& entry : rd.committed)
-      out.applied.push_back({entry, state_.apply(entry)});
+    for (const auto& entry : rd.committed) {
+      auto result = state_.apply(entry);
+      auto events = state::events_of(entry, result, state_);
+      out.applied.push_back({entry, std::move(result), std::move(events)});
+    }
     for (const auto& read : rd.reads)
       out.reads.push_back(read);
     raft_.advance(rd);

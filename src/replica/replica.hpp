@@ -17,6 +17,7 @@
 
 #include "raft/raft_node.hpp"
 #include "state/cluster_state.hpp"
+#include "state/events.hpp"
 #include "storage/log_store.hpp"
 
 namespace claud::replica {
@@ -30,6 +31,9 @@ struct replica_options {
 struct applied_entry {
   pb::LogEntry entry;
   state::apply_result result;
+  // What the entry told (state::events_of), made as it was applied: a later entry of the same
+  // batch must not change what an earlier one says.
+  std::vector<pb::Event> events;
 };
 
 /// A snapshot for the host to write: write() may run on any thread (the parts are the state's

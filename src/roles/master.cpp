@@ -73,6 +73,10 @@ caf::actor spawn_master(caf::actor_system& system, actor_stopper& actors,
   events_config.limits.history_events = static_cast<size_t>(options.event_history);
   events_config.limits.max_lag_events = static_cast<size_t>(options.event_max_lag);
   events_config.limits.lease_ms = options.event_lease_ms;
+  // A subscriber acknowledges only what it is sent, so keepalives must come well inside the
+  // lease: at a second each, a lease of a second (the least allowed) ran out between two of them.
+  events_config.limits.keepalive_ms
+      = std::min<int64_t>(events_config.limits.keepalive_ms, options.event_lease_ms / 3);
   events_config.limits.max_subscribers = static_cast<size_t>(options.max_subscriptions);
   auto events = actors.add(spawn_event_hub(system, events_config));
   election.events = events;

@@ -106,6 +106,7 @@ cluster::~cluster() {
       ::kill(p.pid, SIGCONT);
       ::kill(p.pid, SIGTERM);
     }
+  clis_.clear(); // SIGKILLs each: a client has nothing to stop cleanly
   const auto deadline = clock_type::now() + 3s;
   for (auto& [name, p] : nodes_) {
     while (!reap_if_exited(p) && clock_type::now() < deadline)
@@ -543,6 +544,18 @@ run_result cluster::run(std::vector<std::string> args, milliseconds timeout) con
     args.insert(args.begin() + 1, {"--cluster", cluster_address()});
   args.insert(args.begin(), binary());
   return run_process(args, timeout);
+}
+
+running_process& cluster::start_cli(std::vector<std::string> args) {
+  if (!args.empty() && !contains(args, "--cluster") && args[0].rfind("--", 0) != 0)
+    args.insert(args.begin() + 1, {"--cluster", cluster_address()});
+  args.insert(args.begin(), binary());
+  const auto dir = root_ + "/cli-" + std::to_string(clis_.size() + 1);
+  if (::mkdir(dir.c_str(), 0755) != 0)
+    fail("cannot create " + dir + ": " + errno_text());
+  clis_.push_back(
+      std::make_unique<running_process>(args, dir + "/stdout.log", dir + "/stderr.log"));
+  return *clis_.back();
 }
 
 run_result cluster::run_raw(std::vector<std::string> args, milliseconds timeout) const {

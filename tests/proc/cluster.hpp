@@ -164,6 +164,10 @@ public:
   /// Runs the claud CLI with `args` and, unless it already has --cluster, `--cluster` set to the
   /// cluster's address.
   run_result run(std::vector<std::string> args, milliseconds timeout = 20s) const;
+  /// Starts the claud CLI with `args` (`--cluster` added as run() does) and leaves it running,
+  /// its stdout and stderr in ROOT/cli-N/; the cluster ends it with the nodes (by PID), unless
+  /// the test did first.
+  running_process& start_cli(std::vector<std::string> args);
   /// run(), then requires exit 0 and parses stdout as JSON (throws with the output otherwise).
   json run_json(std::vector<std::string> args, milliseconds timeout = 20s) const;
 
@@ -211,6 +215,7 @@ private:
 
   std::string root_;
   std::map<std::string, node_process> nodes_;
+  std::vector<std::unique_ptr<running_process>> clis_;
   std::vector<std::string> start_order_;
   std::vector<int> used_ports_;
   bool tls_ = false;

@@ -137,6 +137,94 @@ void reap_strays() {
   }
 }
 
+running_process::running_process(const std::vector<std::string>& argv, std::string out_path,
+                                 std::string err_path)
+    : out_path_(std::move(out_path)), err_path_(std::move(err_path)) {
+  int out_fd = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int err_fd = ::open(err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out_fd < 0 || err_fd < 0) {
+    auto why = errno_text();
+    if (out_fd >= 0)
+      ::close(out_fd);
+    if (err_fd >= 0)
+      ::close(err_fd);
+    fail("cannot create " + out_path_ + " or " + err_path_ + ": " + why);
+  }
+  pid_ = started_pid_ = spawn_child(argv, out_fd, err_fd);
+  ::close(out_fd);
+  ::close(err_fd);
+}
+
+running_process::~running_process() {
+  if (pid_ == 0)
+    return;
+  kill_group(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+}
+
+std::string running_process::out() const {
+  return read_file(out_path_);
+}
+
+std::string running_process::err() const {
+  return read_file(err_path_);
+}
+
+std::vector<std::string> running_process::out_lines() const {
+  std::vector<std::string> lines;
+  auto text = out();
+  size_t start = 0;
+  for (auto end = text.find('\n'); end != std::string::npos; end = text.find('\n', start)) {
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+void running_process::signal(int signal) {
+  if (pid_ == 0)
+    fail("process " + std::to_string(started_pid_) + " has exited already; " + describe());
+  if (signal == SIGKILL) {
+    kill_group(pid_, SIGKILL);
+    int status = 0;
+    if (::waitpid(pid_, &status, 0) == pid_)
+      exit_code_ = exit_code_of(status);
+    pid_ = 0;
+    return;
+  }
+  kill_group(pid_, signal);
+}
+
+bool running_process::exited() {
+  if (pid_ == 0)
+    return true;
+  int status = 0;
+  auto r = ::waitpid(pid_, &status, WNOHANG);
+  if (r == 0)
+    return false;
+  exit_code_ = r == pid_ ? exit_code_of(status) : -1;
+  pid_ = 0;
+  return true;
+}
+
+int running_process::wait_exit(milliseconds timeout) {
+  const auto deadline = clock_type::now() + timeout;
+  while (!exited()) {
+    if (clock_type::now() > deadline)
+      fail("process " + std::to_string(started_pid_) + " still runs after "
+           + std::to_string(timeout.count()) + " ms; " + describe());
+    std::this_thread::sleep_for(5ms); // polled: waitpid has no timeout
+  }
+  return exit_code_;
+}
+
+std::string running_process::describe() const {
+  std::ostringstream text;
+  text << (pid_ != 0 ? "running" : "exit " + std::to_string(exit_code_))
+       << "; stdout: " << tail(out()) << "; stderr: " << tail(err());
+  return text.str();
+}
+
 std::string run_result::describe() const {
   std::ostringstream text;
   text << "exit " << exit_code << (timed_out ? " (timed out)" : "") << "; stdout: " << tail(out)
