@@ -146,7 +146,10 @@ event_feed::poll_one(std::map<uint64_t, subscription>::iterator i, int64_t now_m
     return subs_.erase(i);
   }
   if (sub.at == phase::waiting && applied_ && *applied_ >= sub.min_index) {
-    if (sub.resume && sub.position >= start_)
+    // A subscriber that resumes far behind (it was frozen, then moved here) is as slow as one
+    // that fell behind here: it gets the snapshot, not the whole history.
+    if (sub.resume && sub.position >= start_
+        && events_after(sub.position) <= limits_.max_lag_events)
       sub.at = phase::streaming;
     else
       fall_back_to_snapshot(sub, sub.resume ? sub.position + 1 : 0);

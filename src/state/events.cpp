@@ -200,7 +200,7 @@ std::vector<pb::Event> snapshot_events(const cluster_state& state, const event_f
     }
   }
   for (const auto& id : spec.job_ids()) {
-    if (all || !given.insert(id).second)
+    if (!given.insert(id).second) // given above (live), or named twice
       continue;
     if (auto job = state.find_job(id)) {
       out.push_back(job_event(pb::EVENT_JOB_STATE, *job, at));

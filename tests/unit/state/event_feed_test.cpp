@@ -176,10 +176,10 @@ TEST_CASE("the history is bounded; an index older than it is answered with a sna
   append_entries(feed, 1, 25);
   CHECK(feed.history_size() == 10);
   CHECK(feed.history_start() == 15);
-  auto recent = feed.subscribe(subscribe_from(15), 0).subscription;
+  auto recent = feed.subscribe(subscribe_from(20), 0).subscription; // 5 behind: the lag allows
   auto old = feed.subscribe(subscribe_from(3), 0).subscription;
   auto out = feed.poll(1);
-  CHECK(indexes(batch_for(out, recent)) == std::vector<uint64_t>{16, 17, 18});
+  CHECK(indexes(batch_for(out, recent)) == std::vector<uint64_t>{21, 22, 23});
   CHECK(out.snapshots_wanted == std::vector<uint64_t>{old});
   feed.snapshot_ready(old, 25, {});
   out = feed.poll(2);
@@ -288,4 +288,17 @@ TEST_CASE("a dense stream goes out in fewer batches, a sparse one at once") {
   CHECK(indexes(batch_for(out, id)) == std::vector<uint64_t>{2, 3});
   feed.acknowledge(id, 3, 15);
   CHECK_FALSE(feed.poll(16).deferred); // nothing new: nothing waits
+}
+
+TEST_CASE("a subscriber that resumes too far behind gets a snapshot, not the whole history") {
+  event_feed feed{small()};
+  append_entries(feed, 1, 9); // within the history of 10, but 6 more than the lag of 5 after 3
+  auto far = feed.subscribe(subscribe_from(3), 0).subscription;
+  auto near = feed.subscribe(subscribe_from(6), 0).subscription;
+  auto out = feed.poll(1);
+  CHECK(out.snapshots_wanted == std::vector<uint64_t>{far});
+  CHECK(indexes(batch_for(out, near)) == std::vector<uint64_t>{7, 8, 9});
+  feed.snapshot_ready(far, 9, {});
+  out = feed.poll(2);
+  CHECK(batch_for(out, far).missed_from() == 4);
 }

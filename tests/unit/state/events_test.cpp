@@ -185,6 +185,13 @@ TEST_CASE("a snapshot gives what the filter selects as it is now, and names unkn
   for (const auto& e : snapshot)
     CHECK(e.index() == r.state.applied_index());
 
+  pb::EventFilter all_and_one;
+  all_and_one.set_jobs(true);
+  all_and_one.add_job_ids("1"); // ended: given because it is named, though --jobs gives live ones
+  auto jobs = state::snapshot_events(r.state, state::event_filter{all_and_one});
+  REQUIRE(jobs.size() == 3);
+  CHECK(jobs[2].job_id() == "1");
+
   auto everything = state::snapshot_events(r.state, state::event_filter{pb::EventFilter{}});
   kinds expected{pb::EVENT_JOB_STATE, pb::EVENT_JOB_STATE, pb::EVENT_NODE_STATE};
   CHECK(kinds_of(everything) == expected); // the live jobs, then the nodes
