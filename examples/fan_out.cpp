@@ -28,22 +28,11 @@ int main(int argc, char** argv) {
         auto submitted = std::make_shared<bool>(false);
         pb::EventFilter filter;
         filter.set_name_prefix(prefix);
-        self->request(cluster, std::chrono::seconds{10}, events_atom::value, filter,
-                      caf::actor_cast<caf::actor>(self))
-            .then([](uint64_t) {},
-                  [=](caf::error& err) {
-                    std::cerr << "fan_out: cannot subscribe: " << error_message(err) << "\n";
-                    example::exit_code = 1;
-                    self->quit();
-                  });
+        example::subscribe(self, cluster, filter);
         return caf::behavior{
             [=](events_atom, const pb::EventBatch& batch) {
-              if (!batch.ended().empty()) {
-                std::cerr << "fan_out: the event stream ended: " << batch.ended() << "\n";
-                example::exit_code = 1;
-                self->quit();
+              if (example::stream_ended(self, batch))
                 return;
-              }
               if (batch.snapshot_done() && !*submitted) { // fan out
                 *submitted = true;
                 for (int i = 0; i < jobs; ++i)
@@ -52,10 +41,7 @@ int main(int argc, char** argv) {
                                                    i % 10 == 9 ? "exit 1" : "exit 0"))
                       .then([](const pb::Job&) {},
                             [=](caf::error& err) {
-                              std::cerr << "fan_out: a submission failed: " << error_message(err)
-                                        << "\n";
-                              example::exit_code = 1;
-                              self->quit();
+                              example::give_up(self, "a submission failed: " + error_message(err));
                             });
               }
               for (const auto& event : batch.events()) // fan in

@@ -43,12 +43,9 @@ void submit(caf::event_based_actor* self, const caf::actor& cluster,
   std::cout << fmt::format("submitting with {} MiB\n", st->memory >> 20) << std::flush;
   self->request(cluster, std::chrono::seconds{30}, submit_atom::value,
                 example::shell_job(st->name, st->command, st->memory))
-      .then([=](const pb::Job& job) { st->job = job.id(); },
-            [=](caf::error& err) {
-              std::cerr << "oom_retry: not submitted: " << error_message(err) << "\n";
-              example::exit_code = 1;
-              self->quit();
-            });
+      .then(
+          [=](const pb::Job& job) { st->job = job.id(); },
+          [=](caf::error& err) { example::give_up(self, "not submitted: " + error_message(err)); });
 }
 
 } // namespace
@@ -64,22 +61,11 @@ int main(int argc, char** argv) {
         st->ceiling = bytes_of(args[2]);
         pb::EventFilter filter;
         filter.set_name_prefix(st->name);
-        self->request(cluster, std::chrono::seconds{10}, events_atom::value, filter,
-                      caf::actor_cast<caf::actor>(self))
-            .then([](uint64_t) {},
-                  [=](caf::error& err) {
-                    std::cerr << "oom_retry: cannot subscribe: " << error_message(err) << "\n";
-                    example::exit_code = 1;
-                    self->quit();
-                  });
+        example::subscribe(self, cluster, filter);
         return caf::behavior{
             [=](events_atom, const pb::EventBatch& batch) {
-              if (!batch.ended().empty()) {
-                std::cerr << "oom_retry: the event stream ended: " << batch.ended() << "\n";
-                example::exit_code = 1;
-                self->quit();
+              if (example::stream_ended(self, batch))
                 return;
-              }
               if (batch.snapshot_done() && !st->submitted) {
                 st->submitted = true;
                 submit(self, cluster, st);

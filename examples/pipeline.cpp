@@ -32,10 +32,8 @@ void submit(caf::event_based_actor* self, const caf::actor& cluster,
                 example::shell_job(name, command))
       .then([](const pb::Job&) {},
             [=](caf::error& err) {
-              std::cerr << "pipeline: " << step << " " << item
-                        << " was not submitted: " << error_message(err) << "\n";
-              example::exit_code = 1;
-              self->quit();
+              example::give_up(
+                  self, fmt::format("{} {} was not submitted: {}", step, item, error_message(err)));
             });
 }
 
@@ -76,22 +74,11 @@ int main(int argc, char** argv) {
         st->prefix = fmt::format("pipe-{:08x}-", std::random_device{}());
         pb::EventFilter filter;
         filter.set_name_prefix(st->prefix);
-        self->request(cluster, std::chrono::seconds{10}, events_atom::value, filter,
-                      caf::actor_cast<caf::actor>(self))
-            .then([](uint64_t) {},
-                  [=](caf::error& err) {
-                    std::cerr << "pipeline: cannot subscribe: " << error_message(err) << "\n";
-                    example::exit_code = 1;
-                    self->quit();
-                  });
+        example::subscribe(self, cluster, filter);
         return caf::behavior{
             [=](events_atom, const pb::EventBatch& batch) {
-              if (!batch.ended().empty()) {
-                std::cerr << "pipeline: the event stream ended: " << batch.ended() << "\n";
-                example::exit_code = 1;
-                self->quit();
+              if (example::stream_ended(self, batch))
                 return;
-              }
               if (batch.snapshot_done() && !st->submitted) {
                 st->submitted = true;
                 for (int i = 0; i < st->items; ++i)

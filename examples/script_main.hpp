@@ -17,6 +17,33 @@
 namespace example {
 
 inline std::atomic<int> exit_code{0};
+inline std::string program; // for messages: the script's name
+
+/// Ends the script with exit code 1, after one line on stderr saying why.
+inline void give_up(caf::event_based_actor* self, const std::string& why) {
+  std::cerr << program << ": " << why << "\n";
+  exit_code = 1;
+  self->quit();
+}
+
+/// Subscribes `self` to the events `filter` selects; a refusal ends the script.
+inline void subscribe(caf::event_based_actor* self, const caf::actor& cluster,
+                      const claud::pb::EventFilter& filter) {
+  self->request(cluster, std::chrono::seconds{10}, claud::events_atom::value, filter,
+                caf::actor_cast<caf::actor>(self))
+      .then([](uint64_t) {},
+            [=](caf::error& err) {
+              give_up(self, "cannot subscribe: " + claud::error_message(err));
+            });
+}
+
+/// Whether `batch` is the stream's last (it could not be resumed): the script then gives up.
+inline bool stream_ended(caf::event_based_actor* self, const claud::pb::EventBatch& batch) {
+  if (batch.ended().empty())
+    return false;
+  give_up(self, "the event stream ended: " + batch.ended());
+  return true;
+}
 
 /// A job that runs `command` with sh, named `name`, asking for little.
 inline claud::pb::JobSpec shell_job(const std::string& name, const std::string& command,
@@ -48,6 +75,8 @@ int run(int argc, char** argv, int min_args, const char* usage, Script script) {
       break;
     start = comma + 1;
   }
+  program = argv[0];
+  program = program.substr(program.rfind('/') + 1);
   std::vector<std::string> args(argv + 2, argv + argc);
   caf::actor_system_config cfg;
   claud::configure_networked_system(cfg);

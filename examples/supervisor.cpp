@@ -33,10 +33,8 @@ void start_copy(caf::event_based_actor* self, const caf::actor& cluster,
   self->request(cluster, std::chrono::seconds{30}, submit_atom::value, spec)
       .then([=](const pb::Job& job) { st->copy_job[copy] = job.id(); },
             [=](caf::error& err) {
-              std::cerr << "supervisor: copy " << copy << " was not started: " << error_message(err)
-                        << "\n";
-              example::exit_code = 1;
-              self->quit();
+              example::give_up(
+                  self, fmt::format("copy {} was not started: {}", copy, error_message(err)));
             });
 }
 
@@ -52,23 +50,12 @@ int main(int argc, char** argv) {
         st->command = args[2];
         pb::EventFilter filter;
         filter.set_name_prefix(st->prefix);
-        self->request(cluster, std::chrono::seconds{10}, events_atom::value, filter,
-                      caf::actor_cast<caf::actor>(self))
-            .then([](uint64_t) {},
-                  [=](caf::error& err) {
-                    std::cerr << "supervisor: cannot subscribe: " << error_message(err) << "\n";
-                    example::exit_code = 1;
-                    self->quit();
-                  });
+        example::subscribe(self, cluster, filter);
         self->delayed_send(self, std::chrono::seconds{std::stoi(args[1])}, stop_atom::value);
         return caf::behavior{
             [=](events_atom, const pb::EventBatch& batch) {
-              if (!batch.ended().empty()) {
-                std::cerr << "supervisor: the event stream ended: " << batch.ended() << "\n";
-                example::exit_code = 1;
-                self->quit();
+              if (example::stream_ended(self, batch))
                 return;
-              }
               if (batch.snapshot_done() && !st->started) {
                 st->started = true;
                 for (int copy = 0; copy < copies; ++copy)

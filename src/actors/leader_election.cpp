@@ -16,7 +16,6 @@
 #include "log/log.hpp"
 #include "net/address.hpp"
 #include "replica/replica.hpp"
-#include "state/events.hpp"
 #include "storage/storage_error.hpp"
 
 namespace claud {
@@ -464,13 +463,9 @@ caf::behavior leader_election(self_pointer self, std::shared_ptr<leader_election
       [=](local_atom, leader_atom) { return leader_info(self->state); },
       [=](view_atom) { return self->state.replica->state().pending_view(); },
       [=](local_atom, events_atom, const pb::EventFilter& filter) {
-        const auto& machine = self->state.replica->state();
-        pb::EventBatch snapshot; // at the index the hub was last told of
-        snapshot.set_index(self->state.replica->raft().log().applied());
-        snapshot.set_snapshot(true);
-        for (auto& event : state::snapshot_events(machine, state::event_filter{filter}))
-          *snapshot.add_events() = std::move(event);
-        return snapshot;
+        // At the index the hub was last told of: the raft log's applied index.
+        return event_snapshot(self->state.replica->state(),
+                              self->state.replica->raft().log().applied(), filter);
       },
       [=](subscribe_atom, caf::actor& subscriber) {
         auto& st = self->state;

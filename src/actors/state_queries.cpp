@@ -9,6 +9,7 @@
 #include "actors/wall_clock.hpp"
 #include "claud/protocol.hpp"
 #include "sched/placement_index.hpp"
+#include "state/events.hpp"
 
 namespace claud {
 
@@ -118,6 +119,16 @@ pb::NodeList node_list(const state::cluster_state& state) {
   std::sort(list.mutable_nodes()->begin(), list.mutable_nodes()->end(),
             [](const pb::Node& a, const pb::Node& b) { return a.id() < b.id(); });
   return list;
+}
+
+pb::EventBatch event_snapshot(const state::cluster_state& state, uint64_t index,
+                              const pb::EventFilter& filter) {
+  pb::EventBatch snapshot;
+  snapshot.set_index(index);
+  snapshot.set_snapshot(true);
+  for (auto& event : state::snapshot_events(state, state::event_filter{filter}))
+    *snapshot.add_events() = std::move(event);
+  return snapshot;
 }
 
 } // namespace claud

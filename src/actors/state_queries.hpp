@@ -8,6 +8,7 @@
 #include <caf/expected.hpp>
 #include <caf/response_promise.hpp>
 
+#include "events.pb.h"
 #include "state/cluster_state.hpp"
 #include "wire.pb.h"
 
@@ -27,6 +28,10 @@ pb::JobList job_list(const state::cluster_state& state);
 /// The records of the jobs `ids` names, in that order; not_found for the first id of no job.
 caf::expected<pb::JobList> job_records(const state::cluster_state& state, const pb::JobIds& ids);
 pb::NodeList node_list(const state::cluster_state& state);
+
+/// What `filter` selects in `state` as a snapshot batch of the event stream, at `index`.
+pb::EventBatch event_snapshot(const state::cluster_state& state, uint64_t index,
+                              const pb::EventFilter& filter);
 
 /// The job the submission under idempotency key `key` made; not_found if the state knows none.
 caf::expected<pb::Job> submission_job(const state::cluster_state& state, const std::string& key);
