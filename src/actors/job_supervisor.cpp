@@ -145,6 +145,7 @@ pid_t spawn(self_pointer self, const pb::Job& job, const slave::attempt_key& att
   request.identity = identity_of(st.config, job);
   request.argv.assign(job.spec().argv().begin(), job.spec().argv().end());
   request.working_dir = job.spec().workdir();
+  request.stdin_path = job.spec().stdin_file();
   for (const auto& var : job.spec().env())
     request.environment.push_back(var.name() + "=" + var.value());
   // The pump watches both pipes before the spawn: if the spawn fails, closing the write ends

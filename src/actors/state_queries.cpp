@@ -9,30 +9,50 @@
 #include "actors/wall_clock.hpp"
 #include "claud/protocol.hpp"
 #include "sched/placement_index.hpp"
+#include "state/dependencies.hpp"
 #include "state/events.hpp"
+#include "state/job_states.hpp"
 
 namespace claud {
 
 namespace {
 
-/// Job ids are decimal counters: by length, then text, is numeric order.
 bool job_id_less(const pb::Job& a, const pb::Job& b) {
-  if (a.id().size() != b.id().size())
-    return a.id().size() < b.id().size();
-  return a.id() < b.id();
+  return state::job_id_less(a.id(), b.id());
 }
 
-/// Why a pending job waits, worked out now against the nodes in `index` (the scheduler does not
-/// log it: its numbers change with every job that starts or ends). A job still in a restart's
-/// backoff, or one that fits now and waits for the scheduler's next pass, keeps its committed
-/// reason (that of its last restart, if any).
-void explain_waiting(pb::Job& job, sched::placement_index& index, int64_t now) {
-  if (job.state() != pb::JOB_PENDING || job.not_before_ms() > now)
-    return;
-  auto where = index.place(job.spec());
-  if (where.node_id.empty())
-    job.set_reason(std::move(where.reason));
-}
+/// Why pending jobs wait, worked out now (the scheduler does not log it: its numbers change with
+/// every job that starts or ends): the jobs one waits for, else the nodes as `index` sees them.
+/// A job still in a restart's backoff, or one that fits now and waits for the scheduler's next
+/// pass, keeps its committed reason (that of its last restart, if any).
+class waiting_explainer {
+public:
+  explicit waiting_explainer(const state::cluster_state& state) : state_(state) {}
+
+  void explain(pb::Job& job) {
+    if (job.state() != pb::JOB_PENDING)
+      return;
+    if (job.waits_for_size() > 0) {
+      job.set_reason(state::waiting_reason(job, [&](const std::string& id) {
+        const auto* waited_for = state_.find_live_job(id);
+        return waited_for != nullptr ? waited_for->state() : pb::JOB_STATE_UNSPECIFIED;
+      }));
+      return;
+    }
+    if (job.not_before_ms() > now_)
+      return;
+    if (!index_) // made only if some job waits for a node
+      index_.emplace(state_.nodes());
+    auto where = index_->place(job.spec());
+    if (where.node_id.empty())
+      job.set_reason(std::move(where.reason));
+  }
+
+private:
+  const state::cluster_state& state_;
+  const int64_t now_ = now_ms();
+  std::optional<sched::placement_index> index_;
+};
 
 caf::error no_such_job(const std::string& id) {
   return make_error(errc::not_found,
@@ -46,10 +66,7 @@ void deliver_query(caf::response_promise& promise, const state_query& query,
   switch (query.kind) {
   case state_query::status:
     if (auto job = state.find_job(query.job_id)) {
-      if (job->state() == pb::JOB_PENDING) {
-        sched::placement_index index{state.nodes()};
-        explain_waiting(*job, index, now_ms());
-      }
+      waiting_explainer{state}.explain(*job);
       promise.deliver(std::move(*job));
     } else {
       promise.deliver(no_such_job(query.job_id));
@@ -69,17 +86,12 @@ void deliver_query(caf::response_promise& promise, const state_query& query,
 
 pb::JobList job_list(const state::cluster_state& state) {
   pb::JobList list;
-  std::optional<sched::placement_index> index; // made only if some job waits
-  const auto now = now_ms();
+  waiting_explainer waiting{state};
   list.mutable_jobs()->Reserve(static_cast<int>(state.job_count()));
   state.for_each_job([&](const pb::Job& job) {
     auto* copy = list.add_jobs();
     *copy = job;
-    if (job.state() != pb::JOB_PENDING)
-      return;
-    if (!index)
-      index.emplace(state.nodes());
-    explain_waiting(*copy, *index, now);
+    waiting.explain(*copy);
   });
   std::sort(list.mutable_jobs()->begin(), list.mutable_jobs()->end(), job_id_less);
   return list;
@@ -87,19 +99,14 @@ pb::JobList job_list(const state::cluster_state& state) {
 
 caf::expected<pb::JobList> job_records(const state::cluster_state& state, const pb::JobIds& ids) {
   pb::JobList list;
-  std::optional<sched::placement_index> index; // made only if some job waits
-  const auto now = now_ms();
+  waiting_explainer waiting{state};
   for (const auto& id : ids.ids()) {
     auto job = state.find_job(id);
     if (!job)
       return no_such_job(id);
     auto* copy = list.add_jobs();
     *copy = std::move(*job);
-    if (copy->state() != pb::JOB_PENDING)
-      continue;
-    if (!index)
-      index.emplace(state.nodes());
-    explain_waiting(*copy, *index, now);
+    waiting.explain(*copy);
   }
   return list;
 }

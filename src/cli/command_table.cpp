@@ -83,6 +83,13 @@ void define_submit(CLI::App* c, command_values& v) {
   c->add_option("--timeout", v.submit.timeout,
                 "How long each attempt may run (500ms, 30s, 5m, 2h, 1d); past it the job is "
                 "stopped and fails, saying so (default: no limit)");
+  c->add_option("--stdin", v.submit.stdin_file,
+                "The absolute path of a file on the slave the job reads as its standard input "
+                "(default: /dev/null)");
+  c->add_option("--after", v.submit.after,
+                "JOB[:ok|:any|:fail]: stay pending until job JOB has succeeded (ok, the default), "
+                "ended (any) or not succeeded (fail); if it ends otherwise, fail (repeatable)")
+      ->allow_extra_args(false);
   c->add_option("command", v.submit.command, "The command and its arguments, after --");
 }
 

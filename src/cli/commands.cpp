@@ -12,6 +12,7 @@
 #include "cli/event_views.hpp"
 #include "cli/job_file.hpp"
 #include "cli/views.hpp"
+#include "state/dependencies.hpp"
 #include "state/job_states.hpp"
 #include "state/spec_validation.hpp"
 #include "state/units.hpp"
@@ -138,6 +139,10 @@ int submit_command(const common_options& common, const submit_options& options) 
     if (auto problem = state::parse_env(text, *spec.add_env()); !problem.empty())
       throw std::invalid_argument(problem);
   spec.set_workdir(options.workdir);
+  spec.set_stdin_file(options.stdin_file);
+  for (const auto& text : options.after)
+    if (auto problem = state::parse_dependency(text, *spec.add_after()); !problem.empty())
+      throw std::invalid_argument(problem);
   if (!options.timeout.empty())
     spec.set_timeout_ms(state::parse_duration_ms(options.timeout, "--timeout"));
   return submit_spec(common, spec, options.wait);

@@ -35,6 +35,8 @@ struct submit_options {
   std::string env_file;                 // "": none
   std::string workdir;                  // "": the slave's working directory
   std::string timeout;                  // "": no limit; else a duration ("30s")
+  std::string stdin_file;               // "": /dev/null
+  std::vector<std::string> after;       // JOB[:ok|:any|:fail]
   std::vector<std::string> command;
 };
 

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "state/dependencies.hpp"
 #include "state/spec_validation.hpp"
 #include "state/units.hpp"
 #include "views.pb.h"
@@ -93,7 +94,7 @@ bool one_of(const std::string& text, const char* field, const char* first, const
 void check(std::string problem, const std::string& origin, const char* field) {
   if (problem.empty())
     return;
-  for (const char* flag : {"--env: ", "--user: ", "user: "})
+  for (const char* flag : {"--env: ", "--user: ", "user: ", "--after: "})
     if (problem.rfind(flag, 0) == 0)
       problem = problem.substr(std::string{flag}.size());
   throw std::invalid_argument(fmt::format("{}: {}: {}", origin, field, problem));
@@ -152,6 +153,9 @@ pb::JobSpec parse_job_file(const std::string& text, const std::string& origin) {
     check(state::parse_env(name + "=" + value, *spec.add_env()), origin, "env");
   }
   spec.set_workdir(job.workdir());
+  spec.set_stdin_file(job.stdin());
+  for (const auto& text : job.after()) // waits_for, the state's own, is not read
+    check(state::parse_dependency(text, *spec.add_after()), origin, "after");
   spec.set_timeout_ms(
       whole(job.timeout_ms(), "timeout_ms", origin, "a whole number of milliseconds"));
   check(state::validate_spec(spec), origin, "job");
@@ -188,8 +192,13 @@ const char* example_job_file() {
   "env": {"GREETING": "a job file"},
   // Where it starts on the slave (absolute; "" for the slave's own directory).
   "workdir": "",
+  // The file on the slave its standard input reads (absolute; "" for /dev/null).
+  "stdin": "",
   // How long each attempt may run, in ms (0: no limit).
   "timeout_ms": 60000,
+  // Jobs it runs after: JOB:ok (it succeeded), JOB:any (it ended) or JOB:fail (it did not
+  // succeed). It waits pending until they have, and fails if one ends otherwise.
+  "after": [],
   // never, on-failure or always; placements in all (0: no limit); the first restart's delay.
   "restart": "on-failure",
   "max_attempts": 3,

@@ -8,6 +8,7 @@
 
 #include "cli/view_parts.hpp"
 #include "log/printable.hpp"
+#include "state/dependencies.hpp"
 #include "state/job_states.hpp"
 #include "state/spec_validation.hpp"
 #include "state/units.hpp"
@@ -81,6 +82,11 @@ pb::view::Job to_view(const pb::Job& job) {
   v.set_timeout_ms(static_cast<double>(job.spec().timeout_ms()));
   v.set_on_node_lost(job.spec().fail_on_node_lost() ? "fail" : "reschedule");
   v.set_backoff_ms(static_cast<double>(job.spec().backoff_base_ms()));
+  for (const auto& dependency : job.spec().after())
+    v.add_after(state::dependency_text(dependency));
+  for (const auto& id : job.waits_for())
+    v.add_waits_for(id);
+  v.set_stdin(log::printable(job.spec().stdin_file()));
   for (const auto& event : job.history()) {
     auto* e = v.add_history();
     e->set_time(format_time_ms(event.time_ms()));
@@ -213,6 +219,14 @@ void print_job_details(std::ostream& out, const pb::Job& job) {
     out << fmt::format("timeout:     {}\n", state::format_duration_ms(job.spec().timeout_ms()));
   if (!job.spec().workdir().empty())
     out << fmt::format("workdir:     {}\n", log::printable(job.spec().workdir()));
+  if (!job.spec().stdin_file().empty())
+    out << fmt::format("stdin:       {}\n", log::printable(job.spec().stdin_file()));
+  if (job.spec().after_size() > 0) {
+    std::vector<std::string> after;
+    for (const auto& dependency : job.spec().after())
+      after.push_back(state::dependency_text(dependency));
+    out << fmt::format("after:       {}\n", fmt::join(after, " "));
+  }
   for (const auto& var : job.spec().env())
     out << fmt::format("env:         {}={}\n", log::printable(var.name()),
                        log::printable(var.value()));

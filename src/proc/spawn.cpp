@@ -162,6 +162,7 @@ enum class child_step {
   descriptor_limit,
   working_dir,
   identity,
+  input,
   exec
 };
 
@@ -179,6 +180,7 @@ struct child_plan {
   int stdout_fd = -1;
   int stderr_fd = -1;
   int dir_fd = -1;
+  const char* stdin_path = nullptr; // opened in the child over /dev/null when not null
   const std::vector<int>* cgroup_fds = nullptr;
   const rlimit* descriptor_limit = nullptr; // set in the child when not null
   const job_identity* identity = nullptr;   // taken in the child when not null
@@ -193,6 +195,26 @@ int fail(child_plan& plan, child_step step) {
   plan.failed_step = step;
   plan.error_number = errno;
   ::_exit(127);
+}
+
+/// Opens `path` as the child's standard input, with only system calls (see child_plan). A FIFO
+/// is opened without waiting for a writer (the parent's thread waits for this child), then read
+/// as usual; a directory is refused.
+bool open_input(const char* path) {
+  const int fd = ::open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    return false;
+  struct stat info {};
+  if (::fstat(fd, &info) != 0)
+    return false;
+  if (S_ISDIR(info.st_mode)) {
+    errno = EISDIR;
+    return false;
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+    return false;
+  return ::dup2(fd, STDIN_FILENO) >= 0 && ::close(fd) == 0;
 }
 
 int run_child(void* argument) {
@@ -216,6 +238,8 @@ int run_child(void* argument) {
                                        && (::setgroups(who->groups.size(), who->groups.data()) != 0
                                            || ::setgid(who->gid) != 0 || ::setuid(who->uid) != 0))
     return fail(plan, child_step::identity);
+  if (plan.stdin_path != nullptr && !open_input(plan.stdin_path))
+    return fail(plan, child_step::input);
   // Descriptors opened without O_CLOEXEC elsewhere in the slave (by libraries) must not leak into
   // jobs: they would keep sockets and files open for as long as the job runs.
   ::close_range(STDERR_FILENO + 1, ~0U, 0);
@@ -278,6 +302,9 @@ std::string child_failure_message(const spawn_request& request, const child_plan
   case child_step::working_dir:
     return fmt::format("cannot start job: cannot enter working directory {} ({})",
                        request.working_dir, reason);
+  case child_step::input:
+    return fmt::format("cannot start job: cannot read {} as its standard input ({})",
+                       request.stdin_path, reason);
   case child_step::descriptor_limit:
     return fmt::format("cannot start job: cannot set its limit on open files ({})", reason);
   case child_step::identity:
@@ -349,6 +376,7 @@ pid_t spawn_process(const spawn_request& request) {
   plan.stdout_fd = stdout_fd;
   plan.stderr_fd = stderr_fd;
   plan.dir_fd = dir_fd.valid() ? dir_fd.get() : -1;
+  plan.stdin_path = request.stdin_path.empty() ? nullptr : request.stdin_path.c_str();
   plan.cgroup_fds = &request.join_cgroups;
   plan.descriptor_limit = jobs_get_original_limit ? &job_descriptor_limit : nullptr;
 

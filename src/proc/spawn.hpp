@@ -23,6 +23,9 @@ struct spawn_request {
   int stdout_fd = -1;
   int stderr_fd = -1;
   std::string working_dir; // empty = inherit
+  // The file the job reads as its standard input; empty: /dev/null. Opened in the child once it
+  // runs as `identity`, so a job reads only what its own user may.
+  std::string stdin_path;
   // Descriptors of cgroup.procs files (see job_cgroups) the child moves itself into before exec.
   std::vector<int> join_cgroups;
   // The user the job runs as (set by a slave started as root); null: the slave's own. The child
@@ -44,7 +47,8 @@ struct spawn_error : std::runtime_error {
 // The child:
 // - leads a new process group (its pgid == its pid), so signal_process_group reaches everything it
 //   starts;
-// - reads stdin from /dev/null, writes stdout/stderr to the requested files or descriptors;
+// - reads stdin from `stdin_path` (or /dev/null), writes stdout/stderr to the requested files or
+//   descriptors;
 // - has its signal mask emptied and every signal disposition reset to the default, so nothing the
 //   slave blocks or ignores leaks into jobs;
 // - joins the cgroups of `join_cgroups` before exec, so all it does counts against their limits;

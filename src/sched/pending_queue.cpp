@@ -69,7 +69,7 @@ bool pending_queue::track(const pb::Job& job) {
     restarting_ -= known->second.not_before_ms != 0 ? 1 : 0;
     pending_.erase(known);
   }
-  if (job.state() != pb::JOB_PENDING)
+  if (job.state() != pb::JOB_PENDING || job.waits_for_size() > 0) // waiting for jobs: not yet
     return false;
   auto shape = shape_of(job.spec());
   auto& count = shapes_[shape];
@@ -164,7 +164,8 @@ pending_queue::plan_submissions(std::vector<pb::JobSpec> specs) {
       keys_in_flight_.erase(key); // nothing is proposed under it
       continue;
     }
-    auto where = index.place(spec);
+    // One that waits for jobs is placed once they have ended as it asks (apply decides).
+    auto where = spec.after_size() == 0 ? index.place(spec) : sched::placement{};
     if (!where.node_id.empty()) {
       plan.reservation = nodes_.reserve(where.node_id, spec);
       plan.entry.mutable_job_submitted()->set_node_id(where.node_id);

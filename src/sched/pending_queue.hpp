@@ -39,7 +39,8 @@ public:
   // The committed state.
   /// Replaces the nodes and pending jobs with `view` (reservations stay).
   void reload(const pb::ClusterState& view);
-  /// A job's committed record; returns whether it is pending (a pass may place it).
+  /// A job's committed record; returns whether it is pending and waits for no job (a pass may
+  /// place it).
   bool track(const pb::Job& job);
   /// A node's committed record; returns whether pending jobs deserve another look.
   bool update_node(const pb::Node& node);

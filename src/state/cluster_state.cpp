@@ -85,8 +85,17 @@ cluster_state::cluster_state(pb::ClusterState snapshot) : live_(std::move(snapsh
   });
   for (auto& job : ended)
     freeze(std::move(job));
-  for (const auto& [id, job] : live_jobs_)
+  std::vector<const pb::Job*> waiting; // linked oldest first, as submissions linked them
+  for (const auto& [id, job] : live_jobs_) {
     keep_bytes_of(id);
+    if (job.waits_for_size() > 0)
+      waiting.push_back(&job);
+  }
+  std::sort(waiting.begin(), waiting.end(),
+            [](const pb::Job* a, const pb::Job* b) { return job_id_less(a->id(), b->id()); });
+  for (const auto* job : waiting)
+    for (const auto& id : job->waits_for())
+      dependents_[id].push_back(job->id());
 }
 
 pb::ClusterState cluster_state::parse_record(std::string_view bytes) {
@@ -208,6 +217,8 @@ void cluster_state::retire_key(const std::string& key, const std::string& job_id
 
 apply_result cluster_state::apply(const pb::LogEntry& entry) {
   auto result = apply_op(entry);
+  if (!dependents_.empty())
+    settle_dependents(result, entry.time_ms());
   for (const auto& id : result.changed_jobs) {
     freeze_if_ended(id);
     keep_bytes_of(id);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -98,6 +99,19 @@ private:
   apply_result lose_node(const pb::NodeLost& op, int64_t time_ms);
   apply_result drain_node(const pb::NodeDrain& op, int64_t time_ms);
   apply_result expire_jobs(const pb::JobsExpired& op, int64_t time_ms);
+  /// The first dependency of `spec` the state does not hold, as a refusal; empty if none.
+  std::string unknown_dependency(const pb::JobSpec& spec) const;
+  /// Makes the new pending `job` wait for its dependencies that have not ended; one that ended
+  /// otherwise than asked ends it failed at once.
+  void wait_for_dependencies(pb::Job& job, int64_t time_ms);
+  /// Tells the jobs waiting for each job in result.changed_jobs that has ended: one fewer to wait
+  /// for, or (it ended otherwise than asked) they end failed, which their own waiting jobs are
+  /// told in turn. Each job told is added to result.changed_jobs.
+  void settle_dependents(apply_result& result, int64_t time_ms);
+  /// A job that ended while it still waited for jobs waits no more.
+  void stop_waiting(pb::Job& job);
+  /// Ends the pending `job` failed with `reason`, without an attempt.
+  void fail_unstarted(pb::Job& job, const std::string& reason, int64_t time_ms);
   /// Ends every attempt placed or running on `node_id` as lost, with `reason`.
   void lose_jobs_on(const std::string& node_id, const std::string& reason, int64_t time_ms,
                     apply_result& result);
@@ -132,6 +146,10 @@ private:
   frozen_records ended_; // ended jobs by id (and by the key that made them), stamped with when
                          // they ended
   frozen_records retired_keys_; // keys whose job has left the state, stamped with when it did
+  // By job: the pending jobs waiting for it (their waits_for names it), oldest first. Derived
+  // from the live jobs (a snapshot does not hold it), and ordered, so every master tells them in
+  // the same order.
+  std::map<std::string, std::vector<std::string>> dependents_;
 };
 
 } // namespace claud::state

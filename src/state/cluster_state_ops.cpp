@@ -79,6 +79,8 @@ apply_result cluster_state::submit(const pb::JobSubmitted& op, int64_t time_ms) 
     result.job_id = known->job_id();
     return result;
   }
+  if (auto unknown = unknown_dependency(op.spec()); !unknown.empty())
+    return rejected(std::move(unknown));
   auto id = std::to_string(live_.next_job_number() + 1);
   if (!key.empty())
     (*live_.mutable_submission_keys())[key].set_job_id(id);
@@ -89,7 +91,8 @@ apply_result cluster_state::submit(const pb::JobSubmitted& op, int64_t time_ms) 
   job.set_state(pb::JOB_PENDING);
   job.set_submitted_at_ms(time_ms);
   record_event(job, time_ms);
-  if (op.node_id().empty())
+  wait_for_dependencies(job, time_ms);
+  if (op.node_id().empty() || job.state() != pb::JOB_PENDING || job.waits_for_size() > 0)
     return touched(id);
   pb::JobPlaced placed;
   placed.set_job_id(id);

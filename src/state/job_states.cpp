@@ -4,6 +4,10 @@
 
 namespace claud::state {
 
+bool job_id_less(const std::string& a, const std::string& b) {
+  return a.size() != b.size() ? a.size() < b.size() : a < b;
+}
+
 bool is_terminal(pb::JobState state) {
   switch (state) {
   case pb::JOB_SUCCEEDED:

@@ -6,6 +6,9 @@
 
 namespace claud::state {
 
+/// Numeric order of job ids, which are decimal counters: by length, then text.
+bool job_id_less(const std::string& a, const std::string& b);
+
 /// A job in a terminal state never changes again.
 bool is_terminal(pb::JobState state);
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "state/dependencies.hpp"
 #include "state/units.hpp"
 
 namespace claud::state {
@@ -107,7 +108,19 @@ std::string env_name_problem(const std::string& name) {
                      shown(name, 64));
 }
 
-/// Empty when the job's environment variables and working directory are valid and in bounds.
+/// Empty when `path` (given with `flag`) is empty or an absolute path in bounds, else one line.
+std::string slave_path_problem(const std::string& path, const char* flag, const char* example,
+                               const spec_limits& limits) {
+  if (path.empty()
+      || (path[0] == '/' && path.find('\0') == std::string::npos
+          && path.size() <= limits.max_path_bytes))
+    return {};
+  return fmt::format("{} '{}' must be an absolute path on the slave (at most {} bytes, no NUL), "
+                     "e.g. {}",
+                     flag, shown(path, 64), limits.max_path_bytes, example);
+}
+
+/// Empty when the job's environment, working directory and input are valid and in bounds.
 std::string env_and_workdir_problem(const pb::JobSpec& spec, const spec_limits& limits) {
   if (static_cast<size_t>(spec.env_size()) > limits.max_env_vars)
     return fmt::format("the job sets {} environment variables; at most {} are allowed",
@@ -125,14 +138,10 @@ std::string env_and_workdir_problem(const pb::JobSpec& spec, const spec_limits& 
   if (bytes > limits.max_environment_bytes)
     return fmt::format("the job's environment is {} bytes; at most {} are allowed", bytes,
                        limits.max_environment_bytes);
-  const auto& dir = spec.workdir();
-  if (!dir.empty()
-      && (dir[0] != '/' || dir.find('\0') != std::string::npos
-          || dir.size() > limits.max_workdir_bytes))
-    return fmt::format("--workdir '{}' must be an absolute path on the slave (at most {} bytes, "
-                       "no NUL), e.g. /srv/data",
-                       shown(dir, 64), limits.max_workdir_bytes);
-  return {};
+  if (auto problem = slave_path_problem(spec.workdir(), "--workdir", "/srv/data", limits);
+      !problem.empty())
+    return problem;
+  return slave_path_problem(spec.stdin_file(), "--stdin", "/srv/data/input.txt", limits);
 }
 
 } // namespace
@@ -194,6 +203,8 @@ std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
   if (spec.timeout_ms() < 0 || spec.timeout_ms() > limits.max_timeout_ms)
     return fmt::format("--timeout must be at most {} (or none)",
                        format_duration_ms(limits.max_timeout_ms));
+  if (auto problem = dependencies_problem(spec); !problem.empty())
+    return problem;
   return env_and_workdir_problem(spec, limits);
 }
 

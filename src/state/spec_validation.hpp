@@ -18,7 +18,7 @@ struct spec_limits {
   size_t max_constraints = 64;
   size_t max_env_vars = 1024;
   size_t max_environment_bytes = 128 * 1024;         // NAME=VALUE and a NUL each, summed
-  size_t max_workdir_bytes = 4096;                   // PATH_MAX
+  size_t max_path_bytes = 4096;                      // PATH_MAX: --workdir, --stdin
   int64_t max_timeout_ms = 366LL * 24 * 3600 * 1000; // a year: anything longer is no limit
 };
 

@@ -44,6 +44,14 @@ void client_sim::submit(uint64_t now, int64_t max_cpu_millis, const send_fn& sen
   spec.set_max_attempts(static_cast<uint32_t>(rng_.between(1, 3)));
   spec.set_fail_on_node_lost(rng_.chance(0.3));
   spec.set_backoff_base_ms(rng_.between(2, 10) * 10);
+  // Now and then after a job it was told of (which may be running, ended or, at worst, gone).
+  if (!acknowledged_.empty() && rng_.chance(0.3)) {
+    auto named = acknowledged_.begin();
+    std::advance(named, static_cast<long>(rng_.below(acknowledged_.size())));
+    auto* dependency = spec.add_after();
+    dependency->set_job_id(named->second);
+    dependency->set_condition(static_cast<pb::DependencyCondition>(rng_.below(3)));
+  }
   specs_[key] = spec;
   auto id = next_request_++;
   requests_[id] = {submit_job{id, std::move(spec)}, "", now, false};

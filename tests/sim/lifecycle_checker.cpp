@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "state/dependencies.hpp"
 #include "state/job_states.hpp"
 #include "world.hpp"
 
@@ -103,12 +104,42 @@ void lifecycle_checker::check_attempts(const world& w, const state::cluster_stat
       ++orphan_overlaps_;
 }
 
+void lifecycle_checker::check_dependencies(const state::cluster_state& state, const pb::Job& job) {
+  if (job.spec().after_size() == 0 || job.state() == pb::JOB_PENDING)
+    return;
+  if (job.waits_for_size() > 0)
+    throw invariant_violation(fmt::format("job {} is {} but still waits for job {}", job.id(),
+                                          state::job_state_name(job.state()), job.waits_for(0)));
+  bool all_met = true;
+  for (const auto& dependency : job.spec().after()) {
+    auto named = state.find_job(dependency.job_id());
+    if (!named) // retention took it after it ended
+      continue;
+    if (!state::is_terminal(named->state()))
+      throw invariant_violation(fmt::format("job {} is {} before job {} it waits for has ended",
+                                            job.id(), state::job_state_name(job.state()),
+                                            named->id()));
+    all_met = all_met
+              && state::judge_dependency(dependency.condition(), named->state())
+                     == state::dependency_verdict::met;
+  }
+  if (job.attempts() > 0 && !all_met)
+    throw invariant_violation(
+        fmt::format("job {} ran though a job it waits for did not end as it asked", job.id()));
+  if (job.attempts() == 0 && all_met && job.state() == pb::JOB_FAILED)
+    throw invariant_violation(
+        fmt::format("job {} failed without running though its dependencies were met: {}", job.id(),
+                    job.reason()));
+}
+
 void lifecycle_checker::check_step(const world& w) {
   auto leader = w.masters().leader();
   if (leader.empty())
     return;
   const auto& state = w.masters().master(leader).state();
   check_attempts(w, state);
+  for (const auto& [id, job] : state.live_jobs())
+    check_dependencies(state, job);
   // Capacity, in the leader's state (every master applies the same entries).
   for (const auto& [node_id, node] : state.nodes())
     if (node.cpu_millis_used() > node.cpu_millis_total()
@@ -132,6 +163,7 @@ void lifecycle_checker::check_end(const world& w) const {
     if (!state::is_terminal(job.state()))
       throw invariant_violation(fmt::format("job {} has not ended once faults stopped: {}", id,
                                             pb::JobState_Name(job.state())));
+    check_dependencies(state, job);
   });
   for (size_t c = 0; c < w.clients(); ++c) {
     const auto& client = w.client(c);

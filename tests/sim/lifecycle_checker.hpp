@@ -16,11 +16,14 @@
 //  - no slave is given up (a NodeLost proposed) unless a fault touched it (a crash, a freeze, a
 //    cut) within the time the leader needs to notice one: leader changes, master crashes, slow
 //    commits and partitions between masters must never cost a slave its jobs;
-//  - no slave with its own identity is refused registration.
+//  - no slave with its own identity is refused registration;
+//  - a job placed or running that waits for jobs (--after) waits for none any more, and each
+//    ended as it asked.
 // At the end, once every fault is healed and the cluster has settled (world::settled):
 //  - every acknowledged submission is a job of the committed state, under its key, and there is
 //    exactly one job per key;
-//  - every job has ended.
+//  - every job has ended, and one that waited for jobs ran only if each ended as it asked, and
+//    failed without running if one did not.
 
 #include <cstdint>
 #include <map>
@@ -60,6 +63,8 @@ public:
 
 private:
   void check_attempts(const world& w, const state::cluster_state& state);
+  /// That `job`, placed or ended, honoured its dependencies in `state`.
+  static void check_dependencies(const state::cluster_state& state, const pb::Job& job);
 
   uint64_t notice_window_steps_;
   std::set<std::pair<std::string, uint32_t>> spawned_; // (job, attempt)

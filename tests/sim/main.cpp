@@ -59,9 +59,9 @@ int run_one(run_options o) {
     return 1;
   }
   std::cout << fmt::format("ok: seed={} masters={} steps={} committed={} elections={} "
-                           "messages={} jobs_run={}\n",
+                           "messages={} jobs_run={} jobs_after={} (ran {}, unmet {})\n",
                            o.seed, o.masters, o.steps, r.committed, r.elections, r.messages,
-                           r.jobs_run);
+                           r.jobs_run, r.jobs_after, r.jobs_after_ran, r.jobs_after_unmet);
   return 0;
 }
 

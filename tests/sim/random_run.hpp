@@ -36,6 +36,9 @@ struct run_result {
   uint64_t elections = 0; // terms that had a leader
   uint64_t messages = 0;
   uint64_t jobs_run = 0; // job processes spawned (whole-cluster runs)
+  // Of the jobs that waited for others (--after): how many ran, how many failed because one
+  // ended otherwise than asked (whole-cluster runs that settled).
+  uint64_t jobs_after = 0, jobs_after_ran = 0, jobs_after_unmet = 0;
 };
 
 run_result run_seed(const run_options& options, std::ostream& out);

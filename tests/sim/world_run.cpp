@@ -137,6 +137,18 @@ void settle(world& w, int budget_steps) {
         budget_steps, w.unsettled()));
 }
 
+/// What the settled run made of dependencies: a seed's line shows they were exercised.
+void count_dependencies(const world& w, run_result& result) {
+  const auto& masters = w.masters();
+  masters.master(masters.leader()).state().for_each_job([&](const pb::Job& job) {
+    if (job.spec().after_size() == 0)
+      return;
+    ++result.jobs_after;
+    result.jobs_after_ran += job.attempts() > 0 ? 1 : 0;
+    result.jobs_after_unmet += job.attempts() == 0 && job.state() == pb::JOB_FAILED ? 1 : 0;
+  });
+}
+
 } // namespace
 
 run_result run_world_seed(const run_options& options, std::ostream& out) {
@@ -183,6 +195,7 @@ run_result run_world_seed(const run_options& options, std::ostream& out) {
     settle(w, 8000);
     w.masters().check_states();
     w.check_end();
+    count_dependencies(w, result);
   } catch (const std::exception& e) {
     result.ok = false;
     result.failure = e.what();

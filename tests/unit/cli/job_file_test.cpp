@@ -54,6 +54,13 @@ TEST_CASE("a job's status document is accepted back as the same job") {
   spec->set_strategy(pb::STRATEGY_SPREAD);
   spec->set_timeout_ms(30000);
   spec->set_workdir("/srv");
+  spec->set_stdin_file("/srv/input.txt");
+  auto* first = spec->add_after();
+  first->set_job_id("5");
+  auto* second = spec->add_after();
+  second->set_job_id("6");
+  second->set_condition(pb::AFTER_FAIL);
+  job.add_waits_for("6"); // the state's own: not read back
   auto* var = spec->add_env();
   var->set_name("A");
   var->set_value("b=c");
@@ -83,6 +90,14 @@ TEST_CASE("each mistake in a job file names the file and the field") {
         == 0);
   CHECK(error_of(R"({"command": ["true"], "constraints": ["zone"]})")
             .rfind("job.json: constraints: ", 0)
+        == 0);
+  CHECK(error_of(R"({"command": ["true"], "after": ["7:soon"]})")
+        == "job.json: after: '7:soon': the condition must be ok (it succeeded), any (it ended) "
+           "or fail (it did not succeed)");
+  CHECK(error_of(R"({"command": ["true"], "after": ["7", "7:any"]})")
+        == "job.json: job: --after names job 7 twice; name each job once");
+  CHECK(error_of(R"({"command": ["true"], "stdin": "in.txt"})")
+            .rfind("job.json: job: --stdin 'in.txt' must be an absolute path on the slave", 0)
         == 0);
   CHECK(error_of("not json") == "job.json: Unexpected token. (the file is not valid JSON)");
 }

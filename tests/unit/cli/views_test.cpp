@@ -70,7 +70,7 @@ const keys job_keys{"id",           "name",     "state",        "exit_code",    
                     "reason",       "command",  "cpus",         "memory_bytes", "restart",
                     "max_attempts", "history",  "constraints",  "strategy",     "idempotency_key",
                     "user",         "env",      "workdir",      "timeout_ms",   "on_node_lost",
-                    "backoff_ms"};
+                    "backoff_ms",   "after",    "waits_for",    "stdin"};
 
 const keys event_keys{"time", "attempt", "state", "node", "exit_code", "signal", "reason"};
 
@@ -281,6 +281,33 @@ TEST_CASE("a job's environment and working directory show in JSON and its detail
   auto plain = parse<Struct>(to_json(to_view(pending_job())));
   CHECK(plain.fields().at("env").struct_value().fields().empty());
   CHECK(text(plain, "workdir").empty());
+  CHECK(text(plain, "stdin").empty());
+  CHECK(plain.fields().at("after").list_value().values().empty());
+}
+
+TEST_CASE("a job's input and the jobs it waits for show in JSON and its details") {
+  auto job = pending_job();
+  job.mutable_spec()->set_stdin_file("/srv/in.txt");
+  auto* ok = job.mutable_spec()->add_after();
+  ok->set_job_id("3");
+  auto* any = job.mutable_spec()->add_after();
+  any->set_job_id("4");
+  any->set_condition(pb::AFTER_ANY);
+  job.add_waits_for("4");
+  auto doc = parse<Struct>(to_json(to_view(job)));
+  CHECK(text(doc, "stdin") == "/srv/in.txt");
+  const auto& after = doc.fields().at("after").list_value();
+  REQUIRE(after.values_size() == 2);
+  CHECK(after.values(0).string_value() == "3:ok");
+  CHECK(after.values(1).string_value() == "4:any");
+  const auto& waits = doc.fields().at("waits_for").list_value();
+  REQUIRE(waits.values_size() == 1);
+  CHECK(waits.values(0).string_value() == "4");
+
+  std::ostringstream details;
+  cli::print_job_details(details, job);
+  CHECK(details.str().find("stdin:       /srv/in.txt\n") != std::string::npos);
+  CHECK(details.str().find("after:       3:ok 4:any\n") != std::string::npos);
 }
 
 TEST_CASE("a list of documents is one JSON array") {

@@ -16,6 +16,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "proc/job_identity.hpp"
 #include "test_support.hpp"
 
 using claud::unique_fd;
@@ -126,6 +127,55 @@ TEST_CASE("stdin is /dev/null", "[proc][spawn]") {
   // cat would wait forever on an inherited terminal or pipe; on /dev/null it ends at once.
   CHECK(run(request_in(dir, {"cat"})).code == 0);
   CHECK(read_file(dir.file("stdout")).empty());
+}
+
+TEST_CASE("stdin_path is read as the job's standard input", "[proc][spawn]") {
+  scratch_dir dir;
+  write_file(dir.file("input"), "line one\nline two\n", 0644);
+  auto request = request_in(dir, {"cat"});
+  request.stdin_path = dir.file("input");
+  CHECK(run(request).code == 0);
+  CHECK(read_file(dir.file("stdout")) == "line one\nline two\n");
+}
+
+TEST_CASE("a stdin_path that is missing or a directory fails the start, saying so",
+          "[proc][spawn]") {
+  scratch_dir dir;
+  auto request = request_in(dir, {"cat"});
+  request.stdin_path = dir.file("no-such-input");
+  CHECK(spawn_error_text(request)
+        == "cannot start job: cannot read " + request.stdin_path
+               + " as its standard input (No such file or directory)");
+  request.stdin_path = dir.path();
+  CHECK(spawn_error_text(request)
+        == "cannot start job: cannot read " + dir.path()
+               + " as its standard input (Is a directory)");
+}
+
+TEST_CASE("a FIFO as stdin_path with no writer does not hold up the spawn", "[proc][spawn]") {
+  scratch_dir dir;
+  REQUIRE(::mkfifo(dir.file("fifo").c_str(), 0644) == 0);
+  auto request = request_in(dir, {"cat"});
+  request.stdin_path = dir.file("fifo");
+  CHECK(run(request).code == 0); // no writer: end of file at once
+}
+
+TEST_CASE("stdin_path is opened as the job's user, not the slave's", "[proc][spawn]") {
+  if (::geteuid() != 0) {
+    WARN("not root: a job cannot run as another user here, nothing to check");
+    return;
+  }
+  scratch_dir dir;
+  write_file(dir.file("secret"), "root only\n", 0600);
+  auto nobody = claud::proc::resolve_job_identity("nobody");
+  REQUIRE(nobody);
+  ::chmod(dir.path().c_str(), 0777); // only the file's own mode stands in the way
+  auto request = request_in(dir, {"cat"});
+  request.identity = &*nobody;
+  request.stdin_path = dir.file("secret");
+  CHECK(spawn_error_text(request)
+        == "cannot start job: cannot read " + request.stdin_path
+               + " as its standard input (Permission denied)");
 }
 
 TEST_CASE("working_dir sets the current directory, also for a relative command", "[proc][spawn]") {

@@ -193,3 +193,26 @@ TEST_CASE("submissions are refused when no node could ever run them, else placed
     queue.submission_answered(plan);
   CHECK(queue.nodes().reservations() == 0);
 }
+
+TEST_CASE("a job waiting for jobs is placed neither by a pass nor on arrival, until it waits no "
+          "more") {
+  pending_queue queue{1024};
+  queue.update_node(node("a", 4000));
+  auto waiting = pending_job(1, 1000);
+  waiting.add_waits_for("7");
+  CHECK_FALSE(queue.track(waiting));
+  CHECK(queue.pending() == 0);
+  CHECK(queue.pass(0).placements.empty());
+  waiting.clear_waits_for(); // job 7 ended as asked
+  CHECK(queue.track(waiting));
+  CHECK(placed_ids(queue.pass(0)) == std::vector<std::string>{"1@a"});
+
+  auto dependent = spec(1000);
+  dependent.add_after()->set_job_id("7");
+  auto plans = queue.plan_submissions({dependent, spec(1000)});
+  REQUIRE(plans.size() == 2);
+  CHECK(plans[0].refusal.empty());
+  CHECK(plans[0].entry.job_submitted().node_id().empty()); // apply decides whether it waits
+  CHECK(plans[0].reservation == 0);
+  CHECK(plans[1].entry.job_submitted().node_id() == "a");
+}

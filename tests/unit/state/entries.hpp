@@ -180,8 +180,15 @@ inline pb::LogEntry random_entry(std::mt19937& random, const cluster_state& stat
     attempt = state.find_live_job(job)->attempts();
   }
   switch (op) {
-  case 0:
-    return submitted(spec(250 * large, gib / 4 * small));
+  case 0: { // half of them after a job that may be live, ended or unknown
+    auto s = spec(250 * large, gib / 4 * small);
+    if (flip) {
+      auto* dependency = s.add_after();
+      dependency->set_job_id(std::to_string(1 + pick(jobs + 1)));
+      dependency->set_condition(static_cast<pb::DependencyCondition>(small % 3));
+    }
+    return submitted(s);
+  }
   case 1: { // placed by the leader at submission, on a node that may not take it
     auto e = submitted(spec(250 * large, gib / 4 * small));
     e.mutable_job_submitted()->set_node_id(std::string(1, static_cast<char>('a' + small - 1)));

@@ -81,7 +81,7 @@ TEST_CASE("environment variables and the working directory are checked and bound
           }())
               .find("must be an absolute path on the slave")
           != std::string::npos);
-  spec.set_workdir("/" + std::string(limits.max_workdir_bytes, 'd'));
+  spec.set_workdir("/" + std::string(limits.max_path_bytes, 'd'));
   CHECK(validate_spec(spec).find("--workdir") != std::string::npos);
 }
 
