@@ -59,9 +59,11 @@ int run_one(run_options o) {
     return 1;
   }
   std::cout << fmt::format("ok: seed={} masters={} steps={} committed={} elections={} "
-                           "messages={} jobs_run={} jobs_after={} (ran {}, unmet {})\n",
+                           "messages={} jobs_run={} jobs_after={} (ran {}, unmet {}) "
+                           "events_streamed={} (subscriptions {}, snapshots {})\n",
                            o.seed, o.masters, o.steps, r.committed, r.elections, r.messages,
-                           r.jobs_run, r.jobs_after, r.jobs_after_ran, r.jobs_after_unmet);
+                           r.jobs_run, r.jobs_after, r.jobs_after_ran, r.jobs_after_unmet,
+                           r.stream_events, r.stream_moves, r.stream_snapshots);
   return 0;
 }
 

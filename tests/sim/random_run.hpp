@@ -39,6 +39,9 @@ struct run_result {
   // Of the jobs that waited for others (--after): how many ran, how many failed because one
   // ended otherwise than asked (whole-cluster runs that settled).
   uint64_t jobs_after = 0, jobs_after_ran = 0, jobs_after_unmet = 0;
+  // What the event subscriber got (whole-cluster runs): events streamed, masters it subscribed
+  // at, snapshots it took instead of events it missed.
+  uint64_t stream_events = 0, stream_moves = 0, stream_snapshots = 0;
 };
 
 run_result run_seed(const run_options& options, std::ostream& out);

@@ -22,7 +22,8 @@ std::vector<std::string> slave_names(int slaves) {
 world::world(world_options options)
     : options_(std::move(options)), masters_(options_.masters),
       wire_(options_.masters.seed ^ 0x77697265ull, 1, options_.wire_max_delay_steps),
-      slave_ids_(slave_names(options_.slaves)), checker_(options_.timing) {
+      slave_ids_(slave_names(options_.slaves)), checker_(options_.timing),
+      follower_(options_.masters.seed ^ 0x6576656e7473ull) {
   prng rng(options_.masters.seed ^ 0x736c617665ull);
   for (const auto& id : masters_.ids()) {
     hosts_.push_back(
@@ -44,6 +45,7 @@ world::world(world_options options)
   };
   slave_events_.note = [this](const std::string& what) { events().add(now(), what); };
   masters_.observe([this](const std::string& id, const replica::output& out) {
+    follower_.on_output(id, out, masters_.master(id).state());
     for (size_t i = 0; i < hosts_.size(); ++i)
       if (masters_.ids()[i] == id)
         hosts_[i]->on_output(out, masters_.now());
@@ -81,6 +83,7 @@ void world::follow_masters() {
     bool up = masters_.up(id);
     if (master_up_[i] && !up) {
       hosts_[i]->reset();
+      follower_.on_reset(id);
       connections_closed(id, id);
     }
     master_up_[i] = up;
@@ -244,6 +247,7 @@ void world::step() {
   const auto leader = masters_.leader();
   for (auto& c : clients_)
     c.tick(now(), leader, sender(c.id()));
+  follower_.tick(now_ms(), states());
   masters_.flush();
   checker_.check_step(*this);
 }
@@ -290,8 +294,15 @@ std::string world::unsettled() const {
   return fmt::format("{}", fmt::join(why, "; "));
 }
 
-void world::check_end() const {
+void world::check_end() {
   checker_.check_end(*this);
+  follower_.check_end(masters_.leader(), now_ms(), states());
+}
+
+std::function<const state::cluster_state*(const std::string&)> world::states() const {
+  return [this](const std::string& id) -> const state::cluster_state* {
+    return masters_.up(id) ? &masters_.master(id).state() : nullptr;
+  };
 }
 
 } // namespace claud::sim

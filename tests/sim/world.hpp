@@ -15,6 +15,7 @@
 
 #include "client_sim.hpp"
 #include "cluster.hpp"
+#include "event_follower.hpp"
 #include "lifecycle_checker.hpp"
 #include "master_host.hpp"
 #include "slave_sim.hpp"
@@ -83,8 +84,11 @@ public:
   bool settled() const;
   /// What keeps it from settling, in one line.
   std::string unsettled() const;
-  /// The end-of-run checks (lifecycle_checker::check_end).
-  void check_end() const;
+  /// The end-of-run checks (lifecycle_checker::check_end, and the event subscriber's).
+  void check_end();
+  const event_follower& event_stream() const {
+    return follower_;
+  }
   const lifecycle_checker& check() const {
     return checker_;
   }
@@ -102,6 +106,11 @@ private:
   void connections_closed(const std::string& id, const std::string& connection);
   void fault(const std::string& slave, const std::string& what);
   void trace_committed();
+  /// Each master's state while it is up, else null (for the event feeds' snapshots).
+  std::function<const state::cluster_state*(const std::string&)> states() const;
+  int64_t now_ms() const {
+    return static_cast<int64_t>(now()) * cluster::ms_per_step;
+  }
 
   world_options options_;
   cluster masters_;
@@ -112,6 +121,7 @@ private:
   std::vector<client_sim> clients_;
   std::vector<bool> master_up_;
   lifecycle_checker checker_;
+  event_follower follower_;
   slave_events slave_events_;
   uint64_t traced_index_ = 0;
 };

@@ -208,6 +208,9 @@ run_result run_world_seed(const run_options& options, std::ostream& out) {
   result.elections = w.masters().check().leaders().size();
   result.messages = w.masters().net().stats().sent;
   result.jobs_run = w.check().spawns();
+  result.stream_events = w.event_stream().seen().events;
+  result.stream_moves = w.event_stream().seen().moves;
+  result.stream_snapshots = w.event_stream().seen().snapshots;
   return result;
 }
 
