@@ -7,6 +7,9 @@ find_package(Catch2 2 REQUIRED)
 # Mutual TLS between nodes and clients, and `claud tls` (libssl-dev).
 find_package(OpenSSL REQUIRED)
 include(Catch)
+# Line editing and history in `claud repl` (libedit-dev: BSD-licensed, unlike GNU readline).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(libedit REQUIRED IMPORTED_TARGET libedit)
 
 # Debian ships CAF 0.17.6 without a CMake package or pkg-config file: wrap it by hand.
 find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)

@@ -12,6 +12,7 @@ packages=(
   libfmt-dev                # formatting of logs and CLI output
   libcli11-dev              # command-line parsing
   catch2                    # tests (v2)
+  libedit-dev pkg-config    # line editing and history in `claud repl` (BSD-licensed)
 )
 
 missing=()

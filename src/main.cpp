@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   cli::add_commands(app, values, exit_code);
   cli::add_tls_commands(app, exit_code);
+  cli::common_options repl_defaults;
+  cli::add_repl_command(app, repl_defaults, exit_code);
   app.require_subcommand(0, 1);
   try {
     app.parse(argc, argv);

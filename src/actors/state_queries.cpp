@@ -22,7 +22,7 @@ bool job_id_less(const pb::Job& a, const pb::Job& b) {
 }
 
 /// Why pending jobs wait, worked out now (the scheduler does not log it: its numbers change with
-/// every job that starts or ends): the jobs one waits for, else the nodes as `index` sees them.
+/// every job that starts or ends): the jobs one waits for, else the nodes it does not fit on.
 /// A job still in a restart's backoff, or one that fits now and waits for the scheduler's next
 /// pass, keeps its committed reason (that of its last restart, if any).
 class waiting_explainer {

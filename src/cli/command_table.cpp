@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "claud/client.hpp"
+#include "cli/repl.hpp"
 
 namespace claud::cli {
 
@@ -206,6 +207,15 @@ void add_commands(CLI::App& app, command_values& values, int& exit_code) {
     sub->callback(
         [&values, &exit_code, run = c.run] { exit_code = guarded([&] { return run(values); }); });
   }
+}
+
+void add_repl_command(CLI::App& app, common_options& defaults, int& exit_code) {
+  auto* repl = app.add_subcommand(
+      "repl", "An interactive session: the commands above, one a line (help, exit; piped: a "
+              "script of them)");
+  add_common(repl, defaults);
+  repl->callback(
+      [&defaults, &exit_code] { exit_code = guarded([&] { return repl_command(defaults); }); });
 }
 
 std::vector<std::string> command_names() {

@@ -29,6 +29,10 @@ struct command_values {
 /// leaves its exit code in `exit_code` (errors printed as one line, exit code 1).
 void add_commands(CLI::App& app, command_values& values, int& exit_code);
 
+/// Adds `repl` (repl.hpp) to `app`: its connection flags are the defaults of every line. It is
+/// not in the table, so a REPL never opens another.
+void add_repl_command(CLI::App& app, common_options& defaults, int& exit_code);
+
 /// The commands' names, in the table's order.
 std::vector<std::string> command_names();
 

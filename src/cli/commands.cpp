@@ -29,25 +29,6 @@ std::string flag_or_env(const std::string& flag, const char* variable) {
   return env != nullptr ? env : "";
 }
 
-client_options connection(const common_options& common) {
-  std::string addresses = flag_or_env(common.cluster, "CLAUD_ADDR");
-  if (addresses.empty())
-    addresses = default_cluster_address;
-  client_options options;
-  options.tls_ca = flag_or_env(common.tls_ca, "CLAUD_TLS_CA");
-  options.tls_cert = flag_or_env(common.tls_cert, "CLAUD_TLS_CERT");
-  options.tls_key = flag_or_env(common.tls_key, "CLAUD_TLS_KEY");
-  size_t start = 0;
-  for (;;) {
-    auto comma = addresses.find(',', start);
-    options.addresses.push_back(addresses.substr(start, comma - start));
-    if (comma == std::string::npos)
-      break;
-    start = comma + 1;
-  }
-  return options;
-}
-
 pb::RestartPolicy parse_restart_policy(const std::string& text) {
   if (text == "never")
     return pb::RESTART_NEVER;
@@ -109,6 +90,25 @@ void print_json_array(const std::vector<Record>& records) {
 }
 
 } // namespace
+
+client_options connection(const common_options& common) {
+  std::string addresses = flag_or_env(common.cluster, "CLAUD_ADDR");
+  if (addresses.empty())
+    addresses = default_cluster_address;
+  client_options options;
+  options.tls_ca = flag_or_env(common.tls_ca, "CLAUD_TLS_CA");
+  options.tls_cert = flag_or_env(common.tls_cert, "CLAUD_TLS_CERT");
+  options.tls_key = flag_or_env(common.tls_key, "CLAUD_TLS_KEY");
+  size_t start = 0;
+  for (;;) {
+    auto comma = addresses.find(',', start);
+    options.addresses.push_back(addresses.substr(start, comma - start));
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return options;
+}
 
 int submit_command(const common_options& common, const submit_options& options) {
   pb::JobSpec spec;

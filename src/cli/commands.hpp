@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "claud/client.hpp"
 #include "cluster.pb.h"
 
 namespace claud::cli {
@@ -45,6 +46,9 @@ struct logs_options {
   bool stderr_stream = false;
   bool follow = false; // keep printing while the job runs, until it ends
 };
+
+/// What the flags (or $CLAUD_ADDR, $CLAUD_TLS_*) say to connect to.
+client_options connection(const common_options& common);
 
 int submit_command(const common_options& common, const submit_options& options);
 int status_command(const common_options& common, const std::string& job_id);

@@ -62,7 +62,7 @@ void add_job_events(const pb::LogEntry& entry, const std::string& job_id, const 
   if (submitted)
     out.push_back(job_event(pb::EVENT_JOB_SUBMITTED, job, entry));
   switch (job.state()) {
-  case pb::EVENT_JOB_PLACED:
+  case pb::JOB_PLACED:
     out.push_back(job_event(pb::EVENT_JOB_PLACED, job, entry));
     return;
   case pb::JOB_RUNNING:

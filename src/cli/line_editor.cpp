@@ -1,0 +1,82 @@
+#include "cli/line_editor.hpp"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include <editline/readline.h>
+
+#include "cli/command_line.hpp"
+
+namespace claud::cli {
+
+namespace {
+
+/// Lines the history keeps, as bash's default HISTSIZE.
+constexpr int history_lines = 1000;
+
+} // namespace
+
+line_editor::line_editor(std::string history_file)
+    : interactive_(::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1),
+      history_file_(std::move(history_file)) {
+  if (!interactive_)
+    return;
+  using_history();
+  stifle_history(history_lines);
+  if (!history_file_.empty())
+    read_history(history_file_.c_str()); // none yet is the common first case
+}
+
+line_editor::~line_editor() {
+  if (interactive_ && !history_file_.empty() && write_history(history_file_.c_str()) != 0)
+    std::cerr << "claud: warning: the REPL's history could not be kept in " << history_file_
+              << "\n";
+}
+
+std::optional<std::string> line_editor::read(const std::string& prompt) {
+  if (interactive_) {
+    char* raw = readline(prompt.c_str());
+    if (raw == nullptr)
+      return std::nullopt;
+    std::string line{raw};
+    std::free(raw);
+    return line;
+  }
+  std::string line;
+  int c = 0;
+  while ((c = std::getchar()) != EOF && c != '\n')
+    if (line.size() <= max_command_line_bytes) // one byte over: the caller says it is too long
+      line += static_cast<char>(c);
+  if (c == EOF && line.empty())
+    return std::nullopt;
+  return line;
+}
+
+void line_editor::remember(const std::string& line) {
+  if (!interactive_ || line.find_first_not_of(" \t") == std::string::npos
+      || line == last_remembered_)
+    return;
+  add_history(line.c_str());
+  last_remembered_ = line;
+}
+
+std::string default_history_file() {
+  std::filesystem::path dir;
+  if (const char* state = std::getenv("XDG_STATE_HOME"); state != nullptr && state[0] == '/')
+    dir = state;
+  else if (const char* home = std::getenv("HOME"); home != nullptr && home[0] == '/')
+    dir = std::filesystem::path{home} / ".local" / "state";
+  else
+    return {};
+  dir /= "claud";
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error)
+    return {};
+  return (dir / "repl_history").string();
+}
+
+} // namespace claud::cli
