@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 
@@ -17,7 +18,38 @@ namespace {
 /// Lines the history keeps, as bash's default HISTSIZE.
 constexpr int history_lines = 1000;
 
+// libedit calls back through plain functions: the one editor of the process keeps its completer
+// here, and the candidates of the Tab being answered.
+line_editor::completer active_completer;
+std::vector<std::string> candidates;
+
+char* next_candidate(const char*, int state) {
+  static size_t next = 0;
+  if (state == 0)
+    next = 0;
+  return next < candidates.size() ? strdup(candidates[next++].c_str()) : nullptr;
+}
+
+char** complete_word(const char* text, int start, int) {
+  const std::string line_before{rl_line_buffer, static_cast<size_t>(start)};
+  auto found = active_completer(line_before, text);
+  if (!found) {
+    rl_attempted_completion_over = 0; // libedit's own file name completion
+    return nullptr;
+  }
+  rl_attempted_completion_over = 1;
+  candidates = std::move(*found);
+  return candidates.empty() ? nullptr : rl_completion_matches(text, next_candidate);
+}
+
 } // namespace
+
+void line_editor::complete_with(completer complete) {
+  if (!interactive_)
+    return;
+  active_completer = std::move(complete);
+  rl_attempted_completion_function = complete_word;
+}
 
 line_editor::line_editor(std::string history_file)
     : interactive_(::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1),

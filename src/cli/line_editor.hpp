@@ -4,8 +4,10 @@
 // plainly with a bound on each line.
 
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace claud::cli {
 
@@ -27,6 +29,13 @@ public:
   std::optional<std::string> read(const std::string& prompt);
   /// Keeps `line` in the history (interactive only; blank lines and repeats are not kept).
   void remember(const std::string& line);
+
+  /// Tab's candidates for `word`, the word under the cursor, given the line before it; nullopt:
+  /// complete a file name.
+  using completer = std::function<std::optional<std::vector<std::string>>(
+      const std::string& line_before, const std::string& word)>;
+  /// Tab completes with `complete` (interactive only).
+  void complete_with(completer complete);
 
 private:
   bool interactive_;

@@ -11,11 +11,17 @@
 
 #include "cli/command_line.hpp"
 #include "cli/command_table.hpp"
+#include "cli/completion.hpp"
 #include "cli/line_editor.hpp"
 
 namespace claud::cli {
 
 namespace {
+
+bool is_command(const std::string& word) {
+  const auto names = command_names();
+  return std::find(names.begin(), names.end(), word) != names.end();
+}
 
 /// The commands of the table, parsed as `claud` parses its own arguments.
 struct line_parser {
@@ -37,10 +43,9 @@ void print_help(const std::vector<std::string>& words) {
     std::cout << parser.app.help("", CLI::AppFormatMode::Normal);
     return;
   }
-  const auto names = command_names();
-  if (std::find(names.begin(), names.end(), words[1]) == names.end()) {
-    std::cout << fmt::format("no command '{}'; the commands are {}\n", words[1],
-                             fmt::join(names, ", "));
+  if (!is_command(words[1])) {
+    std::cout << fmt::format("no command '{}'; the commands are {}\n", words[1].substr(0, 64),
+                             fmt::join(command_names(), ", "));
     return;
   }
   std::cout << parser.app.get_subcommand(words[1])->help();
@@ -48,10 +53,9 @@ void print_help(const std::vector<std::string>& words) {
 
 /// Runs one line's command; returns its exit code (2 for a line that does not parse).
 int run_line(std::vector<std::string> words, const common_options& defaults) {
-  const auto names = command_names();
-  if (std::find(names.begin(), names.end(), words[0]) == names.end()) {
+  if (!is_command(words[0])) {
     std::cerr << fmt::format("claud: error: no command '{}'; the commands are {}, help and exit\n",
-                             words[0].substr(0, 64), fmt::join(names, ", "));
+                             words[0].substr(0, 64), fmt::join(command_names(), ", "));
     return 2;
   }
   line_parser parser;
@@ -111,13 +115,66 @@ private:
   std::string leader_; // at the last prompt ("" before the first)
 };
 
+/// Tab's candidates (completion.hpp): commands and flags from the table, job and node ids from
+/// the reached master's own state (at once), file names by libedit.
+std::optional<std::vector<std::string>> candidates_for(const common_options& defaults,
+                                                       const std::string& line_before,
+                                                       const std::string& word) {
+  const auto before = split_command_line(line_before);
+  if (!before.error.empty())
+    return std::vector<std::string>{};
+  const auto request = what_to_complete(before.words, word);
+  std::vector<std::string> all;
+  switch (request.kind) {
+  case completion_kind::none:
+    break;
+  case completion_kind::file:
+    return std::nullopt;
+  case completion_kind::command:
+    all = command_names();
+    if (before.words.empty())
+      all.insert(all.end(), {"help", "exit", "quit"});
+    break;
+  case completion_kind::flag: {
+    if (!is_command(request.command))
+      break;
+    line_parser parser;
+    for (const auto* option : parser.app.get_subcommand(request.command)->get_options())
+      for (const auto& name : option->get_lnames())
+        all.push_back("--" + name);
+    break;
+  }
+  case completion_kind::job_id:
+  case completion_kind::node_id:
+    try {
+      auto options = connection(defaults);
+      options.request_timeout = std::chrono::milliseconds{1000};
+      client cluster{options};
+      if (request.kind == completion_kind::job_id)
+        for (const auto& job : cluster.jobs(read_mode::local))
+          all.push_back(job.id());
+      else
+        for (const auto& node : cluster.nodes(read_mode::local))
+          all.push_back(node.id());
+    } catch (const client_error&) {
+      // nothing to offer: the next command says what is wrong
+    }
+    break;
+  }
+  return matching(all, word);
+}
+
 } // namespace
 
 int repl_command(const common_options& defaults) {
   line_editor input{default_history_file()};
   std::optional<leader_prompt> prompt;
-  if (input.interactive())
+  if (input.interactive()) {
     prompt.emplace(defaults);
+    input.complete_with([&defaults](const std::string& line_before, const std::string& word) {
+      return candidates_for(defaults, line_before, word);
+    });
+  }
   int last_failure = 0;
   while (auto line = input.read(prompt ? prompt->next() : std::string{})) {
     input.remember(*line);

@@ -107,6 +107,8 @@ apply_result cluster_state::place(const pb::JobPlaced& op, int64_t time_ms) {
   pb::Job* pending = live_job(op.job_id());
   if (pending == nullptr || pending->state() != pb::JOB_PENDING)
     return rejected(fmt::format("job {} is not pending", op.job_id()));
+  if (pending->waits_for_size() > 0)
+    return rejected(fmt::format("job {} waits for job {}", op.job_id(), pending->waits_for(0)));
   auto nodes = live_.mutable_nodes();
   auto node_it = nodes->find(op.node_id());
   if (node_it == nodes->end() || node_it->second.state() != pb::NODE_ALIVE)

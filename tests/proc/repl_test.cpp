@@ -103,6 +103,13 @@ TEST_CASE("on a terminal the prompt names the leader, says when it changes, and 
     repl.read_until("claud " + leader + "> ");
     repl.type("submit --name first -- true\r");
     repl.read_until("claud " + leader + "> ");
+    repl.type("sta\t");      // the command, then (Tab) the one job's id
+    repl.read_until("tus "); // libedit redraws only what it added to "sta"
+    repl.type("\t");
+    repl.read_until("1 ");
+    repl.type("\r");
+    repl.read_until("name:        first");
+    repl.read_until("> ");
     c.wait_masters_in_sync();
     c.kill(leader, SIGKILL);
     c.wait_until("another master leads", [&] { return c.leader_name() != leader; });

@@ -62,6 +62,10 @@ TEST_CASE("a job waits for the jobs it names, and a placement before they end is
   REQUIRE(r.apply(early).applied);
   CHECK(r.job("3").state() == pb::JOB_PENDING);
   CHECK(r.node("a").cpu_millis_used() == 0);
+  auto refused = r.apply(placed("2", "a")); // nor is a placement of one that waits
+  CHECK_FALSE(refused.applied);
+  CHECK(refused.error == "job 2 waits for job 1");
+  CHECK(r.job("2").state() == pb::JOB_PENDING);
   run_to_exit(r, "1", 0);
   CHECK(r.job("2").state() == pb::JOB_PENDING);
   CHECK(r.job("2").waits_for().empty());
