@@ -1,7 +1,15 @@
 #include "cli/repl.hpp"
 
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -51,13 +59,9 @@ void print_help(const std::vector<std::string>& words) {
   std::cout << parser.app.get_subcommand(words[1])->help();
 }
 
-/// Runs one line's command; returns its exit code (2 for a line that does not parse).
+/// Runs one line's command in this process (piped: no Ctrl-C to share with a terminal); returns
+/// its exit code (2 for a line that does not parse).
 int run_line(std::vector<std::string> words, const common_options& defaults) {
-  if (!is_command(words[0])) {
-    std::cerr << fmt::format("claud: error: no command '{}'; the commands are {}, help and exit\n",
-                             words[0].substr(0, 64), fmt::join(command_names(), ", "));
-    return 2;
-  }
   line_parser parser;
   parser.values.common = defaults;          // flags the line gives override them
   std::reverse(words.begin(), words.end()); // CLI11 takes a vector of arguments last first
@@ -76,6 +80,69 @@ int run_line(std::vector<std::string> words, const common_options& defaults) {
     return 2;
   }
   return parser.exit_code;
+}
+
+/// This binary, for the commands run as children.
+std::string own_binary() {
+  std::error_code error;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", error);
+  return error ? std::string{"claud"} : path.string();
+}
+
+/// On a terminal each command runs as a child `claud` with the line's words, in the terminal's
+/// foreground group beside the REPL (which ignores SIGINT): Ctrl-C ends the command, as a shell's
+/// would, wherever it is blocked (a `logs -f`, a `wait`), and the session goes on. The REPL's own
+/// --cluster and TLS flags reach it as $CLAUD_ADDR and $CLAUD_TLS_* (its flags override them, as
+/// on the command line). Returns its exit code (130 when Ctrl-C ended it).
+int run_in_child(const std::vector<std::string>& words, const common_options& defaults) {
+  const auto binary = own_binary();
+  std::vector<std::string> environment;
+  for (char** e = environ; *e != nullptr; ++e)
+    environment.emplace_back(*e);
+  auto set = [&](const char* name, const std::string& value) {
+    if (value.empty())
+      return;
+    const std::string prefix = std::string{name} + "=";
+    environment.erase(std::remove_if(environment.begin(), environment.end(),
+                                     [&](const std::string& e) { return e.rfind(prefix, 0) == 0; }),
+                      environment.end());
+    environment.push_back(prefix + value);
+  };
+  set("CLAUD_ADDR", defaults.cluster);
+  set("CLAUD_TLS_CA", defaults.tls_ca);
+  set("CLAUD_TLS_CERT", defaults.tls_cert);
+  set("CLAUD_TLS_KEY", defaults.tls_key);
+  std::vector<char*> argv{const_cast<char*>(binary.c_str())};
+  for (const auto& w : words)
+    argv.push_back(const_cast<char*>(w.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (auto& e : environment)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t interrupt;
+  sigemptyset(&interrupt);
+  sigaddset(&interrupt, SIGINT);
+  posix_spawnattr_setsigdefault(&attributes, &interrupt); // the REPL ignores it; the child not
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = 0;
+  const int failed
+      = ::posix_spawn(&pid, binary.c_str(), nullptr, &attributes, argv.data(), envp.data());
+  posix_spawnattr_destroy(&attributes);
+  if (failed != 0) {
+    std::cerr << fmt::format("claud: error: cannot run {} ({})\n", binary, std::strerror(failed));
+    return 1;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) {
+    std::cout << "\n";
+    return 128 + WTERMSIG(status);
+  }
+  return WEXITSTATUS(status);
 }
 
 /// The interactive prompt names the master that leads (`claud m2> `), asked of the cluster before
@@ -170,6 +237,7 @@ int repl_command(const common_options& defaults) {
   line_editor input{default_history_file()};
   std::optional<leader_prompt> prompt;
   if (input.interactive()) {
+    ::signal(SIGINT, SIG_IGN); // Ctrl-C is for the command running (run_in_child), not the REPL
     prompt.emplace(defaults);
     input.complete_with([&defaults](const std::string& line_before, const std::string& word) {
       return candidates_for(defaults, line_before, word);
@@ -189,8 +257,14 @@ int repl_command(const common_options& defaults) {
       break;
     } else if (split.words[0] == "help") {
       print_help(split.words);
+    } else if (!is_command(split.words[0])) {
+      std::cerr << fmt::format(
+          "claud: error: no command '{}'; the commands are {}, help and exit\n",
+          split.words[0].substr(0, 64), fmt::join(command_names(), ", "));
+      code = 2;
     } else {
-      code = run_line(std::move(split.words), defaults);
+      code = input.interactive() ? run_in_child(split.words, defaults)
+                                 : run_line(std::move(split.words), defaults);
     }
     std::cout.flush();
     if (code != 0)

@@ -116,6 +116,15 @@ TEST_CASE("on a terminal the prompt names the leader, says when it changes, and 
     repl.type("jobs\r"); // the command in flight goes to the new leader, as the CLI's would
     auto after = repl.read_until("claud: the leader is now ");
     CHECK(after.find("first") != std::string::npos);
+    // Ctrl-C ends the command that follows a job, not the session.
+    auto endless = c.submit({"sh", "-c", "echo started; exec sleep 60"});
+    c.wait_job_state(endless, "running");
+    repl.type("logs -f " + endless + "\r");
+    repl.read_until("started");
+    repl.type("\x03");
+    repl.read_until("> ");
+    repl.type("status " + endless + "\r");
+    repl.read_until("state:       running");
     repl.type("nosuch\r");
     repl.read_until("no command 'nosuch'");
     repl.read_until("> ");
@@ -123,7 +132,7 @@ TEST_CASE("on a terminal the prompt names the leader, says when it changes, and 
   }
   terminal_session again{c.cluster_address(), home};
   again.read_until("> ");
-  again.type("\x1b[A\x1b[A\r"); // up, up: the line before `nosuch`, from the last session
+  again.type("\x1b[A\x1b[A\x1b[A\x1b[A\r"); // the `jobs` line, four before the last session's end
   auto recalled = again.read_until("succeeded");
   CHECK(recalled.find("jobs") != std::string::npos);
 }
