@@ -51,7 +51,8 @@ public:
   void type(const std::string& keys) {
     REQUIRE(::write(fd_, keys.data(), keys.size()) == static_cast<ssize_t>(keys.size()));
   }
-  /// Reads the screen's output until it holds `text` (then returns all read so far) or 10 s pass.
+  /// Reads the screen's output until it holds `text` (then returns what was read through it) or
+  /// 10 s pass.
   std::string read_until(const std::string& text) {
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (screen_.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
@@ -65,10 +66,12 @@ public:
       screen_.append(buffer, static_cast<size_t>(n));
     }
     INFO("waiting for \"" << text << "\"; the terminal so far: " << screen_);
-    REQUIRE(screen_.find(text) != std::string::npos);
-    auto all = std::move(screen_);
-    screen_.clear();
-    return all;
+    const auto at = screen_.find(text);
+    REQUIRE(at != std::string::npos);
+    // What came after it stays for the next read: prompts and output are matched in order.
+    auto upto = screen_.substr(0, at + text.size());
+    screen_.erase(0, at + text.size());
+    return upto;
   }
   /// Ctrl-D, then its exit status.
   int end() {
