@@ -69,6 +69,15 @@ struct event_request {
 /// stream ends when it returns false.
 using event_handler = std::function<bool(const pb::EventBatch&)>;
 
+/// How far a wait has come: told after each batch of events about its jobs.
+struct wait_progress {
+  size_t total = 0;        // the jobs waited for
+  size_t ended = 0;        // of them, ended for good
+  size_t unsuccessful = 0; // of the ended, those that did not succeed
+  size_t running = 0;      // placed or running, as last seen
+};
+using wait_observer = std::function<void(const wait_progress&)>;
+
 /// Reads go through the leader by default and see every acknowledged write (linearizable);
 /// `local` reads answer from the state of the master the client reached, at once, maybe behind.
 enum class read_mode { linearizable, local };
@@ -92,11 +101,16 @@ public:
   /// repeated (a master that no longer holds those events sends a snapshot, marked missed_from).
   /// Throws client_error when no master serves it for request_timeout.
   void events(const event_request& request, const event_handler& handler);
+  /// Ends the events() call running in another thread (or, if none is, the next one) soon after,
+  /// as if its handler had returned false. Thread-safe; the one call of this class that is.
+  void stop_events();
   /// Blocks until the job has ended and returns its final record.
   pb::Job wait(const std::string& job_id);
   /// Blocks until every job has ended and returns their final records, in the order given;
-  /// follows the jobs on the event stream (one subscription per max_jobs_per_wait jobs).
-  std::vector<pb::Job> wait_all(const std::vector<std::string>& job_ids);
+  /// follows the jobs on the event stream (one subscription per max_jobs_per_wait jobs), telling
+  /// `observer` (if set) how far it has come after each batch.
+  std::vector<pb::Job> wait_all(const std::vector<std::string>& job_ids,
+                                const wait_observer& observer = {});
   std::vector<pb::Job> jobs(read_mode mode = read_mode::linearizable);
   std::vector<pb::Node> nodes(read_mode mode = read_mode::linearizable);
   pb::Job kill(const std::string& job_id);

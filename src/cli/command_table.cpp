@@ -4,6 +4,7 @@
 
 #include "claud/client.hpp"
 #include "cli/repl.hpp"
+#include "cli/top.hpp"
 
 namespace claud::cli {
 
@@ -140,6 +141,13 @@ void define_events(CLI::App* c, command_values& v) {
       ->check(CLI::NonNegativeNumber);
 }
 
+void define_top(CLI::App* c, command_values& v) {
+  add_common(c, v.common);
+  c->alias("watch"); // the REPL's word for it: `watch jobs`
+  c->add_option("view", v.top_view, "jobs (the default) or nodes")
+      ->check(CLI::IsMember({"jobs", "nodes"}));
+}
+
 void define_kill(CLI::App* c, command_values& v) {
   add_common(c, v.common);
   c->add_option("job", v.job_id, "Job id")->required();
@@ -184,6 +192,10 @@ const command commands[] = {
      [](const command_values& v) { return nodes_command(v.common); }},
     {"events", "Print events as they commit (nothing selected: all), until interrupted",
      define_events, [](const command_values& v) { return events_command(v.common, v.events); }},
+    {"top",
+     "A live table of jobs (or nodes: claud top nodes) on the whole terminal, redrawn as "
+     "changes commit, until a key; `watch` in the REPL",
+     define_top, [](const command_values& v) { return top_command(v.common, v.top_view); }},
     {"logs", "Print a job's output (stdout, or --stderr)", define_logs,
      [](const command_values& v) { return logs_command(v.common, v.logs); }},
     {"kill", "Stop a job (SIGTERM, then SIGKILL), or cancel it", define_kill,
@@ -219,9 +231,16 @@ void add_repl_command(CLI::App& app, common_options& defaults, int& exit_code) {
 }
 
 std::vector<std::string> command_names() {
+  CLI::App app;
+  command_values values;
+  int exit_code = 0;
+  add_commands(app, values, exit_code);
   std::vector<std::string> names;
-  for (const auto& c : commands)
-    names.emplace_back(c.name);
+  for (const auto* sub : app.get_subcommands({})) {
+    names.push_back(sub->get_name());
+    for (const auto& alias : sub->get_aliases())
+      names.push_back(alias);
+  }
   return names;
 }
 

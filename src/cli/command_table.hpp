@@ -21,6 +21,7 @@ struct command_values {
   masters_options masters;
   events_options events;
   run_options run;
+  std::string top_view = "jobs"; // jobs | nodes
   std::string job_id;
   std::vector<std::string> job_ids;
 };
@@ -33,7 +34,7 @@ void add_commands(CLI::App& app, command_values& values, int& exit_code);
 /// not in the table, so a REPL never opens another.
 void add_repl_command(CLI::App& app, common_options& defaults, int& exit_code);
 
-/// The commands' names, in the table's order.
+/// The commands' names, in the table's order, and their other names (`watch` for `top`).
 std::vector<std::string> command_names();
 
 } // namespace claud::cli

@@ -11,6 +11,7 @@
 #include "cli/env_file.hpp"
 #include "cli/event_views.hpp"
 #include "cli/job_file.hpp"
+#include "cli/progress.hpp"
 #include "cli/views.hpp"
 #include "state/dependencies.hpp"
 #include "state/job_states.hpp"
@@ -171,7 +172,12 @@ int submit_spec(const common_options& common, const pb::JobSpec& spec, bool wait
   }
   if (!common.json)
     std::cout << job.id() << std::endl;
-  job = cluster.wait(job.id());
+  {
+    progress_bar bar{progress_bar::wanted(common.json), job.id()};
+    job = cluster
+              .wait_all({job.id()}, [&bar](const wait_progress& progress) { bar.update(progress); })
+              .front();
+  }
   if (common.json)
     std::cout << to_json(to_view(job)) << "\n";
   else if (job.state() != pb::JOB_SUCCEEDED)
@@ -182,7 +188,12 @@ int submit_spec(const common_options& common, const pb::JobSpec& spec, bool wait
 
 int wait_command(const common_options& common, const std::vector<std::string>& job_ids) {
   client cluster{connection(common)};
-  auto jobs = cluster.wait_all(job_ids);
+  std::vector<pb::Job> jobs;
+  {
+    progress_bar bar{progress_bar::wanted(common.json), job_ids.size() == 1 ? job_ids[0] : ""};
+    jobs = cluster.wait_all(job_ids,
+                            [&bar](const wait_progress& progress) { bar.update(progress); });
+  }
   if (common.json)
     print_json_array(jobs);
   int status = 0;

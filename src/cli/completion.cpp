@@ -36,6 +36,8 @@ completion_request what_to_complete(const std::vector<std::string>& before,
     return {completion_kind::node_id, {}};
   if (command == "run")
     return {completion_kind::file, {}};
+  if (one_of(command, {"top", "watch"}) && before.size() == 1)
+    return {completion_kind::view, {}};
   return {completion_kind::none, {}};
 }
 

@@ -197,6 +197,9 @@ std::optional<std::vector<std::string>> candidates_for(const common_options& def
     break;
   case completion_kind::file:
     return std::nullopt;
+  case completion_kind::view:
+    all = {"jobs", "nodes"};
+    break;
   case completion_kind::command:
     all = command_names();
     if (before.words.empty())

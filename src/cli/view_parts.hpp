@@ -23,4 +23,13 @@ std::string exit_text(bool has_exit_code, int32_t exit_code, int32_t term_signal
 std::string exit_text(const pb::Job& job);
 std::string or_dash(const std::string& text);
 
+/// alive, down, or drain (alive, but `claud drain` keeps new jobs away).
+std::string node_state_text(pb::NodeState state, bool draining);
+/// How long ago the leader last heard from a node: "0.4s", "12s", "3m"; "-" if not connected.
+std::string heard_text(const pb::Node& node);
+/// "disk=ssd,zone=a" (sorted by key: a protobuf map has no order), or "-".
+std::string labels_text(const pb::Node& node);
+/// A short duration for a column: "0.4s", "12s", "3m", "5h", "2d".
+std::string age_text(int64_t ms);
+
 } // namespace claud::cli

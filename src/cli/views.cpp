@@ -32,15 +32,6 @@ const char* strategy_name(pb::PlacementStrategy strategy) {
   return strategy == pb::STRATEGY_SPREAD ? "spread" : "binpack";
 }
 
-/// "disk=ssd,zone=a" (sorted by key: a protobuf map has no order), or "-".
-std::string labels_text(const pb::Node& node) {
-  std::map<std::string, std::string> sorted(node.labels().begin(), node.labels().end());
-  std::string out;
-  for (const auto& [key, value] : sorted)
-    out += (out.empty() ? "" : ",") + key + "=" + value;
-  return or_dash(out);
-}
-
 } // namespace
 
 std::string format_time_ms(int64_t ms) {
@@ -245,25 +236,6 @@ void print_job_details(std::ostream& out, const pb::Job& job) {
 
 namespace {
 
-/// alive, down, or drain (alive, but `claud drain` keeps new jobs away).
-std::string node_state_text(const pb::Node& node) {
-  if (node.state() == pb::NODE_ALIVE && node.draining())
-    return "drain";
-  return state::node_state_name(node.state());
-}
-
-/// How long ago the leader last heard from a node: "0.4s", "12s", "3m"; "-" if not connected.
-std::string heard_text(const pb::Node& node) {
-  if (!node.has_heard_ms_ago())
-    return "-";
-  const auto ms = node.heard_ms_ago();
-  if (ms < 10'000)
-    return fmt::format("{:.1f}s", static_cast<double>(ms) / 1000.0);
-  if (ms < 120'000)
-    return fmt::format("{}s", ms / 1000);
-  return fmt::format("{}m", ms / 60'000);
-}
-
 /// The claud a node runs, with "+tls" when it runs mutual TLS ("?" for an older claud).
 std::string claud_text(const std::string& version, bool tls) {
   return (version.empty() ? std::string{"?"} : version) + (tls ? "+tls" : "");
@@ -294,7 +266,7 @@ void print_node_table(std::ostream& out, const std::vector<pb::Node>& nodes) {
                      "LIMITS", "JOBS AS", "CLAUD", "LABELS");
   for (const auto& node : nodes)
     out << fmt::format(row, node.id(), state::node_role_name(node.role()), node.address(),
-                       node_state_text(node), heard_text(node),
+                       node_state_text(node.state(), node.draining()), heard_text(node),
                        state::format_cpus(node.cpu_millis_total() - node.cpu_millis_used()) + "/"
                            + state::format_cpus(node.cpu_millis_total()),
                        state::format_bytes(node.memory_bytes_total() - node.memory_bytes_used())

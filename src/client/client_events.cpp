@@ -36,6 +36,7 @@ bool client::impl::follow_events(uint64_t id, std::optional<uint64_t>& from,
           if (!keepalive && !handler(batch))
             next = outcome::stopped;
         },
+        [&](stop_events_atom) { next = outcome::stopped; },
         [&](caf::down_msg& down) {
           if (down.source == api.address())
             next = outcome::lost;
@@ -65,12 +66,37 @@ void client::events(const event_request& request, const event_handler& handler) 
   }
 }
 
+void client::stop_events() {
+  caf::anon_send(caf::actor_cast<caf::actor>(impl_->self), stop_events_atom::value);
+}
+
 pb::Job client::wait(const std::string& job_id) {
   return wait_all({job_id}).front();
 }
 
-std::vector<pb::Job> client::wait_all(const std::vector<std::string>& job_ids) {
+std::vector<pb::Job> client::wait_all(const std::vector<std::string>& job_ids,
+                                      const wait_observer& observer) {
   std::map<std::string, pb::Job> ended;
+  // The latest state seen of every job waited for, and the counts of them the observer is told.
+  std::map<std::string, pb::JobState> states;
+  wait_progress progress;
+  progress.total = job_ids.size();
+  auto count = [&progress](pb::JobState job_state, bool add) {
+    auto step = [add](size_t& n) { n = add ? n + 1 : n - 1; };
+    if (state::is_terminal(job_state)) {
+      step(progress.ended);
+      if (job_state != pb::JOB_SUCCEEDED)
+        step(progress.unsuccessful);
+    }
+    if (state::holds_resources(job_state))
+      step(progress.running);
+  };
+  auto record = [&](const std::string& id, pb::JobState job_state) {
+    auto& known = states[id]; // JOB_STATE_UNSPECIFIED when first seen: counted nowhere
+    count(known, false);
+    known = job_state;
+    count(known, true);
+  };
   for (size_t first = 0; first < job_ids.size(); first += max_jobs_per_wait) {
     const auto last = std::min(job_ids.size(), first + max_jobs_per_wait);
     std::set<std::string> unended{job_ids.begin() + static_cast<long>(first),
@@ -81,20 +107,28 @@ std::vector<pb::Job> client::wait_all(const std::vector<std::string>& job_ids) {
     std::vector<std::string> unknown; // to the master subscribed at, maybe behind the leader
     events(request, [&](const pb::EventBatch& batch) {
       for (const auto& event : batch.events()) {
-        if (event.kind() == pb::EVENT_JOB_NOT_FOUND)
+        if (event.kind() == pb::EVENT_JOB_NOT_FOUND) {
           unknown.push_back(event.job_id());
-        else if (event.kind() == pb::EVENT_JOB_ENDED
-                 || (event.kind() == pb::EVENT_JOB_STATE && state::is_terminal(event.state())))
+          continue;
+        }
+        record(event.job_id(), event.state());
+        if (event.kind() == pb::EVENT_JOB_ENDED
+            || (event.kind() == pb::EVENT_JOB_STATE && state::is_terminal(event.state())))
           unended.erase(event.job_id());
       }
       if (batch.snapshot() && !batch.snapshot_done())
         return true;
       // Through the leader: a job it does not know either does not exist (not_found is thrown);
       // one it knows is this master's to apply, and its events follow in the stream.
-      for (const auto& id : unknown)
-        if (state::is_terminal(status(id).state()))
+      for (const auto& id : unknown) {
+        const auto job_state = status(id).state();
+        record(id, job_state);
+        if (state::is_terminal(job_state))
           unended.erase(id);
+      }
       unknown.clear();
+      if (observer)
+        observer(progress);
       return !unended.empty();
     });
     // Every one has ended: the leader answers a wait for them at once, with their records.

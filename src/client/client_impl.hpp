@@ -21,6 +21,9 @@
 
 namespace claud {
 
+/// What client::stop_events() sends the client's own actor, from another thread.
+using stop_events_atom = caf::atom_constant<caf::atom("stopevents")>;
+
 /// The actor system a client starts: its TLS (checked first), a few workers.
 caf::actor_system_config& configure_client_system(caf::actor_system_config& cfg,
                                                   const client_options& options);

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 
 #include <catch2/catch.hpp>
@@ -138,6 +139,38 @@ TEST_CASE("on a terminal the prompt names the leader, says when it changes, and 
   again.type("\x1b[A\x1b[A\x1b[A\x1b[A\r"); // the `jobs` line, four before the last session's end
   auto recalled = again.read_until("succeeded");
   CHECK(recalled.find("jobs") != std::string::npos);
+}
+
+TEST_CASE("watch jobs redraws as a job ends and a key ends it; a long wait shows its progress") {
+  cluster c;
+  c.start_dev("d");
+  terminal_session repl{c.address("d"), c.root() + "/home"};
+  repl.read_until("> ");
+  // Jobs that run until the test says: each screen is seen for sure, whatever the load.
+  const auto release = c.root() + "/release";
+  const std::vector<std::string> held{"sh", "-c", "while [ ! -e \"$0\" ]; do sleep 0.05; done",
+                                      release};
+  auto first = c.submit(held);
+  c.wait_job_state(first, "running");
+  repl.type("watch jobs\r");
+  repl.read_until("jobs: 1 running, 0 pending | index ");
+  std::ofstream{release} << "";
+  repl.read_until("jobs: 0 running, 0 pending; ended since: 1 succeeded"); // redrawn at its end
+  repl.type("q");
+  repl.read_until("> ");
+  std::filesystem::remove(release);
+  // A wait past a second: the bar says what the job is doing, then the wait's own line.
+  auto second = c.submit(held);
+  repl.type("wait " + second + "\r");
+  repl.read_until("job " + second + ": running");
+  std::ofstream{release} << "";
+  repl.read_until(second + " succeeded");
+  repl.read_until("> ");
+  repl.type("watch nodes\r");
+  repl.read_until("nodes: 1 alive");
+  repl.type("\x03"); // Ctrl-C is a key like any other there
+  repl.read_until("> ");
+  CHECK(repl.end() == 0);
 }
 
 TEST_CASE("a script of commands runs each one, and bad lines do not end it") {

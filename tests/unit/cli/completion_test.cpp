@@ -28,6 +28,8 @@ TEST_CASE("flags complete as the command's, and values by what they name") {
   CHECK(kind_of({"events", "--job"}, "1") == completion_kind::job_id);
   CHECK(kind_of({"submit", "--env-file"}, "./") == completion_kind::file);
   CHECK(kind_of({"status"}, "") == completion_kind::job_id);
+  CHECK(kind_of({"watch"}, "n") == completion_kind::view);
+  CHECK(kind_of({"top", "jobs"}, "") == completion_kind::none);
   CHECK(kind_of({"logs", "-f"}, "") == completion_kind::job_id);
   CHECK(kind_of({"kill"}, "4") == completion_kind::job_id);
   CHECK(kind_of({"drain"}, "") == completion_kind::node_id);

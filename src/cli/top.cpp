@@ -1,0 +1,158 @@
+#include "cli/top.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "cli/cluster_board.hpp"
+#include "cli/terminal.hpp"
+
+namespace claud::cli {
+
+namespace {
+
+using std::chrono::milliseconds;
+
+/// How long a key may wait to be noticed, and the screen to follow a change.
+constexpr milliseconds key_poll{100};
+/// The ages on the screen move on by themselves: it is redrawn this often without a change.
+constexpr milliseconds idle_redraw{1000};
+/// The nodes' resources are read again after events at most this often (a busy cluster changes
+/// them with every placement).
+constexpr milliseconds nodes_reread{250};
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// The lines drawn over the screen from its top left, each line's rest and the lines below
+/// erased, in one write so that the screen never shows half a frame.
+void draw(const std::vector<std::string>& lines) {
+  std::string frame = "\x1b[H";
+  for (size_t i = 0; i < lines.size(); ++i)
+    frame += lines[i] + "\x1b[K" + (i + 1 < lines.size() ? "\r\n" : "");
+  frame += "\x1b[J";
+  for (size_t written = 0; written < frame.size();) {
+    auto n = ::write(STDOUT_FILENO, frame.data() + written, frame.size() - written);
+    if (n <= 0)
+      return;
+    written += static_cast<size_t>(n);
+  }
+}
+
+/// What the stream (main thread) and the screen (its own thread) share.
+struct shared_view {
+  std::mutex mutex;
+  cluster_board board;
+  bool changed = true;
+  bool nodes_stale = true;
+};
+
+/// Reads for the screen (the nodes' resources, the leader at the start) come through a second
+/// client, so that a slow read never holds the stream up; it gives up soon, as a prompt does, and
+/// the screen shows what it had.
+client_options quick(client_options options) {
+  options.request_timeout = milliseconds{1000};
+  options.attempt_timeout = milliseconds{500};
+  return options;
+}
+
+/// Draws the screen until a key (then it stops the stream) or `stopping`.
+void run_screen(full_screen& screen, shared_view& view, const common_options& common,
+                bool nodes_view, client& stream, const std::atomic<bool>& stopping) {
+  std::unique_ptr<client> reads;
+  std::vector<pb::Node> records;
+  auto last_draw = std::chrono::steady_clock::time_point{};
+  auto last_read = std::chrono::steady_clock::time_point{};
+  bool leader_asked = false;
+  while (!stopping) {
+    if (screen.key_pressed(key_poll)) {
+      stream.stop_events();
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    bool read_nodes = false;
+    {
+      std::lock_guard lock{view.mutex};
+      read_nodes = nodes_view && view.nodes_stale && now - last_read >= nodes_reread;
+    }
+    if (read_nodes || !leader_asked) {
+      try {
+        if (!reads)
+          reads = std::make_unique<client>(quick(connection(common)));
+        if (!leader_asked) {
+          auto info = reads->leader(read_mode::local);
+          std::lock_guard lock{view.mutex};
+          view.board.set_leader(info.leader().address(), info.term());
+          view.changed = true;
+        }
+        if (read_nodes)
+          records = reads->nodes(read_mode::local);
+      } catch (const client_error&) {
+        reads.reset(); // its master may be the one gone; the next read connects afresh
+      }
+      leader_asked = true;
+      last_read = now;
+    }
+    std::lock_guard lock{view.mutex};
+    if (read_nodes)
+      view.nodes_stale = false;
+    if (!view.changed && !screen.resized() && now - last_draw < idle_redraw)
+      continue;
+    const auto size = size_of_terminal(STDOUT_FILENO);
+    const screen_size fits{size.columns - 1, size.rows}; // the last column may wrap
+    draw(nodes_view ? nodes_screen(view.board, records, fits)
+                    : jobs_screen(view.board, now_ms(), fits));
+    view.changed = false;
+    last_draw = now;
+  }
+}
+
+} // namespace
+
+int top_command(const common_options& common, const std::string& what) {
+  if (what != "jobs" && what != "nodes")
+    throw std::invalid_argument("top shows jobs or nodes: claud top jobs, claud top nodes");
+  if (common.json)
+    throw std::invalid_argument("top is a live view for a terminal; a script gets the same "
+                                "changes from `claud events --jobs --nodes --json`");
+  if (!is_terminal(STDIN_FILENO) || !is_terminal(STDOUT_FILENO))
+    throw std::invalid_argument("top draws on a terminal and ends at a key; a script gets the "
+                                "same changes from `claud events --jobs --nodes --json`");
+  const bool nodes_view = what == "nodes";
+  client stream{connection(common)};
+  shared_view view;
+  std::atomic<bool> stopping{false};
+  full_screen screen;
+  std::thread drawer{[&] { run_screen(screen, view, common, nodes_view, stream, stopping); }};
+  auto stop_drawing = [&] {
+    stopping = true;
+    drawer.join();
+  };
+  event_request request;
+  request.filter.set_jobs(true); // the nodes screen counts their running jobs
+  request.filter.set_nodes(true);
+  request.filter.set_leader(true);
+  try {
+    stream.events(request, [&](const pb::EventBatch& batch) {
+      std::lock_guard lock{view.mutex};
+      view.board.apply(batch);
+      view.changed = true;
+      view.nodes_stale = true;
+      return true;
+    });
+  } catch (...) {
+    stop_drawing(); // and the screen restores the terminal before the error is printed
+    throw;
+  }
+  stop_drawing();
+  return 0;
+}
+
+} // namespace claud::cli
