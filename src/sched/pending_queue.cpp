@@ -6,6 +6,7 @@
 
 #include "sched/placement.hpp"
 #include "sched/placement_index.hpp"
+#include "state/job_states.hpp"
 
 namespace claud::sched {
 
@@ -61,7 +62,10 @@ void pending_queue::reload(const pb::ClusterState& view) {
 }
 
 bool pending_queue::track(const pb::Job& job) {
-  auto number = std::stoull(job.id()); // ids are decimal counters (cluster_state::submit)
+  // Oldest first: job ids are decimal counters (cluster_state::submit), and a task slot comes
+  // right after its job (PARENT.sK: K in the low bits; far fewer than 2^20 slots a job).
+  const auto order = state::id_order(job.id());
+  const uint64_t number = order.number << 20 | order.slot;
   if (auto known = pending_.find(number); known != pending_.end()) {
     auto shape = shapes_.find(known->second.shape);
     if (--shape->second.jobs == 0)
@@ -69,7 +73,7 @@ bool pending_queue::track(const pb::Job& job) {
     restarting_ -= known->second.not_before_ms != 0 ? 1 : 0;
     pending_.erase(known);
   }
-  if (job.state() != pb::JOB_PENDING || job.waits_for_size() > 0) // waiting for jobs: not yet
+  if (!state::is_placeable(job)) // waiting for jobs, or a job of many tasks (its slots are)
     return false;
   auto shape = shape_of(job.spec());
   auto& count = shapes_[shape];
@@ -164,8 +168,10 @@ pending_queue::plan_submissions(std::vector<pb::JobSpec> specs) {
       keys_in_flight_.erase(key); // nothing is proposed under it
       continue;
     }
-    // One that waits for jobs is placed once they have ended as it asks (apply decides).
-    auto where = spec.after_size() == 0 ? index.place(spec) : sched::placement{};
+    // One that waits for jobs is placed once they have ended as it asks (apply decides); a job
+    // of many tasks never is (its slots are, by the passes that follow).
+    auto where
+        = spec.after_size() == 0 && spec.task_count() == 0 ? index.place(spec) : sched::placement{};
     if (!where.node_id.empty()) {
       plan.reservation = nodes_.reserve(where.node_id, spec);
       plan.entry.mutable_job_submitted()->set_node_id(where.node_id);

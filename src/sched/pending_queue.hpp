@@ -47,7 +47,7 @@ public:
 
   // Passes.
   struct placement {
-    uint64_t number = 0;      // the job's number (its decimal id)
+    uint64_t number = 0;      // where the job comes in the queue (its number, its slot)
     uint64_t reservation = 0; // in the ledger, until placement_answered
     pb::LogEntry entry;       // the JobPlaced to propose
   };
@@ -103,7 +103,7 @@ private:
 
   size_t max_placements_;
   node_ledger nodes_;
-  std::map<uint64_t, pending_job> pending_; // by job number: the oldest first
+  std::map<uint64_t, pending_job> pending_; // by queue number: the oldest first
   // The shapes of the pending jobs: once each is known not to fit, a pass stops early instead of
   // visiting thousands of waiting jobs of the few shapes a batch has.
   std::map<std::string, shape_count> shapes_;

@@ -10,6 +10,7 @@
 #include "cluster.pb.h"
 #include "log.pb.h"
 #include "state/frozen_records.hpp"
+#include "state/restart_policy.hpp"
 
 namespace claud::state {
 
@@ -22,7 +23,17 @@ struct apply_result {
                       // idempotency key made before)
   std::vector<std::string> changed_jobs;
   std::vector<std::string> changed_nodes;
+  // Of changed_jobs, those whose state did not change (a job of many tasks whose tasks moved on,
+  // a slot handed its next task): no event of their own.
+  std::vector<std::string> quiet_jobs;
+  // Jobs of many tasks whose done tasks passed a progress threshold (percent) in this entry.
+  std::vector<std::pair<std::string, uint32_t>> task_milestones;
 };
+
+/// The task slots made for a job of many tasks: its --parallel, at most its tasks and
+/// max_task_slots (a constant, so that every master makes the same).
+constexpr uint32_t max_task_slots = 256;
+uint32_t task_slots_for(const pb::JobSpec& spec);
 
 /// A state at one index, as snapshot bytes in parts: the serialization of the nodes, live keys and
 /// counters, then each live job's bytes and the frozen records' chunks, shared with the state they
@@ -99,6 +110,19 @@ private:
   apply_result lose_node(const pb::NodeLost& op, int64_t time_ms);
   apply_result drain_node(const pb::NodeDrain& op, int64_t time_ms);
   apply_result expire_jobs(const pb::JobsExpired& op, int64_t time_ms);
+  apply_result report_tasks(const pb::TaskReports& op, int64_t time_ms);
+  /// Makes the task slots of the job of many tasks `parent` (cluster_state_tasks.cpp), pending.
+  void open_slots(pb::Job& parent, int64_t time_ms, apply_result& result);
+  /// A slot's attempt ended in `outcome`: the tasks out on it go again (or fail the job), and the
+  /// decision says whether the slot goes again too.
+  restart_decision slot_attempt_ended(const pb::Job& slot, pb::JobState outcome, int64_t time_ms,
+                                      apply_result& result);
+  /// Fails the job of many tasks when none of its slots is left to run what remains.
+  void close_task_job_if_unserved(pb::Job& parent, int64_t time_ms, apply_result& result);
+  /// Ends the job of many tasks in `state`, and its slots: pending ones at once, the others by a
+  /// kill.
+  void end_task_job(pb::Job& parent, pb::JobState state, const std::string& reason, int64_t time_ms,
+                    apply_result& result);
   /// The first dependency of `spec` the state does not hold, as a refusal; empty if none.
   std::string unknown_dependency(const pb::JobSpec& spec) const;
   /// Makes the new pending `job` wait for its dependencies that have not ended; one that ended

@@ -65,6 +65,8 @@ void cluster_state::settle_dependents(apply_result& result, int64_t time_ms) {
                          [&](const pb::Dependency& d) { return d.job_id() == id; });
       if (judge_dependency(condition->condition(), ended) == dependency_verdict::never_met)
         fail_unstarted(*dependent, never_met_reason(*dependent, id, ended), time_ms);
+      else if (waits.empty() && is_task_job(*dependent))
+        open_slots(*dependent, time_ms, result); // its waiting is over: its slots are placed
       result.changed_jobs.push_back(dependent_id);
     }
   }

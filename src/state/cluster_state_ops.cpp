@@ -56,6 +56,8 @@ apply_result cluster_state::apply_op(const pb::LogEntry& entry) {
     return drain_node(entry.node_drain(), now);
   case pb::LogEntry::kJobsExpired:
     return expire_jobs(entry.jobs_expired(), now);
+  case pb::LogEntry::kTaskReports:
+    return report_tasks(entry.task_reports(), now);
   case pb::LogEntry::kMembershipChange: {
     apply_result result; // raft applies it to itself; the jobs and nodes do not change
     result.applied = true;
@@ -92,6 +94,13 @@ apply_result cluster_state::submit(const pb::JobSubmitted& op, int64_t time_ms) 
   job.set_submitted_at_ms(time_ms);
   record_event(job, time_ms);
   wait_for_dependencies(job, time_ms);
+  if (is_task_job(job)) {
+    job.mutable_tasks(); // present from the start, so a read of its queue changes no record
+    auto result = touched(id);
+    if (job.state() == pb::JOB_PENDING && job.waits_for_size() == 0)
+      open_slots(job, time_ms, result);
+    return result;
+  }
   if (op.node_id().empty() || job.state() != pb::JOB_PENDING || job.waits_for_size() > 0)
     return touched(id);
   pb::JobPlaced placed;
@@ -109,6 +118,9 @@ apply_result cluster_state::place(const pb::JobPlaced& op, int64_t time_ms) {
     return rejected(fmt::format("job {} is not pending", op.job_id()));
   if (pending->waits_for_size() > 0)
     return rejected(fmt::format("job {} waits for job {}", op.job_id(), pending->waits_for(0)));
+  if (is_task_job(*pending))
+    return rejected(
+        fmt::format("job {} is a job of many tasks: its task slots are placed", op.job_id()));
   auto nodes = live_.mutable_nodes();
   auto node_it = nodes->find(op.node_id());
   if (node_it == nodes->end() || node_it->second.state() != pb::NODE_ALIVE)
@@ -157,7 +169,7 @@ pb::Job* cluster_state::current_attempt(const std::string& job_id, const std::st
     return nullptr;
   }
   if (job == nullptr || !holds_resources(job->state()) || job->node_id() != node_id
-      || job->attempts() != attempt) {
+      || job->attempts() != attempt || is_task_job(*job)) {
     result.error = fmt::format("job {} attempt {} on {} is not its current attempt", job_id,
                                attempt, node_id);
     return nullptr;
@@ -225,6 +237,11 @@ apply_result cluster_state::request_kill(const pb::JobKillRequested& op, int64_t
     return touched(job.id());
   auto result = touched(job.id());
   job.set_kill_requested(true);
+  if (is_task_job(job)) { // it runs nothing itself: it ends now, its slots are stopped
+    stop_waiting(job);
+    end_task_job(job, pb::JOB_KILLED, "killed by a user", time_ms, result);
+    return result;
+  }
   if (job.state() == pb::JOB_PENDING) {
     job.set_state(pb::JOB_KILLED);
     job.set_reason("cancelled by a user before it started");
@@ -236,7 +253,7 @@ apply_result cluster_state::request_kill(const pb::JobKillRequested& op, int64_t
 
 apply_result cluster_state::lose_job(const pb::JobLost& op, int64_t time_ms) {
   pb::Job* job = live_job(op.job_id());
-  if (job == nullptr || !holds_resources(job->state()))
+  if (job == nullptr || !holds_resources(job->state()) || is_task_job(*job))
     return rejected(fmt::format("job {} is not placed or running", op.job_id()));
   auto result = touched(op.job_id());
   job->set_reason(op.reason());
@@ -259,7 +276,8 @@ void cluster_state::end_attempt(pb::Job& job, pb::JobState state, int64_t time_m
   job.set_state(state);
   job.set_finished_at_ms(time_ms);
   record_event(job, time_ms);
-  auto decision = decide_restart(job, state, time_ms);
+  auto decision = job.slot_of().empty() ? decide_restart(job, state, time_ms)
+                                        : slot_attempt_ended(job, state, time_ms, result);
   if (decision.restart) {
     job.set_state(pb::JOB_PENDING);
     job.set_not_before_ms(decision.not_before_ms);

@@ -24,6 +24,11 @@ pb::Event job_event(pb::EventKind kind, const pb::Job& job, const pb::LogEntry& 
   event.set_exit_code(job.exit_code());
   event.set_term_signal(job.term_signal());
   event.set_reason(job.reason());
+  if (is_task_job(job)) {
+    event.set_tasks_count(job.spec().task_count());
+    event.set_tasks_done(job.tasks().done_count());
+    event.set_tasks_retried(job.tasks().retried());
+  }
   return event;
 }
 
@@ -130,7 +135,17 @@ std::vector<pb::Event> events_of(const pb::LogEntry& entry, const apply_result& 
     for (const auto& id : result.changed_nodes)
       if (const auto* node = after.find_node(id))
         out.push_back(node_event(kind, *node, entry));
+  // Progress first: a job's 100 % comes before its end, when both are of one entry.
+  for (const auto& [id, percent] : result.task_milestones) {
+    auto job = after.find_job(id);
+    auto event = job_event(pb::EVENT_JOB_PROGRESS, *job, entry);
+    event.set_percent(percent);
+    out.push_back(std::move(event));
+  }
+  const auto& quiet = result.quiet_jobs;
   for (const auto& id : result.changed_jobs) {
+    if (std::find(quiet.begin(), quiet.end(), id) != quiet.end())
+      continue;
     if (const auto* live = after.find_live_job(id))
       add_job_events(entry, id, *live, out);
     else if (auto ended = after.find_job(id))
@@ -237,6 +252,8 @@ std::string event_kind_name(pb::EventKind kind) {
     return "job-restarting";
   case pb::EVENT_JOB_KILL_REQUESTED:
     return "job-kill-requested";
+  case pb::EVENT_JOB_PROGRESS:
+    return "job-progress";
   case pb::EVENT_NODE_JOINED:
     return "node-joined";
   case pb::EVENT_NODE_LOST:

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "state/dependencies.hpp"
+#include "state/task_queue.hpp"
 #include "state/units.hpp"
 
 namespace claud::state {
@@ -155,6 +156,40 @@ std::string parse_env(const std::string& text, pb::EnvVar& out) {
   return env_name_problem(out.name());
 }
 
+namespace {
+
+/// What is wrong with the task fields of `spec`, or "".
+std::string tasks_problem(const pb::JobSpec& spec, const spec_limits& limits) {
+  if (spec.task_count() == 0) {
+    if (spec.task_args_size() > 0 || spec.task_parallel() > 0 || spec.task_attempts() > 0
+        || spec.task_progress_step() > 0)
+      return "--parallel, --task-attempts and --progress-step are for a job of many tasks; give "
+             "--tasks N too";
+    return "";
+  }
+  if (!limits.tasks_served)
+    return "jobs of many tasks (--tasks) are not run by this cluster yet; submit the tasks as "
+           "jobs of their own";
+  if (spec.task_count() > limits.max_tasks)
+    return fmt::format("--tasks {} is too many; a job may have at most {} tasks", spec.task_count(),
+                       limits.max_tasks);
+  if (spec.task_args_size() > 0
+      && static_cast<uint32_t>(spec.task_args_size()) != spec.task_count())
+    return fmt::format("the job lists the arguments of {} tasks but has {} tasks",
+                       spec.task_args_size(), spec.task_count());
+  if (spec.task_attempts() > limits.max_task_attempts)
+    return fmt::format("--task-attempts may be at most {} (0: {})", limits.max_task_attempts,
+                       default_task_attempts);
+  if (spec.task_progress_step() > 100)
+    return "--progress-step is a percent: 1 to 100 (0: every 25 %)";
+  if (spec.restart() != pb::RESTART_NEVER)
+    return "a job of many tasks tries each task again (--task-attempts), not itself: leave "
+           "--restart at never";
+  return "";
+}
+
+} // namespace
+
 std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
   if (spec.argv_size() == 0 || spec.argv(0).empty())
     return "the command is empty; give it after `--`, e.g. `claud submit -- echo hi`";
@@ -204,6 +239,8 @@ std::string validate_spec(const pb::JobSpec& spec, const spec_limits& limits) {
     return fmt::format("--timeout must be at most {} (or none)",
                        format_duration_ms(limits.max_timeout_ms));
   if (auto problem = dependencies_problem(spec); !problem.empty())
+    return problem;
+  if (auto problem = tasks_problem(spec, limits); !problem.empty())
     return problem;
   return env_and_workdir_problem(spec, limits);
 }

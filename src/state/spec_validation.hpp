@@ -20,6 +20,11 @@ struct spec_limits {
   size_t max_environment_bytes = 128 * 1024;         // NAME=VALUE and a NUL each, summed
   size_t max_path_bytes = 4096;                      // PATH_MAX: --workdir, --stdin
   int64_t max_timeout_ms = 366LL * 24 * 3600 * 1000; // a year: anything longer is no limit
+  uint32_t max_tasks = 1'000'000;                    // of one job of many tasks
+  uint32_t max_task_attempts = 100;
+  // Whether the nodes run task slots: until the slaves pull tasks, a job of many tasks is refused
+  // at submission rather than placed where nothing would run its tasks.
+  bool tasks_served = false;
 };
 
 /// Node labels and constraints: keys and values are 1..`max_label_chars` characters of

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "entries.hpp"
+#include "state/job_states.hpp"
 
 using namespace claud;
 using namespace claud::state::test;
@@ -45,6 +46,26 @@ void check_bookkeeping(const state::cluster_state& s) {
     }
     REQUIRE(node.cpu_millis_used() == cpu);
     REQUIRE(node.memory_bytes_used() == memory);
+  }
+  // A task is out only on a live slot of its job, in the attempt that slot runs: none is lost.
+  for (const auto& [job_id, job] : s.live_jobs()) {
+    if (!state::is_task_job(job)) {
+      INFO("slot " << job_id);
+      if (!job.slot_of().empty() && !job.kill_requested() && !state::is_terminal(job.state()))
+        REQUIRE(s.find_live_job(job.slot_of()) != nullptr); // a slot outlives its job only
+                                                            // while it is being stopped
+      continue;
+    }
+    REQUIRE(job.tasks().done_count() + static_cast<uint32_t>(job.tasks().out_size())
+            <= job.spec().task_count());
+    for (const auto& out : job.tasks().out()) {
+      const auto* slot
+          = s.find_live_job(state::slot_id(job_id, static_cast<uint32_t>(out.slot() >> 32)));
+      INFO("job " << job_id << " task " << out.index());
+      REQUIRE(slot != nullptr);
+      REQUIRE(state::holds_resources(slot->state()));
+      REQUIRE(slot->attempts() == static_cast<uint32_t>(out.slot()));
+    }
   }
   // Only a pending job waits, and only for jobs that have not ended.
   for (const auto& [job_id, job] : s.live_jobs())
@@ -96,5 +117,5 @@ TEST_CASE("replicas applying the same random entries end byte-identical") {
     CHECK(stable_bytes(first.state.whole()) == stable_bytes(second.state.whole()));
     CHECK(stable_bytes(first.state.whole()) == stable_bytes(restored->state.whole()));
   }
-  CHECK(ops_applied.size() == 9);
+  CHECK(ops_applied.size() == 10);
 }

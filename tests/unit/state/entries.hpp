@@ -172,7 +172,7 @@ inline pb::LogEntry random_entry(std::mt19937& random, const cluster_state& stat
   const int small = 1 + pick(4);
   const int large = 1 + pick(8);
   const bool flip = pick(2) == 0;
-  const int op = pick(12);
+  const int op = pick(13);
   const auto& targets = op < 4 ? pending : holding;
   if (aimed && op < 10 && !targets.empty()) {
     job = targets[static_cast<size_t>(pick(static_cast<int>(targets.size())))];
@@ -180,8 +180,13 @@ inline pb::LogEntry random_entry(std::mt19937& random, const cluster_state& stat
     attempt = state.find_live_job(job)->attempts();
   }
   switch (op) {
-  case 0: { // half of them after a job that may be live, ended or unknown
+  case 0: { // half of them after a job that may be live, ended or unknown; some of many tasks
     auto s = spec(250 * large, gib / 4 * small);
+    if (small == 4) {
+      s.set_task_count(static_cast<uint32_t>(large));
+      s.set_task_parallel(static_cast<uint32_t>(pick(3)));
+      s.set_task_attempts(static_cast<uint32_t>(pick(3)));
+    }
     if (flip) {
       auto* dependency = s.add_after();
       dependency->set_job_id(std::to_string(1 + pick(jobs + 1)));
@@ -212,6 +217,36 @@ inline pb::LogEntry random_entry(std::mt19937& random, const cluster_state& stat
     return flip ? kill(job) : job_lost(job, "gone");
   case 9:
     return unplaceable(job, "busy");
+  case 12: { // a slot's task end and pull: its own (task, attempt) mostly, else made up
+    std::vector<std::string> slots;
+    for (const auto& id : holding)
+      if (!state.find_live_job(id)->slot_of().empty())
+        slots.push_back(id);
+    pb::LogEntry e;
+    auto* r = e.mutable_task_reports()->add_reports();
+    r->set_slot_job_id(slots.empty()
+                           ? job + ".s1"
+                           : slots[static_cast<size_t>(pick(static_cast<int>(slots.size())))]);
+    const auto* slot = state.find_live_job(r->slot_job_id());
+    r->set_node_id(slot != nullptr ? slot->node_id() : node);
+    r->set_slot_attempt(slot != nullptr && aimed ? slot->attempts() : attempt);
+    r->set_pull(small != 1);
+    const auto* parent = slot != nullptr ? state.find_live_job(slot->slot_of()) : nullptr;
+    if (parent != nullptr && flip) {
+      r->set_has_ended(true);
+      r->set_index(static_cast<uint32_t>(pick(large)));
+      r->set_attempt(static_cast<uint32_t>(pick(3)));
+      for (const auto& o : parent->tasks().out())
+        if (aimed && (o.slot() >> 32) == slot->slot()) {
+          r->set_index(o.index());
+          r->set_attempt(o.attempt());
+        }
+      r->set_succeeded(small > 2);
+      r->set_has_exit_code(true);
+      r->set_exit_code(small > 2 ? 0 : 1);
+    }
+    return e;
+  }
   case 10:
     return registered(node.empty() ? "a" : node, 1000 * small, gib * (large + 1) / 2,
                       flip ? pb::ROLE_SLAVE : pb::ROLE_DEV);
