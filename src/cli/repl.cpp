@@ -151,13 +151,15 @@ int run_in_child(const std::vector<std::string>& words, const common_options& de
 class leader_prompt {
 public:
   explicit leader_prompt(const common_options& defaults) : options_(connection(defaults)) {
-    options_.request_timeout = std::chrono::milliseconds{1000}; // a prompt must not hang
     options_.attempt_timeout = std::chrono::milliseconds{500};
   }
 
   std::string next() {
     std::string leader = "?";
     uint64_t term = 0;
+    // A prompt must not hang: the first client waits three seconds at most (its start, and the
+    // cluster maybe still electing), one made after a failure one second.
+    options_.request_timeout = std::chrono::milliseconds{leader_.empty() ? 3000 : 1000};
     try {
       if (!cluster_)
         cluster_ = std::make_unique<client>(options_);

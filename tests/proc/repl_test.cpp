@@ -53,9 +53,9 @@ public:
     REQUIRE(::write(fd_, keys.data(), keys.size()) == static_cast<ssize_t>(keys.size()));
   }
   /// Reads the screen's output until it holds `text` (then returns what was read through it) or
-  /// 10 s pass.
+  /// 20 s pass (a command that retries through an election under the suite's load may take 10).
   std::string read_until(const std::string& text) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
     while (screen_.find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline) {
       pollfd ready{fd_, POLLIN, 0};
       if (::poll(&ready, 1, 100) <= 0)
