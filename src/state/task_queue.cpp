@@ -21,6 +21,11 @@ task_queue::task_queue(pb::TaskProgress& progress, uint32_t count, uint32_t max_
 std::optional<task_grant> task_queue::hand_out(uint64_t slot) {
   if (failed())
     return std::nullopt;
+  // A slot runs one task at a time: a pull from a slot that has one out is that pull again (its
+  // answer was lost), and gets the same task.
+  for (const auto& o : progress_.out())
+    if (o.slot() == slot)
+      return task_grant{o.index(), o.attempt()};
   task_grant grant;
   auto& requeued = *progress_.mutable_requeued();
   if (!requeued.empty()) {

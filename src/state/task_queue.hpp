@@ -48,7 +48,8 @@ public:
   /// tried at most `max_attempts` times (0: default_task_attempts).
   task_queue(pb::TaskProgress& progress, uint32_t count, uint32_t max_attempts);
 
-  /// The next task for `slot`, or none when every task is done or out, or the job has failed.
+  /// The next task for `slot`, or none when every task is done or out, or the job has failed. A
+  /// slot runs one task at a time: if it has one out, that one (a pull sent again: exactly once).
   std::optional<task_grant> hand_out(uint64_t slot);
 
   /// The end of an attempt that `slot` ran. A success of an attempt that was handed out counts

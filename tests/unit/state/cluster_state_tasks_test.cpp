@@ -3,6 +3,7 @@
 // way (all done, a task out of tries, killed, no slot left), the events, and a snapshot.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -252,4 +253,20 @@ TEST_CASE("a snapshot holds the tasks' progress and the slots") {
   CHECK(stable_bytes(copy.whole()) == stable_bytes(r.state.whole()));
   CHECK(copy.find_live_job("1")->tasks().done_count() == 1);
   CHECK(copy.find_live_job("1.s2")->slot() == 2);
+}
+
+TEST_CASE("a report sent again (its answer lost) hands out nothing new and ends nothing twice") {
+  auto r = with_task_job(3, 1);
+  const auto pull = report(r, "1.s1");
+  r.apply(reports({pull}));
+  r.apply(reports({pull}));
+  CHECK(task_on(r, "1", "1.s1") == 0);
+  CHECK(r.job("1").tasks().out_size() == 1);
+  const auto end_and_pull = report(r, "1.s1", 0);
+  r.apply(reports({end_and_pull}));
+  auto again = r.apply(reports({end_and_pull}));
+  CHECK(task_on(r, "1", "1.s1") == 1); // still task 1, not task 2
+  CHECK(r.job("1").tasks().done_count() == 1);
+  CHECK(r.job("1").tasks().cursor() == 2);
+  CHECK(std::find(again.quiet_jobs.begin(), again.quiet_jobs.end(), "1") != again.quiet_jobs.end());
 }

@@ -35,7 +35,7 @@ TEST_CASE("free slots are handed the tasks in order, each once, until every one 
   task_queue q{progress, 3, 0};
   auto a = q.hand_out(1);
   auto b = q.hand_out(2);
-  auto c = q.hand_out(1);
+  auto c = q.hand_out(3);
   REQUIRE(a);
   REQUIRE(b);
   REQUIRE(c);
@@ -43,12 +43,18 @@ TEST_CASE("free slots are handed the tasks in order, each once, until every one 
   CHECK(b->index == 1);
   CHECK(c->index == 2);
   CHECK(a->attempt == 1);
-  CHECK_FALSE(q.hand_out(3)); // all out
+  CHECK_FALSE(q.hand_out(4)); // all out
+  CHECK(q.out() == 3);
+  // A slot asking again while it has a task out lost the answer: it gets the same task.
+  auto again = q.hand_out(1);
+  REQUIRE(again);
+  CHECK(again->index == 0);
+  CHECK(again->attempt == 1);
   CHECK(q.out() == 3);
   CHECK(q.ended(*b, 2, success()) == task_end::done);
   CHECK(q.ended(*b, 2, success()) == task_end::ignored); // a repeated report
   CHECK(q.ended(*a, 1, success()) == task_end::done);
-  CHECK(q.ended(*c, 1, success()) == task_end::done);
+  CHECK(q.ended(*c, 3, success()) == task_end::done);
   CHECK(q.finished());
   CHECK(q.is_done(0));
   CHECK(progress.done().size() == 1); // 3 tasks, one byte of bitmap
@@ -87,15 +93,15 @@ TEST_CASE("a lost slot sends its tasks back; a late success of a lost attempt st
   // The node was only slow: its report arrives after the loss, before the task went again.
   CHECK(q.ended(*on_lost, 7, success()) == task_end::done);
   CHECK(progress.requeued_size() == 0);
-  auto next = q.hand_out(8);
+  auto next = q.hand_out(10);
   CHECK(next->index == 2); // not task 0 again
   // Out again elsewhere when the late success comes: done, and the other attempt's end ignored.
   CHECK(q.ended(*elsewhere, 8, success()) == task_end::done);
-  q.slot_lost(8, "stopped");
+  q.slot_lost(10, "stopped");
   auto retry = q.hand_out(9);
   CHECK(retry->index == 2);
   CHECK(retry->attempt == 2);
-  CHECK(q.ended(*next, 8, success()) == task_end::done);
+  CHECK(q.ended(*next, 10, success()) == task_end::done);
   CHECK(q.attempt_out(2) == 0);
   CHECK(q.ended(*retry, 9, success()) == task_end::ignored);
   // A failure of a lost attempt counts for nothing: that attempt was counted when it was lost.
@@ -148,6 +154,11 @@ TEST_CASE("under random hand-outs, ends and losses, no task is lost or run twice
           CHECK(granted.insert({running->index, running->attempt}).second); // once an attempt
           CHECK(done.count(running->index) == 0);                           // never done ones
         }
+      } else if (dice >= 95) { // its pull again (the answer lost): the same task
+        auto again = q.hand_out(slot);
+        REQUIRE(again);
+        CHECK(again->index == running->index);
+        CHECK(again->attempt == running->attempt);
       } else if (dice < 5) {
         q.slot_lost(slot, "lost");
         if (dice < 2) { // the slot was only slow: it reports after all
