@@ -444,6 +444,18 @@ std::string cluster::leader_name(milliseconds timeout) {
   return leader;
 }
 
+std::string cluster::leader_other_than(const std::string& former, milliseconds timeout) {
+  std::string leader;
+  wait_until(
+      "another master leads",
+      [&] {
+        leader = leader_name(timeout);
+        return leader != former;
+      },
+      timeout);
+  return leader;
+}
+
 void cluster::wait_masters_in_sync(milliseconds timeout) {
   std::string last;
   wait_until(

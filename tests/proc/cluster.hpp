@@ -86,6 +86,8 @@ public:
   std::vector<std::string> master_names() const;
   /// The name of the master that leads now, as the running masters report it (polled).
   std::string leader_name(milliseconds timeout = 15s);
+  /// Waits until a master other than `former` leads (after `former` was killed); its name.
+  std::string leader_other_than(const std::string& former, milliseconds timeout = 15s);
   /// Waits until a leader's `leader --json` shows every master running with its whole log.
   void wait_masters_in_sync(milliseconds timeout = 15s);
 

@@ -116,7 +116,7 @@ TEST_CASE("on a terminal the prompt names the leader, says when it changes, and 
     repl.read_until("> ");
     c.wait_masters_in_sync();
     c.kill(leader, SIGKILL);
-    c.wait_until("another master leads", [&] { return c.leader_name() != leader; });
+    c.leader_other_than(leader);
     repl.type("jobs\r"); // the command in flight goes to the new leader, as the CLI's would
     auto after = repl.read_until("claud: the leader is now ");
     CHECK(after.find("first") != std::string::npos);
