@@ -21,6 +21,14 @@ pb::Event job_event(pb::EventKind kind, const std::string& id, pb::JobState stat
   return e;
 }
 
+pb::Event node_event(pb::EventKind kind, const std::string& id, pb::NodeState state) {
+  pb::Event e;
+  e.set_kind(kind);
+  e.set_node_id(id);
+  e.set_node_state(state);
+  return e;
+}
+
 pb::EventBatch batch(uint64_t index, std::vector<pb::Event> events, bool snapshot = false,
                      bool done = false) {
   pb::EventBatch b;
@@ -65,10 +73,7 @@ TEST_CASE("events change the jobs; a snapshot replaces what the board held") {
 
 TEST_CASE("node and leader events; an older term does not replace the leader") {
   cluster_board board;
-  pb::Event node;
-  node.set_kind(pb::EVENT_NODE_DRAINED);
-  node.set_node_id("n1");
-  node.set_node_state(pb::NODE_ALIVE);
+  auto node = node_event(pb::EVENT_NODE_DRAINED, "n1", pb::NODE_ALIVE);
   node.set_draining(true);
   pb::Event leader;
   leader.set_kind(pb::EVENT_LEADER_CHANGED);
@@ -121,10 +126,7 @@ TEST_CASE("the screen fits the terminal: as many rows as there is room for, and 
 
 TEST_CASE("the nodes screen: state from the stream, resources from the records, running jobs") {
   cluster_board board;
-  pb::Event lost;
-  lost.set_kind(pb::EVENT_NODE_LOST);
-  lost.set_node_id("n2");
-  lost.set_node_state(pb::NODE_DOWN);
+  auto lost = node_event(pb::EVENT_NODE_LOST, "n2", pb::NODE_DOWN);
   lost.set_reason("no heartbeat for 3s");
   board.apply(batch(4, {lost, job_event(pb::EVENT_JOB_STARTED, "1", pb::JOB_RUNNING, 1, "n1"),
                         job_event(pb::EVENT_JOB_PLACED, "2", pb::JOB_PLACED, 1, "n1"),
