@@ -207,6 +207,8 @@ public:
 private:
   node_process& add_node(const std::string& name, const std::string& role,
                          std::vector<std::string> args, const std::string& master);
+  /// The CLI's command line: the binary, then `args` with --cluster added (but for a flag first).
+  std::vector<std::string> command_line(std::vector<std::string> args) const;
   void spawn(node_process& p);
   void launch_and_wait(node_process& p);
   void wait_ready(node_process& p);
