@@ -107,6 +107,8 @@ std::string node_row_text(const node_row& row) {
 void cluster_board::apply(const pb::EventBatch& batch) {
   if (batch.snapshot() && !in_snapshot_) {
     jobs_.clear();
+    ended_.clear();
+    ended_counts_.clear();
     nodes_.clear();
   }
   in_snapshot_ = batch.snapshot() && !batch.snapshot_done();
@@ -127,6 +129,9 @@ void cluster_board::apply(const pb::EventBatch& batch) {
 
 void cluster_board::apply_job(const pb::Event& event) {
   auto& job = jobs_[event.job_id()];
+  const bool had_ended = state::is_terminal(job.state);
+  if (had_ended)
+    ended_.erase({job.changed_ms, event.job_id()});
   if (!event.job_name().empty())
     job.name = event.job_name();
   job.state = event.state();
@@ -138,6 +143,15 @@ void cluster_board::apply_job(const pb::Event& event) {
   job.reason = event.reason();
   if (event.kind() != pb::EVENT_JOB_STATE) // a snapshot's states are not changes
     job.changed_ms = event.time_ms();
+  if (!state::is_terminal(job.state))
+    return;
+  if (!had_ended && event.kind() != pb::EVENT_JOB_STATE)
+    ++ended_counts_[job.state];
+  ended_.emplace(job.changed_ms, event.job_id());
+  if (ended_.size() > max_ended_jobs) { // the one that ended longest ago goes
+    jobs_.erase(ended_.begin()->second);
+    ended_.erase(ended_.begin());
+  }
 }
 
 void cluster_board::set_leader(std::string leader, uint64_t term) {
@@ -163,9 +177,8 @@ std::vector<std::string> jobs_screen(const cluster_board& board, int64_t now_ms,
                     counts[pb::JOB_PLACED] + counts[pb::JOB_RUNNING], counts[pb::JOB_PENDING]);
   // The stream's snapshot holds the live jobs: those ended are the ones seen to end.
   std::vector<std::string> ended_counts;
-  for (auto ended : {pb::JOB_SUCCEEDED, pb::JOB_FAILED, pb::JOB_KILLED, pb::JOB_LOST})
-    if (counts[ended] > 0)
-      ended_counts.push_back(fmt::format("{} {}", counts[ended], state::job_state_name(ended)));
+  for (const auto& [ended, n] : board.ended_counts())
+    ended_counts.push_back(fmt::format("{} {}", n, state::job_state_name(ended)));
   if (!ended_counts.empty())
     title += fmt::format("; ended since: {}", fmt::join(ended_counts, ", "));
   std::vector<std::string> lines{

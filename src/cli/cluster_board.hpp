@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cluster.pb.h"
@@ -40,6 +42,10 @@ struct job_id_order {
 
 class cluster_board {
 public:
+  /// Ended jobs it keeps, the latest to end: a live view shows those first, and a long watch of
+  /// a busy cluster must not grow without bound.
+  static constexpr size_t max_ended_jobs = 1000;
+
   /// Applies one batch of a stream of job, node and leader events. The first batch of a snapshot
   /// (at the start, or after missed events) replaces what the board held.
   void apply(const pb::EventBatch& batch);
@@ -52,6 +58,10 @@ public:
   }
   const std::map<std::string, board_node>& nodes() const {
     return nodes_;
+  }
+  /// How many jobs ended in each state since the board's snapshot (all of them, kept or not).
+  const std::map<pb::JobState, size_t>& ended_counts() const {
+    return ended_counts_;
   }
   /// The leader's HOST:PORT and term, once an election has been told ("" before).
   const std::string& leader() const {
@@ -66,6 +76,8 @@ private:
   void apply_job(const pb::Event& event);
 
   std::map<std::string, board_job, job_id_order> jobs_;
+  std::set<std::pair<int64_t, std::string>> ended_; // (when it ended, id) of the ended jobs
+  std::map<pb::JobState, size_t> ended_counts_;
   std::map<std::string, board_node> nodes_;
   std::string leader_;
   uint64_t term_ = 0;

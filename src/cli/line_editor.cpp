@@ -1,5 +1,7 @@
 #include "cli/line_editor.hpp"
 
+#include <poll.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -62,15 +64,57 @@ line_editor::line_editor(std::string history_file)
     read_history(history_file_.c_str()); // none yet is the common first case
 }
 
-line_editor::~line_editor() {
-  if (interactive_ && !history_file_.empty() && write_history(history_file_.c_str()) != 0)
-    std::cerr << "claud: warning: the REPL's history could not be kept in " << history_file_
-              << "\n";
+namespace {
+
+/// What was typed while a command ran, the terminal still in its line mode: a whole line (the
+/// terminal echoed it), an end (a Ctrl-D on an empty line), or nothing.
+struct typed_ahead {
+  bool any = false;
+  std::optional<std::string> line; // nullopt with `any`: the end of input
+};
+
+/// Reads it before libedit takes the terminal over: Linux does not make a line typed in line mode
+/// readable once the mode changes until a further key comes, so libedit waited with the line
+/// unseen and a Ctrl-D after it was lost.
+typed_ahead read_typed_ahead() {
+  pollfd input{STDIN_FILENO, POLLIN, 0};
+  if (::poll(&input, 1, 0) <= 0)
+    return {};
+  std::string line(max_command_line_bytes + 1, '\0');
+  const auto n = ::read(STDIN_FILENO, line.data(), line.size()); // one line, in line mode
+  if (n <= 0)
+    return {true, std::nullopt};
+  line.resize(static_cast<size_t>(n));
+  if (!line.empty() && line.back() == '\n')
+    line.pop_back();
+  return {true, std::move(line)};
 }
+
+} // namespace
 
 std::optional<std::string> line_editor::read(const std::string& prompt) {
   if (interactive_) {
+    if (auto ahead = read_typed_ahead(); ahead.any) {
+      if (ahead.line) // shown at its prompt, as if typed there
+        std::fprintf(stdout, "%s%s\n", prompt.c_str(), ahead.line->c_str());
+      std::fflush(stdout);
+      return ahead.line;
+    }
+    // Out of line mode before the prompt shows, so that keys pressed as it appears reach libedit
+    // as themselves (a Ctrl-D in line mode becomes a NUL byte when the mode changes); the line
+    // mode comes back after, for the command the line runs.
+    termios line_mode{};
+    const bool saved = ::tcgetattr(STDIN_FILENO, &line_mode) == 0;
+    if (saved) {
+      auto keys = line_mode;
+      keys.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO);
+      keys.c_cc[VMIN] = 1;
+      keys.c_cc[VTIME] = 0;
+      ::tcsetattr(STDIN_FILENO, TCSANOW, &keys);
+    }
     char* raw = readline(prompt.c_str());
+    if (saved)
+      ::tcsetattr(STDIN_FILENO, TCSANOW, &line_mode);
     if (raw == nullptr)
       return std::nullopt;
     std::string line{raw};
@@ -93,6 +137,11 @@ void line_editor::remember(const std::string& line) {
     return;
   add_history(line.c_str());
   last_remembered_ = line;
+  // Kept at once, not at the end: a terminal closed (SIGHUP) or a REPL killed keeps its history.
+  if (history_file_.empty() || write_history(history_file_.c_str()) == 0 || history_warned_)
+    return;
+  history_warned_ = true;
+  std::cerr << "claud: warning: the REPL's history could not be kept in " << history_file_ << "\n";
 }
 
 std::string default_history_file() {

@@ -16,7 +16,6 @@ public:
   /// Interactive when both stdin and stdout are terminals: then lines are edited, and the
   /// history is read from and kept in `history_file` ("" for none).
   explicit line_editor(std::string history_file);
-  ~line_editor();
   line_editor(const line_editor&) = delete;
   line_editor& operator=(const line_editor&) = delete;
 
@@ -41,6 +40,7 @@ private:
   bool interactive_;
   std::string history_file_;
   std::string last_remembered_;
+  bool history_warned_ = false; // its file could not be written: said once
 };
 
 /// $XDG_STATE_HOME/claud/repl_history, else ~/.local/state/claud/repl_history; "" without a

@@ -44,6 +44,7 @@ void note_resize(int) {
 void handle(int signal, void (*handler)(int), struct sigaction* previous) {
   struct sigaction action {};
   action.sa_handler = handler;
+  action.sa_flags = SA_RESTART; // a resize does not cut a write short
   sigemptyset(&action.sa_mask);
   ::sigaction(signal, &action, previous);
 }
@@ -68,7 +69,8 @@ full_screen::full_screen() {
   input_saved = ::tcgetattr(STDIN_FILENO, &saved_input) == 0;
   if (input_saved) {
     auto keys = saved_input;
-    keys.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO | ISIG);
+    keys.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO | ISIG | IEXTEN);
+    keys.c_iflag &= ~static_cast<tcflag_t>(IXON); // Ctrl-S is a key, not a stop of the output
     keys.c_cc[VMIN] = 1;
     keys.c_cc[VTIME] = 0;
     ::tcsetattr(STDIN_FILENO, TCSANOW, &keys);

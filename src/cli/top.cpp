@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <exception>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -31,15 +34,22 @@ int64_t now_ms() {
       .count();
 }
 
-/// The lines drawn over the screen from its top left, each line's rest and the lines below
-/// erased, in one write so that the screen never shows half a frame.
-void draw(const std::vector<std::string>& lines) {
+/// What draws `lines` over the screen from its top left, each line's rest and the lines below
+/// erased: one write, so that the screen never shows half a frame. No more lines than `rows`
+/// (one more would scroll it).
+std::string frame_of(std::vector<std::string> lines, int rows) {
+  lines.resize(std::min(lines.size(), static_cast<size_t>(std::max(rows, 1))));
   std::string frame = "\x1b[H";
   for (size_t i = 0; i < lines.size(); ++i)
     frame += lines[i] + "\x1b[K" + (i + 1 < lines.size() ? "\r\n" : "");
-  frame += "\x1b[J";
+  return frame + "\x1b[J";
+}
+
+void draw(const std::string& frame) {
   for (size_t written = 0; written < frame.size();) {
     auto n = ::write(STDOUT_FILENO, frame.data() + written, frame.size() - written);
+    if (n < 0 && errno == EINTR)
+      continue;
     if (n <= 0)
       return;
     written += static_cast<size_t>(n);
@@ -79,8 +89,11 @@ void run_screen(full_screen& screen, shared_view& view, const common_options& co
     const auto now = std::chrono::steady_clock::now();
     bool read_nodes = false;
     {
+      // Cleared as the read starts: events during it call for another.
       std::lock_guard lock{view.mutex};
       read_nodes = nodes_view && view.nodes_stale && now - last_read >= nodes_reread;
+      if (read_nodes)
+        view.nodes_stale = false;
     }
     if (read_nodes || !leader_asked) {
       try {
@@ -96,21 +109,41 @@ void run_screen(full_screen& screen, shared_view& view, const common_options& co
           records = reads->nodes(read_mode::local);
       } catch (const client_error&) {
         reads.reset(); // its master may be the one gone; the next read connects afresh
+        std::lock_guard lock{view.mutex};
+        view.nodes_stale = view.nodes_stale || read_nodes;
       }
       leader_asked = true;
       last_read = now;
     }
-    std::lock_guard lock{view.mutex};
-    if (read_nodes)
-      view.nodes_stale = false;
-    if (!view.changed && !screen.resized() && now - last_draw < idle_redraw)
-      continue;
-    const auto size = size_of_terminal(STDOUT_FILENO);
-    const screen_size fits{size.columns - 1, size.rows}; // the last column may wrap
-    draw(nodes_view ? nodes_screen(view.board, records, fits)
-                    : jobs_screen(view.board, now_ms(), fits));
-    view.changed = false;
+    const bool resized = screen.resized();
+    std::string frame;
+    {
+      std::lock_guard lock{view.mutex};
+      if (!view.changed && !resized && now - last_draw < idle_redraw)
+        continue;
+      const auto size = size_of_terminal(STDOUT_FILENO);
+      // The last column stays empty: a line that fills it wraps on some terminals.
+      const screen_size fits{std::max(size.columns - 1, 1), size.rows};
+      frame = frame_of(nodes_view ? nodes_screen(view.board, records, fits)
+                                  : jobs_screen(view.board, now_ms(), fits),
+                       size.rows);
+      view.changed = false;
+    }
+    draw(frame); // outside the lock: a slow terminal must not hold the stream up
     last_draw = now;
+  }
+}
+
+/// run_screen on its own thread: whatever it throws stops the stream and is kept for the main
+/// thread to throw once the terminal is restored.
+void run_screen_guarded(full_screen& screen, shared_view& view, const common_options& common,
+                        bool nodes_view, client& stream, const std::atomic<bool>& stopping,
+                        std::exception_ptr& failure) {
+  try {
+    run_screen(screen, view, common, nodes_view, stream, stopping);
+  } catch (...) {
+    failure = std::current_exception();
+    stream.stop_events();
   }
 }
 
@@ -130,7 +163,10 @@ int top_command(const common_options& common, const std::string& what) {
   shared_view view;
   std::atomic<bool> stopping{false};
   full_screen screen;
-  std::thread drawer{[&] { run_screen(screen, view, common, nodes_view, stream, stopping); }};
+  std::exception_ptr drawing_failed;
+  std::thread drawer{[&] {
+    run_screen_guarded(screen, view, common, nodes_view, stream, stopping, drawing_failed);
+  }};
   auto stop_drawing = [&] {
     stopping = true;
     drawer.join();
@@ -152,6 +188,8 @@ int top_command(const common_options& common, const std::string& what) {
     throw;
   }
   stop_drawing();
+  if (drawing_failed)
+    std::rethrow_exception(drawing_failed);
   return 0;
 }
 

@@ -215,7 +215,9 @@ apply_result cluster_state::finish(const pb::JobFinished& op, int64_t time_ms) {
   if (!op.reason().empty())
     job->set_reason(op.reason());
   else if (job->kill_requested())
-    job->set_reason("killed by a user");
+    job->set_reason(!job->slot_of().empty() && live_job(job->slot_of()) == nullptr
+                        ? "stopped: its job of many tasks had ended"
+                        : "killed by a user");
   result = touched(job->id());
   end_attempt(*job, outcome, time_ms, result);
   return result;
@@ -247,6 +249,8 @@ apply_result cluster_state::request_kill(const pb::JobKillRequested& op, int64_t
     job.set_reason("cancelled by a user before it started");
     job.set_finished_at_ms(time_ms);
     record_event(job, time_ms);
+    if (pb::Job* parent = job.slot_of().empty() ? nullptr : live_job(job.slot_of()))
+      close_task_job_if_unserved(*parent, time_ms, result); // it may have been the last slot
   }
   return result;
 }
@@ -276,6 +280,8 @@ void cluster_state::end_attempt(pb::Job& job, pb::JobState state, int64_t time_m
   job.set_state(state);
   job.set_finished_at_ms(time_ms);
   record_event(job, time_ms);
+  auto& quiet = result.quiet_jobs; // its end is told, whatever touched it quietly before
+  quiet.erase(std::remove(quiet.begin(), quiet.end(), job.id()), quiet.end());
   auto decision = job.slot_of().empty() ? decide_restart(job, state, time_ms)
                                         : slot_attempt_ended(job, state, time_ms, result);
   if (decision.restart) {
@@ -353,14 +359,24 @@ apply_result cluster_state::lose_node(const pb::NodeLost& op, int64_t time_ms) {
 
 void cluster_state::lose_jobs_on(const std::string& node_id, const std::string& reason,
                                  int64_t time_ms, apply_result& result) {
-  for (auto& [id, job] : live_jobs_) {
-    if (holds_resources(job.state()) && job.node_id() == node_id) {
-      job.set_reason(reason);
-      result.changed_jobs.push_back(id);
-      end_attempt(job, pb::JOB_LOST, time_ms, result);
-    }
+  // In id order, not the map's (it differs between masters): a slot's end can end its job of many
+  // tasks and the slots after it, so the order decides what happens.
+  std::vector<std::string> ids;
+  for (const auto& [id, job] : live_jobs_)
+    if (holds_resources(job.state()) && job.node_id() == node_id)
+      ids.push_back(id);
+  std::sort(ids.begin(), ids.end(), job_id_less);
+  for (const auto& id : ids) {
+    pb::Job& job = live_jobs_.at(id);
+    auto& changed = result.changed_jobs;
+    if (std::find(changed.begin(), changed.end(), id) == changed.end())
+      changed.push_back(id);
+    if (!holds_resources(job.state())) // ended already, with its job of many tasks
+      continue;
+    job.set_reason(reason);
+    end_attempt(job, pb::JOB_LOST, time_ms, result);
   }
-  // Map order is unspecified; callers see changes in a stable order.
+  // Callers see changes in a stable order.
   std::sort(result.changed_jobs.begin(), result.changed_jobs.end());
 }
 

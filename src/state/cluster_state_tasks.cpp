@@ -268,8 +268,8 @@ void cluster_state::end_task_job(pb::Job& parent, pb::JobState state, const std:
   // stop the task they run; any task end they report after counts for nothing).
   for (uint32_t k = 1; k <= parent.slot_count(); ++k) {
     pb::Job* slot = live_job(slot_id(parent.id(), k));
-    if (slot == nullptr)
-      continue;
+    if (slot == nullptr || is_terminal(slot->state()))
+      continue; // ended already (in this very entry, maybe: its end is told)
     if (slot->state() != pb::JOB_PENDING) {
       add_quietly(result, slot->id()); // its end is told when its slave has stopped it
       slot->set_kill_requested(true);

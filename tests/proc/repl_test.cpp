@@ -129,7 +129,7 @@ TEST_CASE("on a terminal the prompt names the leader, says when it changes, and 
     repl.read_until("> ");
     repl.type("status " + endless + "\r");
     repl.read_until("state:       running");
-    repl.type("nosuch\r");
+    repl.type("nosuch\r"); // typed ahead, maybe: the prompt may not be back yet
     repl.read_until("no command 'nosuch'");
     repl.read_until("> ");
     CHECK(repl.end() == 0);

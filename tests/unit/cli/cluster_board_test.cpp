@@ -3,6 +3,7 @@
 #include "cli/cluster_board.hpp"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 using namespace claud;
 using namespace claud::cli;
@@ -151,4 +152,21 @@ TEST_CASE("the nodes screen: state from the stream, resources from the records, 
   CHECK(starts_with(rows[1], "n2 "));
   CHECK(rows[1].find("down") != std::string::npos);
   CHECK(rows[1].find("no heartbeat") != std::string::npos); // no record: the reason it went
+}
+
+TEST_CASE("the board keeps the latest ended jobs only") {
+  cluster_board board;
+  std::vector<pb::Event> events;
+  const auto many = cluster_board::max_ended_jobs + 5;
+  for (size_t i = 1; i <= many; ++i)
+    events.push_back(job_event(pb::EVENT_JOB_ENDED, std::to_string(i), pb::JOB_SUCCEEDED,
+                               static_cast<int64_t>(i)));
+  events.push_back(job_event(pb::EVENT_JOB_SUBMITTED, "9999", pb::JOB_PENDING, 1));
+  board.apply(batch(1, std::move(events)));
+  CHECK(board.jobs().size() == cluster_board::max_ended_jobs + 1); // the live one stays
+  CHECK(board.jobs().count("5") == 0);                             // the first to end went
+  CHECK(board.jobs().count("6") == 1);
+  CHECK(board.ended_counts().at(pb::JOB_SUCCEEDED) == many); // counted, kept or not
+  CHECK(jobs_screen(board, 100, {200, 5})[0].find(fmt::format("{} succeeded", many))
+        != std::string::npos);
 }

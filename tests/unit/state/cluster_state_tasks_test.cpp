@@ -270,3 +270,46 @@ TEST_CASE("a report sent again (its answer lost) hands out nothing new and ends 
   CHECK(r.job("1").tasks().cursor() == 2);
   CHECK(std::find(again.quiet_jobs.begin(), again.quiet_jobs.end(), "1") != again.quiet_jobs.end());
 }
+
+TEST_CASE("slots lost together end in id order, so every master decides the same") {
+  // Tasks of one try each: the first slot's lost task fails the job, which stops the other.
+  // Protobuf's map order differs between instances: several replicas, one outcome.
+  std::vector<std::string> outcomes;
+  for (int replica_number = 0; replica_number < 4; ++replica_number) {
+    auto r = with_task_job(4, 3, 1);
+    r.apply(reports({report(r, "1.s1"), report(r, "1.s2"), report(r, "1.s3")}));
+    const auto lost = at(node_lost("a", "gone"), r);
+    const auto result = r.state.apply(lost);
+    ++r.next_index;
+    REQUIRE(result.applied);
+    CHECK(kinds(events_of(lost, result, r.state))
+          == std::vector<std::string>{"node-lost ", "job-ended 1", "job-ended 1.s1",
+                                      "job-ended 1.s2", "job-ended 1.s3"});
+    const auto job = r.job("1");
+    CHECK(job.state() == pb::JOB_FAILED);
+    CHECK(job.tasks().failure().index() == 0); // slot 1's task: the first in id order
+    CHECK(r.job("1.s1").state() == pb::JOB_LOST);
+    CHECK(r.job("1.s3").state() == pb::JOB_LOST); // told its end, not left quiet
+    outcomes.push_back(stable_bytes(r.state.whole()));
+  }
+  for (const auto& outcome : outcomes)
+    CHECK(outcome == outcomes.front());
+}
+
+TEST_CASE("killing the last pending slot of a job ends the job") {
+  replica r;
+  r.apply(registered("a", 4000, 16 * gib));
+  r.apply(submitted(tasks(3, 1)));
+  REQUIRE(r.apply(kill("1.s1")).applied);
+  CHECK(r.job("1").state() == pb::JOB_FAILED);
+  CHECK(r.job("1").reason() == "every task slot ended with 0 of 3 tasks done");
+}
+
+TEST_CASE("a slot stopped because its job ended says so") {
+  auto r = with_task_job(2, 2);
+  r.apply(reports({report(r, "1.s1"), report(r, "1.s2")}));
+  r.apply(reports({report(r, "1.s1", 0, 0, false), report(r, "1.s2", 1, 0, false)}));
+  CHECK(r.job("1").state() == pb::JOB_SUCCEEDED);
+  REQUIRE(r.apply(ended("1.s2", "a", 1, 15)).applied);
+  CHECK(r.job("1.s2").reason() == "stopped: its job of many tasks had ended");
+}
