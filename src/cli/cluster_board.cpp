@@ -7,16 +7,12 @@
 
 #include "cli/view_parts.hpp"
 #include "log/printable.hpp"
+#include "state/events.hpp"
 #include "state/units.hpp"
 
 namespace claud::cli {
 
 namespace {
-
-bool is_node_event(pb::EventKind kind) {
-  return kind == pb::EVENT_NODE_JOINED || kind == pb::EVENT_NODE_LOST
-         || kind == pb::EVENT_NODE_DRAINED || kind == pb::EVENT_NODE_STATE;
-}
 
 /// The line cut to the screen's width (the views print ASCII and printable() text only).
 std::string fit(std::string line, int columns) {
@@ -116,7 +112,7 @@ void cluster_board::apply(const pb::EventBatch& batch) {
   for (const auto& event : batch.events()) {
     if (event.kind() == pb::EVENT_LEADER_CHANGED) {
       set_leader(event.leader(), event.term());
-    } else if (is_node_event(event.kind())) {
+    } else if (state::is_node_event(event.kind())) {
       auto& node = nodes_[event.node_id()];
       node.state = event.node_state();
       node.draining = event.draining();

@@ -111,6 +111,13 @@ client_options connection(const common_options& common) {
   return options;
 }
 
+client_options quick_connection(const common_options& common) {
+  auto options = connection(common);
+  options.request_timeout = std::chrono::milliseconds{1000};
+  options.attempt_timeout = std::chrono::milliseconds{500};
+  return options;
+}
+
 int submit_command(const common_options& common, const submit_options& options) {
   pb::JobSpec spec;
   spec.set_name(options.name);

@@ -49,6 +49,9 @@ struct logs_options {
 
 /// What the flags (or $CLAUD_ADDR, $CLAUD_TLS_*) say to connect to.
 client_options connection(const common_options& common);
+/// The same, for a read that must not hang a prompt or a screen: a second in all, half a second
+/// a try (what it could not read, it shows as unknown).
+client_options quick_connection(const common_options& common);
 
 int submit_command(const common_options& common, const submit_options& options);
 int status_command(const common_options& common, const std::string& job_id);

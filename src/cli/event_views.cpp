@@ -12,11 +12,6 @@ namespace claud::cli {
 
 namespace {
 
-bool is_node_event(pb::EventKind kind) {
-  return kind == pb::EVENT_NODE_JOINED || kind == pb::EVENT_NODE_LOST
-         || kind == pb::EVENT_NODE_DRAINED || kind == pb::EVENT_NODE_STATE;
-}
-
 bool is_job_event(const pb::Event& event) {
   return !event.job_id().empty();
 }
@@ -27,7 +22,7 @@ std::string details(const pb::Event& event) {
     return fmt::format("{} leads, term {}", event.leader(), event.term());
   if (event.kind() == pb::EVENT_MASTERS_CHANGED)
     return event.reason();
-  if (is_node_event(event.kind()))
+  if (state::is_node_event(event.kind()))
     return fmt::format("{} {}{}{}", event.node_id(), state::node_state_name(event.node_state()),
                        event.draining() ? " draining" : "",
                        event.reason().empty() ? "" : ": " + event.reason());
@@ -62,7 +57,7 @@ pb::view::Event to_view(const pb::Event& event) {
   *v.mutable_exit_code() = number_or_null(event.has_exit_code(), event.exit_code());
   *v.mutable_signal() = number_or_null(event.term_signal() != 0, event.term_signal());
   *v.mutable_reason() = string_or_null(event.reason());
-  *v.mutable_node_state() = is_node_event(event.kind())
+  *v.mutable_node_state() = state::is_node_event(event.kind())
                                 ? string_or_null(state::node_state_name(event.node_state()))
                                 : null_value();
   v.set_draining(event.draining());

@@ -150,9 +150,7 @@ int run_in_child(const std::vector<std::string>& words, const common_options& de
 /// one line when the leader has changed since the last prompt.
 class leader_prompt {
 public:
-  explicit leader_prompt(const common_options& defaults) : options_(connection(defaults)) {
-    options_.attempt_timeout = std::chrono::milliseconds{500};
-  }
+  explicit leader_prompt(const common_options& defaults) : options_(quick_connection(defaults)) {}
 
   std::string next() {
     std::string leader = "?";
@@ -219,9 +217,7 @@ std::optional<std::vector<std::string>> candidates_for(const common_options& def
   case completion_kind::job_id:
   case completion_kind::node_id:
     try {
-      auto options = connection(defaults);
-      options.request_timeout = std::chrono::milliseconds{1000};
-      client cluster{options};
+      client cluster{quick_connection(defaults)};
       if (request.kind == completion_kind::job_id)
         for (const auto& job : cluster.jobs(read_mode::local))
           all.push_back(job.id());

@@ -64,15 +64,6 @@ struct shared_view {
   bool nodes_stale = true;
 };
 
-/// Reads for the screen (the nodes' resources, the leader at the start) come through a second
-/// client, so that a slow read never holds the stream up; it gives up soon, as a prompt does, and
-/// the screen shows what it had.
-client_options quick(client_options options) {
-  options.request_timeout = milliseconds{1000};
-  options.attempt_timeout = milliseconds{500};
-  return options;
-}
-
 /// Draws the screen until a key (then it stops the stream) or `stopping`.
 void run_screen(full_screen& screen, shared_view& view, const common_options& common,
                 bool nodes_view, client& stream, const std::atomic<bool>& stopping) {
@@ -98,7 +89,9 @@ void run_screen(full_screen& screen, shared_view& view, const common_options& co
     if (read_nodes || !leader_asked) {
       try {
         if (!reads)
-          reads = std::make_unique<client>(quick(connection(common)));
+          // A second client, so that a slow read never holds the stream up; it gives up soon,
+          // and the screen shows what it had.
+          reads = std::make_unique<client>(quick_connection(common));
         if (!leader_asked) {
           auto info = reads->leader(read_mode::local);
           std::lock_guard lock{view.mutex};

@@ -38,10 +38,11 @@ std::string failure_text(const pb::Job& parent) {
     how = fmt::format("exit code {}", failure.exit_code());
   else if (how.empty())
     how = fmt::format("signal {}", failure.term_signal());
+  const auto tries
+      = parent.spec().task_attempts() == 0 ? default_task_attempts : parent.spec().task_attempts();
   return fmt::format("task {} failed on its last try ({} of {}): {}; its output: claud logs {} "
                      "--task {}",
-                     failure.index(), failure.attempt(), failure.attempt(), how, parent.id(),
-                     failure.index());
+                     failure.index(), failure.attempt(), tries, how, parent.id(), failure.index());
 }
 
 void add_once(std::vector<std::string>& ids, const std::string& id) {

@@ -154,6 +154,11 @@ std::vector<pb::Event> events_of(const pb::LogEntry& entry, const apply_result& 
   return out;
 }
 
+bool is_node_event(pb::EventKind kind) {
+  return kind == pb::EVENT_NODE_JOINED || kind == pb::EVENT_NODE_LOST
+         || kind == pb::EVENT_NODE_DRAINED || kind == pb::EVENT_NODE_STATE;
+}
+
 std::string filter_error(const pb::EventFilter& filter, const filter_limits& limits) {
   if (static_cast<size_t>(filter.job_ids_size()) > limits.max_job_ids)
     return fmt::format("a subscription names {} jobs; at most {} may be named",
@@ -176,12 +181,9 @@ event_filter::event_filter(const pb::EventFilter& filter)
 bool event_filter::passes(const pb::Event& event) const {
   if (all_)
     return true;
-  switch (event.kind()) {
-  case pb::EVENT_NODE_JOINED:
-  case pb::EVENT_NODE_LOST:
-  case pb::EVENT_NODE_DRAINED:
-  case pb::EVENT_NODE_STATE:
+  if (is_node_event(event.kind()))
     return filter_.nodes();
+  switch (event.kind()) {
   case pb::EVENT_LEADER_CHANGED:
   case pb::EVENT_MASTERS_CHANGED:
     return filter_.leader();

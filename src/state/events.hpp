@@ -17,6 +17,9 @@ namespace claud::state {
 std::vector<pb::Event> events_of(const pb::LogEntry& entry, const apply_result& result,
                                  const cluster_state& after);
 
+/// Whether an event of `kind` is about a node (joined, lost, drained, or its snapshot state).
+bool is_node_event(pb::EventKind kind);
+
 /// The bounds a subscription's filter is checked against.
 struct filter_limits {
   size_t max_job_ids = 10000;
